@@ -1,0 +1,41 @@
+namespace Qcow2.Block;
+
+/// <summary>How to open an image: the flags qemu-img and qemu-io pass, plus the image options (-o / --image-opts).</summary>
+public sealed class OpenOptions
+{
+    /// <summary>Format to open as; null probes it.</summary>
+    public string? Format { get; set; }
+
+    /// <summary>Open read-only.</summary>
+    public bool ReadOnly { get; set; }
+
+    /// <summary>Open for qemu-img check -r: allowed even when the image is marked corrupt.</summary>
+    public bool CheckMode { get; set; }
+
+    /// <summary>Do not open backing files (qemu-img info, -U style probing).</summary>
+    public bool NoBacking { get; set; }
+
+    /// <summary>Image options by dotted name, e.g. "overlap-check", "file.driver", "overlap-check.active-l1".</summary>
+    public Dictionary<string, string> Options { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Where the engine prints its diagnostics (QEMU's stderr lines such as "qcow2: Marking image as corrupt: ...").</summary>
+    public TextWriter Diagnostics { get; set; } = TextWriter.Null;
+
+    /// <summary>Where the engine's "stdout" messages go (blkdebug's "Suspended request" lines).</summary>
+    public TextWriter Messages { get; set; } = TextWriter.Null;
+
+    /// <summary>Receives QMP-style events (BLOCK_IMAGE_CORRUPTED, QCOW2_OVERLAP_CHECK_MEMORY_LIMIT_REACHED).</summary>
+    public Action<QmpEvent>? Events { get; set; }
+
+    /// <summary>Directory that relative file names are resolved against.</summary>
+    public string BaseDirectory { get; set; } = Environment.CurrentDirectory;
+
+    /// <summary>Device name reported in events ("" when none).</summary>
+    public string DeviceName { get; set; } = "";
+
+    /// <summary>Node name reported in events; null for none.</summary>
+    public string? NodeName { get; set; }
+}
+
+/// <summary>A QMP event: name and data members in the order QEMU prints them.</summary>
+public sealed record QmpEvent(string Name, IReadOnlyList<KeyValuePair<string, object?>> Data);

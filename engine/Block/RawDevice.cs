@@ -1,0 +1,94 @@
+using Qcow2.Storage;
+
+namespace Qcow2.Block;
+
+/// <summary>The raw format: guest offset equals file offset.</summary>
+public sealed class RawDevice : BlockDevice
+{
+    private readonly IStorage _storage;
+
+    /// <summary>Wraps a store as a raw image.</summary>
+    public RawDevice(IStorage storage) => _storage = storage;
+
+    /// <inheritdoc/>
+    public override string FormatName => "raw";
+
+    /// <inheritdoc/>
+    public override long Size => _storage.Length;
+
+    /// <inheritdoc/>
+    public override bool ReadOnly => _storage.ReadOnly;
+
+    /// <inheritdoc/>
+    public override long ActualSize => _storage.AllocatedSize;
+
+    private void CheckRange(long offset, long length)
+    {
+        if (offset < 0 || length < 0 || offset > Size || length > Size - offset)
+        {
+            throw new BlockIOException(Errno.EIO);
+        }
+    }
+
+    private void CheckWritable()
+    {
+        if (ReadOnly)
+        {
+            throw new BlockIOException(Errno.EPERM);
+        }
+    }
+
+    /// <inheritdoc/>
+    public override void Read(long offset, Span<byte> buffer)
+    {
+        CheckRange(offset, buffer.Length);
+        _storage.Read(offset, buffer);
+    }
+
+    /// <inheritdoc/>
+    public override void Write(long offset, ReadOnlySpan<byte> data)
+    {
+        CheckWritable();
+        CheckRange(offset, data.Length);
+        _storage.Write(offset, data);
+    }
+
+    /// <inheritdoc/>
+    public override void WriteZeroes(long offset, long length, bool mayUnmap)
+    {
+        CheckWritable();
+        CheckRange(offset, length);
+        var zeros = new byte[Math.Min(length, 1 << 20)];
+        for (long done = 0; done < length; done += zeros.Length)
+        {
+            _storage.Write(offset + done, zeros.AsSpan(0, (int)Math.Min(zeros.Length, length - done)));
+        }
+    }
+
+    /// <inheritdoc/>
+    public override void WriteCompressed(long offset, ReadOnlySpan<byte> data) => throw new BlockIOException(Errno.ENOTSUP);
+
+    /// <inheritdoc/>
+    public override void Discard(long offset, long length)
+    {
+        CheckWritable();
+        CheckRange(offset, length);
+        _storage.Discard(offset, length);
+    }
+
+    /// <inheritdoc/>
+    public override void Flush() => _storage.Flush();
+
+    /// <inheritdoc/>
+    public override BlockStatus GetStatus(long offset, long length)
+    {
+        long n = Math.Min(length, Size - offset);
+        return new BlockStatus(offset, n, Allocated: true, Data: true, Zero: false, Depth: 0, HostOffset: offset, LayerFileName: FileName);
+    }
+
+    /// <inheritdoc/>
+    public override void Resize(long newSize, bool shrink) => _storage.SetLength(newSize);
+
+    /// <inheritdoc/>
+    public override void Dispose() => _storage.Dispose();
+}

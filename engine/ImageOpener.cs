@@ -1,0 +1,56 @@
+using Qcow2.Block;
+using Qcow2.Format;
+using Qcow2.Storage;
+
+namespace Qcow2;
+
+/// <summary>Opens image files by format, probing as qemu does when no format is given.</summary>
+public static class ImageOpener
+{
+    /// <summary>Opens fileName (resolved against options.BaseDirectory) as options.Format, or as the probed format.</summary>
+    public static BlockDevice Open(string fileName, OpenOptions options)
+    {
+        string path = Path.GetFullPath(fileName, options.BaseDirectory);
+        IStorage storage;
+        try
+        {
+            storage = new FileStorage(path, options.ReadOnly);
+        }
+        catch (FileNotFoundException)
+        {
+            throw new ImageOpenException($"Could not open '{fileName}': No such file or directory", Errno.ENOENT);
+        }
+        catch (DirectoryNotFoundException)
+        {
+            throw new ImageOpenException($"Could not open '{fileName}': No such file or directory", Errno.ENOENT);
+        }
+        catch (UnauthorizedAccessException)
+        {
+            throw new ImageOpenException($"Could not open '{fileName}': Permission denied", Errno.EACCES);
+        }
+        try
+        {
+            storage = Blkdebug.Wrap(storage, options);
+            string format = options.Format ?? Probe(storage);
+            return format switch
+            {
+                "qcow2" => Qcow2Image.Open(storage, fileName, options),
+                "raw" => new RawDevice(storage) { FileName = fileName },
+                _ => throw new ImageOpenException($"Unknown driver '{format}'"),
+            };
+        }
+        catch
+        {
+            storage.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The format a file looks like: qcow2 when it starts with the qcow2 magic and a known version, else raw.</summary>
+    public static string Probe(IStorage storage)
+    {
+        Span<byte> b = stackalloc byte[8];
+        storage.Read(0, b);
+        return Header.ReadMagic(b) == Header.Magic ? "qcow2" : "raw";
+    }
+}

@@ -1,0 +1,29 @@
+namespace Qcow2.Storage;
+
+/// <summary>Byte-addressed backing store of an image: every read and write of the engine goes through one of these.</summary>
+public interface IStorage : IDisposable
+{
+    /// <summary>Current length in bytes.</summary>
+    long Length { get; }
+
+    /// <summary>Whether writes are refused.</summary>
+    bool ReadOnly { get; }
+
+    /// <summary>Reads into buffer; bytes past the end read as zeros.</summary>
+    void Read(long offset, Span<byte> buffer);
+
+    /// <summary>Writes data, growing the store when it ends past the current length.</summary>
+    void Write(long offset, ReadOnlySpan<byte> data);
+
+    /// <summary>Sets the length, growing with zeros or cutting.</summary>
+    void SetLength(long length);
+
+    /// <summary>Makes written data durable.</summary>
+    void Flush();
+
+    /// <summary>Releases a byte range (a hint; reads of it may return zeros or the old data).</summary>
+    void Discard(long offset, long length) { }
+
+    /// <summary>Bytes the store occupies on its medium, as `du` would count them.</summary>
+    long AllocatedSize => Length;
+}

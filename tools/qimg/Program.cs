@@ -1,0 +1,4 @@
+using Qcow2.Cli;
+using Qcow2.Tools.Qimg;
+
+return ToolContext.RunOnConsole(QimgTool.Run, args);
