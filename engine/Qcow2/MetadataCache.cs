@@ -1,0 +1,128 @@
+namespace Qcow2;
+
+/// <summary>
+/// A write-back cache of cluster-sized metadata tables (L2 tables or refcount blocks), as QEMU's qcow2 cache:
+/// tables are written when the cache is flushed, before a dependent cache is flushed, or when the image is flushed
+/// or closed. A table that was never flushed is lost if the image becomes unusable.
+/// </summary>
+internal sealed class MetadataCache
+{
+    private readonly Dictionary<long, Entry> _entries = new();
+    private readonly int _tableSize;
+    private readonly Func<long, byte[]> _load;
+    private readonly Action<long, byte[]> _store;
+    private MetadataCache? _dependency;
+
+    private sealed class Entry(byte[] data)
+    {
+        public byte[] Data { get; } = data;
+        public bool Dirty { get; set; }
+        public long LastUse { get; set; }
+    }
+
+    private long _clock;
+
+    /// <summary>Creates a cache of tables of tableSize bytes, loaded and stored through the given functions.</summary>
+    public MetadataCache(int tableSize, int capacity, Func<long, byte[]> load, Action<long, byte[]> store)
+    {
+        _tableSize = tableSize;
+        Capacity = Math.Max(capacity, 2);
+        _load = load;
+        _store = store;
+    }
+
+    /// <summary>How many tables the cache holds before it evicts the least recently used clean one.</summary>
+    public int Capacity { get; }
+
+    /// <summary>The table at offset, loaded when absent.</summary>
+    public byte[] Get(long offset)
+    {
+        if (!_entries.TryGetValue(offset, out var e))
+        {
+            MakeRoom();
+            e = new Entry(_load(offset));
+            _entries[offset] = e;
+        }
+        e.LastUse = ++_clock;
+        return e.Data;
+    }
+
+    /// <summary>A zeroed table for offset, without reading the file.</summary>
+    public byte[] GetEmpty(long offset)
+    {
+        if (_entries.TryGetValue(offset, out var e))
+        {
+            Array.Clear(e.Data);
+        }
+        else
+        {
+            MakeRoom();
+            e = new Entry(new byte[_tableSize]);
+            _entries[offset] = e;
+        }
+        e.LastUse = ++_clock;
+        return e.Data;
+    }
+
+    /// <summary>Whether the table at offset is cached.</summary>
+    public bool Contains(long offset) => _entries.ContainsKey(offset);
+
+    /// <summary>Marks the table at offset as modified.</summary>
+    public void MarkDirty(long offset) => _entries[offset].Dirty = true;
+
+    /// <summary>Drops the table at offset without writing it (its cluster was freed).</summary>
+    public void Discard(long offset) => _entries.Remove(offset);
+
+    /// <summary>Drops everything without writing (the image became unusable or was reloaded).</summary>
+    public void Clear() => _entries.Clear();
+
+    /// <summary>Makes this cache's flush write dependency's tables first.</summary>
+    public void SetDependency(MetadataCache dependency)
+    {
+        if (dependency._dependency is not null)
+        {
+            dependency.FlushDependency();
+        }
+        if (_dependency is not null && _dependency != dependency)
+        {
+            FlushDependency();
+        }
+        _dependency = dependency;
+    }
+
+    private void FlushDependency()
+    {
+        var d = _dependency;
+        _dependency = null;
+        d?.Flush();
+    }
+
+    /// <summary>Writes every dirty table, in offset order, after the dependency's.</summary>
+    public void Flush()
+    {
+        FlushDependency();
+        foreach (var (offset, e) in _entries.OrderBy(kv => kv.Key).ToList())
+        {
+            if (e.Dirty)
+            {
+                _store(offset, e.Data);
+                e.Dirty = false;
+            }
+        }
+    }
+
+    private void MakeRoom()
+    {
+        if (_entries.Count < Capacity)
+        {
+            return;
+        }
+        var victim = _entries.MinBy(kv => kv.Value.LastUse);
+        if (victim.Value.Dirty)
+        {
+            FlushDependency();
+            _store(victim.Key, victim.Value.Data);
+        }
+        _entries.Remove(victim.Key);
+    }
+}

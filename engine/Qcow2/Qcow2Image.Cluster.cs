@@ -1,0 +1,388 @@
+using System.Buffers.Binary;
+using Qcow2.Format;
+using Qcow2.Overlap;
+
+namespace Qcow2;
+
+public sealed partial class Qcow2Image
+{
+    /// <summary>A pending cluster allocation to link into an L2 table once the data is written (QEMU's QCowL2Meta).</summary>
+    private sealed class L2Meta
+    {
+        public long AllocOffset;
+        public long GuestOffset;
+        public int NbClusters;
+        public bool KeepOldClusters;
+        public bool SkipCow;
+        public long CowStartOffset;
+        public long CowStartBytes;
+        public long CowEndOffset;
+        public long CowEndBytes;
+    }
+
+    private const long InvalidOffset = -1;
+
+    private int L1Index(long guestOffset) => (int)(guestOffset >> (_l2Bits + _clusterBits));
+
+    private int L2Index(long guestOffset) => (int)((guestOffset >> _clusterBits) & (_l2Size - 1));
+
+    private static ulong GetEntry(byte[] table, int index) => BinaryPrimitives.ReadUInt64BigEndian(table.AsSpan(index * 8));
+
+    private static void SetEntry(byte[] table, int index, ulong value) => BinaryPrimitives.WriteUInt64BigEndian(table.AsSpan(index * 8), value);
+
+    /// <summary>Writes one active L1 entry to the file (qcow2_write_l1_entry: 8 bytes, checked against all but the active L1).</summary>
+    private void WriteL1Entry(int l1Index)
+    {
+        long at = _l1TableOffset + (long)l1Index * 8;
+        var buf = new byte[8];
+        BinaryPrimitives.WriteUInt64BigEndian(buf, _l1Table[l1Index]);
+        PreWriteOverlapCheck(OverlapTypes.ActiveL1, at, 8);
+        _file.Write(at, buf);
+    }
+
+    /// <summary>Grows the active L1 table to at least minSize entries, moving it to new clusters (qcow2_grow_l1_table).</summary>
+    private void GrowL1Table(long minSize, bool exactSize)
+    {
+        if (minSize <= _l1Size)
+        {
+            return;
+        }
+        if (minSize > int.MaxValue / 8)
+        {
+            throw new BlockIOException(Errno.EFBIG);
+        }
+        long newSize;
+        if (exactSize)
+        {
+            newSize = minSize;
+        }
+        else
+        {
+            newSize = Math.Max(_l1Size, 1);
+            while (minSize > newSize)
+            {
+                newSize = DivRoundUp(newSize * 3, 2);
+            }
+        }
+        if (newSize > MaxL1SizeBytes / 8)
+        {
+            throw new BlockIOException(Errno.EFBIG);
+        }
+        var newTable = new ulong[newSize];
+        Array.Copy(_l1Table, newTable, _l1Size);
+        long newBytes = newSize * 8;
+        long newOffset = AllocClusters(newBytes);
+        _refblockCache.Flush();
+        PreWriteOverlapCheck(OverlapTypes.None, newOffset, newBytes);
+        var raw = new byte[newBytes];
+        for (int i = 0; i < newSize; i++)
+        {
+            BinaryPrimitives.WriteUInt64BigEndian(raw.AsSpan(i * 8), newTable[i]);
+        }
+        _file.Write(newOffset, raw);
+        var hdr = new byte[12];
+        BinaryPrimitives.WriteUInt32BigEndian(hdr, (uint)newSize);
+        BinaryPrimitives.WriteUInt64BigEndian(hdr.AsSpan(4), (ulong)newOffset);
+        _file.Write(Header.L1SizeOffset, hdr);
+        long oldOffset = _l1TableOffset;
+        int oldSize = _l1Size;
+        _l1Table = newTable;
+        _l1TableOffset = newOffset;
+        _l1Size = (int)newSize;
+        _header.L1Size = (uint)newSize;
+        _header.L1TableOffset = (ulong)newOffset;
+        NoteActiveL1Moved(oldOffset, oldSize);
+        FreeClusters(oldOffset, (long)oldSize * 8, DiscardType.Other);
+    }
+
+    /// <summary>Allocates a new L2 table for an L1 entry, copying the old one if there was one (l2_allocate).</summary>
+    private void L2Allocate(int l1Index)
+    {
+        long oldL2 = (long)(_l1Table[l1Index] & L1Entry.OffsetMask);
+        long l2Offset = AllocClusters(_clusterSize);
+        if (l2Offset == 0)
+        {
+            SignalCorruption(true, -1, -1, "Preventing invalid allocation of L2 table at offset 0");
+            throw new BlockIOException(Errno.EIO);
+        }
+        _refblockCache.Flush();
+        byte[] copy = oldL2 == 0 ? new byte[_clusterSize] : (byte[])_l2Cache.Get(oldL2).Clone();
+        var table = _l2Cache.GetEmpty(l2Offset);
+        copy.CopyTo(table, 0);
+        _l2Cache.MarkDirty(l2Offset);
+        _l2Cache.Flush();
+        _l1Table[l1Index] = (ulong)l2Offset | L1Entry.Copied;
+        NoteActiveL2Entered(l2Offset);
+        WriteL1Entry(l1Index);
+    }
+
+    /// <summary>The writable L2 table for a guest offset, allocating or copying it first (get_cluster_table).</summary>
+    private (long L2Offset, byte[] Table, int Index) GetClusterTable(long guestOffset)
+    {
+        int l1Index = L1Index(guestOffset);
+        if (l1Index >= _l1Size)
+        {
+            GrowL1Table(l1Index + 1, false);
+        }
+        long l2Offset = (long)(_l1Table[l1Index] & L1Entry.OffsetMask);
+        if (OffsetIntoCluster(l2Offset) != 0)
+        {
+            SignalCorruption(true, -1, -1, $"L2 table offset {Hex(l2Offset)} unaligned (L1 index: {Hex(l1Index)})");
+            throw new BlockIOException(Errno.EIO);
+        }
+        if ((_l1Table[l1Index] & L1Entry.Copied) == 0)
+        {
+            L2Allocate(l1Index);
+            if (l2Offset != 0)
+            {
+                NoteActiveL2Removed(l2Offset);
+                FreeClusters(l2Offset, _clusterSize, DiscardType.Other);
+            }
+            l2Offset = (long)(_l1Table[l1Index] & L1Entry.OffsetMask);
+        }
+        return (l2Offset, _l2Cache.Get(l2Offset), L2Index(guestOffset));
+    }
+
+    /// <summary>Whether a write to a cluster with this entry must allocate a new cluster (cluster_needs_new_alloc).</summary>
+    private static bool NeedsNewAlloc(ulong entry)
+    {
+        var e = new L2Entry(entry);
+        return e.Type switch
+        {
+            ClusterType.Normal or ClusterType.ZeroAlloc => !e.IsCopied,
+            _ => true,
+        };
+    }
+
+    /// <summary>How many clusters from index share the new-allocation need (count_single_write_clusters).</summary>
+    private int CountSingleWriteClusters(byte[] table, int index, int nbClusters, bool newAlloc)
+    {
+        long expected = (long)(GetEntry(table, index) & L2Entry.OffsetMask);
+        int i;
+        for (i = 0; i < nbClusters; i++)
+        {
+            ulong entry = GetEntry(table, index + i);
+            if (NeedsNewAlloc(entry) != newAlloc)
+            {
+                break;
+            }
+            if (!newAlloc)
+            {
+                if (expected != (long)(entry & L2Entry.OffsetMask))
+                {
+                    break;
+                }
+                expected += _clusterSize;
+            }
+        }
+        return i;
+    }
+
+    /// <summary>
+    /// Finds or allocates host clusters for a guest write of up to bytes (qcow2_alloc_host_offset): contiguous COPIED
+    /// clusters are reused, everything else allocated; bytes is cut to what one contiguous host range covers.
+    /// </summary>
+    private long AllocHostOffset(long offset, ref long bytes, List<L2Meta> metas)
+    {
+        long start = offset, remaining = bytes, clusterOffset = InvalidOffset, hostOffset = InvalidOffset, curBytes = 0;
+        while (true)
+        {
+            if (hostOffset == InvalidOffset && clusterOffset != InvalidOffset)
+            {
+                hostOffset = clusterOffset;
+            }
+            start += curBytes;
+            remaining -= curBytes;
+            if (clusterOffset != InvalidOffset)
+            {
+                clusterOffset += curBytes;
+            }
+            if (remaining == 0)
+            {
+                break;
+            }
+            curBytes = remaining;
+            if (HandleCopied(start, ref clusterOffset, ref curBytes, metas))
+            {
+                continue;
+            }
+            if (curBytes == 0)
+            {
+                break;
+            }
+            if (HandleAlloc(start, ref clusterOffset, ref curBytes, metas))
+            {
+                continue;
+            }
+            break;
+        }
+        bytes -= remaining;
+        return hostOffset;
+    }
+
+    private bool HandleCopied(long guestOffset, ref long hostOffset, ref long bytes, List<L2Meta> metas)
+    {
+        int nbClusters = (int)Math.Min(SizeToClusters(OffsetIntoCluster(guestOffset) + bytes), int.MaxValue);
+        nbClusters = Math.Min(nbClusters, _l2Size - L2Index(guestOffset));
+        var (_, table, index) = GetClusterTable(guestOffset);
+        ulong entry = GetEntry(table, index);
+        long clusterOffset = (long)(entry & L2Entry.OffsetMask);
+        if (NeedsNewAlloc(entry))
+        {
+            return false;
+        }
+        if (OffsetIntoCluster(clusterOffset) != 0)
+        {
+            string what = (entry & L2Entry.Zero) != 0 ? "Preallocated zero" : "Data";
+            SignalCorruption(true, -1, -1, $"{what} cluster offset {Hex(clusterOffset)} unaligned (guest offset: {Hex(guestOffset)})");
+            throw new BlockIOException(Errno.EIO);
+        }
+        if (hostOffset != InvalidOffset && clusterOffset != hostOffset)
+        {
+            bytes = 0;
+            return false;
+        }
+        int keep = CountSingleWriteClusters(table, index, nbClusters, false);
+        bytes = Math.Min(bytes, (long)keep * _clusterSize - OffsetIntoCluster(guestOffset));
+        // A preallocated zero cluster written in place still needs its unwritten parts zeroed and its zero flag cleared.
+        CalculateL2Meta(clusterOffset, guestOffset, bytes, table, index, keepOld: true, metas);
+        hostOffset = clusterOffset + OffsetIntoCluster(guestOffset);
+        return true;
+    }
+
+    private bool HandleAlloc(long guestOffset, ref long hostOffset, ref long bytes, List<L2Meta> metas)
+    {
+        long nb = SizeToClusters(OffsetIntoCluster(guestOffset) + bytes);
+        int nbClusters = (int)Math.Min(nb, _l2Size - L2Index(guestOffset));
+        nbClusters = (int)Math.Min(nbClusters, (long)int.MaxValue >> _clusterBits);
+        var (_, table, index) = GetClusterTable(guestOffset);
+        nbClusters = CountSingleWriteClusters(table, index, nbClusters, true);
+        long allocOffset;
+        if (hostOffset == InvalidOffset)
+        {
+            allocOffset = AllocClusters((long)nbClusters * _clusterSize);
+        }
+        else
+        {
+            allocOffset = StartOfCluster(hostOffset);
+            nbClusters = (int)AllocClustersAt(allocOffset, nbClusters);
+            if (nbClusters == 0)
+            {
+                bytes = 0;
+                return false;
+            }
+        }
+        long requested = bytes + OffsetIntoCluster(guestOffset);
+        long avail = (long)nbClusters << _clusterBits;
+        long nbBytes = Math.Min(requested, avail);
+        hostOffset = allocOffset + OffsetIntoCluster(guestOffset);
+        bytes = Math.Min(bytes, nbBytes - OffsetIntoCluster(guestOffset));
+        // The table may have been evicted or moved by the allocation; look it up again.
+        var (_, table2, index2) = GetClusterTable(guestOffset);
+        CalculateL2Meta(allocOffset, guestOffset, bytes, table2, index2, keepOld: false, metas);
+        return true;
+    }
+
+    /// <summary>Records what a write must copy and link (calculate_l2_meta, for clusters without subclusters).</summary>
+    private void CalculateL2Meta(long hostClusterOffset, long guestOffset, long bytes, byte[] table, int index, bool keepOld, List<L2Meta> metas)
+    {
+        long cowStartTo = OffsetIntoCluster(guestOffset);
+        long cowEndFrom = cowStartTo + bytes;
+        int nbClusters = (int)SizeToClusters(cowEndFrom);
+        bool skipCow = keepOld;
+        if (skipCow)
+        {
+            for (int i = 0; i < nbClusters; i++)
+            {
+                if (new L2Entry(GetEntry(table, index + i)).Type != ClusterType.Normal)
+                {
+                    skipCow = false;
+                }
+            }
+        }
+        if (skipCow)
+        {
+            return;
+        }
+        var firstType = new L2Entry(GetEntry(table, index)).Type;
+        var lastType = new L2Entry(GetEntry(table, index + nbClusters - 1)).Type;
+        long cowStartFrom = keepOld && firstType == ClusterType.Normal ? cowStartTo : 0;
+        long cowEndTo = keepOld && lastType == ClusterType.Normal ? cowEndFrom : RoundUp(cowEndFrom, _clusterSize);
+        metas.Add(new L2Meta
+        {
+            AllocOffset = hostClusterOffset,
+            GuestOffset = StartOfCluster(guestOffset),
+            NbClusters = nbClusters,
+            KeepOldClusters = keepOld,
+            CowStartOffset = cowStartFrom,
+            CowStartBytes = cowStartTo - cowStartFrom,
+            CowEndOffset = cowEndFrom,
+            CowEndBytes = cowEndTo - cowEndFrom,
+        });
+    }
+
+    /// <summary>Copies the unwritten parts of newly allocated clusters and links them into the L2 table (qcow2_alloc_cluster_link_l2).</summary>
+    private void LinkL2(L2Meta m)
+    {
+        if (!m.SkipCow)
+        {
+            PerformCow(m);
+        }
+        if (LazyRefcounts)
+        {
+            MarkDirty();
+        }
+        else
+        {
+            _l2Cache.SetDependency(_refblockCache);
+        }
+        var (l2Offset, table, index) = GetClusterTable(m.GuestOffset);
+        _l2Cache.MarkDirty(l2Offset);
+        var old = new List<ulong>();
+        for (int i = 0; i < m.NbClusters; i++)
+        {
+            long host = m.AllocOffset + ((long)i << _clusterBits);
+            ulong prev = GetEntry(table, index + i);
+            if (prev != 0)
+            {
+                old.Add(prev);
+            }
+            SetEntry(table, index + i, (ulong)host | L2Entry.Copied);
+        }
+        if (!m.KeepOldClusters)
+        {
+            foreach (var e in old)
+            {
+                FreeAnyCluster(e, DiscardType.Never);
+            }
+        }
+    }
+
+    private void PerformCow(L2Meta m)
+    {
+        if (m.CowStartBytes == 0 && m.CowEndBytes == 0)
+        {
+            return;
+        }
+        var startBuf = new byte[m.CowStartBytes];
+        var endBuf = new byte[m.CowEndBytes];
+        if (startBuf.Length > 0)
+        {
+            ReadGuest(m.GuestOffset + m.CowStartOffset, startBuf, cowRead: true);
+        }
+        if (endBuf.Length > 0)
+        {
+            ReadGuest(m.GuestOffset + m.CowEndOffset, endBuf, cowRead: true);
+        }
+        if (startBuf.Length > 0)
+        {
+            PreWriteOverlapCheck(OverlapTypes.None, m.AllocOffset + m.CowStartOffset, startBuf.Length);
+            _file.Write(m.AllocOffset + m.CowStartOffset, startBuf);
+        }
+        if (endBuf.Length > 0)
+        {
+            PreWriteOverlapCheck(OverlapTypes.None, m.AllocOffset + m.CowEndOffset, endBuf.Length);
+            _file.Write(m.AllocOffset + m.CowEndOffset, endBuf);
+        }
+    }
+}

@@ -1,0 +1,90 @@
+using System.IO.Compression;
+using Qcow2.Format;
+using Qcow2.Overlap;
+
+namespace Qcow2;
+
+public sealed partial class Qcow2Image
+{
+    /// <inheritdoc/>
+    public override void WriteCompressed(long offset, ReadOnlySpan<byte> data)
+    {
+        CheckWritable();
+        CheckRequest(offset, data.Length);
+        if (OffsetIntoCluster(offset) != 0 || (OffsetIntoCluster(data.Length) != 0 && offset + data.Length != Size))
+        {
+            throw new BlockIOException(Errno.EINVAL);
+        }
+        for (int done = 0; done < data.Length; done += _clusterSize)
+        {
+            int chunk = Math.Min(_clusterSize, data.Length - done);
+            WriteCompressedCluster(offset + done, data.Slice(done, chunk));
+        }
+    }
+
+    private void WriteCompressedCluster(long offset, ReadOnlySpan<byte> data)
+    {
+        var input = new byte[_clusterSize];
+        data.CopyTo(input);
+        var packed = Deflate(input);
+        if (packed is null || packed.Length > _clusterSize - 1)
+        {
+            // Incompressible: QEMU writes the cluster uncompressed.
+            Write(offset, data);
+            return;
+        }
+        var (l2Offset, table, index) = GetClusterTable(offset);
+        if ((GetEntry(table, index) & L2Entry.OffsetMask) != 0)
+        {
+            throw new BlockIOException(Errno.EIO);
+        }
+        long host = AllocBytes(packed.Length);
+        var entry = L2Entry.MakeCompressed(host, packed.Length, _clusterBits);
+        (l2Offset, table, index) = GetClusterTable(offset);
+        _l2Cache.MarkDirty(l2Offset);
+        SetEntry(table, index, entry.Raw);
+        PreWriteOverlapCheck(OverlapTypes.None, host, packed.Length);
+        _file.Write(host, packed);
+    }
+
+    private static byte[]? Deflate(byte[] input)
+    {
+        using var ms = new MemoryStream();
+        using (var z = new DeflateStream(ms, CompressionLevel.Optimal, leaveOpen: true))
+        {
+            z.Write(input);
+        }
+        return ms.ToArray();
+    }
+
+    private void ReadCompressed(L2Entry entry, long inCluster, Span<byte> dst)
+    {
+        long coffset = entry.CompressedOffset(_clusterBits);
+        int csize = entry.CompressedSize(_clusterBits);
+        var packed = ReadFile(coffset, csize);
+        var cluster = new byte[_clusterSize];
+        try
+        {
+            using var z = new DeflateStream(new MemoryStream(packed), CompressionMode.Decompress);
+            int got = 0;
+            while (got < cluster.Length)
+            {
+                int n = z.Read(cluster, got, cluster.Length - got);
+                if (n == 0)
+                {
+                    break;
+                }
+                got += n;
+            }
+            if (got < cluster.Length)
+            {
+                throw new BlockIOException(Errno.EIO);
+            }
+        }
+        catch (InvalidDataException)
+        {
+            throw new BlockIOException(Errno.EIO);
+        }
+        cluster.AsSpan((int)inCluster, dst.Length).CopyTo(dst);
+    }
+}

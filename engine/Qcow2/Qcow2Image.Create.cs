@@ -1,0 +1,106 @@
+using System.Buffers.Binary;
+using Qcow2.Block;
+using Qcow2.Format;
+using Qcow2.Storage;
+
+namespace Qcow2;
+
+public sealed partial class Qcow2Image
+{
+    /// <summary>Creates a new image file at path (overwriting it), laid out as qemu-img create lays it out.</summary>
+    public static void Create(string path, Qcow2CreateOptions options)
+    {
+        using (var storage = FileStorage.Create(path))
+        {
+            Format(storage, options);
+        }
+        if (options.Preallocation is "metadata" or "falloc" or "full")
+        {
+            using var img = (Qcow2Image)ImageOpener.Open(path, new OpenOptions { Format = "qcow2", NoBacking = true, Options = { ["overlap-check"] = "none" } });
+            img.PreallocateMetadata(0, options.Size);
+        }
+    }
+
+    /// <summary>
+    /// Writes an empty image as qcow2_co_create does: header in cluster 0, a one-cluster refcount table at cluster 1
+    /// whose first block is cluster 2, the three clusters counted, then the size set, which puts the L1 table at cluster 3.
+    /// </summary>
+    public static void Format(IStorage storage, Qcow2CreateOptions o)
+    {
+        int clusterBits = System.Numerics.BitOperations.Log2((uint)o.ClusterSize);
+        int cs = o.ClusterSize;
+        var h = new Header
+        {
+            Version = (uint)o.Version,
+            ClusterBits = (uint)clusterBits,
+            Size = 0,
+            RefcountTableOffset = (ulong)cs,
+            RefcountTableClusters = 1,
+            RefcountOrder = (uint)System.Numerics.BitOperations.Log2((uint)o.RefcountBits),
+            HeaderLength = o.Version >= 3 ? (uint)Header.V3Length : Header.V2Length,
+            CompatibleFeatures = o.LazyRefcounts ? Features.CompatLazyRefcounts : 0,
+        };
+        var cluster0 = new byte[cs];
+        h.ToBytes().CopyTo(cluster0, 0);
+        storage.Write(0, cluster0);
+        var rt = new byte[2 * cs];
+        BinaryPrimitives.WriteUInt64BigEndian(rt, (ulong)(2 * cs));
+        storage.Write(cs, rt);
+
+        var img = new Qcow2Image(storage, new OpenOptions { Options = { ["overlap-check"] = "none" } }) { FileName = "" };
+        img.Load();
+        img.AllocClusters(3L * cs);
+        if (o.BackingFile is not null)
+        {
+            img.BackingFileName = o.BackingFile;
+            img.BackingFormat = o.BackingFormat;
+        }
+        img.UpdateHeader();
+        img.GrowToSize(o.Size);
+        img._l2Cache.Flush();
+        img._refblockCache.Flush();
+        img._disposed = true;
+    }
+
+    /// <summary>Sets the virtual size of a freshly created image: grows the L1 table exactly and writes the size field (qcow2_co_truncate).</summary>
+    private void GrowToSize(long size)
+    {
+        long newL1Size = SizeToL1(size);
+        GrowL1Table(newL1Size, true);
+        var b = new byte[8];
+        BinaryPrimitives.WriteUInt64BigEndian(b, (ulong)size);
+        _file.Write(Header.SizeOffset, b);
+        _header.Size = (ulong)size;
+    }
+
+    /// <summary>Allocates every L2 table and data cluster of [offset, end) without writing data (preallocate_co).</summary>
+    private void PreallocateMetadata(long offset, long end)
+    {
+        long hostEnd = 0;
+        while (offset < end)
+        {
+            long bytes = Math.Min(end - offset, (long)int.MaxValue & ~(long)(_clusterSize - 1));
+            var metas = new List<L2Meta>();
+            long host = AllocHostOffset(offset, ref bytes, metas);
+            foreach (var m in metas)
+            {
+                m.SkipCow = true;
+                LinkL2(m);
+            }
+            hostEnd = Math.Max(hostEnd, host + bytes);
+            offset += bytes;
+        }
+        _l2Cache.Flush();
+        _refblockCache.Flush();
+        if (_file.Length < hostEnd)
+        {
+            _file.SetLength(hostEnd);
+        }
+    }
+
+    /// <summary>Repairs a dirty image when it is opened read-write (lazy refcounts left refcounts stale).</summary>
+    private void RepairDirtyImage()
+    {
+        throw new ImageOpenException("Could not repair dirty image: Operation not supported", Errno.ENOTSUP);
+    }
+}

@@ -1,0 +1,241 @@
+using Qcow2.Block;
+using Qcow2.Format;
+using Qcow2.Overlap;
+
+namespace Qcow2;
+
+public sealed partial class Qcow2Image
+{
+    /// <summary>Maps a guest range to its first run of like clusters (qcow2_get_host_offset); bytes is cut to that run.</summary>
+    private ClusterType GetHostOffset(long offset, ref long bytes, out long hostOffset, out ulong rawEntry)
+    {
+        hostOffset = 0;
+        rawEntry = 0;
+        long inCluster = OffsetIntoCluster(offset);
+        long needed = bytes + inCluster;
+        long available = (long)(_l2Size - L2Index(offset)) << _clusterBits;
+        needed = Math.Min(needed, available);
+        int l1Index = L1Index(offset);
+        if (l1Index >= _l1Size || (_l1Table[l1Index] & L1Entry.OffsetMask) == 0)
+        {
+            bytes = Math.Min(available, needed) - inCluster;
+            return ClusterType.Unallocated;
+        }
+        long l2Offset = (long)(_l1Table[l1Index] & L1Entry.OffsetMask);
+        if (OffsetIntoCluster(l2Offset) != 0)
+        {
+            SignalCorruption(true, -1, -1, $"L2 table offset {Hex(l2Offset)} unaligned (L1 index: {Hex(l1Index)})");
+            throw new BlockIOException(Errno.EIO);
+        }
+        var table = _l2Cache.Get(l2Offset);
+        int l2Index = L2Index(offset);
+        ulong entry = GetEntry(table, l2Index);
+        rawEntry = entry;
+        var type = new L2Entry(entry).Type;
+        if (_header.Version < 3 && type is ClusterType.ZeroPlain or ClusterType.ZeroAlloc)
+        {
+            SignalCorruption(true, -1, -1, $"Zero cluster entry found in pre-v3 image (L2 offset: {Hex(l2Offset)}, L2 index: {Hex(l2Index)})");
+            throw new BlockIOException(Errno.EIO);
+        }
+        if (type is ClusterType.Normal or ClusterType.ZeroAlloc)
+        {
+            long hostCluster = (long)(entry & L2Entry.OffsetMask);
+            hostOffset = hostCluster + inCluster;
+            if (OffsetIntoCluster(hostCluster) != 0)
+            {
+                SignalCorruption(true, -1, -1, $"Cluster allocation offset {Hex(hostCluster)} unaligned (L2 offset: {Hex(l2Offset)}, L2 index: {Hex(l2Index)})");
+                throw new BlockIOException(Errno.EIO);
+            }
+        }
+        int nbClusters = (int)SizeToClusters(needed);
+        int count = 1;
+        if (type != ClusterType.Compressed)
+        {
+            long expected = (long)(entry & L2Entry.OffsetMask);
+            bool checkOffset = type is ClusterType.Normal or ClusterType.ZeroAlloc;
+            for (count = 1; count < nbClusters; count++)
+            {
+                ulong e = GetEntry(table, l2Index + count);
+                if (new L2Entry(e).Type != type)
+                {
+                    break;
+                }
+                if (checkOffset)
+                {
+                    expected += _clusterSize;
+                    if ((long)(e & L2Entry.OffsetMask) != expected)
+                    {
+                        break;
+                    }
+                }
+            }
+        }
+        bytes = Math.Min((long)count << _clusterBits, needed) - inCluster;
+        return type;
+    }
+
+    private void CheckRequest(long offset, long bytes)
+    {
+        if (offset < 0 || bytes < 0 || offset > Size || bytes > Size - offset)
+        {
+            throw new BlockIOException(Errno.EIO);
+        }
+    }
+
+    /// <inheritdoc/>
+    public override void Read(long offset, Span<byte> buffer)
+    {
+        CheckUsable();
+        CheckRequest(offset, buffer.Length);
+        ReadGuest(offset, buffer, cowRead: false);
+    }
+
+    private void ReadGuest(long offset, Span<byte> buffer, bool cowRead)
+    {
+        int done = 0;
+        while (done < buffer.Length)
+        {
+            long cur = offset + done;
+            long bytes = buffer.Length - done;
+            var type = GetHostOffset(cur, ref bytes, out long host, out ulong entry);
+            var dst = buffer.Slice(done, (int)bytes);
+            switch (type)
+            {
+                case ClusterType.Unallocated:
+                    ReadBacking(cur, dst);
+                    break;
+                case ClusterType.ZeroPlain:
+                case ClusterType.ZeroAlloc:
+                    dst.Clear();
+                    break;
+                case ClusterType.Compressed:
+                    ReadCompressed(new L2Entry(entry), OffsetIntoCluster(cur), dst);
+                    break;
+                default:
+                    _file.Read(host, dst);
+                    break;
+            }
+            done += (int)bytes;
+        }
+    }
+
+    private void ReadBacking(long offset, Span<byte> dst)
+    {
+        dst.Clear();
+        if (Backing is null || offset >= Backing.Size)
+        {
+            return;
+        }
+        int n = (int)Math.Min(dst.Length, Backing.Size - offset);
+        Backing.Read(offset, dst[..n]);
+    }
+
+    /// <inheritdoc/>
+    public override void Write(long offset, ReadOnlySpan<byte> data)
+    {
+        CheckWritable();
+        CheckRequest(offset, data.Length);
+        int done = 0;
+        while (done < data.Length)
+        {
+            long cur = offset + done;
+            long bytes = data.Length - done;
+            var metas = new List<L2Meta>();
+            long host = AllocHostOffset(cur, ref bytes, metas);
+            PreWriteOverlapCheck(OverlapTypes.None, host, bytes);
+            HandleAllocSpace(metas);
+            _file.Write(host, data.Slice(done, (int)bytes));
+            foreach (var m in metas)
+            {
+                LinkL2(m);
+            }
+            done += (int)bytes;
+        }
+    }
+
+    /// <summary>Zeroes whole new clusters instead of copying zero COW regions (handle_alloc_space).</summary>
+    private void HandleAllocSpace(List<L2Meta> metas)
+    {
+        foreach (var m in metas)
+        {
+            if (m.CowStartBytes == 0 && m.CowEndBytes == 0)
+            {
+                continue;
+            }
+            if (!IsUnallocatedInChain(m.GuestOffset + m.CowStartOffset, m.CowStartBytes)
+                || !IsUnallocatedInChain(m.GuestOffset + m.CowEndOffset, m.CowEndBytes))
+            {
+                continue;
+            }
+            long start = m.AllocOffset + m.CowStartOffset;
+            long n = m.CowEndOffset + m.CowEndBytes - m.CowStartOffset;
+            PreWriteOverlapCheck(OverlapTypes.None, start, n);
+            WriteZeroBytes(start, n);
+            m.SkipCow = true;
+        }
+    }
+
+    private void WriteZeroBytes(long offset, long length)
+    {
+        var zeros = new byte[Math.Min(length, 1 << 20)];
+        for (long done = 0; done < length; done += zeros.Length)
+        {
+            _file.Write(offset + done, zeros.AsSpan(0, (int)Math.Min(zeros.Length, length - done)));
+        }
+    }
+
+    /// <summary>Whether no layer of the chain allocates any of the range (is_unallocated).</summary>
+    private bool IsUnallocatedInChain(long offset, long bytes)
+    {
+        BlockDevice? dev = this;
+        while (bytes > 0 && dev is not null)
+        {
+            long pos = offset, end = offset + bytes;
+            if (pos >= dev.Size)
+            {
+                return true;
+            }
+            end = Math.Min(end, dev.Size);
+            while (pos < end)
+            {
+                var s = dev.GetStatus(pos, end - pos);
+                if (s.Allocated)
+                {
+                    return false;
+                }
+                pos += s.Length;
+            }
+            dev = dev is Qcow2Image q ? q.Backing : null;
+        }
+        return true;
+    }
+
+    /// <inheritdoc/>
+    public override void Flush()
+    {
+        CheckUsable();
+        if (_readOnly)
+        {
+            return;
+        }
+        _l2Cache.Flush();
+        if (!LazyRefcounts)
+        {
+            _refblockCache.Flush();
+        }
+        _file.Flush();
+    }
+
+    /// <inheritdoc/>
+    public override BlockStatus GetStatus(long offset, long length)
+    {
+        CheckUsable();
+        long bytes = Math.Min(length, Size - offset);
+        var type = GetHostOffset(offset, ref bytes, out long host, out _);
+        bool allocated = type != ClusterType.Unallocated;
+        bool zero = type is ClusterType.ZeroPlain or ClusterType.ZeroAlloc || (type == ClusterType.Unallocated && Backing is null);
+        bool data = type is ClusterType.Normal or ClusterType.Compressed;
+        long? hostOffset = type is ClusterType.Normal or ClusterType.ZeroAlloc ? host : null;
+        return new BlockStatus(offset, bytes, allocated, data, zero, 0, hostOffset, type == ClusterType.Compressed, FileName);
+    }
+}

@@ -1,0 +1,297 @@
+using System.Buffers.Binary;
+using System.Text;
+using Qcow2.Block;
+using Qcow2.Format;
+using Qcow2.Storage;
+
+namespace Qcow2;
+
+public sealed partial class Qcow2Image
+{
+    /// <summary>Cluster sizes QEMU supports: 2^9 (512 B) to 2^21 (2 MiB).</summary>
+    public const int MinClusterBits = 9, MaxClusterBits = 21;
+    /// <summary>QCOW_MAX_L1_SIZE: the active L1 may not exceed 32 MiB.</summary>
+    public const long MaxL1SizeBytes = 32L << 20;
+    /// <summary>QCOW_MAX_REFTABLE_SIZE: the refcount table may not exceed 8 MiB.</summary>
+    public const long MaxRefcountTableBytes = 8L << 20;
+    /// <summary>The longest backing file name QEMU reads.</summary>
+    public const int MaxBackingFileNameLength = 1023;
+    /// <summary>QCOW_MAX_CLUSTER_OFFSET: host offsets must fit in 56 bits.</summary>
+    public const long MaxClusterOffset = (1L << 56) - 1;
+
+    /// <summary>Opens a qcow2 image over storage, with QEMU's open-time checks in QEMU's order.</summary>
+    public static Qcow2Image Open(IStorage storage, string fileName, OpenOptions options)
+    {
+        var img = new Qcow2Image(storage, options) { FileName = fileName };
+        img.Load();
+        return img;
+    }
+
+    private void Load()
+    {
+        var first = ReadFile(0, Header.V3Length);
+        if (Header.ReadMagic(first) != Header.Magic)
+        {
+            throw new ImageOpenException("Image is not in qcow2 format", Errno.EINVAL);
+        }
+        var h = Header.Parse(first);
+        if (h.Version < 2 || h.Version > 3)
+        {
+            throw new ImageOpenException($"Unsupported qcow2 version {h.Version}", Errno.ENOTSUP);
+        }
+        if (h.ClusterBits < MinClusterBits || h.ClusterBits > MaxClusterBits)
+        {
+            throw new ImageOpenException($"Unsupported cluster size: 2^{h.ClusterBits}", Errno.EINVAL);
+        }
+        _clusterBits = (int)h.ClusterBits;
+        _clusterSize = 1 << _clusterBits;
+        if (h.Version == 2)
+        {
+            h.IncompatibleFeatures = h.CompatibleFeatures = h.AutoclearFeatures = 0;
+            h.RefcountOrder = 4;
+            h.HeaderLength = Header.V2Length;
+        }
+        else if (h.HeaderLength < Header.V3MinLength)
+        {
+            throw new ImageOpenException("qcow2 header too short", Errno.EINVAL);
+        }
+        if (h.HeaderLength > _clusterSize)
+        {
+            throw new ImageOpenException("qcow2 header exceeds cluster size", Errno.EINVAL);
+        }
+        var cluster0 = ReadFile(0, _clusterSize);
+        h = Header.Parse(cluster0);
+        if (h.Version == 2)
+        {
+            h.RefcountOrder = 4;
+            h.HeaderLength = Header.V2Length;
+        }
+        _header = h;
+        if (h.BackingFileOffset > (ulong)_clusterSize)
+        {
+            throw new ImageOpenException("Invalid backing file offset", Errno.EINVAL);
+        }
+        long extEnd = h.BackingFileOffset != 0 ? (long)h.BackingFileOffset : _clusterSize;
+
+        ulong unknownIncompat = h.IncompatibleFeatures & ~Features.IncompatMask;
+        if (unknownIncompat != 0)
+        {
+            List<HeaderExtension> exts;
+            try
+            {
+                exts = HeaderExtension.ParseAll(cluster0, (int)h.HeaderLength, extEnd);
+            }
+            catch (CorruptImageException)
+            {
+                exts = new();
+            }
+            var table = exts.FirstOrDefault(e => e.Type == HeaderExtension.FeatureTable)?.Data;
+            throw new ImageOpenException(UnsupportedFeatures(table, unknownIncompat), Errno.ENOTSUP);
+        }
+        if (Corrupt && !_readOnly && !_options.CheckMode)
+        {
+            throw new ImageOpenException("qcow2: Image is corrupt; cannot be opened read/write", Errno.EACCES);
+        }
+        if ((h.IncompatibleFeatures & Features.IncompatDataFile) != 0)
+        {
+            throw new ImageOpenException("qcow2: images with an external data file are not supported by this engine", Errno.ENOTSUP);
+        }
+        if (ExtendedL2)
+        {
+            throw new ImageOpenException("qcow2: images with extended L2 entries are not supported by this engine", Errno.ENOTSUP);
+        }
+        if (h.RefcountOrder > 6)
+        {
+            throw new ImageOpenException("Reference count entry width too large; may not exceed 64 bits", Errno.EINVAL);
+        }
+        _refcountOrder = (int)h.RefcountOrder;
+        _refcountBlockBits = _clusterBits - (_refcountOrder - 3);
+        _refcountBlockSize = 1L << _refcountBlockBits;
+        _refcountMax = RefcountBlock.Max(_refcountOrder);
+        if (h.CryptMethod != 0)
+        {
+            throw new ImageOpenException(h.CryptMethod > 2
+                ? $"Unsupported encryption method: {h.CryptMethod}"
+                : "qcow2: encrypted images are not supported by this engine", Errno.ENOTSUP);
+        }
+        _l2Bits = _clusterBits - 3;
+        _l2Size = 1 << _l2Bits;
+
+        _refcountTableOffset = (long)h.RefcountTableOffset;
+        _refcountTableSize = (long)h.RefcountTableClusters << (_clusterBits - 3);
+        if (h.RefcountTableClusters == 0 && !_options.CheckMode)
+        {
+            throw new ImageOpenException("Image does not contain a reference count table", Errno.EINVAL);
+        }
+        ValidateTable(h.RefcountTableOffset, h.RefcountTableClusters, _clusterSize, MaxRefcountTableBytes, "Reference count table");
+        ValidateTable(h.SnapshotsOffset, h.NbSnapshots, SnapshotEntry.FixedSize, SnapshotEntry.FixedSize * (long)MaxSnapshots, "Snapshot table");
+        ValidateTable(h.L1TableOffset, h.L1Size, L1Entry.Size, MaxL1SizeBytes, "Active L1 table");
+        _l1Size = (int)h.L1Size;
+        _l1TableOffset = (long)h.L1TableOffset;
+        long l1VmStateIndex = SizeToL1Unchecked(h.Size);
+        if (l1VmStateIndex > int.MaxValue)
+        {
+            throw new ImageOpenException("Image is too big", Errno.EFBIG);
+        }
+        if (_l1Size < l1VmStateIndex)
+        {
+            throw new ImageOpenException("L1 table is too small", Errno.EINVAL);
+        }
+        _l1Table = ReadTable(_l1TableOffset, _l1Size);
+
+        ApplyOptions();
+
+        _refcountTable = ReadTable(_refcountTableOffset, (int)_refcountTableSize);
+        UpdateMaxRefcountTableIndex();
+        int l2CacheTables = (int)Math.Clamp((32L << 20) / _clusterSize, 16, 4096);
+        _l2Cache = new MetadataCache(_clusterSize, l2CacheTables, off => ReadFile(off, _clusterSize),
+            (off, data) => WriteMetadataTable(off, data, Overlap.OverlapTypes.ActiveL2));
+        _refblockCache = new MetadataCache(_clusterSize, Math.Max(4, l2CacheTables / 4), off => ReadFile(off, _clusterSize),
+            (off, data) => WriteMetadataTable(off, data, Overlap.OverlapTypes.RefcountBlock));
+
+        ReadExtensions(cluster0, extEnd);
+
+        if (h.BackingFileOffset != 0)
+        {
+            long len = h.BackingFileSize;
+            if (len > Math.Min(MaxBackingFileNameLength, _clusterSize - (long)h.BackingFileOffset))
+            {
+                throw new ImageOpenException("Backing file name too long", Errno.EINVAL);
+            }
+            BackingFileName = Encoding.UTF8.GetString(cluster0, (int)h.BackingFileOffset, (int)len);
+        }
+
+        if (!_options.CheckMode)
+        {
+            ReadSnapshots();
+        }
+
+        bool updateHeader = (h.AutoclearFeatures & ~Features.AutoclearMask) != 0 && !_readOnly;
+        if (updateHeader)
+        {
+            _header.AutoclearFeatures &= Features.AutoclearMask;
+            UpdateHeader();
+        }
+
+        CreateOverlapStructures();
+
+        if (!_options.CheckMode && !_readOnly && Dirty)
+        {
+            RepairDirtyImage();
+        }
+
+        if (BackingFileName is not null && !_options.NoBacking)
+        {
+            OpenBacking();
+        }
+    }
+
+    private long SizeToL1Unchecked(ulong size)
+    {
+        int shift = _clusterBits + _l2Bits;
+        return (long)((size >> shift) + ((size & ((1UL << shift) - 1)) != 0 ? 1UL : 0UL));
+    }
+
+    private void ValidateTable(ulong offset, ulong entries, long entryLength, long maxBytes, string name)
+    {
+        if (entries > (ulong)(maxBytes / entryLength))
+        {
+            throw new ImageOpenException($"{name} too large", Errno.EFBIG);
+        }
+        if ((ulong)long.MaxValue - entries * (ulong)entryLength < offset || (offset & (ulong)(_clusterSize - 1)) != 0)
+        {
+            throw new ImageOpenException($"{name} offset invalid", Errno.EINVAL);
+        }
+    }
+
+    private ulong[] ReadTable(long offset, int entries)
+    {
+        var raw = ReadFile(offset, checked(entries * 8));
+        var t = new ulong[entries];
+        for (int i = 0; i < entries; i++)
+        {
+            t[i] = BinaryPrimitives.ReadUInt64BigEndian(raw.AsSpan(i * 8));
+        }
+        return t;
+    }
+
+    private void ReadExtensions(byte[] cluster0, long extEnd)
+    {
+        List<HeaderExtension> exts;
+        try
+        {
+            exts = HeaderExtension.ParseAll(cluster0, _header.ExtensionsStart, extEnd);
+        }
+        catch (CorruptImageException e)
+        {
+            throw new ImageOpenException(e.Message, Errno.EINVAL);
+        }
+        foreach (var e in exts)
+        {
+            switch (e.Type)
+            {
+                case HeaderExtension.BackingFormat:
+                    if (e.Data.Length >= 16)
+                    {
+                        throw new ImageOpenException($"ERROR: ext_backing_format: len={e.Data.Length} too large (>=16)", Errno.EINVAL);
+                    }
+                    BackingFormat = Encoding.UTF8.GetString(e.Data);
+                    break;
+                case HeaderExtension.FeatureTable:
+                    _featureTable = e.Data;
+                    break;
+                case HeaderExtension.Bitmaps:
+                    ReadBitmapsExtension(e.Data);
+                    _unknownExtensions.Add(e);
+                    break;
+                default:
+                    _unknownExtensions.Add(e);
+                    break;
+            }
+        }
+    }
+
+    private static string UnsupportedFeatures(byte[]? table, ulong mask)
+    {
+        var parts = new List<string>();
+        if (table is not null)
+        {
+            for (int i = 0; i + HeaderExtension.FeatureEntrySize <= table.Length; i += HeaderExtension.FeatureEntrySize)
+            {
+                if (table[i] == 0 && table[i + 1] < 64 && (mask & (1UL << table[i + 1])) != 0)
+                {
+                    string name = Encoding.ASCII.GetString(table, i + 2, 46).TrimEnd('\0');
+                    int nul = name.IndexOf('\0');
+                    parts.Add(nul >= 0 ? name[..nul] : name);
+                    mask &= ~(1UL << table[i + 1]);
+                }
+            }
+        }
+        if (mask != 0)
+        {
+            parts.Add($"Unknown incompatible feature: {mask:x}");
+        }
+        return "Unsupported qcow2 feature(s): " + string.Join(", ", parts);
+    }
+
+    private void OpenBacking()
+    {
+        var opts = new OpenOptions
+        {
+            Format = BackingFormat,
+            ReadOnly = true,
+            Diagnostics = _options.Diagnostics,
+            Messages = _options.Messages,
+            Events = _options.Events,
+            BaseDirectory = Path.GetDirectoryName(Path.GetFullPath(FileName, _options.BaseDirectory)) ?? _options.BaseDirectory,
+        };
+        try
+        {
+            Backing = ImageOpener.Open(BackingFileName!, opts);
+        }
+        catch (ImageOpenException e)
+        {
+            throw new ImageOpenException($"Could not open backing file: {e.Message}", e.Errno);
+        }
+    }
+}

@@ -1,0 +1,295 @@
+using System.Buffers.Binary;
+using Qcow2.Block;
+using Qcow2.Format;
+using Qcow2.Overlap;
+
+namespace Qcow2;
+
+public sealed partial class Qcow2Image : IOverlapChecker
+{
+    private OverlapTypes _overlapCheck = OverlapTemplates.Default;
+    private OverlapCheckOptions _overlapOptions = new();
+    private MetadataList? _metadataList;
+    private long _bitmapDirectoryOffset;
+    private long _bitmapDirectorySize;
+
+    /// <summary>Whether checks use the series' metadata list (true) or upstream's linear scan (false).</summary>
+    public bool UsesMetadataList => _metadataList is not null;
+
+    /// <summary>The metadata list, when the image uses one.</summary>
+    internal MetadataList? MetadataList => _metadataList;
+
+    private void ApplyOptions()
+    {
+        var unknown = _options.Options.Keys.Where(k => !IsKnownOption(k)).ToList();
+        if (unknown.Count > 0)
+        {
+            throw new ImageOpenException($"Invalid parameter '{unknown[0]}'", Errno.EINVAL);
+        }
+        _overlapOptions = OverlapCheckOptions.Parse(_options.Options);
+        _overlapCheck = _overlapOptions.Enabled;
+    }
+
+    private static bool IsKnownOption(string key) =>
+        OverlapCheckOptions.IsOverlapOption(key) || key.StartsWith("file.", StringComparison.Ordinal)
+        || key is "driver" or "node-name" or "read-only" or "cache.direct" or "cache.no-flush" or "discard"
+            or "lazy-refcounts" or "pass-discard-request" or "pass-discard-snapshot" or "pass-discard-other"
+            or "l2-cache-size" or "refcount-cache-size" or "cache-size" or "l2-cache-entry-size" or "cache-clean-interval"
+            or "detect-zeroes" or "auto-read-only" or "force-share" or "backing";
+
+    /// <summary>Builds the metadata list and enters every structure the image has (the series' list creation at open).</summary>
+    private void CreateOverlapStructures()
+    {
+        _metadataList = _overlapOptions.CreateMetadataList(_clusterBits, _file.Length, SignalMemoryExcess);
+        if (_metadataList is null)
+        {
+            return;
+        }
+        MetaEnter(0, _clusterSize, OverlapTypes.MainHeader);
+        MetaEnter(_refcountTableOffset, _refcountTableSize * 8, OverlapTypes.RefcountTable);
+        for (long i = 0; i <= _maxRefcountTableIndex && i < _refcountTableSize; i++)
+        {
+            long rb = (long)(_refcountTable[i] & RefcountTableEntryOffsetMask);
+            if (rb != 0)
+            {
+                MetaEnter(rb, _clusterSize, OverlapTypes.RefcountBlock);
+            }
+        }
+        MetaEnter(_l1TableOffset, (long)_l1Size * 8, OverlapTypes.ActiveL1);
+        EnterL2Tables(_l1Table, OverlapTypes.ActiveL2);
+        EnterSnapshotStructures();
+        if ((_header.AutoclearFeatures & Features.AutoclearBitmaps) != 0 && _bitmapDirectorySize > 0)
+        {
+            MetaEnter(_bitmapDirectoryOffset, _bitmapDirectorySize, OverlapTypes.BitmapDirectory);
+        }
+    }
+
+    private void EnterL2Tables(ulong[] l1, OverlapTypes type)
+    {
+        foreach (ulong e in l1)
+        {
+            long l2 = (long)(e & L1Entry.OffsetMask);
+            if (l2 != 0)
+            {
+                MetaEnter(l2, _clusterSize, type);
+            }
+        }
+    }
+
+    private void MetaEnter(long offset, long bytes, OverlapTypes type)
+    {
+        if (_metadataList is not null && bytes > 0)
+        {
+            _metadataList.Enter(offset, SizeToClusters(OffsetIntoCluster(offset) + bytes), type);
+        }
+    }
+
+    private void MetaRemove(long offset, long bytes, OverlapTypes type)
+    {
+        if (_metadataList is not null && bytes > 0)
+        {
+            _metadataList.Remove(offset, SizeToClusters(OffsetIntoCluster(offset) + bytes), type);
+        }
+    }
+
+    private void NoteRefcountBlockEntered(long offset) => MetaEnter(offset, _clusterSize, OverlapTypes.RefcountBlock);
+
+    private void NoteRefcountTableMoved(long oldOffset, long oldBytes)
+    {
+        MetaRemove(oldOffset, oldBytes, OverlapTypes.RefcountTable);
+        MetaEnter(_refcountTableOffset, _refcountTableSize * 8, OverlapTypes.RefcountTable);
+        for (long i = 0; i < _refcountTableSize; i++)
+        {
+            long rb = (long)(_refcountTable[i] & RefcountTableEntryOffsetMask);
+            if (rb != 0)
+            {
+                MetaEnter(rb, _clusterSize, OverlapTypes.RefcountBlock);
+            }
+        }
+    }
+
+    private void NoteActiveL1Moved(long oldOffset, int oldSize)
+    {
+        MetaRemove(oldOffset, (long)oldSize * 8, OverlapTypes.ActiveL1);
+        MetaEnter(_l1TableOffset, (long)_l1Size * 8, OverlapTypes.ActiveL1);
+    }
+
+    private void NoteActiveL2Entered(long offset) => MetaEnter(offset, _clusterSize, OverlapTypes.ActiveL2);
+
+    private void NoteActiveL2Removed(long offset) => MetaRemove(offset, _clusterSize, OverlapTypes.ActiveL2);
+
+    private void SignalMemoryExcess(long start, long length)
+    {
+        string reference = _options.DeviceName.Length > 0 ? _options.DeviceName : _options.NodeName ?? "";
+        _options.Events?.Invoke(new QmpEvent("QCOW2_OVERLAP_CHECK_MEMORY_LIMIT_REACHED",
+        [
+            new("length", length),
+            new("start", start),
+            new("reference", reference),
+        ]));
+    }
+
+    /// <summary>Every enabled structure type (not in ignore) that [offset, offset + size) overlaps, by the configured method.</summary>
+    public OverlapTypes Check(OverlapTypes ignore, long offset, long size) =>
+        _metadataList is not null
+            ? _metadataList.Check(ignore, offset, size)
+            : ScanOverlaps(ignore, offset, size);
+
+    /// <summary>Upstream QEMU's linear scan (qcow2_check_metadata_overlap), returning every overlapping type instead of the first.</summary>
+    public OverlapTypes ScanOverlaps(OverlapTypes ignore, long offset, long size)
+    {
+        var chk = _overlapCheck & ~ignore;
+        var hits = OverlapTypes.None;
+        if (size == 0 || chk == OverlapTypes.None)
+        {
+            return hits;
+        }
+        if ((chk & OverlapTypes.MainHeader) != 0 && offset < _clusterSize)
+        {
+            hits |= OverlapTypes.MainHeader;
+        }
+        size = RoundUp(OffsetIntoCluster(offset) + size, _clusterSize);
+        offset = StartOfCluster(offset);
+        bool Overlaps(long start, long len) => len > 0 && start < offset + size && offset < start + len;
+
+        if ((chk & OverlapTypes.ActiveL1) != 0 && _l1Size > 0 && Overlaps(_l1TableOffset, (long)_l1Size * 8))
+        {
+            hits |= OverlapTypes.ActiveL1;
+        }
+        if ((chk & OverlapTypes.RefcountTable) != 0 && Overlaps(_refcountTableOffset, _refcountTableSize * 8))
+        {
+            hits |= OverlapTypes.RefcountTable;
+        }
+        if ((chk & OverlapTypes.SnapshotTable) != 0 && Overlaps(_snapshotsOffset, _snapshotsSize))
+        {
+            hits |= OverlapTypes.SnapshotTable;
+        }
+        if ((chk & OverlapTypes.InactiveL1) != 0)
+        {
+            foreach (var sn in _snapshots)
+            {
+                if (sn.L1Size > 0 && Overlaps((long)sn.L1TableOffset, (long)sn.L1Size * 8))
+                {
+                    hits |= OverlapTypes.InactiveL1;
+                }
+            }
+        }
+        if ((chk & OverlapTypes.ActiveL2) != 0)
+        {
+            for (int i = 0; i < _l1Size; i++)
+            {
+                long l2 = (long)(_l1Table[i] & L1Entry.OffsetMask);
+                if (l2 != 0 && Overlaps(l2, _clusterSize))
+                {
+                    hits |= OverlapTypes.ActiveL2;
+                    break;
+                }
+            }
+        }
+        if ((chk & OverlapTypes.RefcountBlock) != 0)
+        {
+            for (long i = 0; i <= _maxRefcountTableIndex && i < _refcountTableSize; i++)
+            {
+                long rb = (long)(_refcountTable[i] & RefcountTableEntryOffsetMask);
+                if (rb != 0 && Overlaps(rb, _clusterSize))
+                {
+                    hits |= OverlapTypes.RefcountBlock;
+                    break;
+                }
+            }
+        }
+        if ((chk & OverlapTypes.InactiveL2) != 0)
+        {
+            foreach (var sn in _snapshots)
+            {
+                if (sn.L1Size == 0 || sn.L1Size > MaxL1SizeBytes / 8 || OffsetIntoCluster((long)sn.L1TableOffset) != 0)
+                {
+                    continue;
+                }
+                var raw = ReadFile((long)sn.L1TableOffset, (int)sn.L1Size * 8);
+                for (int i = 0; i < sn.L1Size; i++)
+                {
+                    long l2 = (long)(BinaryPrimitives.ReadUInt64BigEndian(raw.AsSpan(i * 8)) & L1Entry.OffsetMask);
+                    if (l2 != 0 && Overlaps(l2, _clusterSize))
+                    {
+                        hits |= OverlapTypes.InactiveL2;
+                        break;
+                    }
+                }
+            }
+        }
+        if ((chk & OverlapTypes.BitmapDirectory) != 0 && (_header.AutoclearFeatures & Features.AutoclearBitmaps) != 0
+            && Overlaps(_bitmapDirectoryOffset, _bitmapDirectorySize))
+        {
+            hits |= OverlapTypes.BitmapDirectory;
+        }
+        return hits;
+    }
+
+    /// <summary>Refuses a write that would overlap metadata: marks the image corrupt and fails with EIO (qcow2_pre_write_overlap_check).</summary>
+    private void PreWriteOverlapCheck(OverlapTypes ignore, long offset, long size)
+    {
+        var hits = Check(ignore, offset, size);
+        if (hits == OverlapTypes.None)
+        {
+            return;
+        }
+        string name = OverlapTypeInfo.Of(OverlapTypeInfo.FirstInScanOrder(hits)).Name;
+        SignalCorruption(true, offset, size, $"Preventing invalid write on metadata (overlaps with {name})");
+        throw new BlockIOException(Errno.EIO);
+    }
+
+    /// <summary>Writes a cached metadata table after checking it against everything but its own kind.</summary>
+    private void WriteMetadataTable(long offset, byte[] data, OverlapTypes self)
+    {
+        PreWriteOverlapCheck(self, offset, data.Length);
+        _file.Write(offset, data);
+    }
+
+    /// <summary>Reports a corruption as qcow2_signal_corruption does: message, event, and for a fatal one the corrupt bit and an unusable image.</summary>
+    private void SignalCorruption(bool fatal, long offset, long size, string message)
+    {
+        fatal = fatal && !_readOnly;
+        if (_signaledCorruption && (!fatal || Corrupt))
+        {
+            return;
+        }
+        _options.Diagnostics.WriteLine(fatal
+            ? $"qcow2: Marking image as corrupt: {message}; further corruption events will be suppressed"
+            : $"qcow2: Image is corrupt: {message}; further non-fatal corruption events will be suppressed");
+        _options.Diagnostics.Flush();
+        var data = new List<KeyValuePair<string, object?>> { new("device", _options.DeviceName), new("msg", message) };
+        if (offset >= 0)
+        {
+            data.Add(new("offset", offset));
+        }
+        if (!string.IsNullOrEmpty(_options.NodeName))
+        {
+            data.Add(new("node-name", _options.NodeName));
+        }
+        data.Add(new("fatal", fatal));
+        if (size >= 0)
+        {
+            data.Add(new("size", size));
+        }
+        _options.Events?.Invoke(new QmpEvent("BLOCK_IMAGE_CORRUPTED", data));
+        if (fatal)
+        {
+            MarkCorrupt();
+            _unusable = true;
+            _l2Cache.Clear();
+            _refblockCache.Clear();
+        }
+        _signaledCorruption = true;
+    }
+
+    private void ReadBitmapsExtension(byte[] data)
+    {
+        if (data.Length != HeaderExtension.BitmapsSize)
+        {
+            throw new ImageOpenException("bitmaps_ext: Invalid extension length", Errno.EINVAL);
+        }
+        _bitmapDirectorySize = (long)BinaryPrimitives.ReadUInt64BigEndian(data.AsSpan(8));
+        _bitmapDirectoryOffset = (long)BinaryPrimitives.ReadUInt64BigEndian(data.AsSpan(16));
+    }
+}

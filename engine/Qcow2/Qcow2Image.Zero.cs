@@ -1,0 +1,218 @@
+using Qcow2.Format;
+
+namespace Qcow2;
+
+public sealed partial class Qcow2Image
+{
+    /// <inheritdoc/>
+    public override void WriteZeroes(long offset, long length, bool mayUnmap)
+    {
+        CheckWritable();
+        CheckRequest(offset, length);
+        // The block layer splits the request at cluster boundaries; unaligned pieces may still become
+        // zero clusters when the rest of their cluster already reads as zeros, else they are written as data.
+        long end = offset + length;
+        while (offset < end)
+        {
+            long num = end - offset;
+            long head = OffsetIntoCluster(offset);
+            if (head != 0)
+            {
+                num = Math.Min(num, _clusterSize - head);
+            }
+            else if (OffsetIntoCluster(end) != 0 && num > _clusterSize)
+            {
+                num -= OffsetIntoCluster(end);
+            }
+            if (!TryZeroClusters(offset, num, mayUnmap))
+            {
+                WriteZeroBuffer(offset, num);
+            }
+            offset += num;
+        }
+    }
+
+    private void WriteZeroBuffer(long offset, long num)
+    {
+        var zeros = new byte[Math.Min(num, 1 << 20)];
+        for (long done = 0; done < num; done += zeros.Length)
+        {
+            Write(offset + done, zeros.AsSpan(0, (int)Math.Min(zeros.Length, num - done)));
+        }
+    }
+
+    /// <summary>qcow2_co_pwrite_zeroes: false where QEMU answers ENOTSUP and the block layer writes zeros instead.</summary>
+    private bool TryZeroClusters(long offset, long bytes, bool mayUnmap)
+    {
+        if (_header.Version < 3)
+        {
+            return false;
+        }
+        long head = OffsetIntoCluster(offset);
+        long tail = RoundUp(offset + bytes, _clusterSize) - (offset + bytes);
+        if (offset + bytes == Size)
+        {
+            tail = 0;
+        }
+        if (head != 0 || tail != 0)
+        {
+            if (!(IsZero(offset - head, head) && IsZero(offset + bytes, tail)))
+            {
+                return false;
+            }
+            offset -= head;
+            bytes = _clusterSize;
+            long n = _clusterSize;
+            var type = GetHostOffset(offset, ref n, out _, out _);
+            if (type is not (ClusterType.Unallocated or ClusterType.ZeroPlain or ClusterType.ZeroAlloc))
+            {
+                return false;
+            }
+        }
+        long nbClusters = SizeToClusters(Math.Min(offset + bytes, Size) - offset);
+        while (nbClusters > 0)
+        {
+            long cleared = ZeroInL2Slice(offset, nbClusters, mayUnmap);
+            nbClusters -= cleared;
+            offset += cleared * _clusterSize;
+        }
+        return true;
+    }
+
+    /// <summary>Whether the range reads as zeros through the whole chain, clamped to the image (is_zero).</summary>
+    private bool IsZero(long offset, long bytes)
+    {
+        if (offset + bytes > Size)
+        {
+            bytes = Size - offset;
+        }
+        if (bytes <= 0)
+        {
+            return true;
+        }
+        Block.BlockDevice? dev = this;
+        long end = offset + bytes;
+        long pos = offset;
+        while (pos < end)
+        {
+            var s = StatusAbove(pos, end - pos);
+            if (!s.Zero)
+            {
+                return false;
+            }
+            pos += s.Length;
+        }
+        return true;
+    }
+
+    /// <summary>Status through the backing chain: the first layer that allocates the range decides.</summary>
+    private Block.BlockStatus StatusAbove(long offset, long bytes)
+    {
+        var s = GetStatus(offset, bytes);
+        if (s.Allocated || Backing is null)
+        {
+            return s;
+        }
+        if (offset >= Backing.Size)
+        {
+            return s with { Zero = true };
+        }
+        var b = Backing is Qcow2Image q ? q.StatusAbove(offset, Math.Min(s.Length, Backing.Size - offset)) : Backing.GetStatus(offset, Math.Min(s.Length, Backing.Size - offset));
+        return b;
+    }
+
+    private long ZeroInL2Slice(long offset, long nbClusters, bool mayUnmap)
+    {
+        var (l2Offset, table, index) = GetClusterTable(offset);
+        nbClusters = Math.Min(nbClusters, _l2Size - index);
+        for (int i = 0; i < nbClusters; i++)
+        {
+            ulong old = GetEntry(table, index + i);
+            var type = new L2Entry(old).Type;
+            bool unmap = type == ClusterType.Compressed || (mayUnmap && L2Entry.IsAllocated(type));
+            ulong entry = (unmap ? 0 : old) | L2Entry.Zero;
+            if (entry == old)
+            {
+                continue;
+            }
+            _l2Cache.MarkDirty(l2Offset);
+            SetEntry(table, index + i, entry);
+            if (unmap)
+            {
+                FreeAnyCluster(old, DiscardType.Request);
+            }
+        }
+        return nbClusters;
+    }
+
+    /// <inheritdoc/>
+    public override void Discard(long offset, long length)
+    {
+        CheckWritable();
+        CheckRequest(offset, length);
+        long end = offset + length;
+        while (offset < end)
+        {
+            long num = end - offset;
+            long head = OffsetIntoCluster(offset);
+            if (head != 0)
+            {
+                num = Math.Min(num, _clusterSize - head);
+            }
+            else if (OffsetIntoCluster(end) != 0 && num > _clusterSize)
+            {
+                num -= OffsetIntoCluster(end);
+            }
+            DiscardAligned(offset, num);
+            offset += num;
+        }
+    }
+
+    /// <summary>qcow2_co_pdiscard for one piece: partial clusters are ignored, as QEMU answers ENOTSUP for them.</summary>
+    private void DiscardAligned(long offset, long bytes)
+    {
+        if (OffsetIntoCluster(offset | bytes) != 0 && (OffsetIntoCluster(offset) != 0 || offset + bytes != Size))
+        {
+            return;
+        }
+        if (_header.Version < 3 && Backing is not null)
+        {
+            return;
+        }
+        long nbClusters = SizeToClusters(bytes);
+        while (nbClusters > 0)
+        {
+            long cleared = DiscardInL2Slice(offset, nbClusters, fullDiscard: false);
+            nbClusters -= cleared;
+            offset += cleared * _clusterSize;
+        }
+    }
+
+    private long DiscardInL2Slice(long offset, long nbClusters, bool fullDiscard)
+    {
+        var (l2Offset, table, index) = GetClusterTable(offset);
+        nbClusters = Math.Min(nbClusters, _l2Size - index);
+        for (int i = 0; i < nbClusters; i++)
+        {
+            ulong old = GetEntry(table, index + i);
+            var type = new L2Entry(old).Type;
+            ulong entry = old;
+            if (fullDiscard)
+            {
+                entry = 0;
+            }
+            else if (Backing is not null || L2Entry.IsAllocated(type))
+            {
+                entry = _header.Version >= 3 ? L2Entry.Zero : 0;
+            }
+            if (entry == old)
+            {
+                continue;
+            }
+            _l2Cache.MarkDirty(l2Offset);
+            SetEntry(table, index + i, entry);
+            FreeAnyCluster(old, DiscardType.Request);
+        }
+        return nbClusters;
+    }
+}

@@ -1,0 +1,186 @@
+using Qcow2.Block;
+using Qcow2.Format;
+using Qcow2.Overlap;
+using Qcow2.Snapshots;
+using Qcow2.Storage;
+
+namespace Qcow2;
+
+/// <summary>An open qcow2 image: QEMU's qcow2 driver, with its allocation order, caches and overlap checks.</summary>
+public sealed partial class Qcow2Image : BlockDevice
+{
+    private readonly IStorage _file;
+    private readonly OpenOptions _options;
+    private readonly bool _readOnly;
+    private Header _header = new();
+    private byte[] _cluster0Tail = [];
+    private List<HeaderExtension> _unknownExtensions = new();
+    private byte[]? _featureTable;
+
+    private int _clusterBits;
+    private int _clusterSize;
+    private int _l2Bits;
+    private int _l2Size;
+
+    private ulong[] _l1Table = [];
+    private long _l1TableOffset;
+    private int _l1Size;
+
+    private ulong[] _refcountTable = [];
+    private long _refcountTableOffset;
+    private long _refcountTableSize;
+    private long _maxRefcountTableIndex;
+    private int _refcountOrder;
+    private int _refcountBlockBits;
+    private long _refcountBlockSize;
+    private ulong _refcountMax;
+    private long _freeClusterIndex;
+    private long _freeByteOffset;
+
+    private MetadataCache _l2Cache = null!;
+    private MetadataCache _refblockCache = null!;
+
+
+    /// <summary>Set once a fatal corruption made the image unusable (QEMU sets bs->drv to NULL).</summary>
+    private bool _unusable;
+    private bool _signaledCorruption;
+    private bool _disposed;
+
+    private Qcow2Image(IStorage file, OpenOptions options)
+    {
+        _file = file;
+        _options = options;
+        _readOnly = options.ReadOnly || file.ReadOnly;
+    }
+
+    /// <summary>The header as last read or written (do not modify).</summary>
+    public Header Header => _header;
+
+    /// <summary>Cluster size in bytes.</summary>
+    public int ClusterSize => _clusterSize;
+
+    /// <summary>Refcount width in bits.</summary>
+    public int RefcountBits => 1 << _refcountOrder;
+
+    /// <summary>Whether the corrupt bit is set.</summary>
+    public bool Corrupt => (_header.IncompatibleFeatures & Features.IncompatCorrupt) != 0;
+
+    /// <summary>Whether the dirty bit is set.</summary>
+    public bool Dirty => (_header.IncompatibleFeatures & Features.IncompatDirty) != 0;
+
+    /// <summary>Whether lazy refcounts are on.</summary>
+    public bool LazyRefcounts => (_header.CompatibleFeatures & Features.CompatLazyRefcounts) != 0;
+
+    /// <summary>Whether L2 entries are extended.</summary>
+    public bool ExtendedL2 => (_header.IncompatibleFeatures & Features.IncompatExtendedL2) != 0;
+
+    /// <summary>"zlib" or "zstd".</summary>
+    public string CompressionTypeName => _header.CompressionType == 1 ? "zstd" : "zlib";
+
+    /// <summary>"1.1" for version 3, "0.10" for version 2.</summary>
+    public string Compat => _header.Version >= 3 ? "1.1" : "0.10";
+
+    /// <summary>Backing file name as stored in the image, or null.</summary>
+    public string? BackingFileName { get; private set; }
+
+    /// <summary>Backing format from the header extension, or null.</summary>
+    public string? BackingFormat { get; private set; }
+
+    /// <summary>The opened backing image, or null.</summary>
+    public BlockDevice? Backing { get; private set; }
+
+    /// <summary>The internal snapshots in table order.</summary>
+    public IReadOnlyList<SnapshotInfo> Snapshots => _snapshots.Select(s => s.ToInfo()).ToList();
+
+    /// <summary>The overlap checks in force (QEMU's s->overlap_check).</summary>
+    public OverlapTypes OverlapChecks => _overlapCheck;
+
+    /// <inheritdoc/>
+    public override string FormatName => "qcow2";
+
+    /// <inheritdoc/>
+    public override long Size => (long)_header.Size;
+
+    /// <inheritdoc/>
+    public override bool ReadOnly => _readOnly;
+
+    /// <inheritdoc/>
+    public override long ActualSize => _file.AllocatedSize;
+
+    /// <summary>Length of the image file in bytes.</summary>
+    public long FileLength => _file.Length;
+
+    private long OffsetIntoCluster(long offset) => offset & (_clusterSize - 1);
+
+    private long StartOfCluster(long offset) => offset & ~(long)(_clusterSize - 1);
+
+    private long SizeToClusters(long size) => (size + _clusterSize - 1) >> _clusterBits;
+
+    private long SizeToL1(long size)
+    {
+        int shift = _clusterBits + _l2Bits;
+        return (size + (1L << shift) - 1) >> shift;
+    }
+
+    private void CheckUsable()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_unusable)
+        {
+            throw new BlockIOException(Errno.ENOMEDIUM);
+        }
+    }
+
+    private void CheckWritable()
+    {
+        CheckUsable();
+        if (_readOnly)
+        {
+            throw new BlockIOException(Errno.EPERM);
+        }
+    }
+
+    private byte[] ReadFile(long offset, int length)
+    {
+        var b = new byte[length];
+        _file.Read(offset, b);
+        return b;
+    }
+
+    /// <inheritdoc/>
+    public override void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+        try
+        {
+            if (!_readOnly && !_unusable)
+            {
+                Close();
+            }
+        }
+        catch (BlockIOException)
+        {
+            // QEMU ignores errors while closing; the corruption (if any) was already reported.
+        }
+        finally
+        {
+            _disposed = true;
+            Backing?.Dispose();
+            _file.Dispose();
+        }
+    }
+
+    private void Close()
+    {
+        _l2Cache.Flush();
+        _refblockCache.Flush();
+        if (Dirty && !_readOnly)
+        {
+            MarkClean();
+        }
+        _file.Flush();
+    }
+}
