@@ -1,0 +1,125 @@
+using NUnit.Framework;
+using System.Diagnostics;
+using Qcow2.Cli;
+using Qcow2.Tools.Mkimage;
+
+namespace Qcow2.UnitTests.Mkimage;
+
+/// <summary>Shared plumbing for mkimage tests: a temporary folder, real qemu-img/qemu-io runs and in-process mkimage runs.</summary>
+public abstract class MkimageFixture
+{
+    /// <summary>The temporary folder of the current test.</summary>
+    protected string Dir { get; private set; } = "";
+
+    /// <summary>Creates the temporary folder.</summary>
+    [SetUp]
+    public void CreateDir()
+    {
+        Dir = Path.Combine(Path.GetTempPath(), "mkimage-test-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(Dir);
+    }
+
+    /// <summary>Removes the temporary folder.</summary>
+    [TearDown]
+    public void RemoveDir()
+    {
+        try
+        {
+            Directory.Delete(Dir, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    /// <summary>The result of one mkimage run.</summary>
+    protected sealed record RunResult(int ExitCode, string Out, string Err);
+
+    /// <summary>Runs mkimage in-process with the test folder as working directory.</summary>
+    protected RunResult Mk(params string[] args) => MkWithInput("", args);
+
+    /// <summary>Runs mkimage in-process with the given standard input.</summary>
+    protected RunResult MkWithInput(string input, params string[] args)
+    {
+        var o = new StringWriter { NewLine = "\n" };
+        var e = new StringWriter { NewLine = "\n" };
+        var ctx = new ToolContext(new StringReader(input), o, e, Dir);
+        int rc = MkimageTool.Run(args, ctx);
+        return new RunResult(rc, o.ToString(), e.ToString());
+    }
+
+    /// <summary>Runs mkimage and asserts success with nothing on stderr; returns stdout.</summary>
+    protected string MkOk(params string[] args)
+    {
+        var r = Mk(args);
+        Assert.That(r.Err, Is.Empty, "stderr of mkimage " + string.Join(' ', args));
+        Assert.That(r.ExitCode, Is.Zero, "exit code of mkimage " + string.Join(' ', args));
+        return r.Out;
+    }
+
+    /// <summary>Asserts that mkimage fails with exactly this stderr line and no stdout.</summary>
+    protected void MkFails(string expectedErr, params string[] args)
+    {
+        var r = Mk(args);
+        Assert.Multiple(() =>
+        {
+            Assert.That(r.ExitCode, Is.EqualTo(1), "exit code");
+            Assert.That(r.Out, Is.Empty, "stdout");
+            Assert.That(r.Err, Is.EqualTo(expectedErr + "\n"), "stderr");
+        });
+    }
+
+    /// <summary>Runs a real QEMU tool in the test folder (skipping the test when it is not installed); returns stdout.</summary>
+    protected string Qemu(string tool, params string[] args)
+    {
+        var psi = new ProcessStartInfo(tool)
+        {
+            WorkingDirectory = Dir,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        foreach (var a in args)
+        {
+            psi.ArgumentList.Add(a);
+        }
+        Process p;
+        try
+        {
+            p = Process.Start(psi) ?? throw new InvalidOperationException(tool);
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            Assert.Ignore($"{tool} is not installed");
+            throw;
+        }
+        using (p)
+        {
+            var stdout = p.StandardOutput.ReadToEndAsync();
+            var stderr = p.StandardError.ReadToEndAsync();
+            if (!p.WaitForExit(60_000))
+            {
+                p.Kill(entireProcessTree: true);
+                Assert.Fail($"{tool} {string.Join(' ', args)} timed out");
+            }
+            return stdout.Result + stderr.Result + (p.ExitCode == 0 ? "" : $"[exit {p.ExitCode}]");
+        }
+    }
+
+    /// <summary>qemu-img create -f qcow2 with options; asserts it succeeded.</summary>
+    protected string Create(string name, string size, params string[] options)
+    {
+        var args = new List<string> { "create", "-q", "-f", "qcow2" };
+        if (options.Length > 0)
+        {
+            args.Add("-o");
+            args.Add(string.Join(',', options));
+        }
+        args.Add(name);
+        args.Add(size);
+        Assert.That(Qemu("qemu-img", args.ToArray()), Is.Empty, "qemu-img create");
+        return Path.Combine(Dir, name);
+    }
+
+    /// <summary>The bytes of a file in the test folder.</summary>
+    protected byte[] Bytes(string name) => File.ReadAllBytes(Path.Combine(Dir, name));
+}
