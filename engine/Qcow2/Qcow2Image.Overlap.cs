@@ -10,6 +10,7 @@ public sealed partial class Qcow2Image : IOverlapChecker
     private OverlapTypes _overlapCheck = OverlapTemplates.Default;
     private OverlapCheckOptions _overlapOptions = new();
     private MetadataList? _metadataList;
+    private MetadataListChecker? _listChecker;
     private long _bitmapDirectoryOffset;
     private long _bitmapDirectorySize;
 
@@ -45,6 +46,7 @@ public sealed partial class Qcow2Image : IOverlapChecker
         {
             return;
         }
+        _listChecker = new MetadataListChecker(_metadataList);
         MetaEnter(0, _clusterSize, OverlapTypes.MainHeader);
         MetaEnter(_refcountTableOffset, _refcountTableSize * 8, OverlapTypes.RefcountTable);
         for (long i = 0; i <= _maxRefcountTableIndex && i < _refcountTableSize; i++)
@@ -131,8 +133,8 @@ public sealed partial class Qcow2Image : IOverlapChecker
 
     /// <summary>Every enabled structure type (not in ignore) that [offset, offset + size) overlaps, by the configured method.</summary>
     public OverlapTypes Check(OverlapTypes ignore, long offset, long size) =>
-        _metadataList is not null
-            ? _metadataList.Check(ignore, offset, size)
+        _listChecker is not null
+            ? _listChecker.Check(ignore, offset, size)
             : ScanOverlaps(ignore, offset, size);
 
     /// <summary>Upstream QEMU's linear scan (qcow2_check_metadata_overlap), returning every overlapping type instead of the first.</summary>
@@ -150,55 +152,74 @@ public sealed partial class Qcow2Image : IOverlapChecker
         }
         size = RoundUp(OffsetIntoCluster(offset) + size, _clusterSize);
         offset = StartOfCluster(offset);
-        bool Overlaps(long start, long len) => len > 0 && start < offset + size && offset < start + len;
+        long end = offset + size;
+        ForEachMetadataRange(chk & ~OverlapTypes.MainHeader, (start, len, type) =>
+        {
+            if ((hits & type) == 0 && start < end && offset < start + len)
+            {
+                hits |= type;
+            }
+        });
+        return hits;
+    }
 
-        if ((chk & OverlapTypes.ActiveL1) != 0 && _l1Size > 0 && Overlaps(_l1TableOffset, (long)_l1Size * 8))
+    /// <summary>
+    /// Calls visit(start, length, type) for every metadata structure of the given types, enumerated as upstream's scan
+    /// enumerates them: the header cluster, active L1, refcount table, snapshot table, inactive L1 tables, active L2
+    /// tables (from the in-memory L1), refcount blocks (up to the highest used reftable entry), inactive L2 tables
+    /// (snapshot L1 tables read from the file) and the bitmap directory.
+    /// </summary>
+    internal void ForEachMetadataRange(OverlapTypes types, Action<long, long, OverlapTypes> visit)
+    {
+        if ((types & OverlapTypes.MainHeader) != 0)
         {
-            hits |= OverlapTypes.ActiveL1;
+            visit(0, _clusterSize, OverlapTypes.MainHeader);
         }
-        if ((chk & OverlapTypes.RefcountTable) != 0 && Overlaps(_refcountTableOffset, _refcountTableSize * 8))
+        if ((types & OverlapTypes.ActiveL1) != 0 && _l1Size > 0)
         {
-            hits |= OverlapTypes.RefcountTable;
+            visit(_l1TableOffset, (long)_l1Size * 8, OverlapTypes.ActiveL1);
         }
-        if ((chk & OverlapTypes.SnapshotTable) != 0 && Overlaps(_snapshotsOffset, _snapshotsSize))
+        if ((types & OverlapTypes.RefcountTable) != 0 && _refcountTableSize > 0)
         {
-            hits |= OverlapTypes.SnapshotTable;
+            visit(_refcountTableOffset, _refcountTableSize * 8, OverlapTypes.RefcountTable);
         }
-        if ((chk & OverlapTypes.InactiveL1) != 0)
+        if ((types & OverlapTypes.SnapshotTable) != 0 && _snapshotsSize > 0)
+        {
+            visit(_snapshotsOffset, _snapshotsSize, OverlapTypes.SnapshotTable);
+        }
+        if ((types & OverlapTypes.InactiveL1) != 0)
         {
             foreach (var sn in _snapshots)
             {
-                if (sn.L1Size > 0 && Overlaps((long)sn.L1TableOffset, (long)sn.L1Size * 8))
+                if (sn.L1Size > 0)
                 {
-                    hits |= OverlapTypes.InactiveL1;
+                    visit((long)sn.L1TableOffset, (long)sn.L1Size * 8, OverlapTypes.InactiveL1);
                 }
             }
         }
-        if ((chk & OverlapTypes.ActiveL2) != 0)
+        if ((types & OverlapTypes.ActiveL2) != 0)
         {
             for (int i = 0; i < _l1Size; i++)
             {
                 long l2 = (long)(_l1Table[i] & L1Entry.OffsetMask);
-                if (l2 != 0 && Overlaps(l2, _clusterSize))
+                if (l2 != 0)
                 {
-                    hits |= OverlapTypes.ActiveL2;
-                    break;
+                    visit(l2, _clusterSize, OverlapTypes.ActiveL2);
                 }
             }
         }
-        if ((chk & OverlapTypes.RefcountBlock) != 0)
+        if ((types & OverlapTypes.RefcountBlock) != 0)
         {
             for (long i = 0; i <= _maxRefcountTableIndex && i < _refcountTableSize; i++)
             {
                 long rb = (long)(_refcountTable[i] & RefcountTableEntryOffsetMask);
-                if (rb != 0 && Overlaps(rb, _clusterSize))
+                if (rb != 0)
                 {
-                    hits |= OverlapTypes.RefcountBlock;
-                    break;
+                    visit(rb, _clusterSize, OverlapTypes.RefcountBlock);
                 }
             }
         }
-        if ((chk & OverlapTypes.InactiveL2) != 0)
+        if ((types & OverlapTypes.InactiveL2) != 0)
         {
             foreach (var sn in _snapshots)
             {
@@ -210,20 +231,34 @@ public sealed partial class Qcow2Image : IOverlapChecker
                 for (int i = 0; i < sn.L1Size; i++)
                 {
                     long l2 = (long)(BinaryPrimitives.ReadUInt64BigEndian(raw.AsSpan(i * 8)) & L1Entry.OffsetMask);
-                    if (l2 != 0 && Overlaps(l2, _clusterSize))
+                    if (l2 != 0)
                     {
-                        hits |= OverlapTypes.InactiveL2;
-                        break;
+                        visit(l2, _clusterSize, OverlapTypes.InactiveL2);
                     }
                 }
             }
         }
-        if ((chk & OverlapTypes.BitmapDirectory) != 0 && (_header.AutoclearFeatures & Features.AutoclearBitmaps) != 0
-            && Overlaps(_bitmapDirectoryOffset, _bitmapDirectorySize))
+        if ((types & OverlapTypes.BitmapDirectory) != 0 && (_header.AutoclearFeatures & Features.AutoclearBitmaps) != 0
+            && _bitmapDirectorySize > 0)
         {
-            hits |= OverlapTypes.BitmapDirectory;
+            visit(_bitmapDirectoryOffset, _bitmapDirectorySize, OverlapTypes.BitmapDirectory);
         }
-        return hits;
+    }
+
+    /// <summary>The scan's view as a per-cluster type map of the first clusterCount clusters (the differential oracle).</summary>
+    internal OverlapTypes[] ScanTypeMap(long clusterCount)
+    {
+        var map = new OverlapTypes[clusterCount];
+        ForEachMetadataRange(_overlapCheck, (start, len, type) =>
+        {
+            long first = start >> _clusterBits;
+            long last = Math.Min(clusterCount - 1, (start + len - 1) >> _clusterBits);
+            for (long c = Math.Max(first, 0); c <= last; c++)
+            {
+                map[c] |= type;
+            }
+        });
+        return map;
     }
 
     /// <summary>Refuses a write that would overlap metadata: marks the image corrupt and fails with EIO (qcow2_pre_write_overlap_check).</summary>
