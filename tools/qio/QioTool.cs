@@ -1,14 +1,208 @@
 using Qcow2.Cli;
+using Qcow2.Tools.Qio.Commands;
 
 namespace Qcow2.Tools.Qio;
 
 /// <summary>Entry point of qio, callable in-process with its own streams.</summary>
 public static class QioTool
 {
+    private const int OptObject = 256;
+    private const int OptImageOpts = 257;
+
+    /// <summary>Longest line qemu-io reads at once from standard input (fgets buffer size).</summary>
+    private const int MaxLine = 1024;
+
+    private static readonly LongOption[] LongOptions =
+    [
+        new("help", false, 'h'), new("version", false, 'V'), new("cmd", true, 'c'), new("format", true, 'f'),
+        new("read-only", false, 'r'), new("snapshot", false, 's'), new("nocache", false, 'n'),
+        new("copy-on-read", false, 'C'), new("misalign", false, 'm'), new("native-aio", false, 'k'),
+        new("aio", true, 'i'), new("discard", true, 'd'), new("cache", true, 't'), new("trace", true, 'T'),
+        new("object", true, OptObject), new("image-opts", false, OptImageOpts), new("force-share", false, 'U'),
+    ];
+
     /// <summary>Runs qio with the given arguments; returns the exit code.</summary>
     public static int Run(string[] args, ToolContext ctx)
     {
-        ctx.Err.WriteLine("qio: not implemented yet");
-        return 1;
+        const string prog = QioSession.ProgramName;
+        bool readOnly = false, imageOpts = false, forceShare = false;
+        string? format = null;
+        var commands = new List<string>();
+        var g = new GetOpt([prog, .. args], "hVc:d:f:rsnCmki:t:T:U", ctx.Err, LongOptions, prog);
+        for (int c; (c = g.Next()) != -1;)
+        {
+            switch (c)
+            {
+                case 's':
+                    ctx.Err.WriteLine($"{prog}: snapshot mode (-s) is not supported by qio");
+                    return 1;
+                case 'n': case 'C': case 'm': case 'k': case 'T': break;
+                case 'd':
+                    if (!FileCommands.IsDiscardMode(g.OptArg!))
+                    {
+                        ctx.Err.WriteLine($"{prog}: Invalid discard option: {g.OptArg}");
+                        return 1;
+                    }
+                    break;
+                case 'f': format = g.OptArg; break;
+                case 'c': commands.Add(g.OptArg!); break;
+                case 'r': readOnly = true; break;
+                case 'i':
+                    if (!FileCommands.IsAioMode(g.OptArg!))
+                    {
+                        ctx.Err.WriteLine($"{prog}: Invalid aio option: {g.OptArg}");
+                        return 1;
+                    }
+                    break;
+                case 't':
+                    if (!FileCommands.IsCacheMode(g.OptArg!))
+                    {
+                        ctx.Err.WriteLine($"{prog}: Invalid cache option: {g.OptArg}");
+                        return 1;
+                    }
+                    break;
+                case 'V':
+                    ctx.Out.WriteLine($"{prog} version 7.2.0 (qcow2 engine; qemu-io 7.2 compatible)");
+                    ctx.Out.WriteLine("Copyright (c) 2003-2022 Fabrice Bellard and the QEMU Project developers");
+                    return 0;
+                case 'h':
+                    Usage(ctx.Out);
+                    return 0;
+                case 'U': forceShare = true; break;
+                case OptObject:
+                    ctx.Err.WriteLine($"{prog}: --object is not supported by qio");
+                    return 1;
+                case OptImageOpts: imageOpts = true; break;
+                default:
+                    Usage(ctx.Out);
+                    return 1;
+            }
+        }
+        if (g.Operands.Count > 1)
+        {
+            Usage(ctx.Out);
+            return 1;
+        }
+        if (format is not null && imageOpts)
+        {
+            ctx.Err.WriteLine($"{prog}: --image-opts and -f are mutually exclusive");
+            return 1;
+        }
+
+        var session = new QioSession(ctx) { ImageOpts = imageOpts };
+        if (g.Operands.Count == 1)
+        {
+            var options = new List<KeyValuePair<string, string>>();
+            string? name = g.Operands[0];
+            if (imageOpts)
+            {
+                if (!FileCommands.ParseOptions(session, name, options))
+                {
+                    return 1;
+                }
+                name = null;
+            }
+            else if (format is not null)
+            {
+                options.Add(new("driver", format));
+            }
+            if (session.OpenFile(new OpenRequest(name, readOnly, forceShare, options)) != 0)
+            {
+                return 1;
+            }
+        }
+
+        int lastError = commands.Count > 0 ? RunCommands(session, commands) : RunInput(session);
+        if (session.KillStatus is int killed)
+        {
+            return killed;
+        }
+        session.CloseFile();
+        return lastError < 0 ? 1 : 0;
+    }
+
+    private static int RunCommands(QioSession session, List<string> commands)
+    {
+        int lastError = 0;
+        foreach (var command in commands)
+        {
+            if (session.QuitRequested || session.KillStatus is not null)
+            {
+                break;
+            }
+            int ret = session.Execute(command);
+            if (ret < 0)
+            {
+                lastError = ret;
+            }
+        }
+        return lastError;
+    }
+
+    private static int RunInput(QioSession session)
+    {
+        int lastError = 0;
+        var ctx = session.Ctx;
+        var pending = new Queue<string>();
+        while (!session.QuitRequested && session.KillStatus is null)
+        {
+            ctx.Out.Write($"{QioSession.ProgramName}> ");
+            ctx.Out.Flush();
+            if (pending.Count == 0)
+            {
+                string? line = ctx.In.ReadLine();
+                if (line is null)
+                {
+                    break;
+                }
+                // fgets hands a long line over in pieces of MaxLine - 1 characters.
+                for (int i = 0; i < line.Length || i == 0; i += MaxLine - 1)
+                {
+                    pending.Enqueue(line.Substring(i, Math.Min(MaxLine - 1, line.Length - i)));
+                }
+            }
+            int ret = session.Execute(pending.Dequeue());
+            if (ret < 0)
+            {
+                lastError = ret;
+            }
+        }
+        return lastError;
+    }
+
+    private static void Usage(TextWriter o)
+    {
+        const string name = QioSession.ProgramName;
+        o.Write(
+            $"Usage: {name} [OPTIONS]... [-c STRING]... [file]\n" +
+            "QEMU Disk exerciser\n" +
+            "\n" +
+            "  --object OBJECTDEF   define an object such as 'secret' for\n" +
+            "                       passwords and/or encryption keys\n" +
+            "  --image-opts         treat file as option string\n" +
+            "  -c, --cmd STRING     execute command with its arguments\n" +
+            "                       from the given string\n" +
+            "  -f, --format FMT     specifies the block driver to use\n" +
+            "  -r, --read-only      export read-only\n" +
+            "  -s, --snapshot       use snapshot file\n" +
+            "  -n, --nocache        disable host cache, short for -t none\n" +
+            "  -C, --copy-on-read   enable copy-on-read\n" +
+            "  -m, --misalign       misalign allocations for O_DIRECT\n" +
+            "  -k, --native-aio     use kernel AIO implementation\n" +
+            "                       (Linux only, prefer use of -i)\n" +
+            "  -i, --aio=MODE       use AIO mode (threads, native or io_uring)\n" +
+            "  -t, --cache=MODE     use the given cache mode for the image\n" +
+            "  -d, --discard=MODE   use the given discard mode for the image\n" +
+            "  -T, --trace [[enable=]<pattern>][,events=<file>][,file=<file>]\n" +
+            "                       specify tracing options\n" +
+            "                       see qemu-img(1) man page for full description\n" +
+            "  -U, --force-share    force shared permissions\n" +
+            "  -h, --help           display this help and exit\n" +
+            "  -V, --version        output version information and exit\n" +
+            "\n" +
+            $"See '{name} -c help' for information on available commands.\n" +
+            "\n" +
+            "See <https://qemu.org/contribute/report-a-bug> for how to report bugs.\n" +
+            "More information on the QEMU project at <https://qemu.org>.\n");
     }
 }

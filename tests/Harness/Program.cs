@@ -1,0 +1,3 @@
+using Qcow2.Harness;
+
+return IotestsCommand.Execute(args, Console.Out);

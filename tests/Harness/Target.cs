@@ -1,0 +1,194 @@
+using System.Text;
+using Qcow2.Cli;
+
+namespace Qcow2.Harness;
+
+/// <summary>
+/// A target: how each tool name of the scenario language is run, which capabilities it has, and which
+/// program names its messages use (normalized to QEMU's so that one golden serves every target).
+/// </summary>
+internal sealed class Target
+{
+    /// <summary>Tool names a scenario may invoke.</summary>
+    public static readonly IReadOnlyList<string> ToolNames = ["qimg", "qio", "mkimage"];
+
+    /// <summary>The target's name (file stem).</summary>
+    public required string Name { get; init; }
+
+    /// <summary>One-line description.</summary>
+    public string Description { get; init; } = "";
+
+    /// <summary>Tool name to runner.</summary>
+    public required IReadOnlyDictionary<string, IToolRunner> Tools { get; init; }
+
+    /// <summary>Capabilities this target claims.</summary>
+    public required IReadOnlySet<string> Capabilities { get; init; }
+
+    /// <summary>Program-name prefixes rewritten at line starts, e.g. <c>qimg:</c> to <c>qemu-img:</c>.</summary>
+    public required IReadOnlyDictionary<string, string> ProgramNames { get; init; }
+
+    /// <summary>Why scenario cannot run on this target, or null.</summary>
+    public string? WhyNotRun(Scenario scenario)
+    {
+        var missing = scenario.Requires.Where(r => !Capabilities.Contains(r)).ToList();
+        if (missing.Count > 0)
+        {
+            return $"target {Name} lacks {string.Join(", ", missing)}";
+        }
+
+        foreach (var tool in scenario.ToolsUsed())
+        {
+            if (!Tools.TryGetValue(tool, out var runner))
+            {
+                return $"target {Name} has no {tool}";
+            }
+
+            if (runner.Unavailable is { } why)
+            {
+                return why;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Rewrites the tool's own program name at line starts to the QEMU name the goldens use.</summary>
+    public string NormalizeProgramNames(string text)
+    {
+        if (ProgramNames.Count == 0 || text.Length == 0)
+        {
+            return text;
+        }
+
+        return Filters.MapLines(text, line =>
+        {
+            foreach (var (from, to) in ProgramNames)
+            {
+                if (line.StartsWith(from + ":", StringComparison.Ordinal))
+                {
+                    return to + line[from.Length..];
+                }
+            }
+
+            return line;
+        });
+    }
+
+    /// <summary>Loads tests/targets/NAME.target (or a path); placeholders {bindir}, {root} and {exe} are substituted.</summary>
+    public static Target Load(string pathOrName, string root, IReadOnlyDictionary<string, Func<string[], ToolContext, int>>? entryPoints = null, TimeSpan? timeout = null)
+    {
+        var path = File.Exists(pathOrName) ? pathOrName : Path.Combine(root, "tests", "targets", pathOrName + ".target");
+        if (!File.Exists(path))
+        {
+            var known = Directory.Exists(Path.Combine(root, "tests", "targets"))
+                ? string.Join(", ", Directory.GetFiles(Path.Combine(root, "tests", "targets"), "*.target").Select(Path.GetFileNameWithoutExtension).Order())
+                : "";
+            throw new FileNotFoundException($"no target '{pathOrName}' (known: {known})");
+        }
+
+        return Parse(File.ReadAllText(path), Path.GetFileNameWithoutExtension(path), root, entryPoints ?? InProcessRunner.Known, timeout ?? TimeSpan.FromSeconds(300));
+    }
+
+    /// <summary>Parses target file text.</summary>
+    public static Target Parse(string text, string name, string root, IReadOnlyDictionary<string, Func<string[], ToolContext, int>> entryPoints, TimeSpan timeout)
+    {
+        var tools = new Dictionary<string, IToolRunner>(StringComparer.Ordinal);
+        var caps = new HashSet<string>(StringComparer.Ordinal);
+        var names = new Dictionary<string, string>(StringComparer.Ordinal);
+        var description = "";
+        var lineNo = 0;
+        foreach (var raw in text.Replace("\r", "", StringComparison.Ordinal).Split('\n'))
+        {
+            lineNo++;
+            var line = raw.Trim();
+            if (line.Length == 0 || line.StartsWith('#'))
+            {
+                continue;
+            }
+
+            var colon = line.IndexOf(':', StringComparison.Ordinal);
+            if (colon < 0)
+            {
+                throw new FormatException($"{name}.target:{lineNo}: expected 'key: value'");
+            }
+
+            var key = line[..colon].Trim();
+            var value = Substitute(line[(colon + 1)..].Trim(), root);
+            var keyWords = key.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            switch (keyWords)
+            {
+                case ["description"]:
+                    description = value;
+                    break;
+                case ["capabilities"]:
+                    caps.UnionWith(value.Split([' ', ','], StringSplitOptions.RemoveEmptyEntries));
+                    break;
+                case ["tool", var tool] when ToolNames.Contains(tool):
+                    var words = SplitCommandLine(value);
+                    if (words is ["in-process", var entry])
+                    {
+                        tools[tool] = entryPoints.TryGetValue(entry, out var fn)
+                            ? new InProcessRunner(entry, fn)
+                            : throw new FormatException($"{name}.target:{lineNo}: unknown in-process entry point '{entry}' (known: {string.Join(", ", entryPoints.Keys)})");
+                    }
+                    else if (words.Count > 0)
+                    {
+                        tools[tool] = new ProcessRunner(words[0], words.Skip(1).ToList(), timeout);
+                    }
+
+                    break;
+                case ["program-name", var from]:
+                    names[from] = value;
+                    break;
+                default:
+                    throw new FormatException($"{name}.target:{lineNo}: unknown key '{key}' (expected description, capabilities, tool NAME, program-name NAME)");
+            }
+        }
+
+        return new Target { Name = name, Description = description, Tools = tools, Capabilities = caps, ProgramNames = names };
+    }
+
+    private static string Substitute(string value, string root) => value
+        .Replace("{bindir}", AppContext.BaseDirectory.TrimEnd('/', '\\'), StringComparison.Ordinal)
+        .Replace("{root}", root, StringComparison.Ordinal)
+        .Replace("{exe}", OperatingSystem.IsWindows() ? ".exe" : "", StringComparison.Ordinal);
+
+    /// <summary>Splits a command line at spaces, honouring double quotes.</summary>
+    public static List<string> SplitCommandLine(string s)
+    {
+        var words = new List<string>();
+        var sb = new StringBuilder();
+        var inQuotes = false;
+        var any = false;
+        foreach (var c in s)
+        {
+            if (c == '"')
+            {
+                inQuotes = !inQuotes;
+                any = true;
+            }
+            else if (c == ' ' && !inQuotes)
+            {
+                if (any)
+                {
+                    words.Add(sb.ToString());
+                }
+
+                sb.Clear();
+                any = false;
+            }
+            else
+            {
+                sb.Append(c);
+                any = true;
+            }
+        }
+
+        if (any)
+        {
+            words.Add(sb.ToString());
+        }
+
+        return words;
+    }
+}

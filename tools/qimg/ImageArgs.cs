@@ -1,0 +1,90 @@
+using Qcow2.Block;
+using Qcow2.Cli;
+
+namespace Qcow2.Tools.Qimg;
+
+/// <summary>Opens the image a command names, as qemu-img's img_open does, turning engine failures into its messages.</summary>
+public static class ImageArgs
+{
+    /// <summary>
+    /// Opens filename (or, with imageOpts, the key=value list naming it) read-only; throws
+    /// "Could not open 'NAME': REASON" as qemu-img reports it.
+    /// </summary>
+    public static BlockDevice Open(ToolContext ctx, string filename, string? format, bool imageOpts, bool noBacking)
+    {
+        var options = new OpenOptions
+        {
+            Format = format,
+            ReadOnly = true,
+            NoBacking = noBacking,
+            BaseDirectory = ctx.CurrentDirectory,
+            Diagnostics = ctx.Err,
+            Messages = ctx.Out,
+        };
+        string file = filename;
+        if (imageOpts)
+        {
+            file = ApplyImageOpts(filename, options);
+        }
+        try
+        {
+            return ImageOpener.Open(file, options);
+        }
+        catch (Exception e) when (e is not QimgException)
+        {
+            throw new QimgException($"Could not open '{file}': {e.Message}");
+        }
+    }
+
+    /// <summary>Reads an --image-opts list (driver=..., file.filename=..., other image options) into options; returns the file name.</summary>
+    public static string ApplyImageOpts(string list, OpenOptions options)
+    {
+        if (!list.Contains('='))
+        {
+            throw new QimgException($"Could not open '{list}': Cannot find device='{list}' nor node-name='{list}'");
+        }
+        string? file = null;
+        int p = 0;
+        while (p < list.Length)
+        {
+            int eq = list.IndexOf('=', p);
+            int comma = list.IndexOf(',', p);
+            if (eq < 0 || (comma >= 0 && comma < eq))
+            {
+                throw new QimgException($"Invalid parameter '{list[p..(comma < 0 ? list.Length : comma)]}'");
+            }
+            string key = list[p..eq];
+            p = QemuOpts.ReadValue(list, eq + 1, out string value);
+            if (p < list.Length)
+            {
+                p++;
+            }
+            switch (key)
+            {
+                case "driver":
+                    options.Format = value;
+                    break;
+                case "file.filename" or "filename" or "file":
+                    file = value;
+                    break;
+                case "file.driver" when value == "file":
+                    break;
+                default:
+                    options.Options[key] = value;
+                    break;
+            }
+        }
+        return file ?? throw new QimgException("Could not open '': A block device must be specified for \"file\"");
+    }
+
+    /// <summary>qemu's path_combine for a backing file name relative to the image that names it.</summary>
+    public static string CombineBackingPath(string imageFileName, string backing)
+    {
+        if (backing.StartsWith('/') || backing.Contains("://", StringComparison.Ordinal))
+        {
+            return backing;
+        }
+        int slash = imageFileName.LastIndexOf('/');
+        return slash < 0 ? backing : imageFileName[..(slash + 1)] + backing;
+    }
+}

@@ -1,0 +1,184 @@
+namespace Qcow2.Tools.Qimg;
+
+/// <summary>
+/// Turns qemu-img create -o options into engine create options with qcow2_co_create_opts' and qcow2_co_create's
+/// checks, in their order and with their messages, so that the engine only ever receives valid options.
+/// </summary>
+public static class Qcow2CreateValidator
+{
+    /// <summary>Smallest cluster size (cluster_bits 9).</summary>
+    public const int MinClusterSize = 512;
+
+    /// <summary>Largest cluster size (cluster_bits 21).</summary>
+    public const int MaxClusterSize = 2 * 1024 * 1024;
+
+    /// <summary>Extended L2 entries split a cluster into 32 subclusters of at least 512 bytes.</summary>
+    public const int MinClusterSizeExtendedL2 = MinClusterSize * 32;
+
+    /// <summary>QCOW_MAX_L1_SIZE (32 MiB) divided by the 8-byte L1 entry: the most L1 entries an image may have.</summary>
+    public const long MaxL1Entries = 32L * 1024 * 1024 / 8;
+
+    /// <summary>Block drivers qemu knows (the values the QAPI BlockdevDriver enum accepts for backing-fmt).</summary>
+    private static readonly HashSet<string> BlockdevDrivers =
+    [
+        "blkdebug", "blklogwrites", "blkreplay", "blkverify", "bochs", "cloop", "compress", "copy-before-write",
+        "copy-on-read", "dmg", "file", "snapshot-access", "ftp", "ftps", "gluster", "host_cdrom", "host_device",
+        "http", "https", "io_uring", "iscsi", "luks", "nbd", "nfs", "null-aio", "null-co", "nvme", "nvme-io_uring",
+        "parallels", "preallocate", "qcow", "qcow2", "qed", "quorum", "raw", "rbd", "replication", "ssh",
+        "throttle", "vdi", "vhdx", "virtio-blk-vfio-pci", "virtio-blk-vhost-user", "virtio-blk-vhost-vdpa",
+        "vmdk", "vpc", "vvfat",
+    ];
+
+    /// <summary>
+    /// The QAPI visit of BlockdevCreateOptionsQcow2 (enum values, integers): errors qemu reports after creating the
+    /// empty file but before any semantic check.
+    /// </summary>
+    public static void CheckTypes(QemuOpts opts)
+    {
+        // The visitor parses size and cluster-size again from their text, repeating any parser warning.
+        if (opts.GetString("size") is string sizeText)
+        {
+            QemuNumbers.StrToSize(sizeText, out _, opts.Warn);
+        }
+        string? compat = opts.GetString("compat");
+        if (compat is not null && compat is not ("0.10" or "1.1" or "v2" or "v3"))
+        {
+            throw new QimgException($"Parameter 'version' does not accept value '{compat}'");
+        }
+        string? backingFmt = opts.GetString("backing_fmt");
+        if (backingFmt is not null && !BlockdevDrivers.Contains(backingFmt))
+        {
+            throw new QimgException($"Parameter 'backing-fmt' does not accept value '{backingFmt}'");
+        }
+        if (opts.GetString("cluster_size") is string clusterText)
+        {
+            QemuNumbers.StrToSize(clusterText, out _, opts.Warn);
+        }
+        string? prealloc = opts.GetString("preallocation");
+        if (prealloc is not null && prealloc is not ("off" or "metadata" or "falloc" or "full"))
+        {
+            throw new QimgException($"Parameter 'preallocation' does not accept value '{prealloc}'");
+        }
+        OptValue? refcountBits = opts.Get("refcount_bits");
+        if (refcountBits is not null && !TryParseInt64(refcountBits.Text, out _))
+        {
+            throw new QimgException("Parameter 'refcount-bits' expects integer");
+        }
+        string? compression = opts.GetString("compression_type");
+        if (compression is not null && compression is not ("zlib" or "zstd"))
+        {
+            throw new QimgException($"Parameter 'compression-type' does not accept value '{compression}'");
+        }
+    }
+
+    /// <summary>qcow2_co_create's checks; returns the engine's options for an image of the given size.</summary>
+    public static Qcow2CreateOptions Validate(QemuOpts opts, long size)
+    {
+        string? compat = opts.GetString("compat");
+        int version = compat is "0.10" or "v2" ? 2 : 3;
+        ulong clusterSize = opts.Get("cluster_size")?.Number ?? 65536;
+        bool extendedL2 = opts.Get("extended_l2")?.Flag ?? false;
+        if (extendedL2 && version < 3)
+        {
+            throw new QimgException("Extended L2 entries are only supported with compatibility level 1.1 and above (use version=v3 or greater)");
+        }
+        if (clusterSize < MinClusterSize || clusterSize > MaxClusterSize || !ulong.IsPow2(clusterSize))
+        {
+            throw new QimgException($"Cluster size must be a power of two between {MinClusterSize} and {MaxClusterSize / 1024}k");
+        }
+        if (extendedL2 && clusterSize < MinClusterSizeExtendedL2)
+        {
+            throw new QimgException($"Extended L2 entries are only supported with cluster sizes of at least {MinClusterSizeExtendedL2} bytes");
+        }
+        string prealloc = opts.GetString("preallocation") ?? "off";
+        string? backingFile = opts.GetString("backing_file");
+        if (backingFile is not null && prealloc != "off" && !extendedL2)
+        {
+            throw new QimgException("Backing file and preallocation can only be used at the same time if extended_l2 is on");
+        }
+        if (opts.Has("backing_fmt") && backingFile is null)
+        {
+            throw new QimgException("Backing format cannot be used without backing file");
+        }
+        bool lazy = opts.Get("lazy_refcounts")?.Flag ?? false;
+        if (version < 3 && lazy)
+        {
+            throw new QimgException("Lazy refcounts only supported with compatibility level 1.1 and above (use version=v3 or greater)");
+        }
+        long refcountBits = 16;
+        if (opts.Get("refcount_bits") is OptValue rb)
+        {
+            TryParseInt64(rb.Text, out refcountBits);
+        }
+        if (refcountBits > 64 || refcountBits <= 0 || !long.IsPow2(refcountBits))
+        {
+            throw new QimgException("Refcount width must be a power of two and may not exceed 64 bits");
+        }
+        if (version < 3 && refcountBits != 16)
+        {
+            throw new QimgException("Different refcount widths than 16 bits require compatibility level 1.1 or above (use version=v3 or greater)");
+        }
+        bool dataFileRaw = opts.Get("data_file_raw")?.Flag ?? false;
+        string? dataFile = opts.GetString("data_file");
+        if (dataFileRaw && dataFile is null)
+        {
+            throw new QimgException("data-file-raw requires data-file");
+        }
+        if (dataFileRaw && backingFile is not null)
+        {
+            throw new QimgException("Backing file and data-file-raw cannot be used at the same time");
+        }
+        string compression = opts.GetString("compression_type") ?? "zlib";
+        if (compression != "zlib" && version < 3)
+        {
+            throw new QimgException("Non-zlib compression type is only supported with compatibility level 1.1 and above (use version=v3 or greater)");
+        }
+
+        // What qemu accepts but qimg's engine does not implement.
+        if (compression != "zlib")
+        {
+            throw new QimgException($"Compression type '{compression}' is not supported by qimg (only zlib)");
+        }
+        foreach (OptDesc d in opts.Descs)
+        {
+            if (opts.Get(d.Name) is OptValue v && CreateOptionLists.IsUnsupported(v))
+            {
+                throw new QimgException($"Option '{d.Name}' is not supported by qimg");
+            }
+        }
+
+        long l2Entries = (long)clusterSize / (extendedL2 ? 16 : 8);
+        long bytesPerL1Entry = (long)clusterSize * l2Entries;
+        long l1Entries = size / bytesPerL1Entry + (size % bytesPerL1Entry != 0 ? 1 : 0);
+        if (l1Entries > MaxL1Entries)
+        {
+            throw new QimgException("The image size is too large for file format 'qcow2' (try using a larger cluster size)");
+        }
+        return new Qcow2CreateOptions
+        {
+            Size = size,
+            ClusterSize = (int)clusterSize,
+            Version = version,
+            RefcountBits = (int)refcountBits,
+            LazyRefcounts = lazy,
+            ExtendedL2 = extendedL2,
+            BackingFile = backingFile,
+            BackingFormat = opts.GetString("backing_fmt"),
+            Preallocation = prealloc,
+        };
+    }
+
+    /// <summary>qemu_strtoi64 with base 0 over the whole text.</summary>
+    public static bool TryParseInt64(string text, out long value)
+    {
+        QemuNumbers.Status st = QemuNumbers.StrToU64(text, 0, out ulong u);
+        value = (long)u;
+        if (st != QemuNumbers.Status.Ok)
+        {
+            return false;
+        }
+        bool negative = text.TrimStart().StartsWith('-');
+        // Out of the int64 range: positive above long.MaxValue, negative below long.MinValue.
+        return negative ? value < 0 || value == 0 : value >= 0;
+    }
+}

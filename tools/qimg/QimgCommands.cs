@@ -1,0 +1,24 @@
+using Qcow2.Cli;
+
+namespace Qcow2.Tools.Qimg;
+
+/// <summary>A qimg subcommand: its name, its usage line for --help, and its entry point (args[0] is the command name).</summary>
+public sealed record QimgCommand(string Name, string Syntax, Func<string[], ToolContext, int> Run);
+
+/// <summary>
+/// The table of subcommands, in qemu-img's order. New commands (check, snapshot, amend, resize, bench) are added
+/// here, each in its own XxxCommand.cs with a Syntax constant and a Run(string[] args, ToolContext ctx) method.
+/// </summary>
+public static class QimgCommands
+{
+    /// <summary>Every command qimg implements.</summary>
+    public static readonly IReadOnlyList<QimgCommand> All =
+    [
+        new("create", CreateCommand.Syntax, CreateCommand.Run),
+        new("info", InfoCommand.Syntax, InfoCommand.Run),
+        new("map", MapCommand.Syntax, MapCommand.Run),
+    ];
+
+    /// <summary>The command with that exact name, or null.</summary>
+    public static QimgCommand? Find(string name) => All.FirstOrDefault(c => c.Name == name);
+}

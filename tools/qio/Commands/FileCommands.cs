@@ -1,0 +1,174 @@
+namespace Qcow2.Tools.Qio.Commands;
+
+/// <summary>open, close and reopen.</summary>
+internal static class FileCommands
+{
+    private const int EINVAL = -(int)Errno.EINVAL;
+
+    /// <summary>open.</summary>
+    public static readonly CommandInfo OpenInfo = new("open", "o", Open, 1, -1,
+        "[-rsCnkU] [-t cache] [-d discard] [-o options] [path]", "open the file specified by path", HelpTexts.Open, CommandScope.NoFileOk);
+
+    /// <summary>reopen.</summary>
+    public static readonly CommandInfo ReopenInfo = new("reopen", null, Reopen, 0, -1,
+        "[(-r|-w)] [-c cache] [-o options]", "reopens an image with new options", HelpTexts.Reopen);
+
+    /// <summary>Cache modes bdrv_parse_cache_mode accepts.</summary>
+    public static bool IsCacheMode(string mode) => mode is "off" or "none" or "directsync" or "writeback" or "unsafe" or "writethrough";
+
+    /// <summary>Discard modes bdrv_parse_discard_flags accepts.</summary>
+    public static bool IsDiscardMode(string mode) => mode is "off" or "ignore" or "on" or "unmap";
+
+    /// <summary>AIO modes bdrv_parse_aio accepts.</summary>
+    public static bool IsAioMode(string mode) => mode is "native" or "threads" or "io_uring";
+
+    /// <summary>Parses an option string into options, printing warnings and errors as qemu_opts_parse_noisily does.</summary>
+    public static bool ParseOptions(QioSession s, string text, List<KeyValuePair<string, string>> options)
+    {
+        var warnings = new List<string>();
+        string? error = OptionString.Parse(text, options, warnings);
+        foreach (var w in warnings)
+        {
+            s.Warn(w);
+        }
+        if (error is not null)
+        {
+            s.ErrorReport(error);
+            return false;
+        }
+        return true;
+    }
+
+    private static int Open(QioSession s, string[] argv)
+    {
+        bool readOnly = false, forceShare = false;
+        var options = new List<KeyValuePair<string, string>>();
+        var g = new GetOpt(argv, "snCro:ki:t:d:U", s.Err);
+        for (int c; (c = g.Next()) != -1;)
+        {
+            switch (c)
+            {
+                case 's':
+                    s.ErrorReport("snapshot mode (-s) is not supported by qio");
+                    return -(int)Errno.ENOTSUP;
+                case 'n': case 'C': case 'k': break;
+                case 'r': readOnly = true; break;
+                case 't':
+                    if (!IsCacheMode(g.OptArg!))
+                    {
+                        s.ErrorReport($"Invalid cache option: {g.OptArg}");
+                        return EINVAL;
+                    }
+                    break;
+                case 'd':
+                    if (!IsDiscardMode(g.OptArg!))
+                    {
+                        s.ErrorReport($"Invalid discard option: {g.OptArg}");
+                        return EINVAL;
+                    }
+                    break;
+                case 'i':
+                    if (!IsAioMode(g.OptArg!))
+                    {
+                        s.ErrorReport($"Invalid aio option: {g.OptArg}");
+                        return EINVAL;
+                    }
+                    break;
+                case 'o':
+                    if (s.ImageOpts)
+                    {
+                        s.Out.WriteLine("--image-opts and 'open -o' are mutually exclusive");
+                        return EINVAL;
+                    }
+                    if (!ParseOptions(s, g.OptArg!, options))
+                    {
+                        return EINVAL;
+                    }
+                    break;
+                case 'U': forceShare = true; break;
+                default: return IoCommands.Usage(s, OpenInfo);
+            }
+        }
+        var operands = g.Operands;
+        if (s.ImageOpts && operands.Count == 1)
+        {
+            if (!ParseOptions(s, operands[0], options))
+            {
+                return EINVAL;
+            }
+            operands = [];
+        }
+        if (operands.Count > 1)
+        {
+            return IoCommands.Usage(s, OpenInfo);
+        }
+        string? name = operands.Count == 1 ? operands[0] : null;
+        return s.OpenFile(new OpenRequest(name, readOnly, forceShare, options)) != 0 ? EINVAL : 0;
+    }
+
+    /// <summary>close.</summary>
+    public static int Close(QioSession s, string[] argv)
+    {
+        s.CloseFile();
+        return 0;
+    }
+
+    private static int Reopen(QioSession s, string[] argv)
+    {
+        var last = s.LastOpen!;
+        bool readOnly = s.Device!.ReadOnly;
+        bool rwGiven = false;
+        var options = new List<KeyValuePair<string, string>>();
+        var g = new GetOpt(argv, "c:o:rw", s.Err);
+        for (int c; (c = g.Next()) != -1;)
+        {
+            switch (c)
+            {
+                case 'c':
+                    if (!IsCacheMode(g.OptArg!))
+                    {
+                        s.ErrorReport($"Invalid cache option: {g.OptArg}");
+                        return EINVAL;
+                    }
+                    break;
+                case 'o':
+                    if (!ParseOptions(s, g.OptArg!, options))
+                    {
+                        return EINVAL;
+                    }
+                    break;
+                case 'r':
+                case 'w':
+                    if (rwGiven)
+                    {
+                        s.ErrorReport("Only one -r/-w option may be given");
+                        return EINVAL;
+                    }
+                    readOnly = c == 'r';
+                    rwGiven = true;
+                    break;
+                default: return IoCommands.Usage(s, ReopenInfo);
+            }
+        }
+        if (g.Operands.Count != 0)
+        {
+            return IoCommands.Usage(s, ReopenInfo);
+        }
+        if (options.Any(kv => kv.Key == "read-only") && rwGiven)
+        {
+            s.ErrorReport("Cannot set both -r/-w and 'read-only'");
+            return EINVAL;
+        }
+        var merged = new List<KeyValuePair<string, string>>(last.Options);
+        merged.RemoveAll(kv => kv.Key == "read-only");
+        merged.AddRange(options);
+        s.CloseFile();
+        if (s.OpenFile(last with { ReadOnly = readOnly, Options = merged }) != 0)
+        {
+            // Keep an image open, as a failed reopen leaves the old state in place.
+            s.OpenFile(last);
+            return EINVAL;
+        }
+        return 0;
+    }
+}

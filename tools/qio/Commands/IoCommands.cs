@@ -1,0 +1,559 @@
+using System.Diagnostics;
+
+namespace Qcow2.Tools.Qio.Commands;
+
+/// <summary>read, readv, write, writev and discard.</summary>
+internal static class IoCommands
+{
+    private const int EINVAL = -(int)Errno.EINVAL;
+    private const int SectorSize = 512;
+
+    /// <summary>read.</summary>
+    public static readonly CommandInfo ReadInfo = new("read", "r", Read, 2, -1,
+        "[-abCqv] [-P pattern [-s off] [-l len]] off len", "reads a number of bytes at a specified offset", HelpTexts.Read);
+
+    /// <summary>readv.</summary>
+    public static readonly CommandInfo ReadvInfo = new("readv", null, Readv, 2, -1,
+        "[-Cqv] [-P pattern] off len [len..]", "reads a number of bytes at a specified offset", HelpTexts.Readv);
+
+    /// <summary>write.</summary>
+    public static readonly CommandInfo WriteInfo = new("write", "w", Write, 2, -1,
+        "[-bcCfnquz] [-P pattern | -s source_file] off len", "writes a number of bytes at a specified offset", HelpTexts.Write, NeedsWrite: true);
+
+    /// <summary>writev.</summary>
+    public static readonly CommandInfo WritevInfo = new("writev", null, Writev, 2, -1,
+        "[-Cfq] [-P pattern] off len [len..]", "writes a number of bytes at a specified offset", HelpTexts.Writev, NeedsWrite: true);
+
+    /// <summary>discard.</summary>
+    public static readonly CommandInfo DiscardInfo = new("discard", "d", Discard, 2, -1,
+        "[-Cq] off len", "discards a number of bytes at a specified offset", HelpTexts.Discard, NeedsWrite: true);
+
+    /// <summary>Prints the usage line of a command after a bad option; returns -EINVAL.</summary>
+    public static int Usage(QioSession s, CommandInfo ci)
+    {
+        s.Out.WriteLine(ci.Usage);
+        return EINVAL;
+    }
+
+    /// <summary>Parses an offset or length argument, printing qemu-io's parsing error; null on failure (rc holds the errno).</summary>
+    public static long? Number(QioSession s, string arg, out int rc)
+    {
+        long v = s.Cvtnum(arg);
+        if (v < 0)
+        {
+            s.Out.WriteLine(Numbers.CvtnumError(v, arg));
+            rc = (int)v;
+            return null;
+        }
+        rc = 0;
+        return v;
+    }
+
+    private static int Read(QioSession s, string[] argv)
+    {
+        var o = s.Out;
+        bool machine = false, quiet = false, verbose = false, pflag = false, sflag = false, lflag = false, bflag = false;
+        int pattern = 0;
+        long patternOffset = 0, patternCount = 0;
+        var g = new GetOpt(argv, "bCl:pP:qs:v", s.Err);
+        for (int c; (c = g.Next()) != -1;)
+        {
+            switch (c)
+            {
+                case 'b': bflag = true; break;
+                case 'C': machine = true; break;
+                case 'l':
+                    lflag = true;
+                    var l = Number(s, g.OptArg!, out int lrc);
+                    if (l is null)
+                    {
+                        return lrc;
+                    }
+                    patternCount = l.Value;
+                    break;
+                case 'p': break;
+                case 'P':
+                    pflag = true;
+                    var pat = Numbers.ParsePattern(g.OptArg!, o);
+                    if (pat is null)
+                    {
+                        return EINVAL;
+                    }
+                    pattern = pat.Value;
+                    break;
+                case 'q': quiet = true; break;
+                case 's':
+                    sflag = true;
+                    var so = Number(s, g.OptArg!, out int src);
+                    if (so is null)
+                    {
+                        return src;
+                    }
+                    patternOffset = so.Value;
+                    break;
+                case 'v': verbose = true; break;
+                default: return Usage(s, ReadInfo);
+            }
+        }
+        if (g.Operands.Count != 2)
+        {
+            return Usage(s, ReadInfo);
+        }
+        var offset = Number(s, g.Operands[0], out int rc);
+        if (offset is null)
+        {
+            return rc;
+        }
+        var count = Number(s, g.Operands[1], out rc);
+        if (count is null)
+        {
+            return rc;
+        }
+        if (count > Numbers.RequestMaxBytes)
+        {
+            o.WriteLine($"length cannot exceed {Numbers.RequestMaxBytes}, given {g.Operands[1]}");
+            return EINVAL;
+        }
+        if (!pflag && (lflag || sflag))
+        {
+            return Usage(s, ReadInfo);
+        }
+        if (!lflag)
+        {
+            patternCount = count.Value - patternOffset;
+        }
+        if (patternCount < 0 || patternCount + patternOffset > count)
+        {
+            o.WriteLine("pattern verification range exceeds end of read data");
+            return EINVAL;
+        }
+        if (bflag && !CheckSectorAligned(s, offset.Value, count.Value))
+        {
+            return EINVAL;
+        }
+
+        var buf = new byte[count.Value];
+        buf.AsSpan().Fill(0xab);
+        var dev = s.Device!;
+        long t1 = Stopwatch.GetTimestamp();
+        int ret = bflag ? -(int)Errno.ENOTSUP : QioSession.Try(() => dev.Read(offset.Value, buf));
+        var elapsed = Stopwatch.GetElapsedTime(t1);
+        if (ret < 0)
+        {
+            o.WriteLine($"read failed: {QioSession.StrError(ret)}");
+            return ret;
+        }
+        if (pflag && !IsFilled(buf.AsSpan((int)patternOffset, (int)patternCount), (byte)pattern))
+        {
+            o.WriteLine($"Pattern verification failed at offset {offset + patternOffset}, {patternCount} bytes");
+            ret = EINVAL;
+        }
+        if (quiet)
+        {
+            return ret;
+        }
+        if (verbose)
+        {
+            Report.Dump(o, buf, offset.Value);
+        }
+        Report.Print(o, "read", elapsed, offset.Value, count.Value, count.Value, 1, machine);
+        return ret;
+    }
+
+    /// <summary>Whether every byte of data equals pattern.</summary>
+    public static bool IsFilled(ReadOnlySpan<byte> data, byte pattern) => !data.ContainsAnyExcept(pattern);
+
+    private static bool CheckSectorAligned(QioSession s, long offset, long count)
+    {
+        if (offset % SectorSize != 0)
+        {
+            s.Out.WriteLine($"{offset} is not a sector-aligned value for 'offset'");
+            return false;
+        }
+        if (count % SectorSize != 0)
+        {
+            s.Out.WriteLine($"{count} is not a sector-aligned value for 'count'");
+            return false;
+        }
+        return true;
+    }
+
+    /// <summary>create_iovec: parses the lengths of a vectored request; null (after printing why) when one is bad.</summary>
+    public static long? VectorLength(QioSession s, IReadOnlyList<string> lengths, out int rc)
+    {
+        long total = 0;
+        rc = EINVAL;
+        foreach (var arg in lengths)
+        {
+            long len = s.Cvtnum(arg);
+            if (len < 0)
+            {
+                s.Out.WriteLine(Numbers.CvtnumError(len, arg));
+                return null;
+            }
+            if (len > Numbers.RequestMaxBytes)
+            {
+                s.Out.WriteLine($"Argument '{arg}' exceeds maximum size {Numbers.RequestMaxBytes}");
+                return null;
+            }
+            if (total > Numbers.RequestMaxBytes - len)
+            {
+                s.Out.WriteLine($"The total number of bytes exceed the maximum size {Numbers.RequestMaxBytes}");
+                return null;
+            }
+            total += len;
+        }
+        rc = 0;
+        return total;
+    }
+
+    private static int Readv(QioSession s, string[] argv)
+    {
+        var o = s.Out;
+        bool machine = false, quiet = false, verbose = false, pflag = false;
+        int pattern = 0;
+        var g = new GetOpt(argv, "CP:qv", s.Err);
+        for (int c; (c = g.Next()) != -1;)
+        {
+            switch (c)
+            {
+                case 'C': machine = true; break;
+                case 'P':
+                    pflag = true;
+                    var pat = Numbers.ParsePattern(g.OptArg!, o);
+                    if (pat is null)
+                    {
+                        return EINVAL;
+                    }
+                    pattern = pat.Value;
+                    break;
+                case 'q': quiet = true; break;
+                case 'v': verbose = true; break;
+                default: return Usage(s, ReadvInfo);
+            }
+        }
+        if (g.Operands.Count < 2)
+        {
+            return Usage(s, ReadvInfo);
+        }
+        var offset = Number(s, g.Operands[0], out int rc);
+        if (offset is null)
+        {
+            return rc;
+        }
+        var size = VectorLength(s, g.Operands.Skip(1).ToList(), out rc);
+        if (size is null)
+        {
+            return rc;
+        }
+        var buf = new byte[size.Value];
+        buf.AsSpan().Fill(0xab);
+        var dev = s.Device!;
+        long t1 = Stopwatch.GetTimestamp();
+        int ret = QioSession.Try(() => dev.Read(offset.Value, buf));
+        var elapsed = Stopwatch.GetElapsedTime(t1);
+        if (ret < 0)
+        {
+            o.WriteLine($"readv failed: {QioSession.StrError(ret)}");
+            return ret;
+        }
+        if (pflag && !IsFilled(buf, (byte)pattern))
+        {
+            o.WriteLine($"Pattern verification failed at offset {offset}, {size} bytes");
+            ret = EINVAL;
+        }
+        if (quiet)
+        {
+            return ret;
+        }
+        if (verbose)
+        {
+            Report.Dump(o, buf, offset.Value);
+        }
+        Report.Print(o, "read", elapsed, offset.Value, size.Value, size.Value, 1, machine);
+        return ret;
+    }
+
+    private static int Write(QioSession s, string[] argv)
+    {
+        var o = s.Out;
+        bool machine = false, quiet = false, bflag = false, pflag = false, zflag = false, cflag = false, sflag = false;
+        bool fua = false, noFallback = false, mayUnmap = false;
+        int pattern = 0xcd;
+        string? sourceFile = null;
+        var g = new GetOpt(argv, "bcCfnpP:qs:uz", s.Err);
+        for (int c; (c = g.Next()) != -1;)
+        {
+            switch (c)
+            {
+                case 'b': bflag = true; break;
+                case 'c': cflag = true; break;
+                case 'C': machine = true; break;
+                case 'f': fua = true; break;
+                case 'n': noFallback = true; break;
+                case 'p': break;
+                case 'P':
+                    pflag = true;
+                    var pat = Numbers.ParsePattern(g.OptArg!, o);
+                    if (pat is null)
+                    {
+                        return EINVAL;
+                    }
+                    pattern = pat.Value;
+                    break;
+                case 'q': quiet = true; break;
+                case 's': sflag = true; sourceFile = g.OptArg; break;
+                case 'u': mayUnmap = true; break;
+                case 'z': zflag = true; break;
+                default: return Usage(s, WriteInfo);
+            }
+        }
+        if (g.Operands.Count != 2)
+        {
+            return Usage(s, WriteInfo);
+        }
+        if (bflag && zflag)
+        {
+            o.WriteLine("-b and -z cannot be specified at the same time");
+            return EINVAL;
+        }
+        if (fua && (bflag || cflag))
+        {
+            o.WriteLine("-f and -b or -c cannot be specified at the same time");
+            return EINVAL;
+        }
+        if (noFallback && !zflag)
+        {
+            o.WriteLine("-n requires -z to be specified");
+            return EINVAL;
+        }
+        if (mayUnmap && !zflag)
+        {
+            o.WriteLine("-u requires -z to be specified");
+            return EINVAL;
+        }
+        if ((zflag ? 1 : 0) + (pflag ? 1 : 0) + (sflag ? 1 : 0) > 1)
+        {
+            o.WriteLine("Only one of -z, -P, and -s can be specified at the same time");
+            return EINVAL;
+        }
+        var offset = Number(s, g.Operands[0], out int rc);
+        if (offset is null)
+        {
+            return rc;
+        }
+        var count = Number(s, g.Operands[1], out rc);
+        if (count is null)
+        {
+            return rc;
+        }
+        if (count > Numbers.RequestMaxBytes && !noFallback)
+        {
+            o.WriteLine($"length cannot exceed {Numbers.RequestMaxBytes} without -n, given {g.Operands[1]}");
+            return EINVAL;
+        }
+        if ((bflag || cflag) && !CheckSectorAligned(s, offset.Value, count.Value))
+        {
+            return EINVAL;
+        }
+
+        byte[] buf = [];
+        if (!zflag)
+        {
+            if (count > Numbers.RequestMaxBytes)
+            {
+                // Only reachable with -n, which requires -z.
+                return -(int)Errno.ERANGE;
+            }
+            buf = new byte[count.Value];
+            if (sflag)
+            {
+                if (!FillFromFile(s, sourceFile!, buf))
+                {
+                    return EINVAL;
+                }
+            }
+            else
+            {
+                buf.AsSpan().Fill((byte)pattern);
+            }
+        }
+
+        var dev = s.Device!;
+        long t1 = Stopwatch.GetTimestamp();
+        int ret;
+        if (bflag)
+        {
+            ret = -(int)Errno.ENOTSUP;
+        }
+        else if (zflag)
+        {
+            ret = QioSession.Try(() => dev.WriteZeroes(offset.Value, count.Value, mayUnmap));
+        }
+        else if (cflag)
+        {
+            ret = QioSession.Try(() => dev.WriteCompressed(offset.Value, buf));
+        }
+        else
+        {
+            ret = QioSession.Try(() => dev.Write(offset.Value, buf));
+        }
+        var elapsed = Stopwatch.GetElapsedTime(t1);
+        if (ret < 0)
+        {
+            o.WriteLine($"write failed: {QioSession.StrError(ret)}");
+            return ret;
+        }
+        if (!quiet)
+        {
+            Report.Print(o, "wrote", elapsed, offset.Value, count.Value, count.Value, 1, machine);
+        }
+        return 0;
+    }
+
+    /// <summary>qemu_io_alloc_from_file: fills buf with the file's bytes, repeated; prints perror-style errors.</summary>
+    private static bool FillFromFile(QioSession s, string file, byte[] buf)
+    {
+        int n;
+        try
+        {
+            using var f = new FileStream(s.Ctx.Resolve(file), FileMode.Open, FileAccess.Read);
+            n = f.ReadAtLeast(buf, buf.Length, throwOnEndOfStream: false);
+        }
+        catch (FileNotFoundException)
+        {
+            s.Err.WriteLine($"{file}: {ErrnoText.Of(Errno.ENOENT)}");
+            return false;
+        }
+        catch (DirectoryNotFoundException)
+        {
+            s.Err.WriteLine($"{file}: {ErrnoText.Of(Errno.ENOENT)}");
+            return false;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            s.Err.WriteLine($"{file}: {ErrnoText.Of(Errno.EACCES)}");
+            return false;
+        }
+        catch (IOException)
+        {
+            s.Err.WriteLine($"{file}: {ErrnoText.Of(Errno.EIO)}");
+            return false;
+        }
+        if (n == 0 && buf.Length > 0)
+        {
+            s.Err.WriteLine($"{file}: file is empty");
+            return false;
+        }
+        for (int p = n; p < buf.Length; p += n)
+        {
+            buf.AsSpan(0, Math.Min(n, buf.Length - p)).CopyTo(buf.AsSpan(p));
+        }
+        return true;
+    }
+
+    private static int Writev(QioSession s, string[] argv)
+    {
+        var o = s.Out;
+        bool machine = false, quiet = false;
+        int pattern = 0xcd;
+        var g = new GetOpt(argv, "CfqP:", s.Err);
+        for (int c; (c = g.Next()) != -1;)
+        {
+            switch (c)
+            {
+                case 'C': machine = true; break;
+                case 'f': break;
+                case 'q': quiet = true; break;
+                case 'P':
+                    var pat = Numbers.ParsePattern(g.OptArg!, o);
+                    if (pat is null)
+                    {
+                        return EINVAL;
+                    }
+                    pattern = pat.Value;
+                    break;
+                default: return Usage(s, WritevInfo);
+            }
+        }
+        if (g.Operands.Count < 2)
+        {
+            return Usage(s, WritevInfo);
+        }
+        var offset = Number(s, g.Operands[0], out int rc);
+        if (offset is null)
+        {
+            return rc;
+        }
+        var size = VectorLength(s, g.Operands.Skip(1).ToList(), out rc);
+        if (size is null)
+        {
+            return rc;
+        }
+        var buf = new byte[size.Value];
+        buf.AsSpan().Fill((byte)pattern);
+        var dev = s.Device!;
+        long t1 = Stopwatch.GetTimestamp();
+        int ret = QioSession.Try(() => dev.Write(offset.Value, buf));
+        var elapsed = Stopwatch.GetElapsedTime(t1);
+        if (ret < 0)
+        {
+            o.WriteLine($"writev failed: {QioSession.StrError(ret)}");
+            return ret;
+        }
+        if (!quiet)
+        {
+            Report.Print(o, "wrote", elapsed, offset.Value, size.Value, size.Value, 1, machine);
+        }
+        return 0;
+    }
+
+    private static int Discard(QioSession s, string[] argv)
+    {
+        var o = s.Out;
+        bool machine = false, quiet = false;
+        var g = new GetOpt(argv, "Cq", s.Err);
+        for (int c; (c = g.Next()) != -1;)
+        {
+            switch (c)
+            {
+                case 'C': machine = true; break;
+                case 'q': quiet = true; break;
+                default: return Usage(s, DiscardInfo);
+            }
+        }
+        if (g.Operands.Count != 2)
+        {
+            return Usage(s, DiscardInfo);
+        }
+        var offset = Number(s, g.Operands[0], out int rc);
+        if (offset is null)
+        {
+            return rc;
+        }
+        var bytes = Number(s, g.Operands[1], out rc);
+        if (bytes is null)
+        {
+            return rc;
+        }
+        if (bytes > Numbers.RequestMaxBytes)
+        {
+            o.WriteLine($"length cannot exceed {Numbers.RequestMaxBytes}, given {g.Operands[1]}");
+            return EINVAL;
+        }
+        var dev = s.Device!;
+        long t1 = Stopwatch.GetTimestamp();
+        int ret = QioSession.Try(() => dev.Discard(offset.Value, bytes.Value));
+        var elapsed = Stopwatch.GetElapsedTime(t1);
+        if (ret < 0)
+        {
+            o.WriteLine($"discard failed: {QioSession.StrError(ret)}");
+            return ret;
+        }
+        if (!quiet)
+        {
+            Report.Print(o, "discard", elapsed, offset.Value, bytes.Value, bytes.Value, 1, machine);
+        }
+        return 0;
+    }
+}

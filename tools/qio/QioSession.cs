@@ -1,0 +1,248 @@
+using Qcow2.Block;
+using Qcow2.Cli;
+using Qcow2.Tools.Qio.Commands;
+
+namespace Qcow2.Tools.Qio;
+
+/// <summary>The state of one qio run: the open image, the pending aio requests, and the streams.</summary>
+internal sealed class QioSession
+{
+    /// <summary>The program name printed where qemu-io prints "qemu-io".</summary>
+    public const string ProgramName = "qio";
+
+    /// <summary>Creates a session over a tool context.</summary>
+    public QioSession(ToolContext ctx)
+    {
+        Ctx = ctx;
+        Aio = new AioQueue(this);
+    }
+
+    /// <summary>Streams and working directory.</summary>
+    public ToolContext Ctx { get; }
+
+    /// <summary>Standard output (buffered).</summary>
+    public TextWriter Out => Ctx.Out;
+
+    /// <summary>Standard error.</summary>
+    public TextWriter Err => Ctx.Err;
+
+    /// <summary>The open image, or null.</summary>
+    public BlockDevice? Device { get; private set; }
+
+    /// <summary>How the open image was opened (for reopen).</summary>
+    public OpenRequest? LastOpen { get; private set; }
+
+    /// <summary>Whether --image-opts was given.</summary>
+    public bool ImageOpts { get; init; }
+
+    /// <summary>Set by quit.</summary>
+    public bool QuitRequested { get; set; }
+
+    /// <summary>Set by abort and sigraise: the process exit status to end with immediately.</summary>
+    public int? KillStatus { get; set; }
+
+    /// <summary>The asynchronous requests in flight.</summary>
+    public AioQueue Aio { get; }
+
+    /// <summary>error_report: "qio: message" on stderr.</summary>
+    public void ErrorReport(string message) => Err.WriteLine($"{ProgramName}: {message}");
+
+    /// <summary>warn_report: "qio: warning: message" on stderr.</summary>
+    public void Warn(string message) => Err.WriteLine($"{ProgramName}: warning: {message}");
+
+    /// <summary>Parses a number argument (cvtnum), printing qemu-io's warning for deprecated hex suffixes.</summary>
+    public long Cvtnum(string text)
+    {
+        var warnings = new List<string>();
+        long v = Numbers.Cvtnum(text, warnings);
+        foreach (var w in warnings)
+        {
+            Warn(w);
+        }
+        return v;
+    }
+
+    /// <summary>The negative errno a failed engine call maps to.</summary>
+    public static int ErrnoOf(Exception e) => -(int)(e switch
+    {
+        BlockIOException b => b.Errno,
+        CorruptImageException c => c.Errno,
+        ImageOpenException o => o.Errno,
+        UnauthorizedAccessException => Errno.EACCES,
+        _ => Errno.EIO,
+    });
+
+    /// <summary>Whether an exception is a request failure the tools report as "... failed: strerror".</summary>
+    public static bool IsRequestFailure(Exception e) =>
+        e is BlockIOException or CorruptImageException or IOException or UnauthorizedAccessException;
+
+    /// <summary>strerror of a negative errno.</summary>
+    public static string StrError(int negativeErrno) => ErrnoText.Of((Errno)(-negativeErrno));
+
+    /// <summary>Runs an engine request; returns 0 or the negative errno it failed with.</summary>
+    public static int Try(Action request)
+    {
+        try
+        {
+            request();
+            return 0;
+        }
+        catch (Exception e) when (IsRequestFailure(e))
+        {
+            return ErrnoOf(e);
+        }
+    }
+
+    /// <summary>Runs one command line (qemuio_command); returns 0 or a negative errno.</summary>
+    public int Execute(string line)
+    {
+        string[] argv = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        if (argv.Length == 0)
+        {
+            return 0;
+        }
+        var ct = CommandTable.Find(argv[0]);
+        if (ct is null)
+        {
+            Err.WriteLine($"command \"{argv[0]}\" not found");
+            return -(int)Errno.EINVAL;
+        }
+        if (ct.Scope == CommandScope.File && Device is null)
+        {
+            Err.WriteLine("no file open, try 'help open'");
+            return -(int)Errno.EINVAL;
+        }
+        int n = argv.Length - 1;
+        if (n < ct.ArgMin || (ct.ArgMax != -1 && n > ct.ArgMax))
+        {
+            string expected = ct.ArgMax == -1 ? $"at least {ct.ArgMin}"
+                : ct.ArgMin == ct.ArgMax ? $"{ct.ArgMin}" : $"between {ct.ArgMin} and {ct.ArgMax}";
+            Err.WriteLine($"bad argument count {n} to {argv[0]}, expected {expected} arguments");
+            return -(int)Errno.EINVAL;
+        }
+        if (ct.NeedsWrite && Device is { ReadOnly: true })
+        {
+            ErrorReport("Block node is read-only");
+            return -(int)Errno.EPERM;
+        }
+        try
+        {
+            return ct.Run(this, argv);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // Commands catch request failures themselves; anything else is a defect, reported without a stack trace.
+            ErrorReport($"internal error in '{argv[0]}': {e.GetType().Name}: {e.Message}");
+            return -(int)Errno.EIO;
+        }
+    }
+
+    /// <summary>Opens the image (qemu-io's openfile); prints the error and returns 1 when that fails.</summary>
+    public int OpenFile(OpenRequest request)
+    {
+        if (Device is not null)
+        {
+            ErrorReport("file open already, try 'help close'");
+            return 1;
+        }
+        string prefix = request.Name is null ? "can't open" : $"can't open device {request.Name}";
+        var options = OptionString.ToDictionary(request.Options);
+        if (request.ForceShare)
+        {
+            if (options.TryGetValue("force-share", out var fs) && fs != "on")
+            {
+                ErrorReport("-U conflicts with image options");
+                return 1;
+            }
+        }
+        bool forceShareOn = request.ForceShare || (options.TryGetValue("force-share", out var fsv) && fsv == "on");
+        options.Remove("force-share");
+
+        var open = new OpenOptions
+        {
+            ReadOnly = request.ReadOnly,
+            Diagnostics = Err,
+            Messages = Out,
+            BaseDirectory = Ctx.CurrentDirectory,
+        };
+        string? fileName = request.Name;
+        string? error = null;
+        if (options.Remove("driver", out var driver))
+        {
+            open.Format = driver;
+        }
+        if (options.Remove("read-only", out var ro))
+        {
+            open.ReadOnly |= ro == "on";
+        }
+        if (forceShareOn && !open.ReadOnly)
+        {
+            error = "force-share=on can only be used with read-only images";
+        }
+        else if (fileName is not null)
+        {
+            if (options.ContainsKey("file.filename") || options.ContainsKey("file"))
+            {
+                error = "Can't specify 'file' and 'filename' options at the same time";
+            }
+        }
+        else if (options.Remove("file.filename", out var ff))
+        {
+            fileName = ff;
+        }
+        else if (options.TryGetValue("file", out var node))
+        {
+            error = $"Cannot find device='{node}' nor node-name='{node}'";
+        }
+        else if (options.TryGetValue("file.image.filename", out var inner))
+        {
+            fileName = inner;
+        }
+        else if (open.Format is null)
+        {
+            error = "Must specify either driver or file";
+        }
+        else
+        {
+            error = "A block device must be specified for \"file\"";
+        }
+
+        if (error is null)
+        {
+            foreach (var (k, v) in options)
+            {
+                open.Options[k] = v;
+            }
+            try
+            {
+                Device = ImageOpener.Open(fileName!, open);
+                LastOpen = request;
+                return 0;
+            }
+            catch (Exception e) when (e is ImageOpenException or CorruptImageException or IOException or UnauthorizedAccessException or BlockIOException)
+            {
+                error = e.Message;
+            }
+        }
+        ErrorReport($"{prefix}: {error}");
+        return 1;
+    }
+
+    /// <summary>Completes the outstanding requests and closes the image.</summary>
+    public void CloseFile()
+    {
+        Aio.Drain();
+        if (Device is not null)
+        {
+            Try(Device.Dispose);
+            Device = null;
+        }
+    }
+}
+
+/// <summary>What to open: a file name (or null when the options name the file), flags and option strings.</summary>
+/// <param name="Name">file name as given, or null</param>
+/// <param name="ReadOnly">open read-only</param>
+/// <param name="ForceShare">-U</param>
+/// <param name="Options">the parsed image options in order</param>
+internal sealed record OpenRequest(string? Name, bool ReadOnly, bool ForceShare, List<KeyValuePair<string, string>> Options);
