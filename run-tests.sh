@@ -43,26 +43,73 @@ if [ "$all" = 0 ]; then
     exit $?
 fi
 
-# --all: unit and interop tests, then the suite on the chosen target, reference-cli and QEMU.
-status=0
-dotnet test "$root/tests/UnitTests/Qcow2.UnitTests.csproj" "${build_args[@]}" || status=1
-run_suite "${args[@]}" || status=1
-if [ "$target" = reference ]; then
-    run_suite "${args[@]}" --target reference-cli || status=1
-fi
-
-if ! command -v qemu-img >/dev/null 2>&1; then
+# --all: every test. QEMU's tools first (the interop tests and the qemu target need them), then the unit and
+# interop tests, the suite on the reference engine, on reference-cli and on QEMU, and the quick group through
+# run-tests.ps1. One closing line adds them all up.
+if ! command -v qemu-img >/dev/null 2>&1 || ! command -v qemu-io >/dev/null 2>&1; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
         echo "qemu-img not found: installing qemu-utils"
         apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qemu-utils >/dev/null
     else
-        echo "qemu-img not found: install QEMU's tools to run the suite against QEMU, e.g."
+        echo "qemu-img not found: the interop tests and the qemu target need QEMU's tools, e.g."
         echo "  sudo apt-get install qemu-utils    (Debian/Ubuntu)"
         echo "  sudo dnf install qemu-img           (Fedora)"
         echo "  brew install qemu                   (macOS)"
     fi
 fi
-if [ "$target" != qemu ] && command -v qemu-img >/dev/null 2>&1; then
-    run_suite "${args[@]}" --target qemu || status=1
+
+status=0
+passed=0 failed=0 skipped=0
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+# Adds the counts of a "N passed, N failed, N skipped" line or of dotnet test's "Failed: N, Passed: N, Skipped: N".
+tally() {
+    local line
+    line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
+    if [ -n "$line" ]; then
+        set -- $(echo "$line" | sed -E 's/^([0-9]+) passed, ([0-9]+) failed(, ([0-9]+) skipped)?.*/\1 \2 \4/')
+        passed=$((passed + $1)); failed=$((failed + $2)); skipped=$((skipped + ${3:-0}))
+        return
+    fi
+    line=$(grep -E 'Failed: +[0-9]+, Passed: +[0-9]+, Skipped: +[0-9]+' "$log" | tail -n 1)
+    if [ -n "$line" ]; then
+        local f p k
+        f=$(echo "$line" | sed -E 's/.*Failed: +([0-9]+).*/\1/')
+        p=$(echo "$line" | sed -E 's/.*Passed: +([0-9]+).*/\1/')
+        k=$(echo "$line" | sed -E 's/.*Skipped: +([0-9]+).*/\1/')
+        passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + k))
+    else
+        # A run that printed no count (a build error, a crash) counts as one failure.
+        failed=$((failed + 1))
+    fi
+}
+
+step() {
+    echo
+    echo "=== $1 ==="
+    shift
+    "$@" 2>&1 | tee "$log"
+    local rc=${PIPESTATUS[0]}
+    tally
+    [ "$rc" = 0 ] || status=1
+}
+
+step "unit and interop tests" dotnet test "$root/tests/UnitTests/Qcow2.UnitTests.csproj" "${build_args[@]}" -v minimal --filter "TestCategory!=iotests"
+step "suite on $target" run_suite "${args[@]}"
+if [ "$target" = reference ]; then
+    step "suite on reference-cli" run_suite "${args[@]}" --target reference-cli
 fi
+if [ "$target" != qemu ] && command -v qemu-img >/dev/null 2>&1; then
+    step "suite on qemu" run_suite "${args[@]}" --target qemu
+fi
+if (cd "$root" && dotnet tool restore >/dev/null 2>&1); then
+    step "quick group through run-tests.ps1" bash -c 'cd "$0" && dotnet pwsh ./run-tests.ps1 -g quick' "$root"
+else
+    echo "PowerShell (dotnet tool restore) is not available: run-tests.ps1 was not run"
+fi
+
+echo
+echo "Total: $passed passed, $failed failed, $skipped skipped"
+[ "$failed" = 0 ] || status=1
 exit $status

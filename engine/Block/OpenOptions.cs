@@ -12,6 +12,9 @@ public sealed class OpenOptions
     /// <summary>Open for qemu-img check -r: allowed even when the image is marked corrupt.</summary>
     public bool CheckMode { get; set; }
 
+    /// <summary>Flush after every write, as a writethrough cache mode does (qemu-io's default; qemu-img uses writeback).</summary>
+    public bool WriteThrough { get; set; }
+
     /// <summary>Do not open backing files (qemu-img info, -U style probing).</summary>
     public bool NoBacking { get; set; }
 

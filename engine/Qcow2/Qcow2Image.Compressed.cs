@@ -20,6 +20,7 @@ public sealed partial class Qcow2Image
             int chunk = Math.Min(_clusterSize, data.Length - done);
             WriteCompressedCluster(offset + done, data.Slice(done, chunk));
         }
+        FlushIfWriteThrough();
     }
 
     private void WriteCompressedCluster(long offset, ReadOnlySpan<byte> data)
@@ -30,7 +31,7 @@ public sealed partial class Qcow2Image
         if (packed is null || packed.Length > _clusterSize - 1)
         {
             // Incompressible: QEMU writes the cluster uncompressed.
-            Write(offset, data);
+            WriteGuest(offset, data);
             return;
         }
         var (l2Offset, table, index) = GetClusterTable(offset);

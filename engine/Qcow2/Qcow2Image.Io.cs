@@ -135,6 +135,13 @@ public sealed partial class Qcow2Image
     {
         CheckWritable();
         CheckRequest(offset, data.Length);
+        WriteGuest(offset, data);
+        FlushIfWriteThrough();
+    }
+
+    /// <summary>qcow2_co_pwritev_part: maps or allocates host clusters run by run and writes the data.</summary>
+    private void WriteGuest(long offset, ReadOnlySpan<byte> data)
+    {
         int done = 0;
         while (done < data.Length)
         {
@@ -150,6 +157,15 @@ public sealed partial class Qcow2Image
                 LinkL2(m);
             }
             done += (int)bytes;
+        }
+    }
+
+    /// <summary>With a writethrough cache mode the block layer flushes after every write request (blk_co_pwritev_part).</summary>
+    private void FlushIfWriteThrough()
+    {
+        if (_options.WriteThrough)
+        {
+            Flush();
         }
     }
 
@@ -213,8 +229,9 @@ public sealed partial class Qcow2Image
     /// <inheritdoc/>
     public override void Flush()
     {
-        CheckUsable();
-        if (_readOnly)
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        // bdrv_co_flush does nothing for a node without a driver (after a fatal corruption) or a read-only one.
+        if (_unusable || _readOnly)
         {
             return;
         }

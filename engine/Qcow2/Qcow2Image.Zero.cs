@@ -30,6 +30,7 @@ public sealed partial class Qcow2Image
             }
             offset += num;
         }
+        FlushIfWriteThrough();
     }
 
     private void WriteZeroBuffer(long offset, long num)
@@ -37,7 +38,7 @@ public sealed partial class Qcow2Image
         var zeros = new byte[Math.Min(num, 1 << 20)];
         for (long done = 0; done < num; done += zeros.Length)
         {
-            Write(offset + done, zeros.AsSpan(0, (int)Math.Min(zeros.Length, num - done)));
+            WriteGuest(offset + done, zeros.AsSpan(0, (int)Math.Min(zeros.Length, num - done)));
         }
     }
 

@@ -52,7 +52,7 @@ internal sealed class Target
         return null;
     }
 
-    /// <summary>Rewrites the tool's own program name at line starts to the QEMU name the goldens use.</summary>
+    /// <summary>Rewrites the tool's own program name at line starts ("qio: ..." and qio's prompts "qio> ") to the QEMU name the goldens use.</summary>
     public string NormalizeProgramNames(string text)
     {
         if (ProgramNames.Count == 0 || text.Length == 0)
@@ -62,15 +62,30 @@ internal sealed class Target
 
         return Filters.MapLines(text, line =>
         {
-            foreach (var (from, to) in ProgramNames)
+            // qemu-io's prompt is "<prgname>> " and carries no newline, so several may start a line.
+            var mapped = new System.Text.StringBuilder();
+            int at = 0;
+            bool again = true;
+            while (again)
             {
-                if (line.StartsWith(from + ":", StringComparison.Ordinal))
+                again = false;
+                foreach (var (from, to) in ProgramNames)
                 {
-                    return to + line[from.Length..];
+                    if (string.CompareOrdinal(line, at, from + "> ", 0, from.Length + 2) == 0)
+                    {
+                        mapped.Append(to).Append("> ");
+                        at += from.Length + 2;
+                        again = true;
+                    }
+                    else if (string.CompareOrdinal(line, at, from + ":", 0, from.Length + 1) == 0)
+                    {
+                        mapped.Append(to);
+                        at += from.Length;
+                    }
                 }
             }
 
-            return line;
+            return mapped.Append(line, at, line.Length - at).ToString();
         });
     }
 

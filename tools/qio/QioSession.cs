@@ -161,6 +161,7 @@ internal sealed class QioSession
         var open = new OpenOptions
         {
             ReadOnly = request.ReadOnly,
+            WriteThrough = request.WriteThrough,
             Diagnostics = Err,
             Messages = Out,
             BaseDirectory = Ctx.CurrentDirectory,
@@ -245,4 +246,8 @@ internal sealed class QioSession
 /// <param name="ReadOnly">open read-only</param>
 /// <param name="ForceShare">-U</param>
 /// <param name="Options">the parsed image options in order</param>
-internal sealed record OpenRequest(string? Name, bool ReadOnly, bool ForceShare, List<KeyValuePair<string, string>> Options);
+internal sealed record OpenRequest(string? Name, bool ReadOnly, bool ForceShare, List<KeyValuePair<string, string>> Options)
+{
+    /// <summary>Whether the cache mode is writethrough (qemu-io's default): every write is followed by a flush.</summary>
+    public bool WriteThrough { get; init; } = true;
+}

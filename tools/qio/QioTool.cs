@@ -25,7 +25,7 @@ public static class QioTool
     public static int Run(string[] args, ToolContext ctx)
     {
         const string prog = QioSession.ProgramName;
-        bool readOnly = false, imageOpts = false, forceShare = false;
+        bool readOnly = false, imageOpts = false, forceShare = false, writeThrough = true;
         string? format = null;
         var commands = new List<string>();
         var g = new GetOpt([prog, .. args], "hVc:d:f:rsnCmki:t:T:U", ctx.Err, LongOptions, prog);
@@ -36,7 +36,8 @@ public static class QioTool
                 case 's':
                     ctx.Err.WriteLine($"{prog}: snapshot mode (-s) is not supported by qio");
                     return 1;
-                case 'n': case 'C': case 'm': case 'k': case 'T': break;
+                case 'n': writeThrough = false; break;
+                case 'C': case 'm': case 'k': case 'T': break;
                 case 'd':
                     if (!FileCommands.IsDiscardMode(g.OptArg!))
                     {
@@ -60,6 +61,7 @@ public static class QioTool
                         ctx.Err.WriteLine($"{prog}: Invalid cache option: {g.OptArg}");
                         return 1;
                     }
+                    writeThrough = FileCommands.IsWriteThrough(g.OptArg!);
                     break;
                 case 'V':
                     ctx.Out.WriteLine($"{prog} version 7.2.0 (qcow2 engine; qemu-io 7.2 compatible)");
@@ -106,7 +108,7 @@ public static class QioTool
             {
                 options.Add(new("driver", format));
             }
-            if (session.OpenFile(new OpenRequest(name, readOnly, forceShare, options)) != 0)
+            if (session.OpenFile(new OpenRequest(name, readOnly, forceShare, options) { WriteThrough = writeThrough }) != 0)
             {
                 return 1;
             }

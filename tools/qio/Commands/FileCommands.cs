@@ -16,6 +16,9 @@ internal static class FileCommands
     /// <summary>Cache modes bdrv_parse_cache_mode accepts.</summary>
     public static bool IsCacheMode(string mode) => mode is "off" or "none" or "directsync" or "writeback" or "unsafe" or "writethrough";
 
+    /// <summary>Whether a valid cache mode keeps the write cache off, so every write is followed by a flush (bdrv_parse_cache_mode).</summary>
+    public static bool IsWriteThrough(string mode) => mode is "writethrough" or "directsync";
+
     /// <summary>Discard modes bdrv_parse_discard_flags accepts.</summary>
     public static bool IsDiscardMode(string mode) => mode is "off" or "ignore" or "on" or "unmap";
 
@@ -41,7 +44,7 @@ internal static class FileCommands
 
     private static int Open(QioSession s, string[] argv)
     {
-        bool readOnly = false, forceShare = false;
+        bool readOnly = false, forceShare = false, writeThrough = true;
         var options = new List<KeyValuePair<string, string>>();
         var g = new GetOpt(argv, "snCro:ki:t:d:U", s.Err);
         for (int c; (c = g.Next()) != -1;)
@@ -103,7 +106,7 @@ internal static class FileCommands
             return IoCommands.Usage(s, OpenInfo);
         }
         string? name = operands.Count == 1 ? operands[0] : null;
-        return s.OpenFile(new OpenRequest(name, readOnly, forceShare, options)) != 0 ? EINVAL : 0;
+        return s.OpenFile(new OpenRequest(name, readOnly, forceShare, options) { WriteThrough = writeThrough }) != 0 ? EINVAL : 0;
     }
 
     /// <summary>close.</summary>
