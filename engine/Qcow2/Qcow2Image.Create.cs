@@ -99,8 +99,5 @@ public sealed partial class Qcow2Image
     }
 
     /// <summary>Repairs a dirty image when it is opened read-write (lazy refcounts left refcounts stale).</summary>
-    private void RepairDirtyImage()
-    {
-        throw new ImageOpenException("Could not repair dirty image: Operation not supported", Errno.ENOTSUP);
-    }
+    private void RepairDirtyImage() => RepairDirtyImageByCheck();
 }

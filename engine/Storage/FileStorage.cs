@@ -61,6 +61,15 @@ public sealed class FileStorage : IStorage
     public void Flush() => _stream.Flush(true);
 
     /// <inheritdoc/>
+    public void Discard(long offset, long length)
+    {
+        if (!ReadOnly && length > 0)
+        {
+            HostFile.PunchHole(_stream.SafeFileHandle, offset, length);
+        }
+    }
+
+    /// <inheritdoc/>
     public long AllocatedSize => HostFile.AllocatedBytes(_path, Length);
 
     /// <inheritdoc/>

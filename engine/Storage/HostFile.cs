@@ -19,6 +19,33 @@ public static class HostFile
     [DllImport("libc", EntryPoint = "stat", SetLastError = true)]
     private static extern int Stat(string path, out StatX64 buf);
 
+    [DllImport("libc", EntryPoint = "fallocate", SetLastError = true)]
+    private static extern int Fallocate(Microsoft.Win32.SafeHandles.SafeFileHandle fd, int mode, long offset, long len);
+
+    /// <summary>FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE: deallocate without changing the length.</summary>
+    private const int PunchHoleKeepSize = 0x01 | 0x02;
+
+    /// <summary>Deallocates a range as QEMU's file driver discards (fallocate punch hole); where that fails, writes zeros within the file.</summary>
+    public static void PunchHole(Microsoft.Win32.SafeHandles.SafeFileHandle fd, long offset, long length)
+    {
+        try
+        {
+            if (OperatingSystem.IsLinux() && Fallocate(fd, PunchHoleKeepSize, offset, length) == 0)
+            {
+                return;
+            }
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+        }
+        long end = Math.Min(offset + length, RandomAccess.GetLength(fd));
+        var zeros = new byte[64 * 1024];
+        for (long p = offset; p < end; p += zeros.Length)
+        {
+            RandomAccess.Write(fd, zeros.AsSpan(0, (int)Math.Min(zeros.Length, end - p)), p);
+        }
+    }
+
     /// <summary>Bytes the file occupies on disk (st_blocks × 512) where the platform tells, else its length.</summary>
     public static long AllocatedBytes(string path, long fallback)
     {

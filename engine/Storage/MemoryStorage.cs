@@ -72,5 +72,15 @@ public sealed class MemoryStorage : IStorage
     public void Flush() { }
 
     /// <inheritdoc/>
+    public void Discard(long offset, long length)
+    {
+        long end = Math.Min(offset + length, _length);
+        if (!ReadOnly && offset < end)
+        {
+            _data.AsSpan((int)offset, (int)(end - offset)).Clear();
+        }
+    }
+
+    /// <inheritdoc/>
     public void Dispose() { }
 }

@@ -85,7 +85,14 @@ internal sealed class Target
                 }
             }
 
-            return mapped.Append(line, at, line.Length - at).ToString();
+            mapped.Append(line, at, line.Length - at);
+            foreach (var (from, to) in ProgramNames)
+            {
+                // qemu-img's usage errors name it inside the line too.
+                mapped.Replace($"Try '{from} --help'", $"Try '{to} --help'");
+            }
+
+            return mapped.ToString();
         });
     }
 

@@ -14,6 +14,7 @@ public static class QimgCommands
     /// <summary>Every command qimg implements.</summary>
     public static readonly IReadOnlyList<QimgCommand> All =
     [
+        new("check", CheckCommand.Syntax, CheckCommand.Run),
         new("create", CreateCommand.Syntax, CreateCommand.Run),
         new("info", InfoCommand.Syntax, InfoCommand.Run),
         new("map", MapCommand.Syntax, MapCommand.Run),

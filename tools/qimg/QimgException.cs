@@ -17,7 +17,7 @@ public class QimgException : Exception
     public int ExitCode { get; }
 }
 
-/// <summary>A command-line mistake: qemu-img's error_exit, which adds "Try 'qemu-img --help' (qemu-img prints that name literally, whatever it is called) for more information".</summary>
+/// <summary>A command-line mistake: qemu-img's error_exit, which adds "Try 'qimg --help' for more information".</summary>
 public sealed class QimgUsageException : QimgException
 {
     /// <summary>Creates the usage error with qemu-img's message text.</summary>

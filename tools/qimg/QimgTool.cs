@@ -24,7 +24,7 @@ public static class QimgTool
         }
         catch (QimgUsageException e)
         {
-            ctx.Err.Write($"{Name}: {e.Message}\nTry 'qemu-img --help' for more information\n");
+            ctx.Err.Write($"{Name}: {e.Message}\nTry '{Name} --help' for more information\n");
             return e.ExitCode;
         }
         catch (QimgException e)
