@@ -35,6 +35,9 @@ internal sealed class QioSession
     /// <summary>Whether --image-opts was given.</summary>
     public bool ImageOpts { get; init; }
 
+    /// <summary>Whether --qmp-events was given: engine events are printed on stdout as QMP event lines (qio's own extension; qemu-io has no monitor).</summary>
+    public bool PrintEvents { get; init; }
+
     /// <summary>Set by quit.</summary>
     public bool QuitRequested { get; set; }
 
@@ -162,6 +165,7 @@ internal sealed class QioSession
         {
             ReadOnly = request.ReadOnly,
             WriteThrough = request.WriteThrough,
+            Events = PrintEvents ? e => Out.WriteLine(QmpEventFormat.Format(e, DateTimeOffset.UtcNow)) : null,
             Diagnostics = Err,
             Messages = Out,
             BaseDirectory = Ctx.CurrentDirectory,
@@ -175,6 +179,10 @@ internal sealed class QioSession
         if (options.Remove("read-only", out var ro))
         {
             open.ReadOnly |= ro == "on";
+        }
+        if (options.Remove("node-name", out var nodeName))
+        {
+            open.NodeName = nodeName;
         }
         if (forceShareOn && !open.ReadOnly)
         {

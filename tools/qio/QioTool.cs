@@ -8,6 +8,7 @@ public static class QioTool
 {
     private const int OptObject = 256;
     private const int OptImageOpts = 257;
+    private const int OptQmpEvents = 258;
 
     /// <summary>Longest line qemu-io reads at once from standard input (fgets buffer size).</summary>
     private const int MaxLine = 1024;
@@ -19,13 +20,14 @@ public static class QioTool
         new("copy-on-read", false, 'C'), new("misalign", false, 'm'), new("native-aio", false, 'k'),
         new("aio", true, 'i'), new("discard", true, 'd'), new("cache", true, 't'), new("trace", true, 'T'),
         new("object", true, OptObject), new("image-opts", false, OptImageOpts), new("force-share", false, 'U'),
+        new("qmp-events", false, OptQmpEvents),
     ];
 
     /// <summary>Runs qio with the given arguments; returns the exit code.</summary>
     public static int Run(string[] args, ToolContext ctx)
     {
         const string prog = QioSession.ProgramName;
-        bool readOnly = false, imageOpts = false, forceShare = false, writeThrough = true;
+        bool readOnly = false, imageOpts = false, forceShare = false, writeThrough = true, qmpEvents = false;
         string? format = null;
         var commands = new List<string>();
         var g = new GetOpt([prog, .. args], "hVc:d:f:rsnCmki:t:T:U", ctx.Err, LongOptions, prog);
@@ -75,6 +77,7 @@ public static class QioTool
                     ctx.Err.WriteLine($"{prog}: --object is not supported by qio");
                     return 1;
                 case OptImageOpts: imageOpts = true; break;
+                case OptQmpEvents: qmpEvents = true; break;
                 default:
                     Usage(ctx.Out);
                     return 1;
@@ -91,7 +94,7 @@ public static class QioTool
             return 1;
         }
 
-        var session = new QioSession(ctx) { ImageOpts = imageOpts };
+        var session = new QioSession(ctx) { ImageOpts = imageOpts, PrintEvents = qmpEvents };
         if (g.Operands.Count == 1)
         {
             var options = new List<KeyValuePair<string, string>>();
