@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using Qcow2.Format;
 using Qcow2.Overlap;
 
@@ -14,7 +15,7 @@ public sealed partial class Qcow2Image
     private long _snapshotsOffset;
     private long _snapshotsSize;
 
-    /// <summary>Reads the snapshot table (qcow2_read_snapshots) with QEMU's limits.</summary>
+    /// <summary>Reads the snapshot table (qcow2_read_snapshots) with QEMU's limits; bytes past the end of the file read as zeros.</summary>
     private void ReadSnapshots()
     {
         _snapshotsOffset = (long)_header.SnapshotsOffset;
@@ -25,31 +26,40 @@ public sealed partial class Qcow2Image
             _snapshotsSize = 0;
             return;
         }
-        // Read in growing chunks: the table's size is only known once its entries are parsed.
-        long avail = Math.Min(MaxSnapshotsSize + 64 * 1024, Math.Max(0, _file.Length - _snapshotsOffset));
-        var table = ReadFile(_snapshotsOffset, (int)Math.Min(avail, MaxSnapshotsSize + 64 * 1024));
-        int offset = 0;
-        try
+        long offset = _snapshotsOffset;
+        long tableLength = 0;
+        var fixedPart = new byte[SnapshotEntry.FixedSize];
+        for (int i = 0; i < count; i++)
         {
-            for (int i = 0; i < count; i++)
+            tableLength = RoundUp(tableLength, 8);
+            offset = RoundUp(offset, 8);
+            _file.Read(offset, fixedPart);
+            uint extraSize = BinaryPrimitives.ReadUInt32BigEndian(fixedPart.AsSpan(SnapshotEntry.ExtraDataSizeOffset));
+            int idSize = BinaryPrimitives.ReadUInt16BigEndian(fixedPart.AsSpan(SnapshotEntry.IdStrSizeOffset));
+            int nameSize = BinaryPrimitives.ReadUInt16BigEndian(fixedPart.AsSpan(SnapshotEntry.NameSizeOffset));
+            if (extraSize > SnapshotEntry.MaxExtraData)
             {
-                var e = SnapshotEntry.Parse(table, offset, i, _header.Size, out offset);
-                if (offset > MaxSnapshotsSize)
-                {
-                    throw new CorruptImageException("Snapshot table is too big", Errno.EFBIG);
-                }
-                _snapshots.Add(e);
+                throw new ImageOpenException($"Too much extra metadata in snapshot table entry {i}\n"
+                    + "You can force-remove this extra metadata with qemu-img check -r all", Errno.EFBIG);
             }
+            int entryLength = SnapshotEntry.FixedSize + (int)extraSize + idSize + nameSize;
+            var entry = new byte[entryLength];
+            _file.Read(offset, entry);
+            var sn = SnapshotEntry.Parse(entry, 0, i, (ulong)DiskSizeBytes, out _);
+            offset += entryLength;
+            tableLength += entryLength;
+            if (tableLength > MaxSnapshotsSize || offset - _snapshotsOffset > int.MaxValue)
+            {
+                throw new ImageOpenException("Snapshot table is too big\n"
+                    + $"You can force-remove all {count - i} overhanging snapshots with qemu-img check -r all", Errno.EFBIG);
+            }
+            _snapshots.Add(sn);
         }
-        catch (CorruptImageException e)
-        {
-            string hint = e.Message.StartsWith("Too much extra metadata", StringComparison.Ordinal)
-                ? "\nYou can force-remove this extra metadata with qemu-img check -r all"
-                : "";
-            throw new ImageOpenException(e.Message + hint, e.Errno);
-        }
-        _snapshotsSize = offset;
+        _snapshotsSize = offset - _snapshotsOffset;
     }
+
+    /// <summary>The virtual size as the block layer sees it (bs->total_sectors * 512).</summary>
+    private long DiskSizeBytes => (long)(_header.Size & ~511UL);
 
     /// <summary>Enters the snapshot table, inactive L1 tables and the L2 tables they reference into the metadata list.</summary>
     private void EnterSnapshotStructures()
@@ -57,15 +67,47 @@ public sealed partial class Qcow2Image
         MetaEnter(_snapshotsOffset, _snapshotsSize, OverlapTypes.SnapshotTable);
         foreach (var sn in _snapshots)
         {
-            if (sn.L1Size == 0 || sn.L1Size > MaxL1SizeBytes / 8 || OffsetIntoCluster((long)sn.L1TableOffset) != 0)
+            EnterInactiveTables(sn);
+        }
+    }
+
+    /// <summary>Enters one snapshot's L1 table and, when inactive L2 tables are checked, its L2 tables.</summary>
+    private void EnterInactiveTables(SnapshotEntry sn)
+    {
+        if (sn.L1Size == 0 || OffsetIntoCluster((long)sn.L1TableOffset) != 0)
+        {
+            return;
+        }
+        // Like upstream's scan, the whole claimed range counts, even when it is too large to be loaded.
+        MetaEnter((long)sn.L1TableOffset, (long)sn.L1Size * 8, OverlapTypes.InactiveL1);
+        if (sn.L1Size <= MaxL1SizeBytes / 8 && (_overlapCheck & OverlapTypes.InactiveL2) != 0)
+        {
+            EnterL2Tables(ReadTable((long)sn.L1TableOffset, (int)sn.L1Size), OverlapTypes.InactiveL2);
+        }
+    }
+
+    /// <summary>Removes a snapshot's tables from the metadata list, re-entering the inactive L2 tables other snapshots still share.</summary>
+    private void RemoveInactiveTables(SnapshotEntry sn)
+    {
+        if (_metadataList is null || sn.L1Size == 0 || OffsetIntoCluster((long)sn.L1TableOffset) != 0)
+        {
+            return;
+        }
+        if (sn.L1Size <= MaxL1SizeBytes / 8 && (_overlapCheck & OverlapTypes.InactiveL2) != 0)
+        {
+            foreach (ulong e in ReadTable((long)sn.L1TableOffset, (int)sn.L1Size))
             {
-                continue;
+                long l2 = (long)(e & L1Entry.OffsetMask);
+                if (l2 != 0)
+                {
+                    MetaRemove(l2, _clusterSize, OverlapTypes.InactiveL2);
+                }
             }
-            MetaEnter((long)sn.L1TableOffset, (long)sn.L1Size * 8, OverlapTypes.InactiveL1);
-            if ((_overlapCheck & OverlapTypes.InactiveL2) != 0)
-            {
-                EnterL2Tables(ReadTable((long)sn.L1TableOffset, (int)sn.L1Size), OverlapTypes.InactiveL2);
-            }
+        }
+        MetaRemove((long)sn.L1TableOffset, (long)sn.L1Size * 8, OverlapTypes.InactiveL1);
+        foreach (var other in _snapshots)
+        {
+            EnterInactiveTables(other);
         }
     }
 }

@@ -18,6 +18,7 @@ public static class QimgCommands
         new("create", CreateCommand.Syntax, CreateCommand.Run),
         new("info", InfoCommand.Syntax, InfoCommand.Run),
         new("map", MapCommand.Syntax, MapCommand.Run),
+        new("snapshot", SnapshotCommand.Syntax, SnapshotCommand.Run),
     ];
 
     /// <summary>The command with that exact name, or null.</summary>

@@ -1,0 +1,132 @@
+using System.Buffers.Binary;
+using Qcow2.Format;
+
+namespace Qcow2;
+
+public sealed partial class Qcow2Image
+{
+    /// <summary>
+    /// Adds addend (-1, 0 or +1) to the refcount of every L2 table and cluster an L1 table reaches, and sets or clears
+    /// COPIED in the L1 and L2 entries so that it is set exactly where the refcount is 1 (qcow2_update_snapshot_refcount).
+    /// The active L1 table is taken from memory, any other one read from the file.
+    /// </summary>
+    private void UpdateSnapshotRefcount(long l1TableOffset, int l1Size, int addend)
+    {
+        ulong[] l1 = l1TableOffset != _l1TableOffset ? ReadTable(l1TableOffset, l1Size) : _l1Table;
+        bool l1Modified = false;
+        bool decrease = addend < 0;
+        try
+        {
+            for (int i = 0; i < l1Size; i++)
+            {
+                ulong oldL1Entry = l1[i];
+                if (oldL1Entry == 0)
+                {
+                    continue;
+                }
+                long l2Offset = (long)(oldL1Entry & L1Entry.OffsetMask);
+                if (OffsetIntoCluster(l2Offset) != 0)
+                {
+                    SignalCorruption(true, -1, -1, $"L2 table offset {Hex(l2Offset)} unaligned (L1 index: {Hex(i)})");
+                    throw new BlockIOException(Errno.EIO);
+                }
+                for (int j = 0; j < _l2Size; j++)
+                {
+                    var table = _l2Cache.Get(l2Offset);
+                    ulong old = GetEntry(table, j);
+                    ulong entry = old & ~L2Entry.Copied;
+                    var e = new L2Entry(entry);
+                    ulong refcount;
+                    switch (e.Type)
+                    {
+                        case ClusterType.Compressed:
+                            if (addend != 0)
+                            {
+                                SnapshotRefcountUpdate(e.CompressedOffset(_clusterBits), e.CompressedSize(_clusterBits), decrease);
+                            }
+                            // Compressed clusters are never written in place, so they never carry COPIED.
+                            refcount = 2;
+                            break;
+                        case ClusterType.Normal:
+                        case ClusterType.ZeroAlloc:
+                            if (OffsetIntoCluster(e.HostOffset) != 0)
+                            {
+                                SignalCorruption(true, -1, -1,
+                                    $"Cluster allocation offset {Hex(e.HostOffset)} unaligned (L2 offset: {Hex(l2Offset)}, L2 index: {Hex(j)})");
+                                throw new BlockIOException(Errno.EIO);
+                            }
+                            if (addend != 0)
+                            {
+                                SnapshotRefcountUpdate(e.HostOffset, 1, decrease);
+                            }
+                            refcount = GetRefcount(e.HostOffset >> _clusterBits);
+                            break;
+                        default:
+                            refcount = 0;
+                            break;
+                    }
+                    if (refcount == 1)
+                    {
+                        entry |= L2Entry.Copied;
+                    }
+                    if (entry != old)
+                    {
+                        if (addend > 0)
+                        {
+                            _l2Cache.SetDependency(_refblockCache);
+                        }
+                        // The refcount update may have evicted or dropped the table: look it up again.
+                        table = _l2Cache.Get(l2Offset);
+                        SetEntry(table, j, entry);
+                        _l2Cache.MarkDirty(l2Offset);
+                    }
+                }
+                if (addend != 0)
+                {
+                    SnapshotRefcountUpdate(l2Offset, 1, decrease);
+                }
+                ulong newL1Entry = (ulong)l2Offset;
+                if (GetRefcount(l2Offset >> _clusterBits) == 1)
+                {
+                    newL1Entry |= L1Entry.Copied;
+                }
+                if (newL1Entry != oldL1Entry)
+                {
+                    l1[i] = newL1Entry;
+                    l1Modified = true;
+                }
+            }
+            FlushCachesForSnapshot();
+        }
+        catch (RetryAllocation)
+        {
+            // QEMU passes update_refcount's -EAGAIN (a refcount block was just allocated) up as the result.
+            throw new BlockIOException(Errno.EAGAIN);
+        }
+        if (addend >= 0 && l1Modified)
+        {
+            var raw = new byte[l1Size * 8];
+            for (int i = 0; i < l1Size; i++)
+            {
+                BinaryPrimitives.WriteUInt64BigEndian(raw.AsSpan(i * 8), l1[i]);
+            }
+            _file.Write(l1TableOffset, raw);
+            _file.Flush();
+        }
+    }
+
+    /// <summary>Adds or subtracts one reference for the clusters of a range, with snapshot discard semantics.</summary>
+    private void SnapshotRefcountUpdate(long offset, long length, bool decrease) =>
+        UpdateRefcount(offset, length, 1, decrease, DiscardType.Snapshot);
+
+    /// <summary>bdrv_flush on the qcow2 node: the L2 cache, then the refcount cache unless the image is dirty, then the file.</summary>
+    private void FlushCachesForSnapshot()
+    {
+        _l2Cache.Flush();
+        if (!Dirty)
+        {
+            _refblockCache.Flush();
+        }
+        _file.Flush();
+    }
+}

@@ -1,0 +1,134 @@
+using System.Buffers.Binary;
+using NUnit.Framework;
+
+namespace Qcow2.UnitTests.Snapshots;
+
+/// <summary>iotest 080's snapshot rows and the snapshot table limits: each poke gives qemu-img's message and exit code.</summary>
+public sealed class SnapshotValidationTests : SnapshotFixture
+{
+    private static byte[] Be64(ulong v)
+    {
+        var b = new byte[8];
+        BinaryPrimitives.WriteUInt64BigEndian(b, v);
+        return b;
+    }
+
+    private static byte[] Be32(uint v)
+    {
+        var b = new byte[4];
+        BinaryPrimitives.WriteUInt32BigEndian(b, v);
+        return b;
+    }
+
+    private void Poke(string image, long offset, byte[] data)
+    {
+        using var f = new FileStream(PathOf(image), FileMode.Open, FileAccess.Write);
+        f.Position = offset;
+        f.Write(data);
+    }
+
+    private long SnapshotTableOffset(string image) =>
+        (long)BinaryPrimitives.ReadUInt64BigEndian(File.ReadAllBytes(PathOf(image)).AsSpan(64));
+
+    /// <summary>Runs the same snapshot command with both tools on two copies; asserts equal results and returns ours.</summary>
+    private RunResult Both(string[] args)
+    {
+        var q = QemuSnapshot([.. args, "q.qcow2"]);
+        var o = QimgSnapshot([.. args, "o.qcow2"]);
+        o = o with { Err = o.Err.Replace("'o.qcow2'", "'q.qcow2'", StringComparison.Ordinal).Replace("qemu-img", "qimg", StringComparison.Ordinal) };
+        Assert.That((o.ExitCode, o.Out, o.Err), Is.EqualTo((q.ExitCode, q.Out, q.Err)), string.Join(' ', args));
+        return o;
+    }
+
+    private void WrittenPair()
+    {
+        CreatePair("q.qcow2", "o.qcow2", "cluster_size=65536");
+        QemuIo("q.qcow2", "write 0 512");
+        File.Copy(PathOf("q.qcow2"), PathOf("o.qcow2"), overwrite: true);
+    }
+
+    [Test]
+    public void Row10_full_snapshot_count_refuses_a_new_snapshot_with_EFBIG()
+    {
+        CreatePair("q.qcow2", "o.qcow2", "cluster_size=65536");
+        foreach (string img in new[] { "q.qcow2", "o.qcow2" })
+        {
+            Poke(img, 60, [.. Be32(0x10000), .. Be64(16 << 20)]);
+        }
+        var r = Both(["-c", "test"]);
+        Assert.That(r.Err, Is.EqualTo("qimg: Could not create snapshot 'test': -27 (File too large)\n"));
+        Assert.That(r.ExitCode, Is.EqualTo(1));
+        Assert.That(File.ReadAllBytes(PathOf("o.qcow2")), Is.EqualTo(File.ReadAllBytes(PathOf("q.qcow2"))));
+    }
+
+    [TestCase(0xbfffffffffff0000UL, "-27 (File too large)")]
+    [TestCase(0x800000ffffff0000UL, "-11 (Resource temporarily unavailable)")]
+    public void Rows16_17_data_cluster_beyond_reach_fails_the_refcount_update(ulong l2Entry, string error)
+    {
+        WrittenPair();
+        foreach (string img in new[] { "q.qcow2", "o.qcow2" })
+        {
+            Poke(img, 0x40000, Be64(l2Entry));
+        }
+        var r = Both(["-c", "test"]);
+        Assert.That(r.Err, Is.EqualTo($"qimg: Could not create snapshot 'test': {error}\n"));
+        Assert.That(File.ReadAllBytes(PathOf("o.qcow2")), Is.EqualTo(File.ReadAllBytes(PathOf("q.qcow2"))));
+    }
+
+    [TestCase(0, 0x400200UL, "Snapshot L1 table offset invalid", "Invalid argument")]
+    [TestCase(8, 0x10000000UL, "Snapshot L1 table too large", "File too large")]
+    public void Rows18_19_bad_snapshot_L1_fails_apply_and_delete(int field, ulong value, string message, string error)
+    {
+        WrittenPair();
+        Assert.That(QemuSnapshot("-c", "test", "q.qcow2").ExitCode, Is.EqualTo(0));
+        File.Copy(PathOf("q.qcow2"), PathOf("o.qcow2"), overwrite: true);
+        foreach (string img in new[] { "q.qcow2", "o.qcow2" })
+        {
+            long at = SnapshotTableOffset(img) + field;
+            Poke(img, at, field == 0 ? Be64(value) : Be32((uint)value));
+        }
+        var apply = Both(["-a", "test"]);
+        Assert.That(apply.Err, Is.EqualTo($"qimg: {message}\nqimg: Could not apply snapshot 'test': Failed to load snapshot: {error}\n"));
+        var delete = Both(["-d", "test"]);
+        Assert.That(delete.Err, Is.EqualTo($"qimg: Could not delete snapshot 'test': {message}\n"));
+        Both(["-l"]);
+        Assert.That(File.ReadAllBytes(PathOf("o.qcow2")), Is.EqualTo(File.ReadAllBytes(PathOf("q.qcow2"))));
+    }
+
+    [Test]
+    public void Too_much_extra_data_refuses_the_open_with_the_repair_hint()
+    {
+        WrittenPair();
+        Assert.That(QemuSnapshot("-c", "test", "q.qcow2").ExitCode, Is.EqualTo(0));
+        File.Copy(PathOf("q.qcow2"), PathOf("o.qcow2"), overwrite: true);
+        foreach (string img in new[] { "q.qcow2", "o.qcow2" })
+        {
+            Poke(img, SnapshotTableOffset(img) + 36, Be32(1025));
+        }
+        var r = Both(["-l"]);
+        Assert.That(r.Err, Is.EqualTo("qimg: Could not open 'q.qcow2': Too much extra metadata in snapshot table entry 0\n"
+            + "You can force-remove this extra metadata with qimg check -r all\n"));
+    }
+
+    [Test]
+    public void Unknown_extra_data_is_kept_when_the_table_is_rewritten()
+    {
+        WrittenPair();
+        Assert.That(QemuSnapshot("-c", "test", "q.qcow2").ExitCode, Is.EqualTo(0));
+        File.Copy(PathOf("q.qcow2"), PathOf("o.qcow2"), overwrite: true);
+        // A v3 entry with 16 bytes of extra data (no icount) reads icount as -1; the rewrite stores 24 bytes.
+        foreach (string img in new[] { "q.qcow2", "o.qcow2" })
+        {
+            long t = SnapshotTableOffset(img);
+            Poke(img, t + 36, Be32(16));
+            Poke(img, t + 56, "1test"u8.ToArray());
+        }
+        Both(["-l"]);
+        var q = QemuSnapshot("-c", "second", "q.qcow2");
+        PinClockTo("q.qcow2");
+        var o = QimgSnapshot("-c", "second", "o.qcow2");
+        Assert.That((o.ExitCode, o.Err), Is.EqualTo((q.ExitCode, q.Err)));
+        Assert.That(AllocatedDifferences("q.qcow2", "o.qcow2"), Is.Empty);
+        Both(["-l"]);
+    }
+}
