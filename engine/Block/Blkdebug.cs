@@ -1,10 +1,306 @@
+using System.Globalization;
 using Qcow2.Storage;
 
 namespace Qcow2.Block;
 
-/// <summary>QEMU's blkdebug filter over the image file (selected with file.driver=blkdebug): breakpoints and injected errors on named events.</summary>
-public static class Blkdebug
+/// <summary>
+/// QEMU's blkdebug filter over the image file, selected with file.driver=blkdebug: error injection rules on named
+/// events (from file.config or file.inject-error.N.*) and breakpoints that suspend a request at an event.
+/// </summary>
+public sealed class Blkdebug : IStorage, IBlkdebugControl
 {
-    /// <summary>Wraps storage in a blkdebug layer when the options ask for one.</summary>
-    public static IStorage Wrap(IStorage storage, OpenOptions options) => storage;
+    /// <summary>The event names QEMU's blkdebug knows (BlkdebugEvent).</summary>
+    public static readonly IReadOnlySet<string> EventNames = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "l1_update", "l1_grow_alloc_table", "l1_grow_write_table", "l1_grow_activate_table", "l2_load", "l2_update",
+        "l2_update_compressed", "l2_alloc_cow_read", "l2_alloc_write", "read_aio", "read_backing_aio",
+        "read_compressed", "write_aio", "write_compressed", "vmstate_load", "vmstate_save", "cow_read", "cow_write",
+        "reftable_load", "reftable_grow", "reftable_update", "refblock_load", "refblock_update", "refblock_update_part",
+        "refblock_alloc", "refblock_alloc_hookup", "refblock_alloc_write", "refblock_alloc_write_blocks",
+        "refblock_alloc_write_table", "refblock_alloc_switch_table", "cluster_alloc", "cluster_alloc_bytes",
+        "cluster_free", "flush_to_os", "flush_to_disk", "pwritev_rmw_head", "pwritev_rmw_after_head",
+        "pwritev_rmw_tail", "pwritev_rmw_after_tail", "pwritev", "pwritev_zero", "pwritev_done", "empty_image_prepare",
+        "l1_shrink_write_table", "l1_shrink_free_l2_clusters", "cor_write", "cluster_alloc_space", "none",
+    };
+
+    private sealed class ErrorRule
+    {
+        public required string Event { get; init; }
+        public Errno Errno { get; init; } = Errno.EIO;
+        public bool Once { get; init; }
+        public long Sector { get; init; } = -1;
+        public string? IoType { get; init; }
+    }
+
+    private sealed class Suspension
+    {
+        public required string Tag { get; init; }
+        public ManualResetEventSlim Released { get; } = new(false);
+    }
+
+    private readonly IStorage _inner;
+    private readonly OpenOptions _options;
+    private readonly List<ErrorRule> _rules = new();
+    private readonly List<ErrorRule> _active = new();
+    private readonly Dictionary<string, string> _breakpoints = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Suspension> _suspended = new(StringComparer.Ordinal);
+    private readonly object _gate = new();
+
+    private Blkdebug(IStorage inner, OpenOptions options)
+    {
+        _inner = inner;
+        _options = options;
+    }
+
+    /// <summary>Wraps storage in a blkdebug layer when the options ask for one (file.driver=blkdebug), consuming its options.</summary>
+    public static IStorage Wrap(IStorage storage, OpenOptions options)
+    {
+        if (!options.Options.TryGetValue("file.driver", out var driver) || driver != "blkdebug")
+        {
+            return storage;
+        }
+        options.Options.Remove("file.driver");
+        var b = new Blkdebug(storage, options);
+        if (options.Options.Remove("file.config", out var config))
+        {
+            b.ReadConfig(Path.GetFullPath(config, options.BaseDirectory));
+        }
+        b.ReadInlineRules();
+        return b;
+    }
+
+    private void ReadInlineRules()
+    {
+        const string prefix = "file.inject-error.";
+        var groups = _options.Options.Keys.Where(k => k.StartsWith(prefix, StringComparison.Ordinal)).ToList()
+            .GroupBy(k => k[prefix.Length..].Split('.')[0]);
+        foreach (var g in groups.OrderBy(g => g.Key, StringComparer.Ordinal))
+        {
+            var fields = g.ToDictionary(k => k[(prefix.Length + g.Key.Length + 1)..], k => _options.Options[k]);
+            foreach (var k in g)
+            {
+                _options.Options.Remove(k);
+            }
+            AddRule(fields);
+        }
+        foreach (var k in _options.Options.Keys.Where(k => k.StartsWith("file.", StringComparison.Ordinal) && k != "file.filename").ToList())
+        {
+            throw new ImageOpenException($"Block protocol 'blkdebug' doesn't support the option '{k["file.".Length..]}'");
+        }
+    }
+
+    private void ReadConfig(string path)
+    {
+        string[] lines;
+        try
+        {
+            lines = File.ReadAllLines(path);
+        }
+        catch (IOException)
+        {
+            throw new ImageOpenException($"Could not read blkdebug config file: No such file or directory", Errno.ENOENT);
+        }
+        Dictionary<string, string>? section = null;
+        string? kind = null;
+        void Flush()
+        {
+            if (section is not null && kind == "inject-error")
+            {
+                AddRule(section);
+            }
+        }
+        foreach (var raw in lines)
+        {
+            var line = raw.Trim();
+            if (line.Length == 0 || line.StartsWith('#'))
+            {
+                continue;
+            }
+            if (line.StartsWith('[') && line.EndsWith(']'))
+            {
+                Flush();
+                kind = line[1..^1].Trim();
+                section = new Dictionary<string, string>(StringComparer.Ordinal);
+                continue;
+            }
+            int eq = line.IndexOf('=');
+            if (section is null || eq < 0)
+            {
+                continue;
+            }
+            section[line[..eq].Trim()] = line[(eq + 1)..].Trim().Trim('"');
+        }
+        Flush();
+    }
+
+    private void AddRule(Dictionary<string, string> f)
+    {
+        if (!f.TryGetValue("event", out var ev) || !EventNames.Contains(ev))
+        {
+            throw new ImageOpenException($"Invalid event name \"{(ev ?? "")}\"");
+        }
+        _rules.Add(new ErrorRule
+        {
+            Event = ev,
+            Errno = f.TryGetValue("errno", out var e) ? (Errno)int.Parse(e, CultureInfo.InvariantCulture) : Errno.EIO,
+            Once = f.TryGetValue("once", out var o) && o is "on" or "true" or "yes",
+            Sector = f.TryGetValue("sector", out var s) ? long.Parse(s, CultureInfo.InvariantCulture) : -1,
+            IoType = f.GetValueOrDefault("iotype"),
+        });
+    }
+
+    /// <inheritdoc/>
+    public void DebugEvent(string name)
+    {
+        foreach (var rule in _rules.Where(r => r.Event == name))
+        {
+            if (!_active.Contains(rule))
+            {
+                _active.Add(rule);
+            }
+        }
+        string? tag = null;
+        lock (_gate)
+        {
+            foreach (var (t, ev) in _breakpoints)
+            {
+                if (ev == name)
+                {
+                    tag = t;
+                    break;
+                }
+            }
+            if (tag is null)
+            {
+                return;
+            }
+            _breakpoints.Remove(tag);
+        }
+        var s = new Suspension { Tag = tag };
+        lock (_gate)
+        {
+            _suspended[tag] = s;
+        }
+        _options.Messages.WriteLine($"blkdebug: Suspended request '{tag}'");
+        _options.RequestSuspended?.Invoke(tag);
+        s.Released.Wait();
+        _options.Messages.WriteLine($"blkdebug: Resuming request '{tag}'");
+    }
+
+    private void CheckRule(long offset, long bytes, string ioType)
+    {
+        foreach (var rule in _active)
+        {
+            if (rule.IoType is not null && rule.IoType != ioType)
+            {
+                continue;
+            }
+            if (rule.Sector >= 0 && (rule.Sector * 512 >= offset + bytes || rule.Sector * 512 + 512 <= offset))
+            {
+                continue;
+            }
+            if (rule.Once)
+            {
+                _active.Remove(rule);
+                _rules.Remove(rule);
+            }
+            throw new BlockIOException(rule.Errno);
+        }
+    }
+
+    /// <inheritdoc/>
+    public int Break(string eventName, string tag)
+    {
+        if (!EventNames.Contains(eventName))
+        {
+            return -(int)Errno.ENOENT;
+        }
+        lock (_gate)
+        {
+            _breakpoints[tag] = eventName;
+        }
+        return 0;
+    }
+
+    /// <inheritdoc/>
+    public int RemoveBreak(string tag)
+    {
+        lock (_gate)
+        {
+            bool had = _breakpoints.Remove(tag);
+            if (_suspended.Remove(tag, out var s))
+            {
+                s.Released.Set();
+                return 0;
+            }
+            return had ? 0 : -(int)Errno.ENOENT;
+        }
+    }
+
+    /// <inheritdoc/>
+    public int Resume(string tag)
+    {
+        Suspension? s;
+        lock (_gate)
+        {
+            if (!_suspended.Remove(tag, out s))
+            {
+                return -(int)Errno.ENOENT;
+            }
+        }
+        s.Released.Set();
+        return 0;
+    }
+
+    /// <inheritdoc/>
+    public bool IsSuspended(string tag)
+    {
+        lock (_gate)
+        {
+            return _suspended.ContainsKey(tag);
+        }
+    }
+
+    /// <inheritdoc/>
+    public long Length => _inner.Length;
+
+    /// <inheritdoc/>
+    public bool ReadOnly => _inner.ReadOnly;
+
+    /// <inheritdoc/>
+    public long AllocatedSize => _inner.AllocatedSize;
+
+    /// <inheritdoc/>
+    public void Read(long offset, Span<byte> buffer)
+    {
+        CheckRule(offset, buffer.Length, "read");
+        _inner.Read(offset, buffer);
+    }
+
+    /// <inheritdoc/>
+    public void Write(long offset, ReadOnlySpan<byte> data)
+    {
+        CheckRule(offset, data.Length, "write");
+        _inner.Write(offset, data);
+    }
+
+    /// <inheritdoc/>
+    public void SetLength(long length) => _inner.SetLength(length);
+
+    /// <inheritdoc/>
+    public void Flush()
+    {
+        CheckRule(0, 0, "flush");
+        _inner.Flush();
+    }
+
+    /// <inheritdoc/>
+    public void Discard(long offset, long length)
+    {
+        CheckRule(offset, length, "discard");
+        _inner.Discard(offset, length);
+    }
+
+    /// <inheritdoc/>
+    public void Dispose() => _inner.Dispose();
 }

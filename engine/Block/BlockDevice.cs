@@ -53,6 +53,9 @@ public abstract class BlockDevice : IDisposable
     /// <summary>Changes the virtual size (qemu-img resize).</summary>
     public virtual void Resize(long newSize, bool shrink) => throw new BlockIOException(Errno.ENOTSUP);
 
+    /// <summary>The blkdebug layer under the image, when it was opened with file.driver=blkdebug.</summary>
+    public virtual IBlkdebugControl? Blkdebug => null;
+
     /// <summary>Bytes the image file occupies on disk.</summary>
     public abstract long ActualSize { get; }
 

@@ -27,6 +27,9 @@ public sealed class OpenOptions
     /// <summary>Where the engine's "stdout" messages go (blkdebug's "Suspended request" lines).</summary>
     public TextWriter Messages { get; set; } = TextWriter.Null;
 
+    /// <summary>Called on a request's thread just before a blkdebug breakpoint blocks it (the tag is the breakpoint's).</summary>
+    public Action<string>? RequestSuspended { get; set; }
+
     /// <summary>Receives QMP-style events (BLOCK_IMAGE_CORRUPTED, QCOW2_OVERLAP_CHECK_MEMORY_LIMIT_REACHED).</summary>
     public Action<QmpEvent>? Events { get; set; }
 

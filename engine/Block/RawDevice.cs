@@ -11,6 +11,9 @@ public sealed class RawDevice : BlockDevice
     public RawDevice(IStorage storage) => _storage = storage;
 
     /// <inheritdoc/>
+    public override IBlkdebugControl? Blkdebug => _storage as IBlkdebugControl;
+
+    /// <inheritdoc/>
     public override string FormatName => "raw";
 
     /// <inheritdoc/>

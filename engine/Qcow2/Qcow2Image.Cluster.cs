@@ -37,6 +37,7 @@ public sealed partial class Qcow2Image
         var buf = new byte[8];
         BinaryPrimitives.WriteUInt64BigEndian(buf, _l1Table[l1Index]);
         PreWriteOverlapCheck(OverlapTypes.ActiveL1, at, 8);
+        _file.DebugEvent("l1_update");
         _file.Write(at, buf);
     }
 
@@ -110,6 +111,7 @@ public sealed partial class Qcow2Image
         var table = _l2Cache.GetEmpty(l2Offset);
         copy.CopyTo(table, 0);
         _l2Cache.MarkDirty(l2Offset);
+        _file.DebugEvent("l2_alloc_write");
         _l2Cache.Flush();
         _l1Table[l1Index] = (ulong)l2Offset | L1Entry.Copied;
         NoteActiveL2Entered(l2Offset);
@@ -337,6 +339,7 @@ public sealed partial class Qcow2Image
             _l2Cache.SetDependency(_refblockCache);
         }
         var (l2Offset, table, index) = GetClusterTable(m.GuestOffset);
+        _file.DebugEvent("l2_update");
         _l2Cache.MarkDirty(l2Offset);
         var old = new List<ulong>();
         for (int i = 0; i < m.NbClusters; i++)
@@ -366,6 +369,10 @@ public sealed partial class Qcow2Image
         }
         var startBuf = new byte[m.CowStartBytes];
         var endBuf = new byte[m.CowEndBytes];
+        // do_perform_cow_read: the event, then a check that the image is still usable (a request suspended here
+        // resumes into an image that another request may have marked corrupt meanwhile).
+        _file.DebugEvent("cow_read");
+        CheckUsable();
         if (startBuf.Length > 0)
         {
             ReadGuest(m.GuestOffset + m.CowStartOffset, startBuf, cowRead: true);
@@ -374,6 +381,8 @@ public sealed partial class Qcow2Image
         {
             ReadGuest(m.GuestOffset + m.CowEndOffset, endBuf, cowRead: true);
         }
+        _file.DebugEvent("cow_write");
+        CheckUsable();
         if (startBuf.Length > 0)
         {
             PreWriteOverlapCheck(OverlapTypes.None, m.AllocOffset + m.CowStartOffset, startBuf.Length);

@@ -45,6 +45,7 @@ public sealed partial class Qcow2Image
         _l2Cache.MarkDirty(l2Offset);
         SetEntry(table, index, entry.Raw);
         PreWriteOverlapCheck(OverlapTypes.None, host, packed.Length);
+        _file.DebugEvent("write_compressed");
         _file.Write(host, packed);
     }
 
@@ -60,6 +61,7 @@ public sealed partial class Qcow2Image
 
     private void ReadCompressed(L2Entry entry, long inCluster, Span<byte> dst)
     {
+        _file.DebugEvent("read_compressed");
         long coffset = entry.CompressedOffset(_clusterBits);
         int csize = entry.CompressedSize(_clusterBits);
         var packed = ReadFile(coffset, csize);

@@ -102,6 +102,10 @@ public sealed partial class Qcow2Image
             switch (type)
             {
                 case ClusterType.Unallocated:
+                    if (Backing is not null)
+                    {
+                        _file.DebugEvent("read_backing_aio");
+                    }
                     ReadBacking(cur, dst);
                     break;
                 case ClusterType.ZeroPlain:
@@ -112,6 +116,7 @@ public sealed partial class Qcow2Image
                     ReadCompressed(new L2Entry(entry), OffsetIntoCluster(cur), dst);
                     break;
                 default:
+                    _file.DebugEvent("read_aio");
                     _file.Read(host, dst);
                     break;
             }
@@ -151,6 +156,7 @@ public sealed partial class Qcow2Image
             long host = AllocHostOffset(cur, ref bytes, metas);
             PreWriteOverlapCheck(OverlapTypes.None, host, bytes);
             HandleAllocSpace(metas);
+            _file.DebugEvent("write_aio");
             _file.Write(host, data.Slice(done, (int)bytes));
             foreach (var m in metas)
             {
@@ -169,7 +175,7 @@ public sealed partial class Qcow2Image
         }
     }
 
-    /// <summary>Zeroes whole new clusters instead of copying zero COW regions (handle_alloc_space).</summary>
+    /// <summary>Zeroes whole new clusters instead of copying COW regions that read as zeros (handle_alloc_space).</summary>
     private void HandleAllocSpace(List<L2Meta> metas)
     {
         foreach (var m in metas)
@@ -178,8 +184,9 @@ public sealed partial class Qcow2Image
             {
                 continue;
             }
-            if (!IsUnallocatedInChain(m.GuestOffset + m.CowStartOffset, m.CowStartBytes)
-                || !IsUnallocatedInChain(m.GuestOffset + m.CowEndOffset, m.CowEndBytes))
+            // QEMU 7.2's is_zero_cow asks whether both COW regions read as zeros (bdrv_co_is_zero_fast).
+            if (!IsZero(m.GuestOffset + m.CowStartOffset, m.CowStartBytes)
+                || !IsZero(m.GuestOffset + m.CowEndOffset, m.CowEndBytes))
             {
                 continue;
             }
@@ -200,32 +207,6 @@ public sealed partial class Qcow2Image
         }
     }
 
-    /// <summary>Whether no layer of the chain allocates any of the range (is_unallocated).</summary>
-    private bool IsUnallocatedInChain(long offset, long bytes)
-    {
-        BlockDevice? dev = this;
-        while (bytes > 0 && dev is not null)
-        {
-            long pos = offset, end = offset + bytes;
-            if (pos >= dev.Size)
-            {
-                return true;
-            }
-            end = Math.Min(end, dev.Size);
-            while (pos < end)
-            {
-                var s = dev.GetStatus(pos, end - pos);
-                if (s.Allocated)
-                {
-                    return false;
-                }
-                pos += s.Length;
-            }
-            dev = dev is Qcow2Image q ? q.Backing : null;
-        }
-        return true;
-    }
-
     /// <inheritdoc/>
     public override void Flush()
     {
@@ -235,11 +216,13 @@ public sealed partial class Qcow2Image
         {
             return;
         }
+        _file.DebugEvent("flush_to_os");
         _l2Cache.Flush();
         if (!LazyRefcounts)
         {
             _refblockCache.Flush();
         }
+        _file.DebugEvent("flush_to_disk");
         _file.Flush();
     }
 

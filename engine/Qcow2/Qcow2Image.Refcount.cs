@@ -78,6 +78,7 @@ public sealed partial class Qcow2Image
             }
         }
 
+        _file.DebugEvent("refblock_alloc");
         _l2Cache.Flush();
         long newBlock = AllocClustersNoref(_clusterSize, long.MaxValue);
         if (newBlock == 0)
@@ -360,6 +361,7 @@ public sealed partial class Qcow2Image
     /// <summary>Allocates size bytes of contiguous clusters (qcow2_alloc_clusters).</summary>
     private long AllocClusters(long size)
     {
+        _file.DebugEvent("cluster_alloc");
         while (true)
         {
             long offset = AllocClustersNoref(size, MaxClusterOffset);
@@ -458,6 +460,7 @@ public sealed partial class Qcow2Image
     /// <summary>Decrements the refcounts of a range (qcow2_free_clusters); failures are reported, not thrown.</summary>
     private void FreeClusters(long offset, long size, DiscardType type)
     {
+        _file.DebugEvent("cluster_free");
         try
         {
             UpdateRefcount(offset, size, 1, true, type);

@@ -96,6 +96,9 @@ public sealed partial class Qcow2Image : BlockDevice
     public OverlapTypes OverlapChecks => _overlapCheck;
 
     /// <inheritdoc/>
+    public override IBlkdebugControl? Blkdebug => _file as IBlkdebugControl;
+
+    /// <inheritdoc/>
     public override string FormatName => "qcow2";
 
     /// <inheritdoc/>

@@ -24,6 +24,9 @@ public interface IStorage : IDisposable
     /// <summary>Releases a byte range (a hint; reads of it may return zeros or the old data).</summary>
     void Discard(long offset, long length) { }
 
+    /// <summary>A named point in the driver's work (QEMU's BLKDBG_EVENT), where a blkdebug layer may inject errors or suspend.</summary>
+    void DebugEvent(string name) { }
+
     /// <summary>Bytes the store occupies on its medium, as `du` would count them.</summary>
     long AllocatedSize => Length;
 }

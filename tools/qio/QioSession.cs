@@ -165,6 +165,7 @@ internal sealed class QioSession
         {
             ReadOnly = request.ReadOnly,
             WriteThrough = request.WriteThrough,
+            RequestSuspended = tag => AioRequest.Current?.NotifySuspended(tag),
             Events = PrintEvents ? e => Out.WriteLine(QmpEventFormat.Format(e, DateTimeOffset.UtcNow)) : null,
             Diagnostics = Err,
             Messages = Out,

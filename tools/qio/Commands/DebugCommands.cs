@@ -2,35 +2,13 @@ using Qcow2.Block;
 
 namespace Qcow2.Tools.Qio.Commands;
 
-/// <summary>
-/// What qio needs from a blkdebug layer under the open image. Return values are 0 or a negative errno
-/// (-ENOENT for an unknown event or tag, as QEMU's blkdebug returns). When a request reaches a breakpoint,
-/// the layer prints "blkdebug: Suspended request 'TAG'" to OpenOptions.Messages, calls
-/// <see cref="AioRequest.NotifySuspended"/> on <see cref="AioRequest.Current"/> (if any), and blocks that thread until
-/// <see cref="Resume"/>; Resume prints "blkdebug: Resuming request 'TAG'" and releases it.
-/// </summary>
-internal interface IBreakpointControl
-{
-    /// <summary>Sets a one-shot breakpoint on a blkdebug event name.</summary>
-    int Break(string eventName, string tag);
-
-    /// <summary>Removes a breakpoint (and resumes a request suspended at it).</summary>
-    int RemoveBreak(string tag);
-
-    /// <summary>Resumes the request suspended at tag.</summary>
-    int Resume(string tag);
-
-    /// <summary>Whether a request is suspended at tag.</summary>
-    bool IsSuspended(string tag);
-}
-
 /// <summary>break, remove_break, resume and wait_break.</summary>
 internal static class DebugCommands
 {
     private const int ENOTSUP = -(int)Errno.ENOTSUP;
 
-    /// <summary>The blkdebug layer of an image, or null when there is none (the engine offers none yet).</summary>
-    public static IBreakpointControl? Find(BlockDevice device) => device as IBreakpointControl;
+    /// <summary>The blkdebug layer of an image (file.driver=blkdebug), or null when there is none.</summary>
+    public static IBlkdebugControl? Find(BlockDevice device) => device.Blkdebug;
 
     /// <summary>break EVENT TAG.</summary>
     public static int Break(QioSession s, string[] argv)
@@ -91,6 +69,13 @@ internal static class DebugCommands
         while (!control.IsSuspended(argv[1]))
         {
             s.Aio.Poll();
+            if (s.Aio.InFlight.All(r => r.IsDone || r.SuspendedTag is not null))
+            {
+                // Requests run one at a time here, so once none is running none can reach the breakpoint;
+                // qemu-io would poll forever, qio reports the wait as failed instead of hanging.
+                s.Out.WriteLine($"wait_break: no request in flight can reach breakpoint '{argv[1]}'");
+                return -(int)Errno.ENOENT;
+            }
             Thread.Sleep(1);
         }
         return 0;
