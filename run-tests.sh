@@ -58,6 +58,8 @@ if ! command -v qemu-img >/dev/null 2>&1 || ! command -v qemu-io >/dev/null 2>&1
     fi
 fi
 
+# From here on a failing step is counted, not fatal.
+set +e
 status=0
 passed=0 failed=0 skipped=0
 log=$(mktemp)
@@ -66,13 +68,13 @@ trap 'rm -f "$log"' EXIT
 # Adds the counts of a "N passed, N failed, N skipped" line or of dotnet test's "Failed: N, Passed: N, Skipped: N".
 tally() {
     local line
-    line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
+    line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1 || true)
     if [ -n "$line" ]; then
         set -- $(echo "$line" | sed -E 's/^([0-9]+) passed, ([0-9]+) failed(, ([0-9]+) skipped)?.*/\1 \2 \4/')
         passed=$((passed + $1)); failed=$((failed + $2)); skipped=$((skipped + ${3:-0}))
         return
     fi
-    line=$(grep -E 'Failed: +[0-9]+, Passed: +[0-9]+, Skipped: +[0-9]+' "$log" | tail -n 1)
+    line=$(grep -E 'Failed: +[0-9]+, Passed: +[0-9]+, Skipped: +[0-9]+' "$log" | tail -n 1 || true)
     if [ -n "$line" ]; then
         local f p k
         f=$(echo "$line" | sed -E 's/.*Failed: +([0-9]+).*/\1/')
