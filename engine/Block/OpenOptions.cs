@@ -30,6 +30,9 @@ public sealed class OpenOptions
     /// <summary>Called on a request's thread just before a blkdebug breakpoint blocks it (the tag is the breakpoint's).</summary>
     public Action<string>? RequestSuspended { get; set; }
 
+    /// <summary>Full paths of the images above this one in a backing chain (cycle detection).</summary>
+    internal IReadOnlyList<string> ChainAbove { get; init; } = [];
+
     /// <summary>Receives QMP-style events (BLOCK_IMAGE_CORRUPTED, QCOW2_OVERLAP_CHECK_MEMORY_LIMIT_REACHED).</summary>
     public Action<QmpEvent>? Events { get; set; }
 

@@ -11,6 +11,7 @@ public sealed partial class Qcow2Image
     {
         CheckWritable();
         CheckRequest(offset, data.Length);
+        CheckCompressionSupported();
         if (OffsetIntoCluster(offset) != 0 || (OffsetIntoCluster(data.Length) != 0 && offset + data.Length != Size))
         {
             throw new BlockIOException(Errno.EINVAL);
@@ -49,6 +50,33 @@ public sealed partial class Qcow2Image
         _file.Write(host, packed);
     }
 
+    /// <summary>The compression types QEMU knows: 0 zlib, 1 zstd; the incompatible bit must be set exactly when the type is not zlib.</summary>
+    private static void ValidateCompressionType(Header h)
+    {
+        if (h.CompressionType > 1)
+        {
+            throw new ImageOpenException($"qcow2: unknown compression type: {h.CompressionType}", Errno.ENOTSUP);
+        }
+        bool bit = (h.IncompatibleFeatures & Features.IncompatCompression) != 0;
+        if (h.CompressionType == 0 && bit)
+        {
+            throw new ImageOpenException("qcow2: Compression type incompatible feature bit must not be set", Errno.EINVAL);
+        }
+        if (h.CompressionType != 0 && !bit)
+        {
+            throw new ImageOpenException("qcow2: Compression type incompatible feature bit must be set", Errno.EINVAL);
+        }
+    }
+
+    /// <summary>This engine compresses and decompresses zlib only; zstd clusters fail with ENOTSUP rather than being misread or miswritten.</summary>
+    private void CheckCompressionSupported()
+    {
+        if (_header.CompressionType != 0)
+        {
+            throw new BlockIOException(Errno.ENOTSUP);
+        }
+    }
+
     private static byte[]? Deflate(byte[] input)
     {
         using var ms = new MemoryStream();
@@ -62,6 +90,7 @@ public sealed partial class Qcow2Image
     private void ReadCompressed(L2Entry entry, long inCluster, Span<byte> dst)
     {
         _file.DebugEvent("read_compressed");
+        CheckCompressionSupported();
         long coffset = entry.CompressedOffset(_clusterBits);
         int csize = entry.CompressedSize(_clusterBits);
         var packed = ReadFile(coffset, csize);

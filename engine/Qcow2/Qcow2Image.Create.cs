@@ -27,6 +27,10 @@ public sealed partial class Qcow2Image
     /// </summary>
     public static void Format(IStorage storage, Qcow2CreateOptions o)
     {
+        if (o.ExtendedL2)
+        {
+            throw new ImageOpenException("extended_l2=on is not supported by this engine", Errno.ENOTSUP);
+        }
         int clusterBits = System.Numerics.BitOperations.Log2((uint)o.ClusterSize);
         int cs = o.ClusterSize;
         var h = new Header

@@ -72,6 +72,7 @@ public sealed partial class Qcow2Image
             throw new ImageOpenException("Invalid backing file offset", Errno.EINVAL);
         }
         long extEnd = h.BackingFileOffset != 0 ? (long)h.BackingFileOffset : _clusterSize;
+        ValidateCompressionType(h);
 
         ulong unknownIncompat = h.IncompatibleFeatures & ~Features.IncompatMask;
         if (unknownIncompat != 0)
@@ -278,16 +279,29 @@ public sealed partial class Qcow2Image
         return "Unsupported qcow2 feature(s): " + string.Join(", ", parts);
     }
 
+    /// <summary>How deep a backing chain may be before opening refuses it.</summary>
+    public const int MaxBackingChainDepth = 256;
+
     private void OpenBacking()
     {
+        string self = Path.GetFullPath(FileName, _options.BaseDirectory);
+        var chain = _options.ChainAbove.Append(self).ToList();
+        string dir = Path.GetDirectoryName(self) ?? _options.BaseDirectory;
+        string backingPath = Path.GetFullPath(BackingFileName!, dir);
+        if (chain.Contains(backingPath, StringComparer.Ordinal) || chain.Count >= MaxBackingChainDepth)
+        {
+            // QEMU hangs or fails on a lock here; we name the problem instead.
+            throw new ImageOpenException($"Backing file '{BackingFileName}' creates an infinite loop.", Errno.EINVAL);
+        }
         var opts = new OpenOptions
         {
+            ChainAbove = chain,
             Format = BackingFormat,
             ReadOnly = true,
             Diagnostics = _options.Diagnostics,
             Messages = _options.Messages,
             Events = _options.Events,
-            BaseDirectory = Path.GetDirectoryName(Path.GetFullPath(FileName, _options.BaseDirectory)) ?? _options.BaseDirectory,
+            BaseDirectory = dir,
         };
         try
         {
