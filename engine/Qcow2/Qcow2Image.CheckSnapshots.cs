@@ -215,7 +215,7 @@ public sealed partial class Qcow2Image
     {
         if (result.Corruptions != 0 && (fix & CheckRepair.Errors) != 0)
         {
-            int ret = Guard(CheckWriteSnapshots);
+            int ret = Guard(WriteSnapshots);
             if (ret < 0)
             {
                 result.CheckErrors++;
@@ -226,58 +226,6 @@ public sealed partial class Qcow2Image
             result.Corruptions = 0;
         }
         return 0;
-    }
-
-    /// <summary>qcow2_write_snapshots: writes the snapshot list to new clusters, points the header at it, frees the old table.</summary>
-    private void CheckWriteSnapshots()
-    {
-        long size = 0;
-        foreach (var sn in _snapshots)
-        {
-            size = RoundUp(size, 8) + SnapshotEntry.FixedSize + Math.Max(SnapshotEntry.QemuExtraSize, sn.ExtraDataSize)
-                + Encoding.UTF8.GetByteCount(sn.Id) + Encoding.UTF8.GetByteCount(sn.Name);
-            if (size > MaxSnapshotsSize)
-            {
-                throw new BlockIOException(Errno.EFBIG);
-            }
-        }
-        long tableOffset = AllocClusters(size);
-        try
-        {
-            Flush();
-            PreWriteOverlapCheck(OverlapTypes.None, tableOffset, size);
-            long offset = tableOffset;
-            foreach (var sn in _snapshots)
-            {
-                offset = RoundUp(offset, 8);
-                var bytes = sn.ToBytes();
-                int used = SnapshotEntry.FixedSize + SnapshotEntry.QemuExtraSize + sn.UnknownExtra.Length
-                    + Encoding.UTF8.GetByteCount(sn.Id) + Encoding.UTF8.GetByteCount(sn.Name);
-                _file.Write(offset, bytes.AsSpan(0, used));
-                offset += used;
-            }
-            Flush();
-            var hdr = new byte[12];
-            BinaryPrimitives.WriteUInt32BigEndian(hdr, (uint)_snapshots.Count);
-            BinaryPrimitives.WriteUInt64BigEndian(hdr.AsSpan(4), (ulong)tableOffset);
-            _file.Write(Header.NbSnapshotsOffset, hdr);
-            _file.Flush();
-        }
-        catch (BlockIOException)
-        {
-            if (tableOffset > 0)
-            {
-                FreeClusters(tableOffset, size, DiscardType.Always);
-            }
-            throw;
-        }
-        _header.NbSnapshots = (uint)_snapshots.Count;
-        _header.SnapshotsOffset = (ulong)tableOffset;
-        FreeClusters(_snapshotsOffset, _snapshotsSize, DiscardType.Snapshot);
-        MetaRemove(_snapshotsOffset, _snapshotsSize, OverlapTypes.SnapshotTable);
-        _snapshotsOffset = tableOffset;
-        _snapshotsSize = size;
-        MetaEnter(_snapshotsOffset, _snapshotsSize, OverlapTypes.SnapshotTable);
     }
 
     /// <summary>Enters the snapshot table and the snapshots' L1 (and, when checked, L2) tables into the overlap metadata list.</summary>

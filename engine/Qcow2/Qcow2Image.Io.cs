@@ -216,9 +216,18 @@ public sealed partial class Qcow2Image
         {
             return;
         }
+        FlushCaches();
+    }
+
+    /// <summary>
+    /// bdrv_flush on the qcow2 node: the L2 cache, then the refcount cache unless refcounts may be stale (dirty
+    /// image, qcow2_need_accurate_refcounts), then the file.
+    /// </summary>
+    private void FlushCaches()
+    {
         _file.DebugEvent("flush_to_os");
         _l2Cache.Flush();
-        if (!LazyRefcounts)
+        if (!Dirty)
         {
             _refblockCache.Flush();
         }

@@ -295,7 +295,7 @@ public sealed partial class Qcow2Image
         long newOffset = AllocClusters(size);
         try
         {
-            FlushCachesForSnapshot();
+            FlushCaches();
             PreWriteOverlapCheck(OverlapTypes.None, newOffset, size);
             long pos = newOffset;
             foreach (var b in entries)
@@ -304,7 +304,7 @@ public sealed partial class Qcow2Image
                 _file.Write(pos, b);
                 pos += b.Length;
             }
-            FlushCachesForSnapshot();
+            FlushCaches();
             var hdr = new byte[12];
             BinaryPrimitives.WriteUInt32BigEndian(hdr, (uint)_snapshots.Count);
             BinaryPrimitives.WriteUInt64BigEndian(hdr.AsSpan(4), (ulong)newOffset);

@@ -96,7 +96,7 @@ public sealed partial class Qcow2Image
                     l1Modified = true;
                 }
             }
-            FlushCachesForSnapshot();
+            FlushCaches();
         }
         catch (RetryAllocation)
         {
@@ -118,15 +118,4 @@ public sealed partial class Qcow2Image
     /// <summary>Adds or subtracts one reference for the clusters of a range, with snapshot discard semantics.</summary>
     private void SnapshotRefcountUpdate(long offset, long length, bool decrease) =>
         UpdateRefcount(offset, length, 1, decrease, DiscardType.Snapshot);
-
-    /// <summary>bdrv_flush on the qcow2 node: the L2 cache, then the refcount cache unless the image is dirty, then the file.</summary>
-    private void FlushCachesForSnapshot()
-    {
-        _l2Cache.Flush();
-        if (!Dirty)
-        {
-            _refblockCache.Flush();
-        }
-        _file.Flush();
-    }
 }
