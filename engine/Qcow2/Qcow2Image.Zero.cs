@@ -9,27 +9,15 @@ public sealed partial class Qcow2Image
     {
         CheckWritable();
         CheckRequest(offset, length);
-        // The block layer splits the request at cluster boundaries; unaligned pieces may still become
-        // zero clusters when the rest of their cluster already reads as zeros, else they are written as data.
-        long end = offset + length;
-        while (offset < end)
+        // Unaligned pieces may still become zero clusters when the rest of their cluster already reads as zeros,
+        // else they are written as data.
+        ForEachAlignedPiece(offset, length, (at, num) =>
         {
-            long num = end - offset;
-            long head = OffsetIntoCluster(offset);
-            if (head != 0)
+            if (!TryZeroClusters(at, num, mayUnmap))
             {
-                num = Math.Min(num, _clusterSize - head);
+                WriteZeroBuffer(at, num);
             }
-            else if (OffsetIntoCluster(end) != 0 && num > _clusterSize)
-            {
-                num -= OffsetIntoCluster(end);
-            }
-            if (!TryZeroClusters(offset, num, mayUnmap))
-            {
-                WriteZeroBuffer(offset, num);
-            }
-            offset += num;
-        }
+        });
         FlushIfWriteThrough();
     }
 
@@ -151,6 +139,15 @@ public sealed partial class Qcow2Image
     {
         CheckWritable();
         CheckRequest(offset, length);
+        ForEachAlignedPiece(offset, length, DiscardAligned);
+    }
+
+    /// <summary>
+    /// Splits a request as the block layer does for drivers with cluster alignment (bdrv_co_do_pwrite_zeroes,
+    /// bdrv_co_pdiscard): an unaligned head up to the next cluster boundary, the aligned bulk, an unaligned tail.
+    /// </summary>
+    private void ForEachAlignedPiece(long offset, long length, Action<long, long> piece)
+    {
         long end = offset + length;
         while (offset < end)
         {
@@ -164,7 +161,7 @@ public sealed partial class Qcow2Image
             {
                 num -= OffsetIntoCluster(end);
             }
-            DiscardAligned(offset, num);
+            piece(offset, num);
             offset += num;
         }
     }
