@@ -34,6 +34,10 @@ public static class MkimageTool
             (open, a, ctx) => Poke.PeekRaw(open, a[0], a[1], ctx.Out)),
     ];
 
+    /// <summary>Commands that create the image rather than open it.</summary>
+    private static readonly Command BuildCommand = new("build", 1, true, "Create a qcow2 image from a description: " + Build.Syntax,
+        (open, a, ctx) => throw new InvalidOperationException("build does not open an existing image"));
+
     /// <summary>Runs mkimage with the given arguments; returns the exit code.</summary>
     public static int Run(string[] args, ToolContext ctx)
     {
@@ -50,9 +54,14 @@ public static class MkimageTool
         string image = args[0];
         string name = args[1];
         var rest = args[2..];
-        var cmd = Array.Find(Commands, c => c.Name == name);
+        var cmd = name == BuildCommand.Name ? BuildCommand : Array.Find(Commands, c => c.Name == name);
         try
         {
+            if (cmd == BuildCommand && rest.Length == 1)
+            {
+                Build.Run(ctx.Resolve(image), rest[0]);
+                return 0;
+            }
             if (cmd == null)
             {
                 throw new MkimageException($"Unknown command '{name}' (try 'mkimage --help')");
@@ -73,6 +82,11 @@ public static class MkimageTool
         catch (MkimageException e)
         {
             ctx.Err.WriteLine("mkimage: " + e.Message);
+            return 1;
+        }
+        catch (Exception e) when (e is ImageOpenException or BlockIOException)
+        {
+            ctx.Err.WriteLine($"mkimage: {image}: {e.Message}");
             return 1;
         }
         catch (CorruptImageException e)
@@ -97,7 +111,7 @@ public static class MkimageTool
         w.WriteLine("Usage: mkimage <file> <cmd> [<arg>, ...]");
         w.WriteLine();
         w.WriteLine("Supported commands:");
-        foreach (var c in Commands)
+        foreach (var c in Commands.Append(BuildCommand))
         {
             w.WriteLine($"    {c.Name,-20} - {c.Description}");
         }
