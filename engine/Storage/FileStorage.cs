@@ -51,11 +51,41 @@ public sealed class FileStorage : IStorage
         {
             throw new BlockIOException(Errno.EROFS);
         }
-        RandomAccess.Write(_stream.SafeFileHandle, data, offset);
+        try
+        {
+            RandomAccess.Write(_stream.SafeFileHandle, data, offset);
+        }
+        catch (Exception e) when (e is ArgumentOutOfRangeException or IOException)
+        {
+            throw HostError(e);
+        }
     }
 
     /// <inheritdoc/>
-    public void SetLength(long length) => _stream.SetLength(length);
+    public void SetLength(long length)
+    {
+        try
+        {
+            _stream.SetLength(length);
+        }
+        catch (Exception e) when (e is ArgumentOutOfRangeException or IOException)
+        {
+            throw HostError(e);
+        }
+    }
+
+    /// <summary>The errno QEMU's file driver reports for a host failure: EFBIG past the file system's limit, ENOSPC, else EIO.</summary>
+    private static BlockIOException HostError(Exception e)
+    {
+        const int ENOSPC = 28, EFBIG = 27;
+        int code = e.HResult & 0xffff;
+        return e switch
+        {
+            BlockIOException b => b,
+            ArgumentOutOfRangeException => new BlockIOException(Errno.EFBIG),
+            _ => new BlockIOException(code == ENOSPC ? Errno.ENOSPC : code == EFBIG ? Errno.EFBIG : Errno.EIO),
+        };
+    }
 
     /// <inheritdoc/>
     public void Flush() => _stream.Flush(true);
