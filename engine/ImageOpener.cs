@@ -51,6 +51,7 @@ public static class ImageOpener
     {
         Span<byte> b = stackalloc byte[8];
         storage.Read(0, b);
-        return Header.ReadMagic(b) == Header.Magic ? "qcow2" : "raw";
+        // qcow2_probe wants version >= 2; version 1 is QEMU's QCOW driver, which this engine reports as an unsupported version.
+        return Header.ReadMagic(b) == Header.Magic && System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(b[4..]) >= 1 ? "qcow2" : "raw";
     }
 }

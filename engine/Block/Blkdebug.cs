@@ -295,6 +295,13 @@ public sealed class Blkdebug : IStorage, IBlkdebugControl
     }
 
     /// <inheritdoc/>
+    public void WriteZeroes(long offset, long length)
+    {
+        CheckRule(offset, length, "write-zeroes");
+        _inner.WriteZeroes(offset, length);
+    }
+
+    /// <inheritdoc/>
     public void Discard(long offset, long length)
     {
         CheckRule(offset, length, "discard");

@@ -18,6 +18,9 @@ public sealed class OpenOptions
     /// <summary>Do not open backing files (qemu-img info, -U style probing).</summary>
     public bool NoBacking { get; set; }
 
+    /// <summary>Metadata only, as qemu-img info opens images (BDRV_O_NO_IO): the data file is not looked at.</summary>
+    public bool NoIo { get; set; }
+
     /// <summary>Image options by dotted name, e.g. "overlap-check", "file.driver", "overlap-check.active-l1".</summary>
     public Dictionary<string, string> Options { get; } = new(StringComparer.Ordinal);
 

@@ -16,8 +16,8 @@ public sealed class RawDevice : BlockDevice
     /// <inheritdoc/>
     public override string FormatName => "raw";
 
-    /// <inheritdoc/>
-    public override long Size => _storage.Length;
+    /// <summary>The file's length rounded up to whole 512-byte sectors, as QEMU's bdrv_getlength reports it (the tail reads as zeros).</summary>
+    public override long Size => (_storage.Length + 511) / 512 * 512;
 
     /// <inheritdoc/>
     public override bool ReadOnly => _storage.ReadOnly;

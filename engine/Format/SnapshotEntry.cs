@@ -91,9 +91,10 @@ public sealed class SnapshotEntry
             e.UnknownExtra = extra[QemuExtraSize..].ToArray();
         }
         pos += (int)e.ExtraDataSize;
-        e.Id = Encoding.UTF8.GetString(table.Slice(pos, idSize));
+        // QEMU keeps id and name as C strings: a NUL ends them.
+        e.Id = CString(table.Slice(pos, idSize));
         pos += idSize;
-        e.Name = Encoding.UTF8.GetString(table.Slice(pos, nameSize));
+        e.Name = CString(table.Slice(pos, nameSize));
         pos += nameSize;
         next = (pos + 7) & ~7;
         return e;
@@ -129,4 +130,11 @@ public sealed class SnapshotEntry
     /// <summary>The public view of this entry.</summary>
     public SnapshotInfo ToInfo() => new(Id, Name, VmStateSize, DateSec, DateNsec, VmClockNsec, DiskSize,
         Icount == ulong.MaxValue ? null : Icount);
+
+    /// <summary>The bytes up to the first NUL, as UTF-8.</summary>
+    private static string CString(ReadOnlySpan<byte> b)
+    {
+        int nul = b.IndexOf((byte)0);
+        return Encoding.UTF8.GetString(nul >= 0 ? b[..nul] : b);
+    }
 }

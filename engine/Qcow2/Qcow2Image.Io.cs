@@ -193,17 +193,8 @@ public sealed partial class Qcow2Image
             long start = m.AllocOffset + m.CowStartOffset;
             long n = m.CowEndOffset + m.CowEndBytes - m.CowStartOffset;
             PreWriteOverlapCheck(OverlapTypes.None, start, n);
-            WriteZeroBytes(start, n);
+            _file.WriteZeroes(start, n);
             m.SkipCow = true;
-        }
-    }
-
-    private void WriteZeroBytes(long offset, long length)
-    {
-        var zeros = new byte[Math.Min(length, 1 << 20)];
-        for (long done = 0; done < length; done += zeros.Length)
-        {
-            _file.Write(offset + done, zeros.AsSpan(0, (int)Math.Min(zeros.Length, length - done)));
         }
     }
 

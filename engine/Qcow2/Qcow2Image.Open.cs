@@ -112,7 +112,7 @@ public sealed partial class Qcow2Image
         if (h.CryptMethod != 0)
         {
             throw new ImageOpenException(h.CryptMethod > 2
-                ? $"Unsupported encryption method: {h.CryptMethod}"
+                ? $"Unsupported encryption method {h.CryptMethod}"
                 : "qcow2: encrypted images are not supported by this engine", Errno.ENOTSUP);
         }
         _l2Bits = _clusterBits - 3;
@@ -150,11 +150,17 @@ public sealed partial class Qcow2Image
         UpdateMaxRefcountTableIndex();
         int l2CacheTables = (int)Math.Clamp((32L << 20) / _clusterSize, 16, 4096);
         _l2Cache = new MetadataCache(_clusterSize, l2CacheTables, off => ReadFile(off, _clusterSize),
-            (off, data) => WriteMetadataTable(off, data, Overlap.OverlapTypes.ActiveL2));
+            // An L2 table written through the cache may be active, inactive (a snapshot's) or both; QEMU ignores only
+            // the active kind and so, with overlap-check=all, marks images corrupt during legitimate snapshot operations.
+            (off, data) => WriteMetadataTable(off, data, Overlap.OverlapTypes.ActiveL2 | Overlap.OverlapTypes.InactiveL2));
         _refblockCache = new MetadataCache(_clusterSize, Math.Max(4, l2CacheTables / 4), off => ReadFile(off, _clusterSize),
             (off, data) => WriteMetadataTable(off, data, Overlap.OverlapTypes.RefcountBlock));
 
         ReadExtensions(cluster0, extEnd);
+        if (!_options.NoIo && (h.AutoclearFeatures & Features.AutoclearDataFileRaw) != 0 && (h.IncompatibleFeatures & Features.IncompatDataFile) == 0)
+        {
+            throw new ImageOpenException("data-file-raw requires a data file", Errno.EINVAL);
+        }
 
         if (h.BackingFileOffset != 0)
         {
@@ -163,7 +169,11 @@ public sealed partial class Qcow2Image
             {
                 throw new ImageOpenException("Backing file name too long", Errno.EINVAL);
             }
-            BackingFileName = Encoding.UTF8.GetString(cluster0, (int)h.BackingFileOffset, (int)len);
+            // A C string in QEMU: a NUL ends it, and an empty name means no backing file.
+            var name = cluster0.AsSpan((int)h.BackingFileOffset, (int)len);
+            int nul = name.IndexOf((byte)0);
+            string backing = Encoding.UTF8.GetString(nul >= 0 ? name[..nul] : name);
+            BackingFileName = backing.Length > 0 ? backing : null;
         }
 
         if (!_options.CheckMode)
@@ -171,7 +181,7 @@ public sealed partial class Qcow2Image
             ReadSnapshots();
         }
 
-        bool updateHeader = (h.AutoclearFeatures & ~Features.AutoclearMask) != 0 && !_readOnly;
+        bool updateHeader = ((h.AutoclearFeatures & ~Features.AutoclearMask) != 0 || _dropStaleBitmaps) && !_readOnly;
         if (updateHeader)
         {
             _header.AutoclearFeatures &= Features.AutoclearMask;
@@ -185,6 +195,12 @@ public sealed partial class Qcow2Image
             RepairDirtyImage();
         }
 
+        if (h.Size / 512 > long.MaxValue / 512)
+        {
+            // bdrv_open_driver: the sector count must fit in an int64 byte length.
+            throw new ImageOpenException("Could not refresh total sector count: File too large", Errno.EFBIG);
+        }
+
         if (BackingFileName is not null && !_options.NoBacking)
         {
             OpenBacking();
@@ -193,8 +209,9 @@ public sealed partial class Qcow2Image
 
     private long SizeToL1Unchecked(ulong size)
     {
+        // QEMU's size_to_l1 rounds up in 64-bit arithmetic, which wraps for sizes near 2^64.
         int shift = _clusterBits + _l2Bits;
-        return (long)((size >> shift) + ((size & ((1UL << shift) - 1)) != 0 ? 1UL : 0UL));
+        return unchecked((long)((size + (1UL << shift) - 1) >> shift));
     }
 
     private void ValidateTable(ulong offset, ulong entries, long entryLength, long maxBytes, string name)
@@ -219,6 +236,9 @@ public sealed partial class Qcow2Image
         }
         return t;
     }
+
+    /// <summary>Set when a bitmaps extension without the autoclear bit was ignored: QEMU rewrites the header without it.</summary>
+    private bool _dropStaleBitmaps;
 
     private void ReadExtensions(byte[] cluster0, long extEnd)
     {
@@ -246,8 +266,14 @@ public sealed partial class Qcow2Image
                     _featureTable = e.Data;
                     break;
                 case HeaderExtension.Bitmaps:
-                    ReadBitmapsExtension(e.Data);
-                    _unknownExtensions.Add(e);
+                    if (ReadBitmapsExtension(e.Data))
+                    {
+                        _unknownExtensions.Add(e);
+                    }
+                    else
+                    {
+                        _dropStaleBitmaps = true;
+                    }
                     break;
                 default:
                     _unknownExtensions.Add(e);

@@ -11,6 +11,10 @@ public sealed partial class Qcow2Image : IOverlapChecker
     private OverlapCheckOptions _overlapOptions = new();
     private MetadataList? _metadataList;
     private MetadataListChecker? _listChecker;
+    /// <summary>QCOW2_MAX_BITMAPS: the most bitmaps QEMU accepts in an image.</summary>
+    private const uint MaxBitmaps = 65535;
+    /// <summary>QCOW2_MAX_BITMAP_DIRECTORY_SIZE: the largest bitmap directory QEMU accepts.</summary>
+    private const ulong MaxBitmapDirectorySize = 1024UL * MaxBitmaps;
     private long _bitmapDirectoryOffset;
     private long _bitmapDirectorySize;
 
@@ -318,13 +322,33 @@ public sealed partial class Qcow2Image : IOverlapChecker
         _signaledCorruption = true;
     }
 
-    private void ReadBitmapsExtension(byte[] data)
+    /// <summary>Reads the bitmaps extension with QEMU's checks; false when QEMU drops it (no autoclear bit: the bitmaps are stale).</summary>
+    private bool ReadBitmapsExtension(byte[] data)
     {
         if (data.Length != HeaderExtension.BitmapsSize)
         {
             throw new ImageOpenException("bitmaps_ext: Invalid extension length", Errno.EINVAL);
         }
+        if ((_header.AutoclearFeatures & Features.AutoclearBitmaps) == 0)
+        {
+            // QEMU warns that the bitmaps are inconsistent, ignores the extension and drops it on a read-write open.
+            return false;
+        }
+        uint nbBitmaps = BinaryPrimitives.ReadUInt32BigEndian(data);
+        ulong directorySize = BinaryPrimitives.ReadUInt64BigEndian(data.AsSpan(8));
+        ulong directoryOffset = BinaryPrimitives.ReadUInt64BigEndian(data.AsSpan(16));
+        string? error = BinaryPrimitives.ReadUInt32BigEndian(data.AsSpan(4)) != 0 ? "bitmaps_ext: Reserved field is not zero"
+            : nbBitmaps > MaxBitmaps ? $"bitmaps_ext: Image has {nbBitmaps} bitmaps, exceeding the QEMU supported maximum of {MaxBitmaps}"
+            : nbBitmaps == 0 ? "found bitmaps extension with zero bitmaps"
+            : (directoryOffset & (ulong)(_clusterSize - 1)) != 0 ? "bitmaps_ext: invalid bitmap directory offset"
+            : directorySize > MaxBitmapDirectorySize ? $"bitmaps_ext: bitmap directory size ({directorySize}) exceeds the maximum supported size ({MaxBitmapDirectorySize})"
+            : null;
+        if (error is not null)
+        {
+            throw new ImageOpenException(error, Errno.EINVAL);
+        }
         _bitmapDirectorySize = (long)BinaryPrimitives.ReadUInt64BigEndian(data.AsSpan(8));
         _bitmapDirectoryOffset = (long)BinaryPrimitives.ReadUInt64BigEndian(data.AsSpan(16));
+        return true;
     }
 }

@@ -305,6 +305,12 @@ public sealed partial class Qcow2Image
                 RefcountBlock.Set(block, blockIndex, _refcountOrder, refcount);
                 if (refcount == 0)
                 {
+                    if (_freeByteOffset != 0 && StartOfCluster(_freeByteOffset) == clusterOffset)
+                    {
+                        // QEMU keeps packing compressed data into a freed cluster that may since hold other data
+                        // or metadata; we start the next compressed cluster afresh instead.
+                        _freeByteOffset = 0;
+                    }
                     if (_refblockCache.Contains(offset))
                     {
                         _refblockCache.Discard(offset);

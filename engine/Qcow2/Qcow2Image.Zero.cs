@@ -33,7 +33,8 @@ public sealed partial class Qcow2Image
     /// <summary>qcow2_co_pwrite_zeroes: false where QEMU answers ENOTSUP and the block layer writes zeros instead.</summary>
     private bool TryZeroClusters(long offset, long bytes, bool mayUnmap)
     {
-        if (_header.Version < 3)
+        // Version 2 has no zero flag; without a backing file QEMU discards instead (qcow2_subcluster_zeroize).
+        if (_header.Version < 3 && Backing is not null)
         {
             return false;
         }
@@ -61,7 +62,9 @@ public sealed partial class Qcow2Image
         long nbClusters = SizeToClusters(Math.Min(offset + bytes, Size) - offset);
         while (nbClusters > 0)
         {
-            long cleared = ZeroInL2Slice(offset, nbClusters, mayUnmap);
+            long cleared = _header.Version < 3
+                ? DiscardInL2Slice(offset, nbClusters, fullDiscard: false)
+                : ZeroInL2Slice(offset, nbClusters, mayUnmap);
             nbClusters -= cleared;
             offset += cleared * _clusterSize;
         }
@@ -169,6 +172,8 @@ public sealed partial class Qcow2Image
     /// <summary>qcow2_co_pdiscard for one piece: partial clusters are ignored, as QEMU answers ENOTSUP for them.</summary>
     private void DiscardAligned(long offset, long bytes)
     {
+        // bdrv_co_pdiscard checks for a driver before every piece: an earlier piece's fatal corruption fails the rest
+        CheckUsable();
         if (OffsetIntoCluster(offset | bytes) != 0 && (OffsetIntoCluster(offset) != 0 || offset + bytes != Size))
         {
             return;

@@ -62,6 +62,23 @@ public sealed class FileStorage : IStorage
     }
 
     /// <inheritdoc/>
+    public void WriteZeroes(long offset, long length)
+    {
+        if (ReadOnly)
+        {
+            throw new BlockIOException(Errno.EROFS);
+        }
+        try
+        {
+            HostFile.ZeroRange(_stream.SafeFileHandle, offset, length);
+        }
+        catch (Exception e) when (e is ArgumentOutOfRangeException or IOException)
+        {
+            throw HostError(e);
+        }
+    }
+
+    /// <inheritdoc/>
     public void SetLength(long length)
     {
         try

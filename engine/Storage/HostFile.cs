@@ -46,6 +46,29 @@ public static class HostFile
         }
     }
 
+    /// <summary>FALLOC_FL_ZERO_RANGE: zero a range (unwritten extents), growing the file when the range ends past it.</summary>
+    private const int ZeroRangeMode = 0x10;
+
+    /// <summary>Zeroes a range as QEMU's file driver does for write-zeroes without unmap (fallocate zero range); where that fails, writes zeros.</summary>
+    public static void ZeroRange(Microsoft.Win32.SafeHandles.SafeFileHandle fd, long offset, long length)
+    {
+        try
+        {
+            if (OperatingSystem.IsLinux() && length > 0 && Fallocate(fd, ZeroRangeMode, offset, length) == 0)
+            {
+                return;
+            }
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+        }
+        var zeros = new byte[Math.Min(length, 64 * 1024)];
+        for (long p = offset; p < offset + length; p += zeros.Length)
+        {
+            RandomAccess.Write(fd, zeros.AsSpan(0, (int)Math.Min(zeros.Length, offset + length - p)), p);
+        }
+    }
+
     /// <summary>Bytes the file occupies on disk (st_blocks × 512) where the platform tells, else its length.</summary>
     public static long AllocatedBytes(string path, long fallback)
     {

@@ -24,6 +24,16 @@ public interface IStorage : IDisposable
     /// <summary>Releases a byte range (a hint; reads of it may return zeros or the old data).</summary>
     void Discard(long offset, long length) { }
 
+    /// <summary>Writes zeros over a range as the host's efficient zero write does (fallocate zero range), growing the store like Write.</summary>
+    void WriteZeroes(long offset, long length)
+    {
+        var zeros = new byte[Math.Min(length, 1 << 20)];
+        for (long done = 0; done < length; done += zeros.Length)
+        {
+            Write(offset + done, zeros.AsSpan(0, (int)Math.Min(zeros.Length, length - done)));
+        }
+    }
+
     /// <summary>A named point in the driver's work (QEMU's BLKDBG_EVENT), where a blkdebug layer may inject errors or suspend.</summary>
     void DebugEvent(string name) { }
 

@@ -76,6 +76,7 @@ internal sealed class Interpreter
 
         var run = runner.Run(args, stdin, Env.TestDir, merge);
         var atLineStart = new[] { true, true };
+        var partial = new[] { "", "" };
         var chunks = new List<OutputChunk>();
         foreach (var c in run.Chunks)
         {
@@ -89,7 +90,10 @@ internal sealed class Interpreter
             // Only rewrite a name that begins a line, so a chunk continuing a line is left alone.
             var normalized = _target.NormalizeProgramNames(atLineStart[k] ? text : "\u0001" + text);
             chunks.Add(c with { Text = atLineStart[k] ? normalized : normalized[1..] });
-            atLineStart[k] = text.EndsWith('\n');
+            // A line that so far holds only prompts (qio flushes each "qio> " on its own) still starts a line.
+            var line = partial[k] + text;
+            partial[k] = line[(line.LastIndexOf('\n') + 1)..];
+            atLineStart[k] = _target.IsOnlyPrompts(partial[k]);
         }
 
         return run with { Chunks = chunks };

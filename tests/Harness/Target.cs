@@ -53,6 +53,23 @@ internal sealed class Target
     }
 
     /// <summary>Rewrites the tool's own program name at line starts ("qio: ..." and qio's prompts "qio> ") to the QEMU name the goldens use.</summary>
+    /// <summary>Whether text is empty or made only of the tools' prompts ("qio> "), so that what follows still begins a line.</summary>
+    public bool IsOnlyPrompts(string text)
+    {
+        int at = 0;
+        while (at < text.Length)
+        {
+            var prompt = ProgramNames.Keys.Select(from => from + "> ").FirstOrDefault(p => string.CompareOrdinal(text, at, p, 0, p.Length) == 0);
+            if (prompt is null)
+            {
+                return false;
+            }
+            at += prompt.Length;
+        }
+        return true;
+    }
+
+    /// <summary>Rewrites program names (see <see cref="NormalizeProgramNames"/>).</summary>
     public string NormalizeProgramNames(string text)
     {
         if (ProgramNames.Count == 0 || text.Length == 0)

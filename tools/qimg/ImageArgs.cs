@@ -17,6 +17,8 @@ public static class ImageArgs
             Format = format,
             ReadOnly = true,
             NoBacking = noBacking,
+            // Only qemu-img info opens without the backing chain, and it also passes BDRV_O_NO_IO.
+            NoIo = noBacking,
             BaseDirectory = ctx.CurrentDirectory,
             Diagnostics = ctx.Err,
             Messages = ctx.Out,

@@ -226,6 +226,13 @@ internal sealed class QioSession
             try
             {
                 Device = ImageOpener.Open(fileName!, open);
+                if (open.Format is null && !open.ReadOnly && Device is RawDevice)
+                {
+                    // raw_open's warning for a probed raw image opened read-write.
+                    Err.Write($"WARNING: Image format was not specified for '{fileName}' and probing guessed raw.\n"
+                        + "         Automatically detecting the format is dangerous for raw images, write operations on block 0 will be restricted.\n"
+                        + "         Specify the 'raw' format explicitly to remove the restrictions.\n");
+                }
                 LastOpen = request;
                 return 0;
             }

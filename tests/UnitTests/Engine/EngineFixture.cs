@@ -20,7 +20,7 @@ internal static class EngineFixture
     /// <summary>Opens storage as qcow2 with the given image options, sending events to events.</summary>
     public static Qcow2Image Open(MemoryStorage storage, Action<QmpEvent>? events, params (string Key, string Value)[] options)
     {
-        var o = new OpenOptions { Format = "qcow2", Events = events };
+        var o = new OpenOptions { Format = "qcow2", Events = events, Diagnostics = TestContext.Out };
         foreach (var (k, v) in options)
         {
             o.Options[k] = v;

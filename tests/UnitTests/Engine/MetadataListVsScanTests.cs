@@ -94,8 +94,11 @@ public sealed class MetadataListVsScanTests
         {
             return "nothing";
         }
-        switch (rng.Next(10))
+        switch (rng.Next(12))
         {
+            case 10:
+            case 11:
+                return SnapshotStep(img, rng);
             case < 5:
                 img.Write(offset, new byte[len].Select(_ => (byte)rng.Next(1, 256)).ToArray());
                 return $"write {offset} {len}";
@@ -120,6 +123,26 @@ public sealed class MetadataListVsScanTests
                 }
                 return $"write -c {c} {n}";
         }
+    }
+
+    private static string SnapshotStep(Qcow2Image img, Random rng)
+    {
+        var snapshots = img.Snapshots;
+        int choice = rng.Next(3);
+        if (snapshots.Count == 0 || (choice == 0 && snapshots.Count < 4))
+        {
+            string name = "s" + rng.Next(1000);
+            img.CreateSnapshot(name);
+            return $"snapshot -c {name}";
+        }
+        var victim = snapshots[rng.Next(snapshots.Count)];
+        if (choice == 1)
+        {
+            img.ApplySnapshot(victim.Name);
+            return $"snapshot -a {victim.Name}";
+        }
+        img.DeleteSnapshot(victim.Id, null);
+        return $"snapshot -d {victim.Id}";
     }
 
     private static void Compare(Qcow2Image img, List<(long Start, long Length)> unchecked_, string where)
