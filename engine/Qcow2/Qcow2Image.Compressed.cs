@@ -28,7 +28,7 @@ public sealed partial class Qcow2Image
     {
         var input = new byte[_clusterSize];
         data.CopyTo(input);
-        var packed = Deflate(input);
+        var packed = Compression.ClusterDeflate.Compress(input);
         if (packed is null || packed.Length > _clusterSize - 1)
         {
             // Incompressible: QEMU writes the cluster uncompressed.
@@ -75,16 +75,6 @@ public sealed partial class Qcow2Image
         {
             throw new BlockIOException(Errno.ENOTSUP);
         }
-    }
-
-    private static byte[]? Deflate(byte[] input)
-    {
-        using var ms = new MemoryStream();
-        using (var z = new DeflateStream(ms, CompressionLevel.Optimal, leaveOpen: true))
-        {
-            z.Write(input);
-        }
-        return ms.ToArray();
     }
 
     private void ReadCompressed(L2Entry entry, long inCluster, Span<byte> dst)

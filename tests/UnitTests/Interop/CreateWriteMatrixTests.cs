@@ -123,23 +123,36 @@ public class CreateWriteMatrixTests : InteropFixture
         select new TestCaseData(cs, c).SetName($"Compressed_clusters_are_byte_identical_to_qemu({cs}, compat={c})");
 
     /// <summary>
-    /// The same workload, compared byte for byte: needs QEMU's deflate output (system zlib, default level, raw stream with a
-    /// 2^12 window); .NET's DeflateStream (zlib-ng) often encodes the same input differently, which also shifts later allocations.
+    /// The same workload compared byte for byte. The engine deflates through the host's zlib as QEMU does (default level,
+    /// raw stream with a 2^12 window), so compressed clusters are identical; multi-cluster compressed writes are issued one
+    /// cluster at a time, because qemu-io compresses the clusters of one request in parallel and places them in the order
+    /// its threads finish, which is not deterministic.
     /// </summary>
     [TestCaseSource(nameof(CompressedByteCases))]
-    [Category("KnownDiscrepancy")]
     public void Compressed_bytes(int cs, string compat) => RunCompressed(cs, compat, compareBytes: true);
+
+    /// <summary>The command itself, or (for a byte-for-byte comparison) one compressed write per cluster of its range.</summary>
+    private static IEnumerable<string> OneRequestPerCluster(string command, long offset, long length, int cs, bool split)
+    {
+        if (!split)
+        {
+            return [command];
+        }
+        string pattern = command.Split(' ')[3];
+        return Enumerable.Range(0, (int)(length / cs)).Select(i => string.Create(CultureInfo.InvariantCulture,
+            $"write -c -P {pattern} {offset + (long)i * cs} {cs}"));
+    }
 
     private void RunCompressed(int cs, string compat, bool compareBytes)
     {
         string options = string.Create(CultureInfo.InvariantCulture, $"cluster_size={cs},compat={compat}");
         string[] commands =
         [
-            $"write -c -P 0x55 0 {3 * cs}",
+            .. OneRequestPerCluster($"write -c -P 0x55 0 {3 * cs}", 0, 3 * cs, cs, compareBytes),
             $"write -c -P 0x66 {8 * cs} {cs}",
             $"write -P 0x77 {cs + 100} 200",
             $"write -c -P 0x11 {8 * cs} {cs}",
-            "write -c -P 0x99 62M 2M",
+            .. OneRequestPerCluster("write -c -P 0x99 62M 2M", 62 << 20, 2 << 20, cs, compareBytes),
         ];
         string[] reads =
         [

@@ -1,0 +1,107 @@
+using System.IO.Compression;
+using System.Runtime.InteropServices;
+
+namespace Qcow2.Compression;
+
+/// <summary>
+/// Compresses one cluster as QEMU's qcow2_compress does: raw deflate, default level, 4 KiB window (windowBits −12),
+/// memLevel 9, into at most cluster size − 1 bytes. The host's zlib is used when it can be loaded, so that compressed
+/// clusters are byte-identical to QEMU's; elsewhere .NET's deflate gives equally valid but different bytes.
+/// </summary>
+internal static unsafe class ClusterDeflate
+{
+    private const int ZOk = 0, ZStreamEnd = 1, ZFinish = 4, ZDeflated = 8, ZDefaultCompression = -1, ZDefaultStrategy = 0;
+    private const int WindowBits = -12, MemLevel = 9;
+
+    /// <summary>zlib's z_stream on LP64 platforms (112 bytes).</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    private struct ZStream
+    {
+        public byte* NextIn;
+        public uint AvailIn;
+        public nuint TotalIn;
+        public byte* NextOut;
+        public uint AvailOut;
+        public nuint TotalOut;
+        public nint Msg, State, ZAlloc, ZFree, Opaque;
+        public int DataType;
+        public nuint Adler, Reserved;
+    }
+
+
+    private static readonly (nint Init, nint Deflate, nint End) Native = LoadZlib();
+
+    private static (nint, nint, nint) LoadZlib()
+    {
+        if (!Environment.Is64BitProcess || OperatingSystem.IsWindows())
+        {
+            return default;
+        }
+        foreach (var name in new[] { "libz.so.1", "libz.so", "libz.1.dylib", "libz.dylib" })
+        {
+            if (NativeLibrary.TryLoad(name, out var lib)
+                && NativeLibrary.TryGetExport(lib, "deflateInit2_", out var init)
+                && NativeLibrary.TryGetExport(lib, "deflate", out var deflate)
+                && NativeLibrary.TryGetExport(lib, "deflateEnd", out var end))
+            {
+                return (init, deflate, end);
+            }
+        }
+        return default;
+    }
+
+    /// <summary>Whether the host zlib is in use (compressed bytes then equal QEMU's).</summary>
+    public static bool UsesHostZlib => Native.Init != 0;
+
+    /// <summary>The compressed cluster, or null when it would not be smaller than the cluster (QEMU then writes it uncompressed).</summary>
+    public static byte[]? Compress(byte[] cluster)
+    {
+        int limit = cluster.Length - 1;
+        return UsesHostZlib ? CompressWithZlib(cluster, limit) : CompressManaged(cluster, limit);
+    }
+
+    private static byte[]? CompressWithZlib(byte[] cluster, int limit)
+    {
+        var init = (delegate* unmanaged<ZStream*, int, int, int, int, int, byte*, int, int>)Native.Init;
+        var deflate = (delegate* unmanaged<ZStream*, int, int>)Native.Deflate;
+        var end = (delegate* unmanaged<ZStream*, int>)Native.End;
+        var output = new byte[limit];
+        ZStream strm = default;
+        byte* version = stackalloc byte[] { (byte)'1', (byte)'.', (byte)'2', (byte)'.', (byte)'1', (byte)'3', 0 };
+        if (init(&strm, ZDefaultCompression, ZDeflated, WindowBits, MemLevel, ZDefaultStrategy, version, sizeof(ZStream)) != ZOk)
+        {
+            return CompressManaged(cluster, limit);
+        }
+        try
+        {
+            fixed (byte* src = cluster)
+            fixed (byte* dst = output)
+            {
+                strm.NextIn = src;
+                strm.AvailIn = (uint)cluster.Length;
+                strm.NextOut = dst;
+                strm.AvailOut = (uint)limit;
+                int ret = deflate(&strm, ZFinish);
+                if (ret != ZStreamEnd)
+                {
+                    return null;
+                }
+                return output.AsSpan(0, limit - (int)strm.AvailOut).ToArray();
+            }
+        }
+        finally
+        {
+            end(&strm);
+        }
+    }
+
+    private static byte[]? CompressManaged(byte[] cluster, int limit)
+    {
+        using var ms = new MemoryStream();
+        using (var z = new DeflateStream(ms, CompressionLevel.Optimal, leaveOpen: true))
+        {
+            z.Write(cluster);
+        }
+        return ms.Length <= limit ? ms.ToArray() : null;
+    }
+}
