@@ -391,6 +391,11 @@ public sealed partial class Qcow2Image
                     else
                     {
                         ret = Guard(() => _file.SetLength(offset + _clusterSize));
+                        if (ret != 0)
+                        {
+                            // The file driver's error_report_err: "Could not resize file: <strerror>".
+                            CheckReport($"Could not resize file: {StrError(ret)}");
+                        }
                         if (ret == 0)
                         {
                             long newNb = SizeToClusters(_file.Length);
