@@ -98,7 +98,8 @@ public sealed partial class Qcow2Image
         _refblockCache.Flush();
         if (_file.Length < hostEnd)
         {
-            _file.SetLength(hostEnd);
+            // preallocate_co extends the file to the end of the last allocated cluster.
+            _file.SetLength(RoundUp(hostEnd, _clusterSize));
         }
     }
 

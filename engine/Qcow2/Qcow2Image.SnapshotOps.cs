@@ -157,8 +157,17 @@ public sealed partial class Qcow2Image
         }
         if (sn.DiskSize != (ulong)DiskSizeBytes)
         {
-            reports.Add("qcow2: Loading snapshots with different disk size is not implemented");
-            throw new BlockIOException(Errno.ENOTSUP);
+            // qcow2_snapshot_goto resizes the image to the snapshot's size first (exact, shrinking allowed).
+            try
+            {
+                Truncate((long)sn.DiskSize, "off");
+            }
+            catch (ImageChangeException e)
+            {
+                reports.AddRange(e.Reports);
+                reports.Add(e.Message);
+                throw new BlockIOException(e.Errno);
+            }
         }
         GrowL1Table(sn.L1Size, true);
 

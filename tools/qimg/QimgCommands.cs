@@ -14,11 +14,13 @@ public static class QimgCommands
     /// <summary>Every command qimg implements.</summary>
     public static readonly IReadOnlyList<QimgCommand> All =
     [
+        new("amend", AmendCommand.Syntax, AmendCommand.Run),
         new("check", CheckCommand.Syntax, CheckCommand.Run),
         new("create", CreateCommand.Syntax, CreateCommand.Run),
         new("info", InfoCommand.Syntax, InfoCommand.Run),
         new("map", MapCommand.Syntax, MapCommand.Run),
         new("snapshot", SnapshotCommand.Syntax, SnapshotCommand.Run),
+        new("resize", ResizeCommand.Syntax, ResizeCommand.Run),
     ];
 
     /// <summary>The command with that exact name, or null.</summary>
