@@ -21,8 +21,8 @@ public sealed partial class Qcow2Image : IOverlapChecker
     /// <summary>Whether checks use the series' metadata list (true) or upstream's linear scan (false).</summary>
     public bool UsesMetadataList => _metadataList is not null;
 
-    /// <summary>The metadata list, when the image uses one.</summary>
-    internal MetadataList? MetadataList => _metadataList;
+    /// <summary>The metadata list, when the image uses one (its memory use and limit are public).</summary>
+    public MetadataList? MetadataList => _metadataList;
 
     private void ApplyOptions()
     {

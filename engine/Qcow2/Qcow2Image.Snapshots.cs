@@ -65,14 +65,22 @@ public sealed partial class Qcow2Image
     private void EnterSnapshotStructures()
     {
         MetaEnter(_snapshotsOffset, _snapshotsSize, OverlapTypes.SnapshotTable);
+        // Without a memory limit entering cannot fail and is idempotent, so the inactive L2 tables that snapshots share are
+        // entered once each, in file order (one pass over the windows instead of cache churn per snapshot). With a limit the
+        // series' order is kept, because it decides which ranges go unchecked and which events are emitted.
+        var l2Tables = _metadataList?.TotalSizeLimit is null ? new HashSet<long>() : null;
         foreach (var sn in _snapshots)
         {
-            EnterInactiveTables(sn);
+            EnterInactiveTables(sn, l2Tables);
+        }
+        foreach (long l2 in l2Tables?.Order() ?? Enumerable.Empty<long>())
+        {
+            MetaEnter(l2, _clusterSize, OverlapTypes.InactiveL2);
         }
     }
 
-    /// <summary>Enters one snapshot's L1 table and, when inactive L2 tables are checked, its L2 tables.</summary>
-    private void EnterInactiveTables(SnapshotEntry sn)
+    /// <summary>Enters one snapshot's L1 table and, when inactive L2 tables are checked, its L2 tables (or adds them to collect).</summary>
+    private void EnterInactiveTables(SnapshotEntry sn, HashSet<long>? collect = null)
     {
         if (sn.L1Size == 0 || OffsetIntoCluster((long)sn.L1TableOffset) != 0)
         {
@@ -82,7 +90,19 @@ public sealed partial class Qcow2Image
         MetaEnter((long)sn.L1TableOffset, (long)sn.L1Size * 8, OverlapTypes.InactiveL1);
         if (sn.L1Size <= MaxL1SizeBytes / 8 && (_overlapCheck & OverlapTypes.InactiveL2) != 0)
         {
-            EnterL2Tables(ReadTable((long)sn.L1TableOffset, (int)sn.L1Size), OverlapTypes.InactiveL2);
+            var l1 = ReadTable((long)sn.L1TableOffset, (int)sn.L1Size);
+            if (collect is null)
+            {
+                EnterL2Tables(l1, OverlapTypes.InactiveL2);
+                return;
+            }
+            foreach (ulong e in l1)
+            {
+                if ((e & L1Entry.OffsetMask) != 0)
+                {
+                    collect.Add((long)(e & L1Entry.OffsetMask));
+                }
+            }
         }
     }
 

@@ -15,6 +15,7 @@ public static class QimgCommands
     public static readonly IReadOnlyList<QimgCommand> All =
     [
         new("amend", AmendCommand.Syntax, AmendCommand.Run),
+        new("bench", BenchCommand.Syntax, BenchCommand.Run),
         new("check", CheckCommand.Syntax, CheckCommand.Run),
         new("create", CreateCommand.Syntax, CreateCommand.Run),
         new("info", InfoCommand.Syntax, InfoCommand.Run),
