@@ -307,9 +307,7 @@ public sealed partial class Qcow2Image
                 {
                     if (_freeByteOffset != 0 && StartOfCluster(_freeByteOffset) == clusterOffset)
                     {
-                        // QEMU keeps packing compressed data into a freed cluster that may since hold other data
-                        // or metadata; we start the next compressed cluster afresh instead.
-                        _freeByteOffset = 0;
+                        _freeByteClusterFreed = true;
                     }
                     if (_refblockCache.Contains(offset))
                     {
@@ -419,6 +417,13 @@ public sealed partial class Qcow2Image
         {
             offset = 0;
         }
+        // QEMU keeps packing compressed data after the previous compressed cluster even when that cluster was freed and
+        // has since been allocated again (as data, or as metadata); we start afresh then. While it is still free we place
+        // the data there as QEMU does.
+        if (offset != 0 && _freeByteClusterFreed && GetRefcount(offset >> _clusterBits) != 0)
+        {
+            offset = 0;
+        }
         long freeInCluster = _clusterSize - OffsetIntoCluster(offset);
         while (true)
         {
@@ -452,6 +457,7 @@ public sealed partial class Qcow2Image
         }
         _l2Cache.SetDependency(_refblockCache);
         _freeByteOffset = offset + size;
+        _freeByteClusterFreed = false;
         if (OffsetIntoCluster(_freeByteOffset) == 0)
         {
             _freeByteOffset = 0;

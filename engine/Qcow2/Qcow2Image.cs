@@ -36,6 +36,7 @@ public sealed partial class Qcow2Image : BlockDevice
     private ulong _refcountMax;
     private long _freeClusterIndex;
     private long _freeByteOffset;
+    private bool _freeByteClusterFreed;
 
     private MetadataCache _l2Cache = null!;
     private MetadataCache _refblockCache = null!;

@@ -52,8 +52,11 @@ public class RandomWorkloadTests : InteropFixture
             if (kind < 10 && compressed)
             {
                 // qcow2 refuses compressed writes onto allocated clusters (EIO): aim only at clusters never touched.
+                // One cluster per request: qemu-io compresses the clusters of one request in parallel threads and places
+                // them in the order they finish, so a multi-cluster request has no deterministic layout to compare.
                 long first = r.Long(0, clusters - 1);
-                int n = r.Number(1, 2);
+                int n = 1;
+                r.Number(1, 2);
                 if (first + n > clusters || Enumerable.Range(0, n).Any(i => touched.Contains(first + i)))
                 {
                     continue;
