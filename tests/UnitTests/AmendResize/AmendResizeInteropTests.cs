@@ -140,7 +140,10 @@ public class AmendResizeInteropTests
     [OneTimeSetUp]
     public void RequireQemu()
     {
-        Assume.That(Run("qemu-img", Path.GetTempPath(), "--version").Code, Is.EqualTo(0), "qemu-img is not installed");
+        if (Run("qemu-img", Path.GetTempPath(), "--version").Code != 0)
+        {
+            QemuRequired.Missing("qemu-img");
+        }
         _root = Path.Combine(Path.GetTempPath(), "amend-resize-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(_root);
     }

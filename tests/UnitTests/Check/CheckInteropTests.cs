@@ -25,7 +25,10 @@ public class CheckInteropTests
     [OneTimeSetUp]
     public void RequireQemu()
     {
-        Assume.That(QemuTools.Available, Is.True, "qemu-img is not installed");
+        if (!QemuTools.Available)
+        {
+            QemuRequired.Missing("qemu-img");
+        }
         _root = Path.Combine(Path.GetTempPath(), "check-interop-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(_root);
     }

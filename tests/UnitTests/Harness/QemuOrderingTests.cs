@@ -18,7 +18,7 @@ public sealed class QemuOrderingTests
     {
         if (ProcessRunner.Resolve("qemu-io") is null || ProcessRunner.Resolve("qemu-img") is null)
         {
-            Assert.Ignore("qemu-io/qemu-img not on PATH");
+            QemuRequired.Missing("qemu-io/qemu-img");
         }
 
         _dir = Path.Combine(Path.GetTempPath(), "iotests-qemu-" + Guid.NewGuid().ToString("N"));

@@ -34,7 +34,7 @@ public abstract class InteropFixture
         _qemuAvailable ??= QemuTools.Available;
         if (_qemuAvailable != true)
         {
-            Assert.Ignore("qemu-img / qemu-io are not installed");
+            QemuRequired.Missing("qemu-img / qemu-io");
         }
     }
 

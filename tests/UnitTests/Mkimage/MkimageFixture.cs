@@ -89,7 +89,7 @@ public abstract class MkimageFixture
         }
         catch (System.ComponentModel.Win32Exception)
         {
-            Assert.Ignore($"{tool} is not installed");
+            QemuRequired.Missing(tool);
             throw;
         }
         using (p)

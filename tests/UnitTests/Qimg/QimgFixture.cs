@@ -68,7 +68,7 @@ public abstract class QimgFixture
         }
         catch (System.ComponentModel.Win32Exception)
         {
-            Assume.That(false, $"{tool} is not installed");
+            QemuRequired.Missing(tool);
             throw;
         }
         using (p)

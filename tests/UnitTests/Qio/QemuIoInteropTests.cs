@@ -44,7 +44,7 @@ public class QemuIoInteropTests : QioFixture
     {
         if (!QemuIoAvailable())
         {
-            Assert.Ignore("qemu-io is not installed");
+            QemuRequired.Missing("qemu-io");
         }
         File.WriteAllText(PathOf("src.txt"), "qio interop source pattern");
         string real = PathOf("real");
