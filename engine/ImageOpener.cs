@@ -12,6 +12,13 @@ public static class ImageOpener
     {
         string path = Path.GetFullPath(fileName, options.BaseDirectory);
         IStorage storage;
+        if (Directory.Exists(path))
+        {
+            // file-posix: open(O_RDWR) of a directory fails with EISDIR; a read-only open succeeds and is then refused.
+            throw options.ReadOnly
+                ? new ImageOpenException($"'file' driver requires '{fileName}' to be a regular file", Errno.EINVAL)
+                : new ImageOpenException($"Could not open '{fileName}': Is a directory", Errno.EISDIR);
+        }
         try
         {
             storage = new FileStorage(path, options.ReadOnly);
