@@ -50,6 +50,12 @@ public abstract class BlockDevice : IDisposable
     /// <summary>The status of the extent that starts at offset, at most length bytes long.</summary>
     public abstract BlockStatus GetStatus(long offset, long length);
 
+    /// <summary>Reads saved VM state (qemu-io read -b); formats without VM state refuse with ENOTSUP.</summary>
+    public virtual void ReadVmState(long position, Span<byte> buffer) => throw new BlockIOException(Errno.ENOTSUP);
+
+    /// <summary>Writes VM state (qemu-io write -b); formats without VM state refuse with ENOTSUP.</summary>
+    public virtual void WriteVmState(long position, ReadOnlySpan<byte> data) => throw new BlockIOException(Errno.ENOTSUP);
+
     /// <summary>Changes the virtual size (qemu-img resize).</summary>
     public virtual void Resize(long newSize, bool shrink) => throw new BlockIOException(Errno.ENOTSUP);
 

@@ -175,6 +175,25 @@ public sealed partial class Qcow2Image
         }
     }
 
+    /// <summary>Where VM state starts: after the last L2 table's worth of guest space (qcow2_vm_state_offset).</summary>
+    private long VmStateOffset => SizeToL1(Size) << (_clusterBits + _l2Bits);
+
+    /// <inheritdoc/>
+    public override void ReadVmState(long position, Span<byte> buffer)
+    {
+        CheckUsable();
+        _file.DebugEvent("vmstate_load");
+        ReadGuest(checked(VmStateOffset + position), buffer, cowRead: false);
+    }
+
+    /// <inheritdoc/>
+    public override void WriteVmState(long position, ReadOnlySpan<byte> data)
+    {
+        CheckWritable();
+        _file.DebugEvent("vmstate_save");
+        WriteGuest(checked(VmStateOffset + position), data);
+    }
+
     /// <summary>Zeroes whole new clusters instead of copying COW regions that read as zeros (handle_alloc_space).</summary>
     private void HandleAllocSpace(List<L2Meta> metas)
     {

@@ -136,7 +136,7 @@ internal static class IoCommands
         buf.AsSpan().Fill(0xab);
         var dev = s.Device!;
         long t1 = Stopwatch.GetTimestamp();
-        int ret = bflag ? -(int)Errno.ENOTSUP : QioSession.Try(() => dev.Read(offset.Value, buf));
+        int ret = bflag ? QioSession.Try(() => dev.ReadVmState(offset.Value, buf)) : QioSession.Try(() => dev.Read(offset.Value, buf));
         var elapsed = Stopwatch.GetElapsedTime(t1);
         if (ret < 0)
         {
@@ -384,7 +384,7 @@ internal static class IoCommands
         int ret;
         if (bflag)
         {
-            ret = -(int)Errno.ENOTSUP;
+            ret = QioSession.Try(() => dev.WriteVmState(offset.Value, buf));
         }
         else if (zflag)
         {
