@@ -17,7 +17,14 @@ public sealed partial class Qcow2Image
         if (options.Preallocation is "metadata" or "falloc" or "full")
         {
             using var img = (Qcow2Image)ImageOpener.Open(path, new OpenOptions { Format = "qcow2", NoBacking = true, Options = { ["overlap-check"] = "none" } });
-            img.PreallocateMetadata(0, options.Size);
+            if (options.Preallocation == "metadata")
+            {
+                img.PreallocateMetadata(0, options.Size);
+            }
+            else
+            {
+                img.PreallocateData(0, options.Size, full: options.Preallocation == "full");
+            }
         }
     }
 
@@ -101,6 +108,69 @@ public sealed partial class Qcow2Image
             // preallocate_co extends the file to the end of the last allocated cluster.
             _file.SetLength(RoundUp(hostEnd, _clusterSize));
         }
+    }
+
+    /// <summary>
+    /// preallocation=falloc|full (qcow2_co_truncate): new self-describing refcount structures at the end of the file sized
+    /// for every new data cluster and L2 table, the data clusters right after them, the file grown over them (allocated, or
+    /// written with zeros for full), then the L2 entries linked, which allocates the L2 tables after the data.
+    /// </summary>
+    private void PreallocateData(long oldLength, long newLength, bool full)
+    {
+        long oldFileSize = _file.Length;
+        long lastCluster = -1;
+        for (long i = SizeToClusters(oldFileSize) - 1; i >= 0; i--)
+        {
+            if (GetRefcount(i) > 0)
+            {
+                lastCluster = i;
+                break;
+            }
+        }
+        oldFileSize = lastCluster >= 0 ? (lastCluster + 1) * _clusterSize : RoundUp(oldFileSize, _clusterSize);
+        long nbData = (RoundUp(newLength, _clusterSize) - StartOfCluster(oldLength)) >> _clusterBits;
+        long nbL2 = DivRoundUp(nbData, _clusterSize / 8) + 1;
+        long allocationStart = RefcountArea(oldFileSize, nbData + nbL2, true, 0, 0);
+        if (AllocClustersAt(allocationStart, nbData) != nbData)
+        {
+            throw new BlockIOException(Errno.EIO);
+        }
+        long newFileSize = allocationStart + nbData * _clusterSize;
+        if (full)
+        {
+            // file-posix writes zero buffers for preallocation=full.
+            var zeros = new byte[Math.Min(newFileSize - _file.Length, 1 << 20)];
+            for (long at = _file.Length; at < newFileSize; at += zeros.Length)
+            {
+                _file.Write(at, zeros.AsSpan(0, (int)Math.Min(zeros.Length, newFileSize - at)));
+            }
+        }
+        else
+        {
+            _file.Allocate(_file.Length, newFileSize - _file.Length);
+        }
+        long host = allocationStart, guest = oldLength;
+        while (nbData > 0)
+        {
+            long n = Math.Min(nbData, _l2Size - L2Index(guest));
+            long cowStart = OffsetIntoCluster(guest);
+            guest = StartOfCluster(guest);
+            LinkL2(new L2Meta
+            {
+                GuestOffset = guest,
+                AllocOffset = host,
+                NbClusters = (int)n,
+                CowStartOffset = 0,
+                CowStartBytes = cowStart,
+                CowEndOffset = n << _clusterBits,
+                CowEndBytes = 0,
+            });
+            guest += n * _clusterSize;
+            host += n * _clusterSize;
+            nbData -= n;
+        }
+        _l2Cache.Flush();
+        _refblockCache.Flush();
     }
 
     /// <summary>Repairs a dirty image when it is opened read-write (lazy refcounts left refcounts stale).</summary>

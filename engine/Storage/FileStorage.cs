@@ -117,6 +117,15 @@ public sealed class FileStorage : IStorage
     }
 
     /// <inheritdoc/>
+    public void Allocate(long offset, long length)
+    {
+        if (!HostFile.Allocate(_stream.SafeFileHandle, offset, length) && Length < offset + length)
+        {
+            SetLength(offset + length);
+        }
+    }
+
+    /// <inheritdoc/>
     public long AllocatedSize => HostFile.AllocatedBytes(_path, Length);
 
     /// <inheritdoc/>

@@ -46,6 +46,19 @@ public static class HostFile
         }
     }
 
+    /// <summary>Allocates a range on disk (fallocate mode 0, as posix_fallocate), growing the file; false where that is not possible.</summary>
+    public static bool Allocate(Microsoft.Win32.SafeHandles.SafeFileHandle fd, long offset, long length)
+    {
+        try
+        {
+            return OperatingSystem.IsLinux() && length > 0 && Fallocate(fd, 0, offset, length) == 0;
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>FALLOC_FL_ZERO_RANGE: zero a range (unwritten extents), growing the file when the range ends past it.</summary>
     private const int ZeroRangeMode = 0x10;
 

@@ -34,6 +34,15 @@ public interface IStorage : IDisposable
         }
     }
 
+    /// <summary>Grows the store to end at offset + length with that range allocated on disk (preallocation=falloc).</summary>
+    void Allocate(long offset, long length)
+    {
+        if (Length < offset + length)
+        {
+            SetLength(offset + length);
+        }
+    }
+
     /// <summary>A named point in the driver's work (QEMU's BLKDBG_EVENT), where a blkdebug layer may inject errors or suspend.</summary>
     void DebugEvent(string name) { }
 
