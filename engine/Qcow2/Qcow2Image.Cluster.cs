@@ -375,11 +375,11 @@ public sealed partial class Qcow2Image
         CheckUsable();
         if (startBuf.Length > 0)
         {
-            ReadGuest(m.GuestOffset + m.CowStartOffset, startBuf, cowRead: true);
+            ReadGuest(m.GuestOffset + m.CowStartOffset, startBuf);
         }
         if (endBuf.Length > 0)
         {
-            ReadGuest(m.GuestOffset + m.CowEndOffset, endBuf, cowRead: true);
+            ReadGuest(m.GuestOffset + m.CowEndOffset, endBuf);
         }
         _file.DebugEvent("cow_write");
         CheckUsable();

@@ -87,10 +87,10 @@ public sealed partial class Qcow2Image
     {
         CheckUsable();
         CheckRequest(offset, buffer.Length);
-        ReadGuest(offset, buffer, cowRead: false);
+        ReadGuest(offset, buffer);
     }
 
-    private void ReadGuest(long offset, Span<byte> buffer, bool cowRead)
+    private void ReadGuest(long offset, Span<byte> buffer)
     {
         int done = 0;
         while (done < buffer.Length)
@@ -183,7 +183,7 @@ public sealed partial class Qcow2Image
     {
         CheckUsable();
         _file.DebugEvent("vmstate_load");
-        ReadGuest(checked(VmStateOffset + position), buffer, cowRead: false);
+        ReadGuest(checked(VmStateOffset + position), buffer);
     }
 
     /// <inheritdoc/>

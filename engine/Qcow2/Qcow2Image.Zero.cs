@@ -82,7 +82,6 @@ public sealed partial class Qcow2Image
         {
             return true;
         }
-        Block.BlockDevice? dev = this;
         long end = offset + bytes;
         long pos = offset;
         while (pos < end)

@@ -6,8 +6,8 @@ namespace Qcow2.Tools.Mkimage;
 /// <summary>
 /// `mkimage IMAGE build "DESCRIPTION"`: creates a qcow2 image from a short description of space-separated items,
 /// e.g. "size=64M cluster_size=512 refcount_bits=16 compat=1.1 lazy_refcounts=on write=0+64k@0x2a snapshot=s1 write=1M+4k@1".
-/// Items are applied in order: the image options first, then writes (OFFSET+LENGTH@PATTERN, sizes with k/M/G/T
-/// suffixes) and snapshots (snapshot=NAME). The layout is the engine's, which is qemu-img's and qemu-io's.
+/// Items are applied in order: the image options first, then writes (OFFSET+LENGTH@PATTERN, sizes in QEMU's
+/// size syntax) and snapshots (snapshot=NAME). The layout is the engine's, which is qemu-img's and qemu-io's.
 /// </summary>
 internal static class Build
 {
@@ -71,20 +71,17 @@ internal static class Build
 
     private static MkimageException Bad(string key, string value) => new($"build: invalid {key} '{value}'");
 
-    /// <summary>A number with an optional k/M/G/T suffix (powers of 1024), or 0x hex.</summary>
+    /// <summary>A number in QEMU's size syntax (k, M, G, T, P, E suffixes; 0x hex).</summary>
     private static long Size(string text, string key)
     {
-        if (text.StartsWith("0x", StringComparison.OrdinalIgnoreCase)
-            && long.TryParse(text[2..], NumberStyles.HexNumber, CultureInfo.InvariantCulture, out long hex))
+        try
         {
-            return hex;
+            ulong v = Overlap.QemuOptionSyntax.ParseSize(key, text);
+            return v <= long.MaxValue ? (long)v : throw Bad(key, text);
         }
-        int shift = text.Length == 0 ? 0 : char.ToUpperInvariant(text[^1]) switch { 'K' => 10, 'M' => 20, 'G' => 30, 'T' => 40, _ => 0 };
-        string digits = shift == 0 ? text : text[..^1];
-        if (!long.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out long v) || v > long.MaxValue >> shift)
+        catch (ImageOpenException)
         {
             throw Bad(key, text);
         }
-        return v << shift;
     }
 }
