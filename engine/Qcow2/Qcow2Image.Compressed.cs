@@ -12,6 +12,7 @@ public sealed partial class Qcow2Image
         CheckWritable();
         CheckRequest(offset, data.Length);
         CheckCompressionSupported();
+        MarkBitmapsDirty(offset, data.Length);
         if (OffsetIntoCluster(offset) != 0 || (OffsetIntoCluster(data.Length) != 0 && offset + data.Length != Size))
         {
             throw new BlockIOException(Errno.EINVAL);

@@ -140,6 +140,7 @@ public sealed partial class Qcow2Image
     {
         CheckWritable();
         CheckRequest(offset, data.Length);
+        MarkBitmapsDirty(offset, data.Length);
         WriteGuest(offset, data);
         FlushIfWriteThrough();
     }

@@ -185,6 +185,10 @@ public sealed partial class Qcow2Image
         if (updateHeader)
         {
             _header.AutoclearFeatures &= Features.AutoclearMask;
+        }
+        // qcow2_load_dirty_bitmaps: on a writable open it rewrites the header itself (marking the bitmaps in use).
+        if (!LoadDirtyBitmaps() && updateHeader)
+        {
             UpdateHeader();
         }
 

@@ -347,6 +347,7 @@ public sealed partial class Qcow2Image : IOverlapChecker
         {
             throw new ImageOpenException(error, Errno.EINVAL);
         }
+        _nbBitmaps = nbBitmaps;
         _bitmapDirectorySize = (long)BinaryPrimitives.ReadUInt64BigEndian(data.AsSpan(8));
         _bitmapDirectoryOffset = (long)BinaryPrimitives.ReadUInt64BigEndian(data.AsSpan(16));
         return true;

@@ -51,9 +51,10 @@ public sealed partial class Qcow2Image
         {
             throw AmendError("Can't resize a v2 image which has snapshots", Errno.ENOTSUP);
         }
-        if ((_header.AutoclearFeatures & Features.AutoclearBitmaps) != 0 && _bitmapDirectorySize > 0)
+        string? bitmapsError = TruncateBitmapsCheck(out string? bitmapsHint);
+        if (bitmapsError is not null)
         {
-            throw AmendError("qcow2: resizing images with persistent bitmaps is not supported by this engine", Errno.ENOTSUP);
+            throw AmendError(bitmapsError, Errno.ENOTSUP, bitmapsHint);
         }
 
         long newL1Size = SizeToL1(offset);
@@ -118,6 +119,7 @@ public sealed partial class Qcow2Image
             throw AmendError("Failed to update the image size", e);
         }
         _header.Size = (ulong)offset;
+        TruncateDirtyBitmaps();
     }
 
     /// <summary>The shrinking half of qcow2_co_truncate.</summary>

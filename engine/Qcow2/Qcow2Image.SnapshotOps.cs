@@ -67,6 +67,11 @@ public sealed partial class Qcow2Image
     public void ApplySnapshot(string idOrName)
     {
         CheckWritable();
+        if (_dirtyBitmaps.Count > 0)
+        {
+            // bdrv_snapshot_goto refuses before looking the snapshot up: the bitmaps would no longer match the data.
+            throw new SnapshotException("Device has active dirty bitmaps", Errno.EBUSY);
+        }
         var reports = new List<string>();
         try
         {

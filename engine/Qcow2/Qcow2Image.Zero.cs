@@ -9,6 +9,7 @@ public sealed partial class Qcow2Image
     {
         CheckWritable();
         CheckRequest(offset, length);
+        MarkBitmapsDirty(offset, length);
         // Unaligned pieces may still become zero clusters when the rest of their cluster already reads as zeros,
         // else they are written as data.
         ForEachAlignedPiece(offset, length, (at, num) =>
@@ -141,6 +142,7 @@ public sealed partial class Qcow2Image
     {
         CheckWritable();
         CheckRequest(offset, length);
+        MarkBitmapsDirty(offset, length);
         ForEachAlignedPiece(offset, length, DiscardAligned);
     }
 

@@ -179,9 +179,21 @@ public sealed partial class Qcow2Image : BlockDevice
 
     private void Close()
     {
+        // qcow2_inactivate: the bitmaps are stored first; when that fails they are lost and the image is not marked clean.
+        bool stored = true;
+        try
+        {
+            StorePersistentDirtyBitmaps();
+        }
+        catch (Format.BitmapOperationException e)
+        {
+            stored = false;
+            _options.Diagnostics.WriteLine($"Lost persistent bitmaps during inactivation of node '{BitmapNodeName}': {e.Message}");
+            _options.Diagnostics.Flush();
+        }
         _l2Cache.Flush();
         _refblockCache.Flush();
-        if (Dirty && !_readOnly)
+        if (stored && Dirty && !_readOnly)
         {
             MarkClean();
         }

@@ -86,6 +86,14 @@ public sealed class ImageInfo
         d.Add("lazy-refcounts", q.LazyRefcounts);
         d.Add("corrupt", q.Corrupt);
         d.Add("refcount-bits", (long)q.RefcountBits);
+        var bitmaps = q.GetBitmapInfo();
+        if (bitmaps.Count > 0)
+        {
+            d.Add("bitmaps", bitmaps.Select(b => (object)new QDict()
+                .Add("name", b.Name)
+                .Add("granularity", b.Granularity)
+                .Add("flags", b.Flags.Cast<object>().ToList())).ToList());
+        }
         d.Add("compression-type", q.CompressionTypeName);
         return d;
     }

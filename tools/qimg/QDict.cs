@@ -89,10 +89,8 @@ public static class QJson
                     firstItem = false;
                     Write(sb, item, depth + 1);
                 }
-                if (!firstItem)
-                {
-                    Newline(sb, depth);
-                }
+                // json_writer_end_list breaks the line even for an empty list ("[" newline, indent, "]").
+                Newline(sb, depth);
                 sb.Append(']');
                 break;
             case string s:

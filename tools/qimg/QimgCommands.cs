@@ -16,6 +16,7 @@ public static class QimgCommands
     [
         new("amend", AmendCommand.Syntax, AmendCommand.Run),
         new("bench", BenchCommand.Syntax, BenchCommand.Run),
+        new("bitmap", BitmapCommand.Syntax, BitmapCommand.Run),
         new("check", CheckCommand.Syntax, CheckCommand.Run),
         new("create", CreateCommand.Syntax, CreateCommand.Run),
         new("info", InfoCommand.Syntax, InfoCommand.Run),

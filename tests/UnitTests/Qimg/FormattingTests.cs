@@ -72,7 +72,8 @@ public class FormattingTests
         Assert.That(json, Does.StartWith("{\n    \""));
         Assert.That(json, Does.Contain("\"data\": {\n        \"compat\": \"1.1\"\n    }"));
         Assert.That(json, Does.Contain("\"list\": [\n        1,\n        true\n    ]"));
-        Assert.That(json, Does.Contain("\"empty\": []"));
+        // qemu-img 7.2 breaks the line inside an empty list too (seen in info's bitmap "flags": [\n ... ]).
+        Assert.That(json, Does.Contain("\"empty\": [\n    ]"));
         Assert.That(json, Does.EndWith("\n}"));
         Assert.That(QJson.Pretty(new QDict()), Is.EqualTo("{}"));
     }
