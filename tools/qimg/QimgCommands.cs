@@ -18,10 +18,13 @@ public static class QimgCommands
         new("bench", BenchCommand.Syntax, BenchCommand.Run),
         new("bitmap", BitmapCommand.Syntax, BitmapCommand.Run),
         new("check", CheckCommand.Syntax, CheckCommand.Run),
+        new("commit", CommitCommand.Syntax, CommitCommand.Run),
+        new("compare", CompareCommand.Syntax, CompareCommand.Run),
         new("create", CreateCommand.Syntax, CreateCommand.Run),
         new("info", InfoCommand.Syntax, InfoCommand.Run),
         new("map", MapCommand.Syntax, MapCommand.Run),
         new("snapshot", SnapshotCommand.Syntax, SnapshotCommand.Run),
+        new("rebase", RebaseCommand.Syntax, RebaseCommand.Run),
         new("resize", ResizeCommand.Syntax, ResizeCommand.Run),
     ];
 
