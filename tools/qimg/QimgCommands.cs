@@ -20,6 +20,7 @@ public static class QimgCommands
         new("check", CheckCommand.Syntax, CheckCommand.Run),
         new("commit", CommitCommand.Syntax, CommitCommand.Run),
         new("compare", CompareCommand.Syntax, CompareCommand.Run),
+        new("convert", ConvertCommand.Syntax, ConvertCommand.Run),
         new("create", CreateCommand.Syntax, CreateCommand.Run),
         new("info", InfoCommand.Syntax, InfoCommand.Run),
         new("map", MapCommand.Syntax, MapCommand.Run),
