@@ -117,15 +117,11 @@ public static class BenchCommand
     {
         var s = new BenchSettings();
         var g = new GetOpt(args, ":hc:d:f:ni:o:qs:S:t:wU", LongOptions);
-        for (int c; (c = g.Next()) != -1;)
+        for (int c; (c = g.NextOption()) != -1;)
         {
             string arg = g.OptArg ?? "";
             switch (c)
             {
-                case GetOpt.MissingArgument:
-                    throw new QimgUsageException($"missing argument for option '{g.ErrorText}'");
-                case GetOpt.Unrecognized:
-                    throw new QimgUsageException($"unrecognized option '{g.ErrorText}'");
                 case 'h':
                     HelpText.Print(ctx);
                     return null;

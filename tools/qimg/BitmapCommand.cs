@@ -46,14 +46,10 @@ public static class BitmapCommand
         bool imageOpts = false;
         var actions = new List<BitmapAction>();
         var g = new GetOpt(args, ":b:f:F:g:h", LongOptions);
-        for (int c; (c = g.Next()) != -1;)
+        for (int c; (c = g.NextOption()) != -1;)
         {
             switch (c)
             {
-                case GetOpt.MissingArgument:
-                    throw new QimgUsageException($"missing argument for option '{g.ErrorText}'");
-                case GetOpt.Unrecognized:
-                    throw new QimgUsageException($"unrecognized option '{g.ErrorText}'");
                 case 'h':
                     return HelpText.Print(ctx);
                 case 'b':

@@ -38,14 +38,10 @@ public static class CheckCommand
         var fix = CheckRepair.None;
         bool quiet = false, imageOpts = false, forceShare = false;
         var g = new GetOpt(args, ":hf:r:T:qU", LongOptions);
-        for (int c; (c = g.Next()) != -1;)
+        for (int c; (c = g.NextOption()) != -1;)
         {
             switch (c)
             {
-                case GetOpt.MissingArgument:
-                    throw new QimgUsageException($"missing argument for option '{g.ErrorText}'");
-                case GetOpt.Unrecognized:
-                    throw new QimgUsageException($"unrecognized option '{g.ErrorText}'");
                 case 'h':
                     return HelpText.Print(ctx);
                 case 'f':

@@ -37,14 +37,10 @@ public static class CompareCommand
         string cache = "writeback";
         bool progress = false, quiet = false, strict = false, imageOpts = false;
         var g = new GetOpt(args, ":hf:F:T:pqsU", LongOptions);
-        for (int c; (c = g.Next()) != -1;)
+        for (int c; (c = g.NextOption()) != -1;)
         {
             switch (c)
             {
-                case GetOpt.MissingArgument:
-                    throw new QimgUsageException($"missing argument for option '{g.ErrorText}'");
-                case GetOpt.Unrecognized:
-                    throw new QimgUsageException($"unrecognized option '{g.ErrorText}'");
                 case 'h':
                     return HelpText.Print(ctx);
                 case 'f':

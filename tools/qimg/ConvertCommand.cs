@@ -45,7 +45,7 @@ public static class ConvertCommand
     {
         var r = new ConvertRequest();
         var g = new GetOpt(args, ":hf:O:B:CcF:o:l:S:pt:T:qnm:WUr:", LongOptions);
-        for (int c; (c = g.Next()) != -1;)
+        for (int c; (c = g.NextOption()) != -1;)
         {
             if (ParseOption(ctx, g, c, r) is int exit)
             {
@@ -60,10 +60,6 @@ public static class ConvertCommand
         string arg = g.OptArg ?? "";
         switch (c)
         {
-            case GetOpt.MissingArgument:
-                throw new QimgUsageException($"missing argument for option '{g.ErrorText}'");
-            case GetOpt.Unrecognized:
-                throw new QimgUsageException($"unrecognized option '{g.ErrorText}'");
             case 'h':
                 return HelpText.Print(ctx);
             case 'f': r.Format = arg; break;

@@ -27,14 +27,10 @@ public static class CreateCommand
         bool quiet = false;
         bool noBacking = false;
         var g = new GetOpt(args, ":F:b:f:ho:qu", LongOptions);
-        for (int c; (c = g.Next()) != -1;)
+        for (int c; (c = g.NextOption()) != -1;)
         {
             switch (c)
             {
-                case GetOpt.MissingArgument:
-                    throw new QimgUsageException($"missing argument for option '{g.ErrorText}'");
-                case GetOpt.Unrecognized:
-                    throw new QimgUsageException($"unrecognized option '{g.ErrorText}'");
                 case 'h':
                     return HelpText.Print(ctx);
                 case OptObject:

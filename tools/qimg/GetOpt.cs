@@ -74,6 +74,21 @@ public sealed class GetOpt
     /// <summary>The non-option arguments in order; complete once Next has returned -1.</summary>
     public IReadOnlyList<string> Operands => _operands;
 
+    /// <summary>
+    /// Next(), with qemu-img's reaction to a bad option built in: a missing argument or an unrecognized option throws
+    /// the usage error qemu-img prints (with its "Try ... --help" line). Short options must start with ':'.
+    /// </summary>
+    public int NextOption()
+    {
+        int c = Next();
+        return c switch
+        {
+            MissingArgument => throw new QimgUsageException($"missing argument for option '{ErrorText}'"),
+            Unrecognized => throw new QimgUsageException($"unrecognized option '{ErrorText}'"),
+            _ => c,
+        };
+    }
+
     /// <summary>The next option's code (a short option letter or a long option's code); -1 when options are exhausted.</summary>
     public int Next()
     {

@@ -33,14 +33,10 @@ public static class InfoCommand
         bool chain = false;
         bool imageOpts = false;
         var g = new GetOpt(args, ":f:hU", LongOptions);
-        for (int c; (c = g.Next()) != -1;)
+        for (int c; (c = g.NextOption()) != -1;)
         {
             switch (c)
             {
-                case GetOpt.MissingArgument:
-                    throw new QimgUsageException($"missing argument for option '{g.ErrorText}'");
-                case GetOpt.Unrecognized:
-                    throw new QimgUsageException($"unrecognized option '{g.ErrorText}'");
                 case 'h':
                     return HelpText.Print(ctx);
                 case OptObject:

@@ -51,14 +51,10 @@ public static class QimgTool
         }
         string[] argv = [Name, .. args];
         var g = new GetOpt(argv, "+:hVT:", LongOptions);
-        for (int c; (c = g.Next()) != -1;)
+        for (int c; (c = g.NextOption()) != -1;)
         {
             switch (c)
             {
-                case GetOpt.MissingArgument:
-                    throw new QimgUsageException($"missing argument for option '{g.ErrorText}'");
-                case GetOpt.Unrecognized:
-                    throw new QimgUsageException($"unrecognized option '{g.ErrorText}'");
                 case 'h':
                     return HelpText.Print(ctx);
                 case 'V':

@@ -36,14 +36,10 @@ public static class RebaseCommand
         string cache = "writeback", srcCache = "writeback";
         bool progress = false, quiet = false, unsafeMode = false, imageOpts = false;
         var g = new GetOpt(args, ":hf:F:b:upt:T:qU", LongOptions);
-        for (int c; (c = g.Next()) != -1;)
+        for (int c; (c = g.NextOption()) != -1;)
         {
             switch (c)
             {
-                case GetOpt.MissingArgument:
-                    throw new QimgUsageException($"missing argument for option '{g.ErrorText}'");
-                case GetOpt.Unrecognized:
-                    throw new QimgUsageException($"unrecognized option '{g.ErrorText}'");
                 case 'h':
                     return HelpText.Print(ctx);
                 case 'f':

@@ -32,14 +32,10 @@ public static class SnapshotCommand
         bool imageOpts = false;
         bool forceShare = false;
         var g = new GetOpt(args, ":la:c:d:hqU", LongOptions);
-        for (int c; (c = g.Next()) != -1;)
+        for (int c; (c = g.NextOption()) != -1;)
         {
             switch (c)
             {
-                case GetOpt.MissingArgument:
-                    throw new QimgUsageException($"missing argument for option '{g.ErrorText}'");
-                case GetOpt.Unrecognized:
-                    throw new QimgUsageException($"unrecognized option '{g.ErrorText}'");
                 case 'h':
                     return HelpText.Print(ctx);
                 case 'l' or 'a' or 'c' or 'd':
