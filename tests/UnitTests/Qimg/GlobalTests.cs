@@ -36,6 +36,36 @@ public class GlobalTests : QimgFixture
     }
 
     [Test]
+    public void Help_parameters_are_qemu_imgs_without_object_and_dd()
+    {
+        static string Parameters(string help) =>
+            help[help.IndexOf("Command parameters:", StringComparison.Ordinal)..help.IndexOf("Supported formats:", StringComparison.Ordinal)];
+        string expected = Parameters(Qemu("qemu-img", "--help").Out); // unmapped: the text names qemu-img itself
+        int obj = expected.IndexOf("  'objectdef'", StringComparison.Ordinal);
+        int fmt = expected.IndexOf("  'fmt'", StringComparison.Ordinal);
+        expected = expected.Remove(obj, fmt - obj);
+        int dd = expected.IndexOf("Parameters to dd subcommand:", StringComparison.Ordinal);
+        expected = expected.Remove(dd, expected.IndexOf("\n\n", dd, StringComparison.Ordinal) + 2 - dd);
+        Assert.That(Parameters(Qimg("--help").Out), Is.EqualTo(expected));
+    }
+
+    [Test]
+    public void Help_lists_every_command_with_qemu_imgs_syntax_line()
+    {
+        string[] qemu = QemuImg("--help").Out.Split('\n');
+        foreach (string line in Qimg("--help").Out.Split('\n').Where(l => l.StartsWith("  ", StringComparison.Ordinal) && !l.StartsWith("   ", StringComparison.Ordinal)))
+        {
+            if (line.Contains('\'', StringComparison.Ordinal))
+            {
+                continue; // a parameter line, compared above
+            }
+            string name = line.Trim().Split(' ')[0];
+            string theirs = qemu.First(l => l.StartsWith("  " + name + " ", StringComparison.Ordinal));
+            Assert.That(line, Is.EqualTo(theirs).Or.EqualTo(theirs.Replace(" [--object objectdef]", "", StringComparison.Ordinal)), name);
+        }
+    }
+
+    [Test]
     public void Command_help_is_the_global_help()
     {
         Assert.That(Qimg("info", "--help").Out, Is.EqualTo(Qimg("--help").Out));
