@@ -2,7 +2,7 @@ using Qcow2.Cli;
 
 namespace Qcow2.Tools.Qimg;
 
-/// <summary>qemu-img's --help text, limited to the commands and parameters qimg implements (no --object, no dd or measure).</summary>
+/// <summary>qemu-img's --help text, limited to the commands and parameters qimg implements (no --object).</summary>
 public static class HelpText
 {
     /// <summary>The version banner (qemu-img prints its version and copyright lines).</summary>
@@ -97,6 +97,13 @@ public static class HelpText
               '-f' first image format
               '-F' second image format
               '-s' run in Strict mode - fail on different image size or sector allocation
+
+            Parameters to dd subcommand:
+              'bs=BYTES' read and write up to BYTES bytes at a time (default: 512)
+              'count=N' copy only N input blocks
+              'if=FILE' read from FILE
+              'of=FILE' write to FILE
+              'skip=N' skip N bs-sized blocks at the start of input
 
             Supported formats: qcow2 raw
 
