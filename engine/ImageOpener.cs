@@ -43,6 +43,8 @@ public static class ImageOpener
             {
                 "qcow2" => Qcow2Image.Open(storage, fileName, options),
                 "raw" => new RawDevice(storage) { FileName = fileName },
+                "qcow" => throw new ImageOpenException(
+                    "QCOW version 1 images (QEMU's qcow driver) are not supported by this engine", Errno.ENOTSUP),
                 _ => throw new ImageOpenException($"Unknown driver '{format}'"),
             };
         }
@@ -53,12 +55,17 @@ public static class ImageOpener
         }
     }
 
-    /// <summary>The format a file looks like: qcow2 when it starts with the qcow2 magic and a known version, else raw.</summary>
+    /// <summary>The format a file looks like, as QEMU probes it: the QCOW magic with version 1 is "qcow" (QEMU's old qcow
+    /// driver, which this engine refuses), with version 2 or more "qcow2"; anything else is "raw".</summary>
     public static string Probe(IStorage storage)
     {
         Span<byte> b = stackalloc byte[8];
         storage.Read(0, b);
-        // qcow2_probe wants version >= 2; version 1 is QEMU's QCOW driver, which this engine reports as an unsupported version.
-        return Header.ReadMagic(b) == Header.Magic && System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(b[4..]) >= 1 ? "qcow2" : "raw";
+        if (Header.ReadMagic(b) != Header.Magic)
+        {
+            return "raw";
+        }
+        uint version = System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(b[4..]);
+        return version >= 2 ? "qcow2" : version == 1 ? "qcow" : "raw";
     }
 }

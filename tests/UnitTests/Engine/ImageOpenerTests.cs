@@ -30,4 +30,37 @@ public sealed class ImageOpenerTests
         var e = Assert.Throws<ImageOpenException>(() => ImageOpener.Open(path, new OpenOptions()));
         Assert.That(e!.Message, Is.EqualTo($"Could not open '{path}': No such file or directory"));
     }
+
+    [TestCase(0u, "raw")]
+    [TestCase(1u, "qcow")]
+    [TestCase(2u, "qcow2")]
+    [TestCase(3u, "qcow2")]
+    [TestCase(0xffffffffu, "qcow2")]
+    public void Probe_follows_qemus_qcow_and_qcow2_probes(uint version, string format)
+    {
+        byte[] head = new byte[512];
+        new byte[] { 0x51, 0x46, 0x49, 0xfb }.CopyTo(head, 0);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(head.AsSpan(4), version);
+        using var storage = new Qcow2.Storage.MemoryStorage(head);
+        Assert.That(ImageOpener.Probe(storage), Is.EqualTo(format));
+    }
+
+    [Test]
+    public void Open_refuses_a_qcow_version_1_file_with_a_clear_message_and_leaves_it_alone()
+    {
+        string path = Path.Combine(Path.GetTempPath(), "v1-" + Guid.NewGuid().ToString("N") + ".img");
+        byte[] head = new byte[4096];
+        new byte[] { 0x51, 0x46, 0x49, 0xfb, 0, 0, 0, 1 }.CopyTo(head, 0);
+        File.WriteAllBytes(path, head);
+        try
+        {
+            var e = Assert.Throws<ImageOpenException>(() => ImageOpener.Open(path, new OpenOptions()));
+            Assert.That(e!.Message, Is.EqualTo("QCOW version 1 images (QEMU's qcow driver) are not supported by this engine"));
+            Assert.That(File.ReadAllBytes(path), Is.EqualTo(head));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
 }
