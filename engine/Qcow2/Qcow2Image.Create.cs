@@ -93,9 +93,10 @@ public sealed partial class Qcow2Image
             long bytes = Math.Min(end - offset, (long)int.MaxValue & ~(long)(_clusterSize - 1));
             var metas = new List<L2Meta>();
             long host = AllocHostOffset(offset, ref bytes, metas);
+            // qcow2_handle_l2meta with link_l2: the COW regions are copied first. Only a partial cluster has them: the
+            // tail of the last cluster past a size that is not cluster-aligned, written as zeros (or backing data).
             foreach (var m in metas)
             {
-                m.SkipCow = true;
                 LinkL2(m);
             }
             hostEnd = Math.Max(hostEnd, host + bytes);

@@ -114,6 +114,8 @@ public class QemuInteropTests : QimgFixture
     [TestCase("qcow2", "1G", "compat=0.10,cluster_size=4k")]
     [TestCase("qcow2", "100M", "refcount_bits=64,lazy_refcounts=on,cluster_size=512")]
     [TestCase("qcow2", "8M", "preallocation=metadata")]
+    [TestCase("qcow2", "1000000", "preallocation=metadata")]
+    [TestCase("qcow2", "3000000", "preallocation=metadata,cluster_size=4k")]
     [TestCase("raw", "5000", "")]
     [TestCase("raw", "1M", "preallocation=full")]
     public void Images_created_by_both_tools_look_the_same(string format, string size, string options)
