@@ -42,9 +42,11 @@ public static class ImageOpener
             return format switch
             {
                 "qcow2" => Qcow2Image.Open(storage, fileName, options),
-                "raw" => new RawDevice(storage) { FileName = fileName },
+                "raw" => new RawDevice(storage) { FileName = fileName, Probed = options.Format is null },
                 "qcow" => throw new ImageOpenException(
                     "QCOW version 1 images (QEMU's qcow driver) are not supported by this engine", Errno.ENOTSUP),
+                _ when options.Format is null => throw new ImageOpenException(
+                    $"the file looks like a '{format}' image, a format this engine does not support (only qcow2 and raw)", Errno.ENOTSUP),
                 _ => throw new ImageOpenException($"Unknown driver '{format}'"),
             };
         }
@@ -55,17 +57,12 @@ public static class ImageOpener
         }
     }
 
-    /// <summary>The format a file looks like, as QEMU probes it: the QCOW magic with version 1 is "qcow" (QEMU's old qcow
-    /// driver, which this engine refuses), with version 2 or more "qcow2"; anything else is "raw".</summary>
+    /// <summary>The format a file looks like, as QEMU probes its first sector (<see cref="FormatSniffer"/>): "qcow2", "raw",
+    /// or another format's name, which Open refuses (the QCOW magic with version 1 is "qcow", QEMU's old qcow driver).</summary>
     public static string Probe(IStorage storage)
     {
-        Span<byte> b = stackalloc byte[8];
+        Span<byte> b = stackalloc byte[FormatSniffer.ProbeBytes];
         storage.Read(0, b);
-        if (Header.ReadMagic(b) != Header.Magic)
-        {
-            return "raw";
-        }
-        uint version = System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(b[4..]);
-        return version >= 2 ? "qcow2" : version == 1 ? "qcow" : "raw";
+        return FormatSniffer.Sniff(b);
     }
 }

@@ -10,6 +10,13 @@ public sealed class RawDevice : BlockDevice
     /// <summary>Wraps a store as a raw image.</summary>
     public RawDevice(IStorage storage) => _storage = storage;
 
+    /// <summary>
+    /// Set when the format was probed rather than given: as in QEMU, a write that would make block 0 look like another
+    /// format (a qcow2 header, say) is refused with EPERM, so that the next probe cannot turn guest data into an image
+    /// header that names other files.
+    /// </summary>
+    public bool Probed { get; init; }
+
     /// <inheritdoc/>
     public override IBlkdebugControl? Blkdebug => _storage as IBlkdebugControl;
 
@@ -41,6 +48,31 @@ public sealed class RawDevice : BlockDevice
         }
     }
 
+    /// <summary>Refuses a write over the first sector of a probed image when the sector would then probe as another format.</summary>
+    private void CheckBlockZero(long offset, long length, ReadOnlySpan<byte> data, bool zeroes)
+    {
+        if (!Probed || length == 0 || offset >= FormatSniffer.ProbeBytes)
+        {
+            return;
+        }
+        // QEMU aligns such writes to 512 bytes (read-modify-write) and probes the resulting first sector.
+        var head = new byte[FormatSniffer.ProbeBytes];
+        _storage.Read(0, head.AsSpan(0, (int)Math.Min(head.Length, _storage.Length)));
+        int n = (int)Math.Min(length, head.Length - offset);
+        if (zeroes)
+        {
+            head.AsSpan((int)offset, n).Clear();
+        }
+        else
+        {
+            data[..n].CopyTo(head.AsSpan((int)offset));
+        }
+        if (FormatSniffer.Sniff(head) != "raw")
+        {
+            throw new BlockIOException(Errno.EPERM);
+        }
+    }
+
     /// <inheritdoc/>
     public override void Read(long offset, Span<byte> buffer)
     {
@@ -53,6 +85,7 @@ public sealed class RawDevice : BlockDevice
     {
         CheckWritable();
         CheckRange(offset, data.Length);
+        CheckBlockZero(offset, data.Length, data, zeroes: false);
         _storage.Write(offset, data);
     }
 
@@ -61,6 +94,7 @@ public sealed class RawDevice : BlockDevice
     {
         CheckWritable();
         CheckRange(offset, length);
+        CheckBlockZero(offset, length, default, zeroes: true);
         var zeros = new byte[Math.Min(length, 1 << 20)];
         for (long done = 0; done < length; done += zeros.Length)
         {

@@ -63,4 +63,44 @@ public sealed class ImageOpenerTests
             File.Delete(path);
         }
     }
+
+    [TestCase(0, "QED\0", "qed")]
+    [TestCase(0, "KDMV", "vmdk")]
+    [TestCase(0, "conectix", "vpc")]
+    [TestCase(0, "vhdxfile", "vhdx")]
+    [TestCase(0, "WithoutFreeSpace", "parallels")]
+    [TestCase(0, "hello world", "raw")]
+    public void Sniff_names_the_format_a_first_sector_claims(int offset, string magic, string format)
+    {
+        byte[] head = new byte[512];
+        System.Text.Encoding.ASCII.GetBytes(magic).CopyTo(head, offset);
+        Assert.That(FormatSniffer.Sniff(head), Is.EqualTo(format));
+    }
+
+    [Test]
+    public void A_probed_raw_image_refuses_a_write_that_makes_block_0_another_format()
+    {
+        string path = Path.Combine(Path.GetTempPath(), "raw-" + Guid.NewGuid().ToString("N") + ".img");
+        File.WriteAllBytes(path, new byte[65536]);
+        byte[] qcow2Magic = [0x51, 0x46, 0x49, 0xfb, 0, 0, 0, 3];
+        try
+        {
+            using (var probed = ImageOpener.Open(path, new OpenOptions()))
+            {
+                var e = Assert.Throws<BlockIOException>(() => probed.Write(0, qcow2Magic));
+                Assert.That(e!.Errno, Is.EqualTo(Errno.EPERM));
+                Assert.That(() => probed.Write(512, qcow2Magic), Throws.Nothing, "only block 0 is restricted");
+                Assert.That(() => probed.Write(0, new byte[512]), Throws.Nothing, "a write that keeps block 0 raw is allowed");
+            }
+            Assert.That(File.ReadAllBytes(path).AsSpan(0, 8).ToArray(), Is.EqualTo(new byte[8]));
+            using (var explicitRaw = ImageOpener.Open(path, new OpenOptions { Format = "raw" }))
+            {
+                Assert.That(() => explicitRaw.Write(0, qcow2Magic), Throws.Nothing, "-f raw lifts the restriction");
+            }
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
 }
