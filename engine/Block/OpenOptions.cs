@@ -27,6 +27,9 @@ public sealed class OpenOptions
     /// <summary>Where the engine prints its diagnostics (QEMU's stderr lines such as "qcow2: Marking image as corrupt: ...").</summary>
     public TextWriter Diagnostics { get; set; } = TextWriter.Null;
 
+    /// <summary>What starts the lines QEMU prints with error_report while the image is open or closed ("qemu-img: " in qemu-img; empty by default).</summary>
+    public string ReportPrefix { get; set; } = "";
+
     /// <summary>Where the engine's "stdout" messages go (blkdebug's "Suspended request" lines).</summary>
     public TextWriter Messages { get; set; } = TextWriter.Null;
 

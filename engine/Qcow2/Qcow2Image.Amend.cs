@@ -376,6 +376,11 @@ public sealed partial class Qcow2Image
                 _amendReports.Add(msg);
                 throw new BlockIOException(errno);
             }
+            if (sn.L1Size == 0)
+            {
+                // QEMU reallocates its buffer to the table's size, and g_try_realloc of 0 bytes returns NULL.
+                throw new BlockIOException(Errno.ENOMEM);
+            }
             var l1 = ReadTable((long)sn.L1TableOffset, (int)sn.L1Size);
             ExpandZeroClustersInL1(l1, (int)sn.L1Size, active: false);
         }

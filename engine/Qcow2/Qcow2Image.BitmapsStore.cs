@@ -123,6 +123,11 @@ public sealed partial class Qcow2Image
         {
             throw new BitmapOperationException($"Bitmap '{name}' is too big");
         }
+        if (tbSize == 0)
+        {
+            // g_try_new0 of no entries returns NULL (a bitmap of a zero-sized image).
+            throw new BitmapOperationException("No memory");
+        }
         var tb = new ulong[tbSize];
         long bitsPerCluster = (long)_clusterSize * 8;
         var buf = new byte[_clusterSize];

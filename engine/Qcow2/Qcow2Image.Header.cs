@@ -38,9 +38,11 @@ public sealed partial class Qcow2Image
             e.WriteTo(buf);
         }
         buf.AddRange(new byte[8]);
-        if (BackingFileName is not null)
+        // QEMU keeps the name it read whenever the header had a backing file offset, even an empty one, and writes
+        // it back after the extensions (offset and length 0 for an empty name).
+        if (BackingFileName is not null || _header.BackingFileOffset != 0)
         {
-            var name = Encoding.UTF8.GetBytes(BackingFileName);
+            var name = Encoding.UTF8.GetBytes(BackingFileName ?? "");
             _header.BackingFileOffset = (ulong)buf.Count;
             _header.BackingFileSize = (uint)name.Length;
             buf.AddRange(name);

@@ -328,8 +328,11 @@ public sealed partial class Qcow2Image : IOverlapChecker
         {
             MarkCorrupt();
             _unusable = true;
-            _l2Cache.Clear();
-            _refblockCache.Clear();
+            if (!_inactivating)
+            {
+                _l2Cache.Clear();
+                _refblockCache.Clear();
+            }
         }
         _signaledCorruption = true;
     }

@@ -44,6 +44,10 @@ public sealed partial class Qcow2Image : BlockDevice
 
     /// <summary>Set once a fatal corruption made the image unusable (QEMU sets bs->drv to NULL).</summary>
     private bool _unusable;
+
+    /// <summary>Set while Close stores bitmaps and flushes the caches (qcow2_inactivate).</summary>
+    private bool _inactivating;
+
     private bool _signaledCorruption;
     private bool _disposed;
 
@@ -180,6 +184,8 @@ public sealed partial class Qcow2Image : BlockDevice
     private void Close()
     {
         // qcow2_inactivate: the bitmaps are stored first; when that fails they are lost and the image is not marked clean.
+        // A corruption found on the way leaves the caches in place (QEMU's inactivation goes on to flush them).
+        _inactivating = true;
         bool stored = true;
         try
         {
@@ -188,15 +194,35 @@ public sealed partial class Qcow2Image : BlockDevice
         catch (Format.BitmapOperationException e)
         {
             stored = false;
-            _options.Diagnostics.WriteLine($"Lost persistent bitmaps during inactivation of node '{BitmapNodeName}': {e.Message}");
-            _options.Diagnostics.Flush();
+            Report($"Lost persistent bitmaps during inactivation of node '{BitmapNodeName}': {e.Message}");
         }
-        _l2Cache.Flush();
-        _refblockCache.Flush();
-        if (stored && Dirty && !_readOnly)
+        bool flushed = FlushOnClose(_l2Cache, "L2 table") & FlushOnClose(_refblockCache, "refcount block");
+        if (stored && flushed && Dirty && !_readOnly)
         {
             MarkClean();
         }
         _file.Flush();
+    }
+
+    /// <summary>Flushes one cache while closing; a failure is reported (error_report) as qcow2_inactivate does, not thrown.</summary>
+    private bool FlushOnClose(MetadataCache cache, string what)
+    {
+        try
+        {
+            cache.Flush();
+            return true;
+        }
+        catch (BlockIOException e)
+        {
+            Report($"Failed to flush the {what} cache: {e.Message}");
+            return false;
+        }
+    }
+
+    /// <summary>error_report: a line on the diagnostics stream, after the program-name prefix.</summary>
+    private void Report(string line)
+    {
+        _options.Diagnostics.WriteLine(_options.ReportPrefix + line);
+        _options.Diagnostics.Flush();
     }
 }

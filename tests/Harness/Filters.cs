@@ -14,7 +14,7 @@ internal static partial class Filters
     [
         "_filter_testdir", "_filter_imgfmt", "_filter_win32", "_filter_qemu_io", "_filter_qemu_img_check",
         "_filter_qmp", "_filter_img_create", "_filter_img_info", "_filter_qemu_img_map", "_filter_qemu",
-        "grep", "head", "tail",
+        "_filter_generated_node_ids", "grep", "head", "tail",
     ];
 
     /// <summary>Whether name can follow '|'.</summary>
@@ -33,11 +33,16 @@ internal static partial class Filters
         "_filter_img_info" => (ImgInfo(input, env), 0),
         "_filter_qemu_img_map" => (QemuImgMap(input, env), 0),
         "_filter_qemu" => (Qemu(input), 0),
+        "_filter_generated_node_ids" => (GeneratedNodeIds().Replace(input, "NODE_NAME"), 0),
         "grep" => Grep(args, input),
         "head" => (HeadTail(args, input, head: true), 0),
         "tail" => (HeadTail(args, input, head: false), 0),
         _ => throw new ArgumentOutOfRangeException(nameof(name), name, "unknown filter"),
     };
+
+    /// <summary>_filter_generated_node_ids: automatically generated node names (#block followed by 3+ digits) become NODE_NAME.</summary>
+    [GeneratedRegex(@"#block[0-9]{3,}")]
+    private static partial Regex GeneratedNodeIds();
 
     /// <summary>_filter_testdir: <c>$TEST_DIR/</c> becomes <c>TEST_DIR/</c>.</summary>
     public static string TestDir(string s, ScenarioEnv env) => s.Replace(env.TestDir + "/", "TEST_DIR/", StringComparison.Ordinal);

@@ -238,6 +238,7 @@ public static class BenchCommand
             WriteThrough = s.WriteThrough,
             BaseDirectory = ctx.CurrentDirectory,
             Diagnostics = ctx.Err,
+            ReportPrefix = QimgTool.Name + ": ",
             Messages = ctx.Out,
         };
         string file = s.ImageOpts ? ImageArgs.ApplyImageOpts(s.FileName, options) : s.FileName;

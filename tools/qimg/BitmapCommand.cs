@@ -175,6 +175,7 @@ public static class BitmapCommand
             NoBacking = true,
             BaseDirectory = ctx.CurrentDirectory,
             Diagnostics = ctx.Err,
+            ReportPrefix = QimgTool.Name + ": ",
             Messages = ctx.Out,
         };
         if (imageOpts && format is not null)

@@ -137,6 +137,7 @@ public static class CheckCommand
             NoBacking = true,
             BaseDirectory = ctx.CurrentDirectory,
             Diagnostics = ctx.Err,
+            ReportPrefix = QimgTool.Name + ": ",
             Messages = ctx.Out,
         };
         string file = imageOpts ? ImageArgs.ApplyImageOpts(filename, options) : filename;

@@ -136,7 +136,15 @@ public static class CommitCommand
         {
             using (BlockDevice target = OpenBase(ctx, basePath, baseFormat))
             {
-                Mirror(ctx, (Qcow2Image)top, depth, target, bar);
+                try
+                {
+                    Mirror(ctx, (Qcow2Image)top, depth, target, bar);
+                }
+                catch (BlockIOException e)
+                {
+                    // img_commit reports the commit job's error this way (e.g. a write refused by the overlap checks).
+                    throw new QimgException($"Block job failed: {e.Message}");
+                }
             }
             if (!drop && top is Qcow2Image image)
             {
@@ -157,6 +165,7 @@ public static class CommitCommand
             ReadOnly = false,
             BaseDirectory = ctx.CurrentDirectory,
             Diagnostics = ctx.Err,
+            ReportPrefix = QimgTool.Name + ": ",
             Messages = ctx.Out,
         };
         try

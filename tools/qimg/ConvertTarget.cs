@@ -66,11 +66,21 @@ public static class ConvertTarget
                 CreateQcow2(ctx, filename, opts, size);
             }
         }
+        catch (QimgException e) when (e.Message.StartsWith(TooLarge, StringComparison.Ordinal))
+        {
+            // Only qemu-img create (bdrv_img_create) rewords EFBIG as "too large"; convert prints the driver's error.
+            string efbig = ErrnoText.Of(Errno.EFBIG);
+            string reason = format == "raw" ? $"Could not resize file: {efbig}" : $"Could not resize image: Failed to grow the L1 table: {efbig}";
+            throw new QimgException($"{filename}: error while converting {format}: {reason}");
+        }
         catch (QimgException e)
         {
             throw new QimgException($"{filename}: error while converting {format}: {e.Message}", e.Hint, e.ExitCode);
         }
     }
+
+    /// <summary>How qemu-img create words a target size the host or the L1 table limit refuses (EFBIG).</summary>
+    private const string TooLarge = "The image size is too large for file format";
 
     /// <summary>qcow2_co_create_opts as qimg create runs it: the empty file, the option checks, the engine's layout; the file is removed on failure.</summary>
     private static void CreateQcow2(ToolContext ctx, string filename, QemuOpts opts, long size)
@@ -119,6 +129,7 @@ public static class ConvertTarget
             WriteThrough = writeThrough,
             BaseDirectory = ctx.CurrentDirectory,
             Diagnostics = ctx.Err,
+            ReportPrefix = QimgTool.Name + ": ",
             Messages = ctx.Out,
         };
         file = imageOpts ? ImageArgs.ApplyImageOpts(filename, options) : filename;

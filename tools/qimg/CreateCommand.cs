@@ -222,6 +222,7 @@ public static class CreateCommand
                 ReadOnly = true,
                 BaseDirectory = ctx.CurrentDirectory,
                 Diagnostics = ctx.Err,
+                ReportPrefix = QimgTool.Name + ": ",
             });
         }
         catch (Exception e)

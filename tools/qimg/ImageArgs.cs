@@ -21,6 +21,7 @@ public static class ImageArgs
             NoIo = noBacking,
             BaseDirectory = ctx.CurrentDirectory,
             Diagnostics = ctx.Err,
+            ReportPrefix = QimgTool.Name + ": ",
             Messages = ctx.Out,
         };
         string file = filename;

@@ -27,7 +27,8 @@ public static class Qcow2Measure
         long virtualSize = Qcow2MeasureMath.RoundUp((long)opts.Get("size")!.Number, clusterSize);
         long l2EntrySize = extendedL2 ? 16 : 8;
         long l2Tables = Qcow2MeasureMath.DivRoundUp(virtualSize / clusterSize, clusterSize / l2EntrySize);
-        if (l2Tables > Qcow2CreateValidator.MaxL1Entries)
+        // qcow2_measure checks the limit against the size option, which is 0 when an input image is measured.
+        if (source is null && l2Tables > Qcow2CreateValidator.MaxL1Entries)
         {
             throw new QimgException("The image size is too large (try using a larger cluster size)");
         }

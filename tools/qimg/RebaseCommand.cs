@@ -163,6 +163,7 @@ public static class RebaseCommand
             ReadOnly = true,
             BaseDirectory = ctx.CurrentDirectory,
             Diagnostics = ctx.Err,
+            ReportPrefix = QimgTool.Name + ": ",
             Messages = ctx.Out,
         };
         try

@@ -181,6 +181,7 @@ public static class SnapshotCommand
             ReadOnly = false,
             BaseDirectory = ctx.CurrentDirectory,
             Diagnostics = ctx.Err,
+            ReportPrefix = QimgTool.Name + ": ",
             Messages = ctx.Out,
         };
         string file = imageOpts ? ImageArgs.ApplyImageOpts(filename, options) : filename;

@@ -21,6 +21,7 @@ public static class WritableImage
             WriteThrough = writeThrough,
             BaseDirectory = ctx.CurrentDirectory,
             Diagnostics = ctx.Err,
+            ReportPrefix = QimgTool.Name + ": ",
             Messages = ctx.Out,
         };
         string file = imageOpts ? ImageArgs.ApplyImageOpts(filename, options) : filename;

@@ -168,6 +168,7 @@ internal sealed class QioSession
             RequestSuspended = tag => AioRequest.Current?.NotifySuspended(tag),
             Events = PrintEvents ? e => Out.WriteLine(QmpEventFormat.Format(e, DateTimeOffset.UtcNow)) : null,
             Diagnostics = Err,
+            ReportPrefix = ProgramName + ": ",
             Messages = Out,
             BaseDirectory = Ctx.CurrentDirectory,
         };

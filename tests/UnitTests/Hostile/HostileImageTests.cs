@@ -1,7 +1,3 @@
-using System.Diagnostics;
-using Qcow2.Cli;
-using Qcow2.Tools.Qimg;
-using Qcow2.Tools.Qio;
 using Qcow2.UnitTests.Interop;
 
 namespace Qcow2.UnitTests.Hostile;
@@ -15,14 +11,8 @@ namespace Qcow2.UnitTests.Hostile;
 [TestFixture]
 [Category("Interop")]
 [NonParallelizable]
-public class HostileImageTests : InteropFixture
+public class HostileImageTests : HostileFixture
 {
-    /// <summary>Longest a run may take: QEMU answers all of these in milliseconds.</summary>
-    private static readonly TimeSpan Limit = TimeSpan.FromSeconds(20);
-
-    /// <summary>The most one run may allocate: the largest legal tables (a 32 MiB L1; 65536 snapshots printed as JSON), with room to spare.</summary>
-    private const long AllocationLimit = 512L << 20;
-
     private static readonly (string Tool, string[] Args)[] Common =
     [
         ("qio", ["-c", "read 0 512", "t.img"]),
@@ -33,40 +23,6 @@ public class HostileImageTests : InteropFixture
 
     private static IEnumerable<TestCaseData> Cases() =>
         HostileCatalogue.All.Keys.Select(k => new TestCaseData(k).SetName($"Hostile_image_handled_like_qemu({k})"));
-
-    /// <summary>Builds the hostile image in a folder and returns its bytes.</summary>
-    private byte[] Build(HostileImage h)
-    {
-        string dir = SubDir("build");
-        string path = Path.Combine(dir, "t.img");
-        if (h.Contents is not null)
-        {
-            File.WriteAllBytes(path, h.Contents);
-            return h.Contents;
-        }
-        string[] create = h.Options.Length == 0
-            ? ["create", "-q", "-f", "qcow2", "t.img", h.Size]
-            : ["create", "-q", "-f", "qcow2", "-o", h.Options, "t.img", h.Size];
-        var r = Qemu("qemu-img", dir, create);
-        Assert.That(r.ExitCode, Is.EqualTo(0), r.ToString());
-        foreach (var step in h.Before)
-        {
-            r = Qemu(step[0], dir, step[1..]);
-            Assert.That(r.ExitCode, Is.EqualTo(0), $"{string.Join(' ', step)}\n{r}");
-        }
-        foreach (var p in h.Pokes(path).ToList())
-        {
-            using var f = new FileStream(path, FileMode.Open, FileAccess.Write);
-            f.Position = p.Offset;
-            f.Write(p.Data);
-        }
-        if (h.TruncateTo is long len)
-        {
-            using var f = new FileStream(path, FileMode.Open, FileAccess.Write);
-            f.SetLength(len);
-        }
-        return File.ReadAllBytes(path);
-    }
 
     [TestCaseSource(nameof(Cases))]
     public void Hostile(string name)
@@ -122,27 +78,5 @@ public class HostileImageTests : InteropFixture
                     $"{what}: the file differs from QEMU's afterwards (unchanged by QEMU: {FirstDifference(original, theirsAfter) == -1})");
             }
         });
-    }
-
-    /// <summary>Runs one of our tools in-process on a worker thread, with a time limit, counting what it allocates.</summary>
-    private static (ToolRun? Run, TimeSpan Elapsed, long Allocated, Exception? Crash) RunBounded(string tool, string dir, string[] args)
-    {
-        Func<string[], ToolContext, int> entry = tool == "qio" ? QioTool.Run : QimgTool.Run;
-        var sw = Stopwatch.StartNew();
-        long before = GC.GetTotalAllocatedBytes(precise: true);
-        var task = Task.Run(() => InProcess(entry, dir, args));
-        try
-        {
-            if (!task.Wait(Limit))
-            {
-                return (null, sw.Elapsed, 0, null);
-            }
-        }
-        catch (AggregateException e)
-        {
-            return (null, sw.Elapsed, 0, e.InnerException ?? e);
-        }
-        long allocated = GC.GetTotalAllocatedBytes(precise: true) - before;
-        return (task.Result, sw.Elapsed, allocated, null);
     }
 }

@@ -1,0 +1,128 @@
+using System.Text.RegularExpressions;
+using Qcow2.Tools.Qimg;
+using Qcow2.UnitTests.Interop;
+
+namespace Qcow2.UnitTests.Hostile;
+
+/// <summary>
+/// Every hostile image of the catalogue through the qimg commands that read or rewrite a whole image (map, check and
+/// check -r all, snapshot -l, convert to raw and qcow2, compare, bitmap --add, rebase -u, commit, resize, amend to
+/// compat=0.10, info --backing-chain and, once it exists, measure): our
+/// tool prints what qemu-img prints with the same exit code, leaves the image and writes the output files as QEMU does
+/// (and no other file), never throws, finishes within seconds and never allocates anything near what the fields ask for.
+/// </summary>
+[TestFixture]
+[Category("Interop")]
+[NonParallelizable]
+public class HostileCommandsTests : HostileFixture
+{
+    /// <summary>The commands, each with a short label for the test name; measure only when qimg has it.</summary>
+    private static readonly (string Label, string[] Args)[] Commands =
+    [
+        ("map", ["map", "--output=json", "t.img"]),
+        ("check", ["check", "t.img"]),
+        ("snapshot-l", ["snapshot", "-l", "t.img"]),
+        ("convert-raw", ["convert", "-O", "raw", "t.img", "out.raw"]),
+        ("convert-qcow2", ["convert", "-O", "qcow2", "t.img", "out.qcow2"]),
+        ("compare", ["compare", "t.img", "t.img"]),
+        ("bitmap-add", ["bitmap", "--add", "t.img", "b0"]),
+        ("rebase-u", ["rebase", "-u", "-b", "", "t.img"]),
+        ("commit", ["commit", "t.img"]),
+        ("check-r-all", ["check", "-r", "all", "t.img"]),
+        ("resize", ["resize", "t.img", "+1M"]),
+        ("amend-compat", ["amend", "-o", "compat=0.10", "t.img"]),
+        ("info-chain", ["info", "--backing-chain", "t.img"]),
+        .. QimgCommands.Find("measure") is null ? [] : new[] { ("measure", new[] { "measure", "-O", "qcow2", "t.img" }) },
+    ];
+
+    private static IEnumerable<TestCaseData> Cases() =>
+        from k in HostileCatalogue.All.Keys
+        from c in Commands
+        select new TestCaseData(k, c.Label, c.Args).SetName($"Hostile_image_command_handled_like_qemu({k}, {c.Label})");
+
+    [TestCaseSource(nameof(Cases))]
+    public void Hostile_command(string name, string label, string[] args)
+    {
+        var h = HostileCatalogue.All[name];
+        byte[] original = Build(h);
+        string qdir = SubDir("q"), mdir = SubDir("m");
+        File.WriteAllBytes(Path.Combine(qdir, "t.img"), original);
+        File.WriteAllBytes(Path.Combine(mdir, "t.img"), original);
+        string what = $"{name}: qimg {string.Join(' ', args.Select(a => a.Length == 0 ? "\"\"" : a))}";
+
+        var theirs = Qemu("qemu-img", qdir, args);
+        var (ours, elapsed, allocated, crash) = RunBounded("qimg", mdir, args);
+        Assert.That(crash, Is.Null, $"{what}: threw {crash?.GetType().Name}: {crash?.Message}\n{crash?.StackTrace}");
+        Assert.That(ours, Is.Not.Null, $"{what}: still running after {Limit}");
+        Assert.That(elapsed, Is.LessThan(Limit), $"{what}: took {elapsed}");
+        Assert.That(allocated, Is.LessThan(AllocationLimit), $"{what}: allocated {allocated >> 20} MiB");
+        Assert.That(ours!.Out + ours.Err, Does.Not.Contain("   at ").And.Not.Contain("Exception"), $"{what}: stack trace or exception text\n{ours}");
+        byte[] oursAfter = File.ReadAllBytes(Path.Combine(mdir, "t.img"));
+        string[] ourFiles = FileNames(mdir), theirFiles = FileNames(qdir);
+
+        if (h.RefusedByDesign is not null || h.ProbedDifferently is not null)
+        {
+            Assert.Multiple(() =>
+            {
+                Assert.That(FirstDifference(original, oursAfter), Is.EqualTo(-1), $"{what}: our tool changed the file");
+                if (h.RefusedByDesign is not null)
+                {
+                    Assert.That(ours.ExitCode, Is.Not.EqualTo(0), $"{what}: accepted an image it cannot handle\n{ours}");
+                    Assert.That(ourFiles, Is.EqualTo(new[] { "t.img" }), $"{what}: wrote another file while refusing the image");
+                }
+            });
+            return;
+        }
+        string context = $"{what}\n--- ours\n{ours}\n--- QEMU\n{theirs}";
+        Assert.Multiple(() =>
+        {
+            Assert.That(ours.ExitCode, Is.EqualTo(theirs.ExitCode), $"{context}\nexit code");
+            if (h.StderrDiffers is null)
+            {
+                // Block node names count from #block001 here and process-wide in QEMU (CONTRIBUTING.md, "Node names").
+                Assert.That(MaskNodeNames(ours.Err), Is.EqualTo(MaskNodeNames(Normalize(theirs.Err))), $"{context}\nstderr");
+            }
+            Assert.That(Normalize(ours.Out), Is.EqualTo(Normalize(theirs.Out)), $"{context}\nstdout");
+            byte[] theirsAfter = File.ReadAllBytes(Path.Combine(qdir, "t.img"));
+            Assert.That(FirstDifference(theirsAfter, oursAfter), Is.EqualTo(-1),
+                $"{what}: the image differs from QEMU's afterwards (unchanged by QEMU: {FirstDifference(original, theirsAfter) == -1})");
+            Assert.That(ourFiles, Is.EqualTo(theirFiles), $"{what}: the files in the folder differ from QEMU's");
+            foreach (string f in ourFiles.Intersect(theirFiles).Where(f => f != "t.img"))
+            {
+                long at = FirstFileDifference(Path.Combine(qdir, f), Path.Combine(mdir, f));
+                Assert.That(at, Is.EqualTo(-1), $"{what}: {f} differs from QEMU's at 0x{at:x}");
+            }
+        });
+    }
+
+    /// <summary>Replaces the numbers of automatic block node names ('#block123').</summary>
+    private static string MaskNodeNames(string text) => Regex.Replace(text, "#block[0-9]+", "#blockNNN");
+
+    /// <summary>The sorted names of the files in a folder.</summary>
+    private static string[] FileNames(string dir) =>
+        [.. Directory.GetFiles(dir).Select(f => Path.GetFileName(f)).Order(StringComparer.Ordinal)];
+
+    /// <summary>The first offset at which two files differ (the shorter length when one is a prefix), or -1; read in chunks, as outputs may be large.</summary>
+    private static long FirstFileDifference(string a, string b)
+    {
+        using var fa = File.OpenRead(a);
+        using var fb = File.OpenRead(b);
+        var ba = new byte[1 << 20];
+        var bb = new byte[1 << 20];
+        for (long pos = 0; ; )
+        {
+            int na = fa.ReadAtLeast(ba, ba.Length, throwOnEndOfStream: false);
+            int nb = fb.ReadAtLeast(bb, bb.Length, throwOnEndOfStream: false);
+            long at = FirstDifference(ba[..na], bb[..nb]);
+            if (at != -1)
+            {
+                return pos + at;
+            }
+            if (na == 0)
+            {
+                return -1;
+            }
+            pos += na;
+        }
+    }
+}
