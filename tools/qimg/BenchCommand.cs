@@ -236,11 +236,7 @@ public static class BenchCommand
             Format = s.Format,
             ReadOnly = !s.Write,
             WriteThrough = s.WriteThrough,
-            BaseDirectory = ctx.CurrentDirectory,
-            Diagnostics = ctx.Err,
-            ReportPrefix = QimgTool.Name + ": ",
-            Messages = ctx.Out,
-        };
+        }.ForTool(ctx);
         string file = s.ImageOpts ? ImageArgs.ApplyImageOpts(s.FileName, options) : s.FileName;
         if (s.ForceShare && s.Write)
         {

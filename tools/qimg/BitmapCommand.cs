@@ -173,11 +173,7 @@ public static class BitmapCommand
             Format = format,
             ReadOnly = !writable,
             NoBacking = true,
-            BaseDirectory = ctx.CurrentDirectory,
-            Diagnostics = ctx.Err,
-            ReportPrefix = QimgTool.Name + ": ",
-            Messages = ctx.Out,
-        };
+        }.ForTool(ctx);
         if (imageOpts && format is not null)
         {
             throw new QimgException("--image-opts and --format are mutually exclusive");

@@ -135,11 +135,7 @@ public static class CheckCommand
             ReadOnly = !readWrite,
             CheckMode = true,
             NoBacking = true,
-            BaseDirectory = ctx.CurrentDirectory,
-            Diagnostics = ctx.Err,
-            ReportPrefix = QimgTool.Name + ": ",
-            Messages = ctx.Out,
-        };
+        }.ForTool(ctx);
         string file = imageOpts ? ImageArgs.ApplyImageOpts(filename, options) : filename;
         if (forceShare && readWrite)
         {

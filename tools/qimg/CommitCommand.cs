@@ -163,11 +163,7 @@ public static class CommitCommand
         {
             Format = format,
             ReadOnly = false,
-            BaseDirectory = ctx.CurrentDirectory,
-            Diagnostics = ctx.Err,
-            ReportPrefix = QimgTool.Name + ": ",
-            Messages = ctx.Out,
-        };
+        }.ForTool(ctx);
         try
         {
             return ImageOpener.Open(path, options);

@@ -127,11 +127,7 @@ public static class ConvertTarget
             Format = format,
             ReadOnly = false,
             WriteThrough = writeThrough,
-            BaseDirectory = ctx.CurrentDirectory,
-            Diagnostics = ctx.Err,
-            ReportPrefix = QimgTool.Name + ": ",
-            Messages = ctx.Out,
-        };
+        }.ForTool(ctx);
         file = imageOpts ? ImageArgs.ApplyImageOpts(filename, options) : filename;
         try
         {

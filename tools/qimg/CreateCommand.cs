@@ -220,10 +220,7 @@ public static class CreateCommand
             {
                 Format = backingFmt,
                 ReadOnly = true,
-                BaseDirectory = ctx.CurrentDirectory,
-                Diagnostics = ctx.Err,
-                ReportPrefix = QimgTool.Name + ": ",
-            });
+            }.ForTool(ctx));
         }
         catch (Exception e)
         {

@@ -19,11 +19,7 @@ public static class ImageArgs
             NoBacking = noBacking,
             // Only qemu-img info opens without the backing chain, and it also passes BDRV_O_NO_IO.
             NoIo = noBacking,
-            BaseDirectory = ctx.CurrentDirectory,
-            Diagnostics = ctx.Err,
-            ReportPrefix = QimgTool.Name + ": ",
-            Messages = ctx.Out,
-        };
+        }.ForTool(ctx);
         string file = filename;
         if (imageOpts)
         {

@@ -161,11 +161,7 @@ public static class RebaseCommand
         {
             Format = baseFmt,
             ReadOnly = true,
-            BaseDirectory = ctx.CurrentDirectory,
-            Diagnostics = ctx.Err,
-            ReportPrefix = QimgTool.Name + ": ",
-            Messages = ctx.Out,
-        };
+        }.ForTool(ctx);
         try
         {
             return ImageOpener.Open(realPath, options);

@@ -179,11 +179,7 @@ public static class SnapshotCommand
         {
             Format = format,
             ReadOnly = false,
-            BaseDirectory = ctx.CurrentDirectory,
-            Diagnostics = ctx.Err,
-            ReportPrefix = QimgTool.Name + ": ",
-            Messages = ctx.Out,
-        };
+        }.ForTool(ctx);
         string file = imageOpts ? ImageArgs.ApplyImageOpts(filename, options) : filename;
         if (forceShare)
         {

@@ -19,11 +19,7 @@ public static class WritableImage
             ReadOnly = false,
             NoBacking = noBacking,
             WriteThrough = writeThrough,
-            BaseDirectory = ctx.CurrentDirectory,
-            Diagnostics = ctx.Err,
-            ReportPrefix = QimgTool.Name + ": ",
-            Messages = ctx.Out,
-        };
+        }.ForTool(ctx);
         string file = imageOpts ? ImageArgs.ApplyImageOpts(filename, options) : filename;
         BlockDevice dev;
         try
