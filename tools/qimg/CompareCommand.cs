@@ -137,7 +137,7 @@ public static class CompareCommand
                     chunk = Math.Min(chunk, IoBufSize);
                     Read(dev1, offset, buf1.AsSpan(0, (int)chunk), filename1);
                     Read(dev2, offset, buf2.AsSpan(0, (int)chunk), filename2);
-                    bool differ = CompareBuffers(buf1, buf2, (int)chunk, out int pnum);
+                    bool differ = SectorBuffers.Compare(buf1, buf2, (int)chunk, out int pnum);
                     if (differ || pnum != chunk)
                     {
                         w.Line(string.Create(CultureInfo.InvariantCulture, $"Content mismatch at offset {offset + (differ ? 0 : pnum)}!"));
@@ -257,23 +257,6 @@ public static class CompareCommand
         return -1;
     }
 
-    /// <summary>compare_buffers: whether the first sectors differ, and how many bytes share that outcome.</summary>
-    private static bool CompareBuffers(byte[] a, byte[] b, int bytes, out int pnum)
-    {
-        int i = Math.Min(bytes, SectorSize);
-        bool res = !a.AsSpan(0, i).SequenceEqual(b.AsSpan(0, i));
-        while (i < bytes)
-        {
-            int len = Math.Min(bytes - i, SectorSize);
-            if (!a.AsSpan(i, len).SequenceEqual(b.AsSpan(i, len)) != res)
-            {
-                break;
-            }
-            i += len;
-        }
-        pnum = i;
-        return res;
-    }
 
     /// <summary>qprintf: stdout unless quiet.</summary>
     private sealed class Printer(ToolContext ctx, bool quiet)

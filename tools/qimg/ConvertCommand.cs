@@ -33,12 +33,6 @@ public static class ConvertCommand
         new("skip-broken-bitmaps", ArgKind.None, OptSkipBroken),
     ];
 
-    /// <summary>The snapshot options -l accepts in its key=value form (internal_snapshot_opts).</summary>
-    private static readonly IReadOnlyList<OptDesc> SnapshotOpts =
-    [
-        new("snapshot.id", OptType.String, "snapshot id"),
-        new("snapshot.name", OptType.String, "snapshot name"),
-    ];
 
     /// <summary>Runs the command; args[0] is "convert".</summary>
     public static int Run(string[] args, ToolContext ctx)
@@ -69,7 +63,7 @@ public static class ConvertCommand
             case 'c': r.Compressed = true; break;
             case 'F': r.BackingFormat = arg; break;
             case 'o': r.Options = CreateCommand.AccumulateOptions(r.Options, arg); break;
-            case 'l': ParseSnapshotParam(ctx, arg, r); break;
+            case 'l': (r.SnapshotName, r.SnapshotOpts) = SnapshotParam.Parse(ctx, arg); break;
             case 'S': r.MinSparse = ParseSparseSize(ctx, arg); r.ExplicitMinSparse = true; break;
             case 'p': r.Progress = true; break;
             case 't': r.Cache = arg; break;
@@ -91,26 +85,6 @@ public static class ConvertCommand
         return null;
     }
 
-    /// <summary>-l: "snapshot.id=...,snapshot.name=..." or, in the old form, an id or name.</summary>
-    private static void ParseSnapshotParam(ToolContext ctx, string arg, ConvertRequest r)
-    {
-        if (!arg.StartsWith("snapshot.", StringComparison.Ordinal))
-        {
-            r.SnapshotName = arg;
-            return;
-        }
-        var opts = new QemuOpts(SnapshotOpts);
-        try
-        {
-            opts.Parse(arg);
-        }
-        catch (QimgException e)
-        {
-            ctx.Err.Write($"{QimgTool.Name}: {e.Message}\n{e.Hint}");
-            throw new QimgException($"Failed in parsing snapshot param '{arg}'");
-        }
-        r.SnapshotOpts = (opts.GetString("snapshot.id"), opts.GetString("snapshot.name"));
-    }
 
     /// <summary>-S: a size in bytes, a multiple of 512 up to 16 MiB; returns sectors.</summary>
     private static int ParseSparseSize(ToolContext ctx, string arg)
@@ -194,7 +168,7 @@ public static class ConvertCommand
             {
                 throw new QimgException("Option help requires a format be specified");
             }
-            return PrintOptionHelp(ctx, outFilename, r.OutFormat);
+            return CreateCommand.PrintOptionHelp(ctx, outFilename, r.OutFormat);
         }
         if (srcNum < 1)
         {
@@ -276,28 +250,4 @@ public static class ConvertCommand
         _ => null,
     };
 
-    /// <summary>print_block_option_help for -o help.</summary>
-    private static int PrintOptionHelp(ToolContext ctx, string? filename, string fmt)
-    {
-        IReadOnlyList<OptDesc> descs = CreateOptionLists.ForFormat(fmt)
-            ?? throw new QimgException($"Unknown file format '{fmt}'");
-        if (filename is not null)
-        {
-            descs = CreateOptionLists.Merge(descs);
-            ctx.Out.Write("Supported options:\n");
-        }
-        else
-        {
-            ctx.Out.Write($"Supported {fmt} options:\n");
-        }
-        foreach (string line in QemuOpts.HelpLines(descs))
-        {
-            ctx.Out.Write(line + "\n");
-        }
-        if (filename is null)
-        {
-            ctx.Out.Write("\nThe protocol level may support further options.\nSpecify the target filename to include those options.\n");
-        }
-        return 0;
-    }
 }

@@ -99,7 +99,8 @@ public static class CreateCommand
         return options is null ? arg : options + "," + arg;
     }
 
-    private static int PrintOptionHelp(ToolContext ctx, string? filename, string fmt)
+    /// <summary>print_block_option_help for -o help (create and convert).</summary>
+    internal static int PrintOptionHelp(ToolContext ctx, string? filename, string fmt)
     {
         IReadOnlyList<OptDesc> descs = CreateOptionLists.ForFormat(fmt)
             ?? throw new QimgException($"Unknown file format '{fmt}'");

@@ -25,12 +25,6 @@ public static class MeasureCommand
         new("force-share", ArgKind.None, 'U'),
     ];
 
-    /// <summary>The snapshot options -l accepts in its key=value form (internal_snapshot_opts).</summary>
-    private static readonly IReadOnlyList<OptDesc> SnapshotOpts =
-    [
-        new("snapshot.id", OptType.String, "snapshot id"),
-        new("snapshot.name", OptType.String, "snapshot name"),
-    ];
 
     /// <summary>What one measure command asks for.</summary>
     private sealed class Request
@@ -70,7 +64,7 @@ public static class MeasureCommand
                     r.Options = CreateCommand.AccumulateOptions(r.Options, g.OptArg!);
                     break;
                 case 'l':
-                    ParseSnapshotParam(ctx, g.OptArg!, r);
+                    (r.SnapshotName, r.SnapshotOpts) = SnapshotParam.Parse(ctx, g.OptArg!);
                     break;
                 case 'U':
                     break;
@@ -90,26 +84,6 @@ public static class MeasureCommand
         return Measure(ctx, r, g.Operands);
     }
 
-    /// <summary>-l: "snapshot.id=...,snapshot.name=..." or, in the old form, an id or name.</summary>
-    private static void ParseSnapshotParam(ToolContext ctx, string arg, Request r)
-    {
-        if (!arg.StartsWith("snapshot.", StringComparison.Ordinal))
-        {
-            r.SnapshotName = arg;
-            return;
-        }
-        var opts = new QemuOpts(SnapshotOpts);
-        try
-        {
-            opts.Parse(arg);
-        }
-        catch (QimgException e)
-        {
-            ctx.Err.Write($"{QimgTool.Name}: {e.Message}\n{e.Hint}");
-            throw new QimgException($"Failed in parsing snapshot param '{arg}'");
-        }
-        r.SnapshotOpts = (opts.GetString("snapshot.id"), opts.GetString("snapshot.name"));
-    }
 
     private static int Measure(ToolContext ctx, Request r, IReadOnlyList<string> operands)
     {

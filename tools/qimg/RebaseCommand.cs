@@ -15,8 +15,6 @@ public static class RebaseCommand
     /// <summary>qemu-img's IO_BUF_SIZE: the backing files are read 2 MiB at a time.</summary>
     private const int IoBufSize = 2 << 20;
 
-    /// <summary>BDRV_SECTOR_SIZE: the buffers are compared sector by sector.</summary>
-    private const int SectorSize = 512;
 
     /// <summary>The usage line shown by --help.</summary>
     public const string Syntax = "rebase [--object objectdef] [--image-opts] [-U] [-q] [-f fmt] [-t cache] [-T src_cache] [-p] [-u] -b backing_file [-F backing_fmt] filename";
@@ -220,7 +218,7 @@ public static class RebaseCommand
             }
             for (long written = 0; written < n;)
             {
-                bool differ = CompareBuffers(bufOld.AsSpan((int)written), bufNew.AsSpan((int)written), (int)(n - written), out int pnum);
+                bool differ = SectorBuffers.Compare(bufOld.AsSpan((int)written), bufNew.AsSpan((int)written), (int)(n - written), out int pnum);
                 if (differ)
                 {
                     try
@@ -308,23 +306,6 @@ public static class RebaseCommand
         buffer[(int)avail..].Clear();
     }
 
-    /// <summary>compare_buffers: whether the first sectors differ, and how many bytes share that outcome.</summary>
-    private static bool CompareBuffers(ReadOnlySpan<byte> a, ReadOnlySpan<byte> b, int bytes, out int pnum)
-    {
-        int i = Math.Min(bytes, SectorSize);
-        bool res = !a[..i].SequenceEqual(b[..i]);
-        while (i < bytes)
-        {
-            int len = Math.Min(bytes - i, SectorSize);
-            if (!a.Slice(i, len).SequenceEqual(b.Slice(i, len)) != res)
-            {
-                break;
-            }
-            i += len;
-        }
-        pnum = i;
-        return res;
-    }
 
     /// <summary>bdrv_change_backing_file with qemu-img rebase's messages.</summary>
     private static void ChangeBacking(BlockDevice dev, string baseImg, string? baseFmt)
