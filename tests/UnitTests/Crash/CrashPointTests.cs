@@ -51,7 +51,8 @@ public class CrashPointTests
                 var ours = CrashStates.OurCheck(state.File);
                 t.OurLeaks += ours.Leaks && !ours.Corrupt ? 1 : 0;
                 t.OurCorrupt += ours.Corrupt ? 1 : 0;
-                if (ours.Corrupt)
+                bool judged = !state.PowerLoss || scenario.PowerLossSafe;
+                if (ours.Corrupt && judged)
                 {
                     failures.Add($"{state.Name}: our check: {ours.Detail}");
                 }
@@ -60,7 +61,7 @@ public class CrashPointTests
                     var q = CrashStates.QemuCheck(state.File, dir);
                     t.QemuLeaks += q.Leaks && !q.Corrupt ? 1 : 0;
                     t.QemuCorrupt += q.Corrupt ? 1 : 0;
-                    if (q.Corrupt)
+                    if (q.Corrupt && judged)
                     {
                         failures.Add($"{state.Name}: qemu-img check: {q.Detail}");
                     }
@@ -84,6 +85,29 @@ public class CrashPointTests
         {
             QemuRequired.Missing("qemu-img");
         }
+    }
+
+    [TestCaseSource(nameof(Scenarios))]
+    public void Crash_safe_commit_leaves_the_file_qemus_order_leaves(string operation)
+    {
+        var scenario = CrashScenario.All().Single(s => s.Name == operation);
+        var before = scenario.Before();
+        var files = new List<byte[]>();
+        var clock = Qcow2Image.SnapshotClock;
+        // Both runs date their snapshot alike, so that only the order of the requests could tell them apart.
+        Qcow2Image.SnapshotClock = () => new DateTimeOffset(2026, 12, 5, 0, 0, 0, TimeSpan.Zero);
+        foreach (bool safe in new[] { false, true })
+        {
+            var recorder = new RecordingStorage(before);
+            using (var img = CrashScenario.Open(recorder))
+            {
+                img.CrashSafeSnapshots = safe;
+                scenario.Operation(img);
+            }
+            files.Add(recorder.ToArray());
+        }
+        Qcow2Image.SnapshotClock = clock;
+        Assert.That(files[1], Is.EqualTo(files[0]), "the crash-safe commit must end with the same bytes as the direct one");
     }
 
     /// <summary>Outcomes of one crash model.</summary>
