@@ -11,6 +11,7 @@ internal sealed class MetadataCache
     private readonly int _tableSize;
     private readonly Func<long, byte[]> _load;
     private readonly Action<long, byte[]> _store;
+    private readonly Action _barrier;
     private MetadataCache? _dependency;
 
     private sealed class Entry(byte[] data)
@@ -22,9 +23,13 @@ internal sealed class MetadataCache
 
     private long _clock;
 
-    /// <summary>Creates a cache of tables of tableSize bytes, loaded and stored through the given functions.</summary>
-    public MetadataCache(int tableSize, int capacity, Func<long, byte[]> load, Action<long, byte[]> store)
+    /// <summary>
+    /// Creates a cache of tables of tableSize bytes, loaded and stored through the given functions; barrier makes what
+    /// was stored durable (it runs after a dependency's tables are written, as qcow2_cache_flush ends in bdrv_flush).
+    /// </summary>
+    public MetadataCache(int tableSize, int capacity, Func<long, byte[]> load, Action<long, byte[]> store, Action? barrier = null)
     {
+        _barrier = barrier ?? (() => { });
         _tableSize = tableSize;
         Capacity = Math.Max(capacity, 2);
         _load = load;
@@ -94,7 +99,12 @@ internal sealed class MetadataCache
     {
         var d = _dependency;
         _dependency = null;
-        d?.Flush();
+        if (d is not null)
+        {
+            // The dependent tables must not reach the disk before the dependency's: a write barrier between them.
+            d.Flush();
+            _barrier();
+        }
     }
 
     /// <summary>Writes every dirty table, in offset order, after the dependency's.</summary>
@@ -109,6 +119,13 @@ internal sealed class MetadataCache
                 e.Dirty = false;
             }
         }
+    }
+
+    /// <summary>Writes every dirty table, then makes them durable (qcow2_cache_flush: the write and a bdrv_flush).</summary>
+    public void FlushDurably()
+    {
+        Flush();
+        _barrier();
     }
 
     private void MakeRoom()

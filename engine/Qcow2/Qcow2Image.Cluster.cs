@@ -73,7 +73,7 @@ public sealed partial class Qcow2Image
         Array.Copy(_l1Table, newTable, _l1Size);
         long newBytes = newSize * 8;
         long newOffset = AllocClusters(newBytes);
-        _refblockCache.Flush();
+        _refblockCache.FlushDurably();
         PreWriteOverlapCheck(OverlapTypes.None, newOffset, newBytes);
         var raw = new byte[newBytes];
         for (int i = 0; i < newSize; i++)
@@ -106,13 +106,13 @@ public sealed partial class Qcow2Image
             SignalCorruption(true, -1, -1, "Preventing invalid allocation of L2 table at offset 0");
             throw new BlockIOException(Errno.EIO);
         }
-        _refblockCache.Flush();
+        _refblockCache.FlushDurably();
         byte[] copy = oldL2 == 0 ? new byte[_clusterSize] : (byte[])_l2Cache.Get(oldL2).Clone();
         var table = _l2Cache.GetEmpty(l2Offset);
         copy.CopyTo(table, 0);
         _l2Cache.MarkDirty(l2Offset);
         _file.DebugEvent("l2_alloc_write");
-        _l2Cache.Flush();
+        _l2Cache.FlushDurably();
         _l1Table[l1Index] = (ulong)l2Offset | L1Entry.Copied;
         NoteActiveL2Entered(l2Offset);
         WriteL1Entry(l1Index);

@@ -152,9 +152,9 @@ public sealed partial class Qcow2Image
         _l2Cache = new MetadataCache(_clusterSize, l2CacheTables, off => ReadFile(off, _clusterSize),
             // An L2 table written through the cache may be active, inactive (a snapshot's) or both; QEMU ignores only
             // the active kind and so, with overlap-check=all, marks images corrupt during legitimate snapshot operations.
-            (off, data) => WriteMetadataTable(off, data, Overlap.OverlapTypes.ActiveL2 | Overlap.OverlapTypes.InactiveL2));
+            (off, data) => WriteMetadataTable(off, data, Overlap.OverlapTypes.ActiveL2 | Overlap.OverlapTypes.InactiveL2), () => _file.Flush());
         _refblockCache = new MetadataCache(_clusterSize, Math.Max(4, l2CacheTables / 4), off => ReadFile(off, _clusterSize),
-            (off, data) => WriteMetadataTable(off, data, Overlap.OverlapTypes.RefcountBlock));
+            (off, data) => WriteMetadataTable(off, data, Overlap.OverlapTypes.RefcountBlock), () => _file.Flush());
 
         ReadExtensions(cluster0, extEnd);
         if (!_options.NoIo && (h.AutoclearFeatures & Features.AutoclearDataFileRaw) != 0 && (h.IncompatibleFeatures & Features.IncompatDataFile) == 0)

@@ -79,7 +79,7 @@ public sealed partial class Qcow2Image
         }
 
         _file.DebugEvent("refblock_alloc");
-        _l2Cache.Flush();
+        _l2Cache.FlushDurably();
         long newBlock = AllocClustersNoref(_clusterSize, long.MaxValue);
         if (newBlock == 0)
         {
@@ -95,17 +95,19 @@ public sealed partial class Qcow2Image
         else
         {
             UpdateRefcount(newBlock, _clusterSize, 1, false, DiscardType.Never);
-            _refblockCache.Flush();
+            _refblockCache.FlushDurably();
             _refblockCache.GetEmpty(newBlock);
         }
         _refblockCache.MarkDirty(newBlock);
-        _refblockCache.Flush();
+        _refblockCache.FlushDurably();
 
         if (tableIndex < _refcountTableSize)
         {
             var data = new byte[8];
             BinaryPrimitives.WriteUInt64BigEndian(data, (ulong)newBlock);
+            // bdrv_pwrite_sync: the entry is durable before the block is used.
             _file.Write(_refcountTableOffset + tableIndex * 8, data);
+            _file.Flush();
             _refcountTable[tableIndex] = (ulong)newBlock;
             _maxRefcountTableIndex = Math.Max(_maxRefcountTableIndex, tableIndex);
             NoteRefcountBlockEntered(newBlock);
@@ -194,7 +196,7 @@ public sealed partial class Qcow2Image
                 _refblockCache.MarkDirty(thisBlock);
             }
         }
-        _refblockCache.Flush();
+        _refblockCache.FlushDurably();
 
         var raw = new byte[tableSize * 8];
         for (long i = 0; i < tableSize; i++)
@@ -202,11 +204,13 @@ public sealed partial class Qcow2Image
             BinaryPrimitives.WriteUInt64BigEndian(raw.AsSpan((int)(i * 8)), newTable[i]);
         }
         _file.Write(tableOffset, raw);
+        _file.Flush();
 
         var hdr = new byte[12];
         BinaryPrimitives.WriteUInt64BigEndian(hdr, (ulong)tableOffset);
         BinaryPrimitives.WriteUInt32BigEndian(hdr.AsSpan(8), (uint)tableClusters);
         _file.Write(Header.RefcountTableOffsetOffset, hdr);
+        _file.Flush();
         _header.RefcountTableOffset = (ulong)tableOffset;
         _header.RefcountTableClusters = (uint)tableClusters;
 

@@ -6,12 +6,9 @@ namespace Qcow2.UnitTests.Crash;
 /// <summary>
 /// One metadata operation whose crash points are enumerated: how to build the image before it (in memory, by our
 /// engine) and the operation itself. Guest data after any crash must equal, cluster by cluster, the data before or
-/// after the operation. PowerLossSafe operations must also survive the loss of any one write issued since the last
-/// flush; the others (the data write paths, which like QEMU's order their metadata writes without barriers) are only
-/// measured under that model.
+/// after the operation.
 /// </summary>
-internal sealed record CrashScenario(string Name, int ClusterSize, Action<Qcow2Image> Setup, Action<Qcow2Image> Operation, int RefcountBits = 16,
-    bool PowerLossSafe = false)
+internal sealed record CrashScenario(string Name, int ClusterSize, Action<Qcow2Image> Setup, Action<Qcow2Image> Operation, int RefcountBits = 16)
 {
     /// <summary>The size of every scenario's virtual disk.</summary>
     public const long DiskSize = 16 << 20;
@@ -21,26 +18,26 @@ internal sealed record CrashScenario(string Name, int ClusterSize, Action<Qcow2I
     /// <summary>The operations whose crash states are enumerated.</summary>
     public static IEnumerable<CrashScenario> All()
     {
-        yield return new("snapshot create", 4096, Fill, img => img.CreateSnapshot("s1"), PowerLossSafe: true);
+        yield return new("snapshot create", 4096, Fill, img => img.CreateSnapshot("s1"));
         yield return new("second snapshot create", 4096, img =>
         {
             Fill(img);
             img.CreateSnapshot("s1");
             Pattern(img, 0x20, 4096 * 3, 8192);
-        }, img => img.CreateSnapshot("s2"), PowerLossSafe: true);
+        }, img => img.CreateSnapshot("s2"));
         yield return new("snapshot delete", 4096, img =>
         {
             Fill(img);
             img.CreateSnapshot("s1");
             Pattern(img, 0x21, 0, 4096);
-        }, img => img.DeleteSnapshot("s1"), PowerLossSafe: true);
+        }, img => img.DeleteSnapshot("s1"));
         yield return new("snapshot apply", 4096, img =>
         {
             Fill(img);
             img.CreateSnapshot("s1");
             Pattern(img, 0x22, 4096, 3 * 4096);
             Pattern(img, 0x23, 10 << 20, 4096);
-        }, img => img.ApplySnapshot("s1"), PowerLossSafe: true);
+        }, img => img.ApplySnapshot("s1"));
         yield return new("copy-on-write of a snapshot cluster", 4096, img =>
         {
             Fill(img);
