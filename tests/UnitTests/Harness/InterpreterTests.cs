@@ -15,7 +15,12 @@ public sealed class InterpreterTests
     [TearDown]
     public void TearDown() => _box.Dispose();
 
-    private string Body(string body) => _box.Output(body)["QA output created by 999\n".Length..];
+    private string Body(string body)
+    {
+        var s = _box.Add("999", "# self-test\n" + body, "");
+        Assert.That(s.ParseError, Is.Null);
+        return _box.Run(s).Output["QA output created by 999\n".Length..];
+    }
 
     [Test]
     public void Output_starts_with_the_QA_line() =>
@@ -260,4 +265,18 @@ public sealed class InterpreterTests
     [Test]
     public void Break_outside_a_loop_stops_the_scenario_with_its_line() =>
         Assert.That(Body("echo ok\nbreak\necho never\n"), Does.Match(@"^ok\niotests: .*999:3: break: only meaningful in a 'for', 'while', or 'until' loop\n$"));
+
+    [Test]
+    public void Input_redirection_feeds_a_file_to_a_tool_or_cat()
+    {
+        Assert.That(Body("i=0\nwhile (( i < 3 )); do echo \"line $((i * 32))k\"; (( i++ )); done > cmds\nqio in < cmds\ncat < cmds\n"),
+            Is.EqualTo("line 0k\nline 32k\nline 64k\nline 0k\nline 32k\nline 64k\n"));
+    }
+
+    [Test]
+    public void A_function_call_sets_pipestatus_to_its_own_status_and_can_be_redefined()
+    {
+        var f = "f() { qio x:3 | grep -v x; }\nf\necho \"${PIPESTATUS[0]} ${PIPESTATUS[1]}|\"\nf() { echo second; }\nf\n";
+        Assert.That(Body(f), Is.EqualTo("1 |\nsecond\n"));
+    }
 }
