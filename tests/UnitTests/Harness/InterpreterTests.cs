@@ -192,6 +192,8 @@ public sealed class InterpreterTests
         Assert.That(Body("(( 2 > 1 && 1 != 1 )); echo $?\n(( 0 || 3 <= 3 )); echo $?\n"), Is.EqualTo("1\n0\n"));
         Assert.That(Body("i=5\n(( i += 2, j = i * 2 ))\necho $i $j $((i++)) $i $((++i)) $((i == 9 ? 100 : 200))\n"), Is.EqualTo("7 14 7 8 9 100\n"));
         Assert.That(Body("x=0\n(( 0 && (x = 1) ))\necho $x $(( 1 || 1 / 0 ))\n"), Is.EqualTo("0 1\n"));
+        // C precedence: * over +, + over <<, << over <, < over ==, == over |, | over &&.
+        Assert.That(Body("echo $((1 + 2 * 3 == 7 && 8 >> 1 < 5)) $((2 | 1 == 1)) $((1 << 2 + 1)) $((-3 % 2)) $((~0 ^ 5))\n"), Is.EqualTo("1 3 8 -1 -6\n"));
     }
 
     [Test]
