@@ -6,6 +6,8 @@ namespace Qcow2;
 
 public sealed partial class Qcow2Image
 {
+    /// <summary>The header bytes one switch may change: one sector, the unit a disk writes atomically.</summary>
+    private const int AtomicHeaderBytes = 512;
     /// <summary>
     /// The intermediate image W1 of a crash-safe commit: the image as it was (W0), with its active L1 table, the active
     /// L2 tables the operation rewrites in place, the refcount table and every refcount block moved to fresh clusters
@@ -197,7 +199,7 @@ public sealed partial class Qcow2Image
                 last = Math.Max(last, i + 1);
             }
         }
-        if (last > 512)
+        if (last > AtomicHeaderBytes)
         {
             return false;
         }
