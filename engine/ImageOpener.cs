@@ -19,9 +19,10 @@ public static class ImageOpener
                 ? new ImageOpenException($"'file' driver requires '{fileName}' to be a regular file", Errno.EINVAL)
                 : new ImageOpenException($"Could not open '{fileName}': Is a directory", Errno.EISDIR);
         }
+        bool forceShare = ForceShare(options);
         try
         {
-            storage = new FileStorage(path, options.ReadOnly);
+            storage = new FileStorage(path, options.ReadOnly, Locking(options));
         }
         catch (FileNotFoundException)
         {
@@ -35,10 +36,21 @@ public static class ImageOpener
         {
             throw new ImageOpenException($"Could not open '{fileName}': Permission denied", Errno.EACCES);
         }
+        catch (IOException e)
+        {
+            throw new ImageOpenException($"Could not open '{fileName}': {e.Message}", (Errno)(e.HResult & 0xffff));
+        }
         try
         {
+            var file = (FileStorage)storage;
             storage = Blkdebug.Wrap(storage, options);
             string format = options.Format ?? Probe(storage);
+            if (file.Lock is { } fileLock && format is "qcow2" or "raw")
+            {
+                PermissionPair p = ImagePermissions.ForFile(format, options.LockParent ?? ImagePermissions.ForTool(options),
+                    !options.ReadOnly, options.NoIo, forceShare);
+                fileLock.Update(p.Perm, p.Shared, options.LockName ?? fileName);
+            }
             return format switch
             {
                 "qcow2" => Qcow2Image.Open(storage, fileName, options),
@@ -56,6 +68,26 @@ public static class ImageOpener
             throw;
         }
     }
+
+    /// <summary>force-share: the -U flag or the force-share=on option, which QEMU allows on read-only opens only.</summary>
+    private static bool ForceShare(OpenOptions options)
+    {
+        bool on = options.ForceShare || (options.Options.TryGetValue("force-share", out var v) && v == "on");
+        if (on && !options.ReadOnly)
+        {
+            throw new ImageOpenException("force-share=on can only be used with read-only images");
+        }
+        return on;
+    }
+
+    /// <summary>The file driver's locking option (file.locking=on|off|auto): auto locks where the host has OFD locks.</summary>
+    private static bool Locking(OpenOptions options) =>
+        !options.Options.TryGetValue("file.locking", out var v) ? true : v switch
+        {
+            "on" or "auto" => true,
+            "off" => false,
+            _ => throw new ImageOpenException($"invalid parameter value: {v}"),
+        };
 
     /// <summary>The format a file looks like, as QEMU probes its first sector (<see cref="FormatSniffer"/>): "qcow2", "raw",
     /// or another format's name, which Open refuses (the QCOW magic with version 1 is "qcow", QEMU's old qcow driver).</summary>

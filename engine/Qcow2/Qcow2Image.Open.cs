@@ -332,6 +332,9 @@ public sealed partial class Qcow2Image
             Messages = _options.Messages,
             Events = _options.Events,
             BaseDirectory = dir,
+            ForceShare = _options.ForceShare || (_options.Options.TryGetValue("force-share", out var fs) && fs == "on"),
+            LockParent = ImagePermissions.ForBacking(_options.LockParent ?? ImagePermissions.ForTool(_options)),
+            LockName = QemuBackingName(_options.LockName ?? FileName, BackingFileName!),
         };
         try
         {
@@ -341,5 +344,16 @@ public sealed partial class Qcow2Image
         {
             throw new ImageOpenException($"Could not open backing file: {e.Message}", e.Errno);
         }
+    }
+
+    /// <summary>The name QEMU gives a backing file (path_combine of the image's name and the stored backing name).</summary>
+    public static string QemuBackingName(string imageName, string backing)
+    {
+        if (backing.StartsWith('/') || backing.Contains("://", StringComparison.Ordinal))
+        {
+            return backing;
+        }
+        int slash = imageName.LastIndexOf('/');
+        return slash < 0 ? backing : imageName[..(slash + 1)] + backing;
     }
 }

@@ -1,26 +1,53 @@
+using Microsoft.Win32.SafeHandles;
+
 namespace Qcow2.Storage;
 
-/// <summary>A host file as image storage.</summary>
+/// <summary>A host file as image storage, with QEMU's image locks on its own open file description.</summary>
 public sealed class FileStorage : IStorage
 {
     private readonly FileStream _stream;
     private readonly string _path;
 
-    /// <summary>Opens an existing file for reading, and for writing unless readOnly.</summary>
-    public FileStorage(string path, bool readOnly)
+    /// <summary>Opens an existing file for reading, and for writing unless readOnly; with locking, keeps image locks
+    /// (none are held until <see cref="ImageLock.Update"/> takes some).</summary>
+    public FileStorage(string path, bool readOnly, bool locking = false)
+        : this(path, HostFile.OpenHandle(path, write: !readOnly, create: false), readOnly, locking)
+    {
+    }
+
+    private FileStorage(string path, SafeFileHandle handle, bool readOnly, bool locking)
     {
         _path = path;
         ReadOnly = readOnly;
-        _stream = new FileStream(path, FileMode.Open, readOnly ? FileAccess.Read : FileAccess.ReadWrite,
-            FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.RandomAccess);
+        _stream = new FileStream(handle, readOnly ? FileAccess.Read : FileAccess.ReadWrite, 1);
+        Lock = locking && OfdLocks.Available ? new ImageLock(handle) : null;
     }
 
-    /// <summary>Creates (or truncates) a file and opens it read-write.</summary>
-    public static FileStorage Create(string path)
+    /// <summary>
+    /// Creates a file, or empties an existing one, as the file driver's raw_co_create does: open without truncating,
+    /// take the creator's locks (write and resize, resize not shared) and test them, and only then truncate; a file
+    /// another process uses is left untouched and the lock error is thrown (<see cref="ImageOpenException"/>).
+    /// displayName is the name the lock hint shows.
+    /// </summary>
+    public static FileStorage Create(string path, bool locking = true, string? displayName = null)
     {
-        using (new FileStream(path, FileMode.Create, FileAccess.ReadWrite)) { }
-        return new FileStorage(path, false);
+        var storage = new FileStorage(path, HostFile.OpenHandle(path, write: true, create: true), false, locking);
+        try
+        {
+            storage.Lock?.Update(BlockPermissions.Write | BlockPermissions.Resize,
+                BlockPermissions.All & ~BlockPermissions.Resize, displayName ?? path);
+            storage._stream.SetLength(0);
+            return storage;
+        }
+        catch
+        {
+            storage.Dispose();
+            throw;
+        }
     }
+
+    /// <summary>The image locks of this open (null when locking is off or the host has no OFD locks).</summary>
+    public ImageLock? Lock { get; }
 
     /// <inheritdoc/>
     public long Length => _stream.Length;
