@@ -51,7 +51,7 @@ public static class ImageOpener
                     !options.ReadOnly, options.NoIo, forceShare);
                 fileLock.Update(p.Perm, p.Shared, options.LockName ?? fileName);
             }
-            return format switch
+            BlockDevice device = format switch
             {
                 "qcow2" => Qcow2Image.Open(storage, fileName, options),
                 "raw" => new RawDevice(storage) { FileName = fileName, Probed = options.Format is null },
@@ -61,6 +61,8 @@ public static class ImageOpener
                     $"the file looks like a '{format}' image, a format this engine does not support (only qcow2 and raw)", Errno.ENOTSUP),
                 _ => throw new ImageOpenException($"Unknown driver '{format}'"),
             };
+            device.FileLock = file.Lock;
+            return device;
         }
         catch
         {

@@ -16,11 +16,16 @@ public sealed class FileStorage : IStorage
     }
 
     private FileStorage(string path, SafeFileHandle handle, bool readOnly, bool locking)
+        : this(path, handle, readOnly, locking && OfdLocks.Available ? new ImageLock(handle) : null)
+    {
+    }
+
+    private FileStorage(string path, SafeFileHandle handle, bool readOnly, ImageLock? imageLock)
     {
         _path = path;
         ReadOnly = readOnly;
         _stream = new FileStream(handle, readOnly ? FileAccess.Read : FileAccess.ReadWrite, 1);
-        Lock = locking && OfdLocks.Available ? new ImageLock(handle) : null;
+        Lock = imageLock;
     }
 
     /// <summary>
@@ -31,17 +36,28 @@ public sealed class FileStorage : IStorage
     /// </summary>
     public static FileStorage Create(string path, bool locking = true, string? displayName = null)
     {
-        var storage = new FileStorage(path, HostFile.OpenHandle(path, write: true, create: true), false, locking);
+        (SafeFileHandle handle, ImageLock? imageLock) = CreateLocked(path, locking, displayName ?? path);
+        return new FileStorage(path, handle, false, imageLock);
+    }
+
+    /// <summary><see cref="Create"/> for callers that write the new file themselves: the handle keeps the creator's
+    /// locks until it is closed.</summary>
+    public static SafeFileHandle CreateFile(string path, string displayName, bool locking = true) =>
+        CreateLocked(path, locking, displayName).Handle;
+
+    private static (SafeFileHandle Handle, ImageLock? Lock) CreateLocked(string path, bool locking, string displayName)
+    {
+        SafeFileHandle handle = HostFile.OpenHandle(path, write: true, create: true);
         try
         {
-            storage.Lock?.Update(BlockPermissions.Write | BlockPermissions.Resize,
-                BlockPermissions.All & ~BlockPermissions.Resize, displayName ?? path);
-            storage._stream.SetLength(0);
-            return storage;
+            ImageLock? imageLock = locking && OfdLocks.Available ? new ImageLock(handle) : null;
+            imageLock?.Update(BlockPermissions.Write | BlockPermissions.Resize, BlockPermissions.All & ~BlockPermissions.Resize, displayName);
+            RandomAccess.SetLength(handle, 0);
+            return (handle, imageLock);
         }
         catch
         {
-            storage.Dispose();
+            handle.Dispose();
             throw;
         }
     }

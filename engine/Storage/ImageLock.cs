@@ -49,6 +49,10 @@ public sealed class ImageLock
         Commit(perm, shared);
     }
 
+    /// <summary>Takes nothing and shares everything: how a backing file's open steps aside while another open of the
+    /// same file writes it (QEMU reopens the one node read-write, so its old read-only permissions go away).</summary>
+    public void Release() => Update(BlockPermissions.None, BlockPermissions.All, "");
+
     private void Commit(BlockPermissions perm, BlockPermissions shared)
     {
         Apply(perm, ~shared, unlock: true);

@@ -182,7 +182,7 @@ public sealed class ConvertJob(
             {
                 throw new QimgException("--image-opts and --format are mutually exclusive");
             }
-            BlockDevice dev = ImageArgs.Open(ctx, name, r.Format, r.ImageOpts, noBacking: false);
+            BlockDevice dev = ImageArgs.Open(ctx, name, r.Format, r.ImageOpts, noBacking: false, r.ForceShare);
             sources.Add(new ConvertSource(ctx, dev, name));
         }
     }

@@ -173,7 +173,7 @@ public static class SnapshotCommand
     {
         if (!writable)
         {
-            return ImageArgs.Open(ctx, filename, format, imageOpts, noBacking: false);
+            return ImageArgs.Open(ctx, filename, format, imageOpts, noBacking: false, forceShare);
         }
         var options = new OpenOptions
         {

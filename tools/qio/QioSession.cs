@@ -224,6 +224,7 @@ internal sealed class QioSession
             {
                 open.Options[k] = v;
             }
+            open.ForceShare = forceShareOn;
             try
             {
                 Device = ImageOpener.Open(fileName!, open);
