@@ -247,6 +247,17 @@ internal sealed class QioSession
         return 1;
     }
 
+    /// <summary>Leaves the image as a killed process does: nothing is flushed or closed cleanly, but the file locks of
+    /// the image and its backing chain go away, as the kernel drops them with the dead process's descriptors.</summary>
+    public void AbandonFile()
+    {
+        for (BlockDevice? dev = Device; dev is not null; dev = (dev as Qcow2Image)?.Backing)
+        {
+            dev.FileLock?.Release();
+        }
+        Device = null;
+    }
+
     /// <summary>Completes the outstanding requests and closes the image.</summary>
     public void CloseFile()
     {
