@@ -17,10 +17,10 @@ public readonly record struct PermissionPair(P Perm, P Shared);
 public static class ImagePermissions
 {
     /// <summary>blk_new_open: consistent read unless the open does no I/O, write when read-write, resize when asked;
-    /// everything shared (qemu-img and qemu-io never pass BDRV_O_NO_SHARE).</summary>
+    /// everything shared unless BDRV_O_NO_SHARE asks to share only reading and unchanged writes.</summary>
     public static PermissionPair ForTool(OpenOptions o) => new(
         (o.NoIo ? P.None : P.ConsistentRead) | (o.ReadOnly ? P.None : P.Write) | (o.Resize ? P.Resize : P.None),
-        P.All);
+        o.NoShare ? P.ConsistentRead | P.WriteUnchanged : P.All);
 
     /// <summary>bdrv_default_perms_for_cow: a backing file is only read (consistently if the parent reads so); it may
     /// change under a parent that tolerates writes, and is always shared for reading and unchanged writes.</summary>

@@ -24,6 +24,10 @@ public sealed class OpenOptions
     /// <summary>Share every permission with other users of the file (-U / force-share=on); only for read-only opens.</summary>
     public bool ForceShare { get; set; }
 
+    /// <summary>Share only reading and unchanged writes (BDRV_O_NO_SHARE, as qemu-img convert opens its sources): even a raw
+    /// source then refuses writers.</summary>
+    public bool NoShare { get; set; }
+
     /// <summary>Take the resize permission (BDRV_O_RESIZE, as qemu-img resize opens).</summary>
     public bool Resize { get; set; }
 

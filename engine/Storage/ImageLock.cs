@@ -17,6 +17,9 @@ public sealed class ImageLock
     /// <summary>RAW_LOCK_SHARED_BASE: byte 200 + bit is locked for each permission not shared.</summary>
     public const int SharedBase = 200;
 
+    /// <summary>Whether this host has the OFD locks image locking needs (QEMU's qemu_has_ofd_lock); without them nothing is locked.</summary>
+    public static bool HostSupported => OfdLocks.Available;
+
     private readonly SafeFileHandle _fd;
     private BlockPermissions _lockedPerm, _lockedUnshared;
 

@@ -11,7 +11,7 @@ public static class ImageArgs
     /// Opens filename (or, with imageOpts, the key=value list naming it) read-only; throws
     /// "Could not open 'NAME': REASON" as qemu-img reports it.
     /// </summary>
-    public static BlockDevice Open(ToolContext ctx, string filename, string? format, bool imageOpts, bool noBacking, bool forceShare = false)
+    public static BlockDevice Open(ToolContext ctx, string filename, string? format, bool imageOpts, bool noBacking, bool forceShare = false, bool noShare = false)
     {
         var options = new OpenOptions
         {
@@ -21,6 +21,7 @@ public static class ImageArgs
             // Only qemu-img info opens without the backing chain, and it also passes BDRV_O_NO_IO.
             NoIo = noBacking,
             ForceShare = forceShare,
+            NoShare = noShare,
         }.ForTool(ctx);
         string file = filename;
         if (imageOpts)

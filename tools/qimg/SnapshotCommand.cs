@@ -169,7 +169,7 @@ public static class SnapshotCommand
     /// Opens an image as img_open does for commands that may write: read-write unless writable is false, refusing
     /// force-share on a writable open, and warning when a raw image was probed for writing.
     /// </summary>
-    internal static BlockDevice OpenImage(ToolContext ctx, string filename, string? format, bool imageOpts, bool writable, bool forceShare)
+    internal static BlockDevice OpenImage(ToolContext ctx, string filename, string? format, bool imageOpts, bool writable, bool forceShare, bool resize = false)
     {
         if (!writable)
         {
@@ -179,6 +179,7 @@ public static class SnapshotCommand
         {
             Format = format,
             ReadOnly = false,
+            Resize = resize,
         }.ForTool(ctx);
         string file = imageOpts ? ImageArgs.ApplyImageOpts(filename, options) : filename;
         if (forceShare)
