@@ -243,7 +243,7 @@ internal sealed class QioSession
                 error = e.Message;
             }
         }
-        ErrorReport($"{prefix}: {error}");
+        ErrorReport(request.Reopening ? error! : $"{prefix}: {error}");
         return 1;
     }
 
@@ -279,4 +279,7 @@ internal sealed record OpenRequest(string? Name, bool ReadOnly, bool ForceShare,
 {
     /// <summary>Whether the cache mode is writethrough (qemu-io's default): every write is followed by a flush.</summary>
     public bool WriteThrough { get; init; } = true;
+
+    /// <summary>Whether this open is a reopen, whose errors QEMU prints bare (bdrv_reopen's error, e.g. a lock refused).</summary>
+    public bool Reopening { get; init; }
 }

@@ -134,6 +134,21 @@ public sealed class LockingInteropTests : InteropFixture
         Assert.That((ours.ExitCode, ours.Err), Is.EqualTo((qemu.ExitCode, Normalize(qemu.Err))), string.Join(' ', args));
     }
 
+    /// <summary>qio reopen -w on an image another process reads: refused as qemu-io's reopen is, bare message, image still open read-only.</summary>
+    [Test]
+    public void Reopen_read_write_under_a_reader_is_refused_as_qemu_io_refuses_it()
+    {
+        Must("qemu-img", "create", "-q", "-f", "qcow2", "t.qcow2", "1M");
+        using (ImageHolder.Start("qemu-io", Dir, "-r", "t.qcow2"))
+        {
+            string[] args = ["-r", "-c", "reopen -w", "-c", "write 0 512", "-c", "read 0 512", "t.qcow2"];
+            ToolRun ours = Qio(null, args);
+            ToolRun qemu = Qemu("qemu-io", null, args);
+            Assert.That((ours.ExitCode, ours.Err, Normalize(ours.Out)), Is.EqualTo((qemu.ExitCode, Normalize(qemu.Err), Normalize(qemu.Out))));
+            Assert.That(ours.Err, Does.StartWith("qio: Failed to get \"write\" lock\nIs another process using the image [t.qcow2]?\n"));
+        }
+    }
+
     /// <summary>The OFD lock bytes /proc/locks lists for a file, sorted and space-separated.</summary>
     private string LockedBytes(string name)
     {
