@@ -152,12 +152,12 @@ public sealed class Blkdebug : IStorage, IBlkdebugControl
     /// <inheritdoc/>
     public void DebugEvent(string name)
     {
-        foreach (var rule in _rules.Where(r => r.Event == name))
+        // blkdebug's process_rule: the first inject-error rule of an event replaces the active rules.
+        var fired = _rules.Where(r => r.Event == name).ToList();
+        if (fired.Count > 0)
         {
-            if (!_active.Contains(rule))
-            {
-                _active.Add(rule);
-            }
+            _active.Clear();
+            _active.AddRange(fired);
         }
         string? tag = null;
         lock (_gate)
@@ -280,8 +280,17 @@ public sealed class Blkdebug : IStorage, IBlkdebugControl
     /// <inheritdoc/>
     public void Write(long offset, ReadOnlySpan<byte> data)
     {
-        CheckRule(offset, data.Length, "write");
-        _inner.Write(offset, data);
+        // bdrv_aligned_pwritev fires these on the node the write reaches: this one.
+        DebugEvent("pwritev");
+        try
+        {
+            CheckRule(offset, data.Length, "write");
+            _inner.Write(offset, data);
+        }
+        finally
+        {
+            DebugEvent("pwritev_done");
+        }
     }
 
     /// <inheritdoc/>
@@ -297,8 +306,16 @@ public sealed class Blkdebug : IStorage, IBlkdebugControl
     /// <inheritdoc/>
     public void WriteZeroes(long offset, long length)
     {
-        CheckRule(offset, length, "write-zeroes");
-        _inner.WriteZeroes(offset, length);
+        DebugEvent("pwritev_zero");
+        try
+        {
+            CheckRule(offset, length, "write-zeroes");
+            _inner.WriteZeroes(offset, length);
+        }
+        finally
+        {
+            DebugEvent("pwritev_done");
+        }
     }
 
     /// <inheritdoc/>

@@ -90,24 +90,47 @@ internal sealed class MetadataCache
         _dependency = dependency;
     }
 
+    /// <summary>Flushes the dependency; it is forgotten only once its flush succeeded (qcow2_cache_flush_dependency).</summary>
     private void FlushDependency()
     {
-        var d = _dependency;
+        if (_dependency is null)
+        {
+            return;
+        }
+        _dependency.Flush();
         _dependency = null;
-        d?.Flush();
     }
 
-    /// <summary>Writes every dirty table, in offset order, after the dependency's.</summary>
+    /// <summary>
+    /// Writes every dirty table, in offset order, after the dependency's. A table whose write fails stays dirty and
+    /// the others are still written; the failure is thrown afterwards, an ENOSPC in preference (qcow2_cache_write).
+    /// </summary>
     public void Flush()
     {
         FlushDependency();
+        BlockIOException? failure = null;
         foreach (var (offset, e) in _entries.OrderBy(kv => kv.Key).ToList())
         {
-            if (e.Dirty)
+            if (!e.Dirty)
+            {
+                continue;
+            }
+            try
             {
                 _store(offset, e.Data);
                 e.Dirty = false;
             }
+            catch (BlockIOException x) when (failure is null || failure.Errno != Errno.ENOSPC)
+            {
+                failure = x;
+            }
+            catch (BlockIOException)
+            {
+            }
+        }
+        if (failure is not null)
+        {
+            throw failure;
         }
     }
 

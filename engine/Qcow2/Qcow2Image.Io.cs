@@ -154,16 +154,44 @@ public sealed partial class Qcow2Image
             long cur = offset + done;
             long bytes = data.Length - done;
             var metas = new List<L2Meta>();
-            long host = AllocHostOffset(cur, ref bytes, metas);
-            PreWriteOverlapCheck(OverlapTypes.None, host, bytes);
-            HandleAllocSpace(metas);
-            _file.DebugEvent("write_aio");
-            _file.Write(host, data.Slice(done, (int)bytes));
-            foreach (var m in metas)
+            int linked = 0;
+            try
             {
-                LinkL2(m);
+                long host = AllocHostOffset(cur, ref bytes, metas);
+                PreWriteOverlapCheck(OverlapTypes.None, host, bytes);
+                HandleAllocSpace(metas);
+                _file.DebugEvent("write_aio");
+                _file.Write(host, data.Slice(done, (int)bytes));
+                for (; linked < metas.Count; linked++)
+                {
+                    LinkL2(metas[linked]);
+                }
+            }
+            catch (BlockIOException)
+            {
+                AbortAllocations(metas.Skip(linked));
+                throw;
             }
             done += (int)bytes;
+        }
+    }
+
+    /// <summary>
+    /// A failed write request gives back the clusters it allocated but did not link (qcow2_handle_l2meta with
+    /// qcow2_alloc_cluster_abort), so that they neither leak nor stay half-used.
+    /// </summary>
+    private void AbortAllocations(IEnumerable<L2Meta> metas)
+    {
+        if (_unusable)
+        {
+            return;
+        }
+        foreach (var m in metas)
+        {
+            if (!m.KeepOldClusters)
+            {
+                FreeClusters(m.AllocOffset, (long)m.NbClusters << _clusterBits, DiscardType.Never);
+            }
         }
     }
 
@@ -213,6 +241,7 @@ public sealed partial class Qcow2Image
             long start = m.AllocOffset + m.CowStartOffset;
             long n = m.CowEndOffset + m.CowEndBytes - m.CowStartOffset;
             PreWriteOverlapCheck(OverlapTypes.None, start, n);
+            _file.DebugEvent("cluster_alloc_space");
             _file.WriteZeroes(start, n);
             m.SkipCow = true;
         }

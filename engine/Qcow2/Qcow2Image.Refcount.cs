@@ -74,6 +74,7 @@ public sealed partial class Qcow2Image
                     SignalCorruption(true, -1, -1, $"Refblock offset {Hex(blockOffset)} unaligned (reftable index: {Hex(tableIndex)})");
                     throw new BlockIOException(Errno.EIO);
                 }
+                _file.DebugEvent("refblock_load");
                 return blockOffset;
             }
         }
@@ -87,34 +88,52 @@ public sealed partial class Qcow2Image
             throw new BlockIOException(Errno.EIO);
         }
 
-        if (InSameRefcountBlock(newBlock, clusterIndex << _clusterBits))
+        try
         {
-            var block = _refblockCache.GetEmpty(newBlock);
-            RefcountBlock.Set(block, (newBlock >> _clusterBits) & (_refcountBlockSize - 1), _refcountOrder, 1);
-        }
-        else
-        {
-            UpdateRefcount(newBlock, _clusterSize, 1, false, DiscardType.Never);
+            if (InSameRefcountBlock(newBlock, clusterIndex << _clusterBits))
+            {
+                var block = _refblockCache.GetEmpty(newBlock);
+                RefcountBlock.Set(block, (newBlock >> _clusterBits) & (_refcountBlockSize - 1), _refcountOrder, 1);
+            }
+            else
+            {
+                UpdateRefcount(newBlock, _clusterSize, 1, false, DiscardType.Never);
+                _refblockCache.Flush();
+                _refblockCache.GetEmpty(newBlock);
+            }
+            _file.DebugEvent("refblock_alloc_write");
+            _refblockCache.MarkDirty(newBlock);
             _refblockCache.Flush();
-            _refblockCache.GetEmpty(newBlock);
+
+            if (tableIndex < _refcountTableSize)
+            {
+                var data = new byte[8];
+                BinaryPrimitives.WriteUInt64BigEndian(data, (ulong)newBlock);
+                _file.DebugEvent("refblock_alloc_hookup");
+                _file.Write(_refcountTableOffset + tableIndex * 8, data);
+            }
         }
-        _refblockCache.MarkDirty(newBlock);
-        _refblockCache.Flush();
+        catch (BlockIOException)
+        {
+            // Better than QEMU, which keeps the table cached (and perhaps dirty) at a cluster nothing references: once
+            // that cluster is allocated again, a later cache flush would write the stale table over its new contents.
+            _refblockCache.Discard(newBlock);
+            throw;
+        }
 
         if (tableIndex < _refcountTableSize)
         {
-            var data = new byte[8];
-            BinaryPrimitives.WriteUInt64BigEndian(data, (ulong)newBlock);
-            _file.Write(_refcountTableOffset + tableIndex * 8, data);
             _refcountTable[tableIndex] = (ulong)newBlock;
             _maxRefcountTableIndex = Math.Max(_maxRefcountTableIndex, tableIndex);
             NoteRefcountBlockEntered(newBlock);
             throw new RetryAllocation();
         }
 
+        _file.DebugEvent("reftable_grow");
         long blocksUsed = DivRoundUp(Math.Max(clusterIndex + 1, (newBlock >> _clusterBits) + 1), _refcountBlockSize);
         long metaOffset = blocksUsed * _refcountBlockSize * _clusterSize;
         RefcountArea(metaOffset, 0, false, (int)tableIndex, newBlock);
+        _file.DebugEvent("refblock_load");
         throw new RetryAllocation();
     }
 
@@ -172,6 +191,7 @@ public sealed partial class Qcow2Image
             if (newTable[i] != 0)
             {
                 thisBlock = (long)newTable[i];
+                _file.DebugEvent("refblock_load");
                 data = _refblockCache.Get(thisBlock);
             }
             else
@@ -194,19 +214,30 @@ public sealed partial class Qcow2Image
                 _refblockCache.MarkDirty(thisBlock);
             }
         }
-        _refblockCache.Flush();
-
-        var raw = new byte[tableSize * 8];
-        for (long i = 0; i < tableSize; i++)
+        try
         {
-            BinaryPrimitives.WriteUInt64BigEndian(raw.AsSpan((int)(i * 8)), newTable[i]);
+            _file.DebugEvent("refblock_alloc_write_blocks");
+            _refblockCache.Flush();
+            var raw = new byte[tableSize * 8];
+            for (long i = 0; i < tableSize; i++)
+            {
+                BinaryPrimitives.WriteUInt64BigEndian(raw.AsSpan((int)(i * 8)), newTable[i]);
+            }
+            _file.DebugEvent("refblock_alloc_write_table");
+            _file.Write(tableOffset, raw);
+            var hdr = new byte[12];
+            BinaryPrimitives.WriteUInt64BigEndian(hdr, (ulong)tableOffset);
+            BinaryPrimitives.WriteUInt32BigEndian(hdr.AsSpan(8), (uint)tableClusters);
+            _file.DebugEvent("refblock_alloc_switch_table");
+            _file.Write(Header.RefcountTableOffsetOffset, hdr);
         }
-        _file.Write(tableOffset, raw);
-
-        var hdr = new byte[12];
-        BinaryPrimitives.WriteUInt64BigEndian(hdr, (ulong)tableOffset);
-        BinaryPrimitives.WriteUInt32BigEndian(hdr.AsSpan(8), (uint)tableClusters);
-        _file.Write(Header.RefcountTableOffsetOffset, hdr);
+        catch (BlockIOException)
+        {
+            // The old table stays active (qcow2_refcount_area's fail path); the blocks only the new table knows are
+            // dropped from the cache so that no stale copy is ever written over what their clusters hold later.
+            DiscardBlocksNotIn(_refcountTable, newTable);
+            throw;
+        }
         _header.RefcountTableOffset = (ulong)tableOffset;
         _header.RefcountTableClusters = (uint)tableClusters;
 
@@ -218,6 +249,19 @@ public sealed partial class Qcow2Image
         NoteRefcountTableMoved(oldOffset, oldSize * 8);
         FreeClusters(oldOffset, oldSize * 8, DiscardType.Other);
         return endOffset;
+    }
+
+    private void DiscardBlocksNotIn(ulong[] active, ulong[] candidate)
+    {
+        var known = new HashSet<ulong>(active.Select(e => e & RefcountTableEntryOffsetMask));
+        foreach (var e in candidate)
+        {
+            ulong block = e & RefcountTableEntryOffsetMask;
+            if (block != 0 && !known.Contains(block))
+            {
+                _refblockCache.Discard((long)block);
+            }
+        }
     }
 
     /// <summary>
@@ -412,6 +456,7 @@ public sealed partial class Qcow2Image
     /// <summary>Allocates size bytes for compressed data, packing them after the previous compressed cluster (qcow2_alloc_bytes).</summary>
     private long AllocBytes(int size)
     {
+        _file.DebugEvent("cluster_alloc_bytes");
         long offset = _freeByteOffset;
         if (offset != 0 && GetRefcount(offset >> _clusterBits) == _refcountMax)
         {
