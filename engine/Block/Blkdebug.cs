@@ -69,6 +69,31 @@ public sealed class Blkdebug : IStorage, IBlkdebugControl
         return b;
     }
 
+    /// <summary>
+    /// QEMU's blkdebug:[CONFIG]:IMAGE filename syntax (blkdebug_parse_filename): selects the blkdebug layer in options
+    /// and returns the image's own file name; any other name is returned as it is.
+    /// </summary>
+    public static string ParseFileName(string fileName, OpenOptions options)
+    {
+        const string prefix = "blkdebug:";
+        if (!fileName.StartsWith(prefix, StringComparison.Ordinal))
+        {
+            return fileName;
+        }
+        string rest = fileName[prefix.Length..];
+        int colon = rest.IndexOf(':', StringComparison.Ordinal);
+        if (colon < 0)
+        {
+            throw new ImageOpenException("blkdebug requires both config file and image path");
+        }
+        options.Options["file.driver"] = "blkdebug";
+        if (colon > 0)
+        {
+            options.Options["file.config"] = rest[..colon];
+        }
+        return rest[(colon + 1)..];
+    }
+
     private void ReadInlineRules()
     {
         const string prefix = "file.inject-error.";
@@ -282,6 +307,7 @@ public sealed class Blkdebug : IStorage, IBlkdebugControl
     {
         // bdrv_aligned_pwritev fires these on the node the write reaches: this one.
         DebugEvent("pwritev");
+        _writeGeneration++;
         try
         {
             CheckRule(offset, data.Length, "write");
@@ -299,14 +325,25 @@ public sealed class Blkdebug : IStorage, IBlkdebugControl
     /// <inheritdoc/>
     public void Flush()
     {
+        // bdrv_co_flush skips a node written to since its last successful flush: then no rule sees the flush.
+        long generation = _writeGeneration;
+        if (generation == _flushedGeneration)
+        {
+            return;
+        }
         CheckRule(0, 0, "flush");
         _inner.Flush();
+        _flushedGeneration = generation;
     }
+
+    private long _writeGeneration;
+    private long _flushedGeneration;
 
     /// <inheritdoc/>
     public void WriteZeroes(long offset, long length)
     {
         DebugEvent("pwritev_zero");
+        _writeGeneration++;
         try
         {
             CheckRule(offset, length, "write-zeroes");
@@ -321,6 +358,7 @@ public sealed class Blkdebug : IStorage, IBlkdebugControl
     /// <inheritdoc/>
     public void Discard(long offset, long length)
     {
+        _writeGeneration++;
         CheckRule(offset, length, "discard");
         _inner.Discard(offset, length);
     }

@@ -221,6 +221,8 @@ public sealed partial class Qcow2Image
         CheckWritable();
         _file.DebugEvent("vmstate_save");
         WriteGuest(checked(VmStateOffset + position), data);
+        // blk_save_vmstate flushes after a complete VM state write when the cache mode is writethrough.
+        FlushIfWriteThrough();
     }
 
     /// <summary>Zeroes whole new clusters instead of copying COW regions that read as zeros (handle_alloc_space).</summary>
@@ -266,10 +268,11 @@ public sealed partial class Qcow2Image
     private void FlushCaches()
     {
         _file.DebugEvent("flush_to_os");
-        _l2Cache.Flush();
+        // qcow2_write_caches: the tables are written; the file is flushed once, below.
+        _l2Cache.Write();
         if (!Dirty)
         {
-            _refblockCache.Flush();
+            _refblockCache.Write();
         }
         _file.DebugEvent("flush_to_disk");
         _file.Flush();

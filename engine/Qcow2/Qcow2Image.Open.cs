@@ -159,9 +159,11 @@ public sealed partial class Qcow2Image
             },
             // An L2 table written through the cache may be active, inactive (a snapshot's) or both; QEMU ignores only
             // the active kind and so, with overlap-check=all, marks images corrupt during legitimate snapshot operations.
-            (off, data) => WriteMetadataTable(off, data, Overlap.OverlapTypes.ActiveL2 | Overlap.OverlapTypes.InactiveL2, "l2_update"));
+            (off, data) => WriteMetadataTable(off, data, Overlap.OverlapTypes.ActiveL2 | Overlap.OverlapTypes.InactiveL2, "l2_update"),
+            () => _file.Flush());
         _refblockCache = new MetadataCache(_clusterSize, Math.Max(4, l2CacheTables / 4), off => ReadFile(off, _clusterSize),
-            (off, data) => WriteMetadataTable(off, data, Overlap.OverlapTypes.RefcountBlock, "refblock_update_part"));
+            (off, data) => WriteMetadataTable(off, data, Overlap.OverlapTypes.RefcountBlock, "refblock_update_part"),
+            () => _file.Flush());
 
         ReadExtensions(cluster0, extEnd);
         if (!_options.NoIo && (h.AutoclearFeatures & Features.AutoclearDataFileRaw) != 0 && (h.IncompatibleFeatures & Features.IncompatDataFile) == 0)

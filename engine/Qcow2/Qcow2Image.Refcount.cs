@@ -63,6 +63,7 @@ public sealed partial class Qcow2Image
     /// <summary>The refcount block covering clusterIndex, allocating it (and growing the table) first if needed (alloc_refcount_block).</summary>
     private long AllocRefcountBlock(long clusterIndex)
     {
+        _file.DebugEvent("refblock_alloc");
         long tableIndex = clusterIndex >> _refcountBlockBits;
         if (tableIndex < _refcountTableSize)
         {
@@ -79,7 +80,6 @@ public sealed partial class Qcow2Image
             }
         }
 
-        _file.DebugEvent("refblock_alloc");
         _l2Cache.Flush();
         long newBlock = AllocClustersNoref(_clusterSize, long.MaxValue);
         if (newBlock == 0)
@@ -364,7 +364,7 @@ public sealed partial class Qcow2Image
                     }
                     if (DiscardPassthrough(type))
                     {
-                        _file.Discard(clusterOffset, _clusterSize);
+                        DiscardIgnoringErrors(clusterOffset, _clusterSize);
                     }
                 }
             }
@@ -383,6 +383,18 @@ public sealed partial class Qcow2Image
                 }
             }
             throw;
+        }
+    }
+
+    /// <summary>Passes a freed range down as a discard; discards are optional and their failures ignored (qcow2_process_discards).</summary>
+    private void DiscardIgnoringErrors(long offset, long length)
+    {
+        try
+        {
+            _file.Discard(offset, length);
+        }
+        catch (BlockIOException)
+        {
         }
     }
 

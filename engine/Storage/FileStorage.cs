@@ -51,6 +51,7 @@ public sealed class FileStorage : IStorage
         {
             throw new BlockIOException(Errno.EROFS);
         }
+        _writeGeneration++;
         try
         {
             RandomAccess.Write(_stream.SafeFileHandle, data, offset);
@@ -68,6 +69,7 @@ public sealed class FileStorage : IStorage
         {
             throw new BlockIOException(Errno.EROFS);
         }
+        _writeGeneration++;
         try
         {
             HostFile.ZeroRange(_stream.SafeFileHandle, offset, length);
@@ -105,13 +107,27 @@ public sealed class FileStorage : IStorage
     }
 
     /// <inheritdoc/>
-    public void Flush() => _stream.Flush(true);
+    public void Flush()
+    {
+        // bdrv_co_flush: nothing to do when nothing was written since the last successful flush.
+        long generation = _writeGeneration;
+        if (generation == _flushedGeneration)
+        {
+            return;
+        }
+        _stream.Flush(true);
+        _flushedGeneration = generation;
+    }
+
+    private long _writeGeneration;
+    private long _flushedGeneration;
 
     /// <inheritdoc/>
     public void Discard(long offset, long length)
     {
         if (!ReadOnly && length > 0)
         {
+            _writeGeneration++;
             HostFile.PunchHole(_stream.SafeFileHandle, offset, length);
         }
     }
