@@ -11,7 +11,7 @@ internal static partial class Builtins
     private static readonly HashSet<string> Commands =
     [
         "qimg", "qio", "mkimage", "echo", "_make_test_img", "_check_test_img", "_img_info",
-        "poke_file", "peek_file_le", "peek_file_be", "truncate", "cp", "rm", "cat", "_notrun",
+        "poke_file", "peek_file_le", "peek_file_be", "truncate", "cp", "rm", "_notrun",
     ];
 
     /// <summary>Whether name can start a statement.</summary>
@@ -29,7 +29,7 @@ internal static partial class Builtins
     internal sealed class NotRunException(string reason) : Exception(reason);
 
     /// <summary>Runs a builtin; text it prints goes to stdout (chunk IsError=false).</summary>
-    public static ToolRun Run(Interpreter it, string name, IReadOnlyList<string> args, string? stdin = null)
+    public static ToolRun Run(Interpreter it, string name, IReadOnlyList<string> args)
     {
         var env = it.Env;
         switch (name)
@@ -109,10 +109,6 @@ internal static partial class Builtins
                 }
 
                 return Out("");
-
-            case "cat":
-                // cat FILE... prints files; plain cat copies its here-document (cat > FILE <<EOF writes a file).
-                return Out(args.Count == 0 ? stdin ?? "" : string.Concat(args.Select(a => File.ReadAllText(it.PathOf(a)))));
 
             case "_notrun":
                 throw new NotRunException(string.Join(' ', args));

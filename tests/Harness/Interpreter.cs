@@ -14,7 +14,6 @@ internal sealed class Interpreter
         Sink,
         Pipe,
         Null,
-        File,
     }
 
     private readonly Scenario _scenario;
@@ -124,7 +123,7 @@ internal sealed class Interpreter
     {
         var first = p.Commands[0];
         var args = Expand(first, expander);
-        var outDest = first.StdoutFile is not null ? Dest.File : p.Commands.Count > 1 ? Dest.Pipe : Dest.Sink;
+        var outDest = p.Commands.Count > 1 ? Dest.Pipe : Dest.Sink;
         var errDest = Dest.Sink;
         foreach (var r in first.Redirects)
         {
@@ -140,24 +139,16 @@ internal sealed class Interpreter
         var merge = outDest == errDest && outDest != Dest.Null;
         var run = Builtins.ToolOf(first.Name) == first.Name
             ? RunTool(first.Name, args, stdin, merge)
-            : Builtins.Run(this, first.Name, args, stdin);
+            : Builtins.Run(this, first.Name, args);
 
         var pipe = new StringBuilder();
-        var file = new StringBuilder();
         foreach (var c in run.Chunks)
         {
             switch (c.IsError ? errDest : outDest)
             {
                 case Dest.Sink: _output.Append(c.Text); break;
                 case Dest.Pipe: pipe.Append(c.Text); break;
-                case Dest.File: file.Append(c.Text); break;
             }
-        }
-
-        if (first.StdoutFile is not null)
-        {
-            // As the shell does, '> FILE' creates or truncates FILE even when the command prints nothing.
-            File.WriteAllText(PathOf(expander.ExpandWord(first.StdoutFile.Raw) ?? ""), file.ToString());
         }
 
         var statuses = new List<int> { run.ExitCode };

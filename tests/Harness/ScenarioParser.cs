@@ -185,9 +185,6 @@ internal static class ScenarioParser
                 case Tokenizer.RedirectToken r:
                     current.Redirects.Add(r.Kind);
                     break;
-                case Tokenizer.FileRedirectToken f:
-                    current.StdoutFile = new Word(f.Target);
-                    break;
                 case Tokenizer.HeredocToken h:
                     heredocs.Add((current, h.Spec));
                     break;
@@ -201,7 +198,7 @@ internal static class ScenarioParser
     private static Statement MakeStatement(List<SimpleCommand> commands, string file, int line)
     {
         var first = commands[0];
-        if (commands.Count == 1 && first.Redirects.Count == 0 && first.StdoutFile is null && first.Stdin is null && first.Words.All(w => AssignmentName(w.Raw) is not null))
+        if (commands.Count == 1 && first.Redirects.Count == 0 && first.Stdin is null && first.Words.All(w => AssignmentName(w.Raw) is not null))
         {
             return new Assignment(line, first.Words.Select(w =>
             {
@@ -228,7 +225,7 @@ internal static class ScenarioParser
                 throw new ScriptException(file, line, $"'{c.Name}' is not a filter; after '|' use one of: {string.Join(", ", Filters.Names)}");
             }
 
-            if (c.Redirects.Count > 0 || c.StdoutFile is not null || c.Stdin is not null)
+            if (c.Redirects.Count > 0 || c.Stdin is not null)
             {
                 throw new ScriptException(file, line, $"filter '{c.Name}' takes no redirections");
             }

@@ -28,9 +28,6 @@ internal sealed class SimpleCommand
     /// <summary>Redirections, in the order they appear.</summary>
     public List<RedirectKind> Redirects { get; } = [];
 
-    /// <summary>The file stdout is written to (<c>&gt; FILE</c>, relative to TEST_DIR), unexpanded; null when none.</summary>
-    public Word? StdoutFile { get; set; }
-
     /// <summary>Standard input from a here-document, if any.</summary>
     public Heredoc? Stdin { get; set; }
 

@@ -20,9 +20,6 @@ internal static class Tokenizer
     /// <summary>A supported redirection.</summary>
     internal sealed record RedirectToken(RedirectKind Kind) : Token;
 
-    /// <summary><c>&gt; FILE</c>: stdout to a file (target kept raw).</summary>
-    internal sealed record FileRedirectToken(string Target) : Token;
-
     /// <summary>How a here-document ends and whether its body is expanded.</summary>
     internal sealed record HeredocSpec(string Delimiter, bool Expand, bool StripTabs);
 
@@ -72,18 +69,12 @@ internal static class Tokenizer
                 var err = line[i] == '2';
                 i += err ? 2 : 1;
                 var target = ReadWord(line, ref i, file, lineNo, skipSpaces: true);
-                if (target == "/dev/null")
+                if (target != "/dev/null")
                 {
-                    tokens.Add(new RedirectToken(err ? RedirectKind.StderrToNull : RedirectKind.StdoutToNull));
+                    throw new ScriptException(file, lineNo, $"only /dev/null is supported as a redirection target, not '{target}'");
                 }
-                else if (!err && target.Length > 0)
-                {
-                    tokens.Add(new FileRedirectToken(target));
-                }
-                else
-                {
-                    throw new ScriptException(file, lineNo, $"only /dev/null is supported as a target of 2>, not '{target}'");
-                }
+
+                tokens.Add(new RedirectToken(err ? RedirectKind.StderrToNull : RedirectKind.StdoutToNull));
             }
             else if (rest.StartsWith("<<"))
             {
