@@ -145,34 +145,81 @@ public sealed partial class Qcow2Image
         FlushIfWriteThrough();
     }
 
-    /// <summary>qcow2_co_pwritev_part: maps or allocates host clusters run by run and writes the data.</summary>
+    /// <summary>
+    /// qcow2_co_pwritev_part: maps or allocates host clusters run by run and writes the data. As in QEMU, where each
+    /// run's data write and L2 update is a task that needs the lock the next run's allocation holds, a run is linked
+    /// into its L2 table after the next run was allocated (or failed to be), and before the request returns.
+    /// </summary>
     private void WriteGuest(long offset, ReadOnlySpan<byte> data)
     {
         int done = 0;
-        while (done < data.Length)
+        List<L2Meta>? pending = null;
+        try
         {
-            long cur = offset + done;
-            long bytes = data.Length - done;
-            var metas = new List<L2Meta>();
-            int linked = 0;
-            try
+            while (done < data.Length)
             {
-                long host = AllocHostOffset(cur, ref bytes, metas);
-                PreWriteOverlapCheck(OverlapTypes.None, host, bytes);
-                HandleAllocSpace(metas);
-                _file.DebugEvent("write_aio");
-                _file.Write(host, data.Slice(done, (int)bytes));
-                for (; linked < metas.Count; linked++)
+                long bytes = data.Length - done;
+                var metas = new List<L2Meta>();
+                long host;
+                try
                 {
-                    LinkL2(metas[linked]);
+                    host = AllocHostOffset(offset + done, ref bytes, metas);
+                    PreWriteOverlapCheck(OverlapTypes.None, host, bytes);
+                    if (pending is not null)
+                    {
+                        var previous = pending;
+                        pending = null;
+                        LinkAll(previous);
+                    }
+                    HandleAllocSpace(metas);
+                    _file.DebugEvent("write_aio");
+                    _file.Write(host, data.Slice(done, (int)bytes));
+                }
+                catch (BlockIOException)
+                {
+                    AbortAllocations(metas);
+                    throw;
+                }
+                pending = metas;
+                done += (int)bytes;
+            }
+        }
+        catch (BlockIOException)
+        {
+            if (pending is not null)
+            {
+                // The tasks still running finish before the request fails (aio_task_pool_wait_all).
+                try
+                {
+                    LinkAll(pending);
+                }
+                catch (BlockIOException)
+                {
                 }
             }
-            catch (BlockIOException)
+            throw;
+        }
+        if (pending is not null)
+        {
+            LinkAll(pending);
+        }
+    }
+
+    /// <summary>Links every run of a written chunk; when one fails, it and the rest are given back (qcow2_handle_l2meta).</summary>
+    private void LinkAll(List<L2Meta> metas)
+    {
+        int linked = 0;
+        try
+        {
+            for (; linked < metas.Count; linked++)
             {
-                AbortAllocations(metas.Skip(linked));
-                throw;
+                LinkL2(metas[linked]);
             }
-            done += (int)bytes;
+        }
+        catch (BlockIOException)
+        {
+            AbortAllocations(metas.Skip(linked));
+            throw;
         }
     }
 
