@@ -146,8 +146,16 @@ public sealed partial class Qcow2Image
 
         ApplyOptions();
 
-        _file.DebugEvent("reftable_load");
-        _refcountTable = ReadTable(_refcountTableOffset, (int)_refcountTableSize);
+        try
+        {
+            // qcow2_refcount_init
+            _file.DebugEvent("reftable_load");
+            _refcountTable = ReadTable(_refcountTableOffset, (int)_refcountTableSize);
+        }
+        catch (BlockIOException e)
+        {
+            throw new ImageOpenException($"Could not initialize refcount handling: {e.Message}", e.Errno);
+        }
         UpdateMaxRefcountTableIndex();
         int l2CacheTables = (int)Math.Clamp((32L << 20) / _clusterSize, 16, 4096);
         // qcow2_cache_do_get fires l2_load for an L2 table read from disk; qcow2_cache_entry_flush fires l2_update and
