@@ -9,6 +9,7 @@ public sealed partial class Qcow2Image
     /// <inheritdoc/>
     public override void WriteCompressed(long offset, ReadOnlySpan<byte> data)
     {
+        _guestWriteGeneration++;
         CheckWritable();
         CheckRequest(offset, data.Length);
         CheckCompressionSupported();

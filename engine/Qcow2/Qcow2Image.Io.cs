@@ -138,6 +138,7 @@ public sealed partial class Qcow2Image
     /// <inheritdoc/>
     public override void Write(long offset, ReadOnlySpan<byte> data)
     {
+        _guestWriteGeneration++;
         CheckWritable();
         CheckRequest(offset, data.Length);
         MarkBitmapsDirty(offset, data.Length);
@@ -222,6 +223,9 @@ public sealed partial class Qcow2Image
             throw;
         }
     }
+
+    /// <summary>Write requests to this node (bdrv_co_write_req_finish's write_gen) and the count at its last successful flush.</summary>
+    private long _guestWriteGeneration, _guestFlushedGeneration;
 
     /// <summary>
     /// A failed write request gives back the clusters it allocated but did not link (qcow2_handle_l2meta with
@@ -321,8 +325,14 @@ public sealed partial class Qcow2Image
         {
             _refblockCache.Write();
         }
-        _file.DebugEvent("flush_to_disk");
+        // bdrv_co_flush fires flush_to_disk only when the node was written to since its last successful flush.
+        long generation = _guestWriteGeneration;
+        if (generation != _guestFlushedGeneration)
+        {
+            _file.DebugEvent("flush_to_disk");
+        }
         _file.Flush();
+        _guestFlushedGeneration = generation;
     }
 
     /// <inheritdoc/>
