@@ -193,149 +193,26 @@ internal sealed class Arithmetic
         return v;
     }
 
-    private long Or()
+    // The binary operator levels above && and ||, loosest first (C precedence); at each level the longer operators come first.
+    private static readonly string[][] Levels =
+        [["|"], ["^"], ["&"], ["==", "!="], ["<=", ">=", "<", ">"], ["<<", ">>"], ["+", "-"], ["*", "/", "%"]];
+
+    private long Or() => Level(0);
+
+    private long Level(int k)
     {
-        var v = Xor();
-        while (Eat("|"))
+        if (k == Levels.Length)
         {
-            v |= Xor();
+            return Unary();
+        }
+
+        var v = Level(k + 1);
+        while (Array.Find(Levels[k], Eat) is { } op)
+        {
+            v = Binary(op, v, Level(k + 1));
         }
 
         return v;
-    }
-
-    private long Xor()
-    {
-        var v = And();
-        while (Eat("^"))
-        {
-            v ^= And();
-        }
-
-        return v;
-    }
-
-    private long And()
-    {
-        var v = Equality();
-        while (Eat("&"))
-        {
-            v &= Equality();
-        }
-
-        return v;
-    }
-
-    private long Equality()
-    {
-        var v = Relational();
-        while (true)
-        {
-            if (Eat("=="))
-            {
-                v = v == Relational() ? 1 : 0;
-            }
-            else if (Eat("!="))
-            {
-                v = v != Relational() ? 1 : 0;
-            }
-            else
-            {
-                return v;
-            }
-        }
-    }
-
-    private long Relational()
-    {
-        var v = Shift();
-        while (true)
-        {
-            if (Eat("<="))
-            {
-                v = v <= Shift() ? 1 : 0;
-            }
-            else if (Eat(">="))
-            {
-                v = v >= Shift() ? 1 : 0;
-            }
-            else if (Eat("<"))
-            {
-                v = v < Shift() ? 1 : 0;
-            }
-            else if (Eat(">"))
-            {
-                v = v > Shift() ? 1 : 0;
-            }
-            else
-            {
-                return v;
-            }
-        }
-    }
-
-    private long Shift()
-    {
-        var v = Sum();
-        while (true)
-        {
-            if (Eat("<<"))
-            {
-                v <<= (int)Sum();
-            }
-            else if (Eat(">>"))
-            {
-                v >>= (int)Sum();
-            }
-            else
-            {
-                return v;
-            }
-        }
-    }
-
-    private long Sum()
-    {
-        var v = Product();
-        while (true)
-        {
-            if (Eat("+"))
-            {
-                v += Product();
-            }
-            else if (Eat("-"))
-            {
-                v -= Product();
-            }
-            else
-            {
-                return v;
-            }
-        }
-    }
-
-    private long Product()
-    {
-        var v = Unary();
-        while (true)
-        {
-            if (Eat("*"))
-            {
-                v *= Unary();
-            }
-            else if (Eat("/"))
-            {
-                v = Binary("/", v, Unary());
-            }
-            else if (Eat("%"))
-            {
-                v = Binary("%", v, Unary());
-            }
-            else
-            {
-                return v;
-            }
-        }
     }
 
     private long Binary(string op, long a, long b) => op switch
@@ -349,6 +226,12 @@ internal sealed class Arithmetic
         ">>" => a >> (int)b,
         "&" => a & b,
         "^" => a ^ b,
+        "==" => a == b ? 1 : 0,
+        "!=" => a != b ? 1 : 0,
+        "<" => a < b ? 1 : 0,
+        "<=" => a <= b ? 1 : 0,
+        ">" => a > b ? 1 : 0,
+        ">=" => a >= b ? 1 : 0,
         _ => a | b,
     };
 

@@ -243,10 +243,27 @@ internal sealed partial class Interpreter
 
         if (_functions.TryGetValue(first.Name, out var function))
         {
-            return WithStreams(first.Redirects, filters, expander, () => CallFunction(function, args));
+            if (first.Stdin is not null || first.Redirects.Any(r => r.Op == RedirectOp.Read))
+            {
+                throw new ArgumentException($"{first.Name}: a function takes no standard input");
+            }
+
+            return WithStreams(first.Redirects, filters, expander, () =>
+            {
+                var flow = CallFunction(function, args);
+                // As in bash, a function call is a pipeline of one command: PIPESTATUS is its status.
+                SetStatus(Env.Status);
+                return flow;
+            });
         }
 
         var stdin = first.Stdin is null ? null : first.Stdin.Expand ? expander.ExpandHeredoc(first.Stdin.Body) : first.Stdin.Body;
+        foreach (var r in first.Redirects.Where(r => r.Op == RedirectOp.Read))
+        {
+            var source = expander.ExpandWord(r.Target!.Raw) ?? "";
+            stdin = File.Exists(PathOf(source)) ? File.ReadAllText(PathOf(source)) : throw new FileNotFoundException($"{source}: No such file or directory");
+        }
+
         return WithStreams(first.Redirects, filters, expander, () =>
         {
             var merge = _stdout is not null && ReferenceEquals(_stdout, _stderr);
@@ -276,7 +293,7 @@ internal sealed partial class Interpreter
         try
         {
             _stdout = pipe ?? outer;
-            foreach (var r in redirects)
+            foreach (var r in redirects.Where(r => r.Op != RedirectOp.Read))
             {
                 var sink = r.Op == RedirectOp.Duplicate ? (r.Fd == 2 ? _stdout : _stderr) : OpenFile(r, expander, files);
                 (r.Fd == 2 ? ref _stderr : ref _stdout) = sink;

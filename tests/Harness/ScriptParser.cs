@@ -207,9 +207,9 @@ internal sealed class ScriptParser
             _pos++;
         }
 
-        if (Peek() is HeredocToken h)
+        if (Peek() is HeredocToken h || redirects.Any(r => r.Op == RedirectOp.Read))
         {
-            throw Error(h, "a here-document can only feed a simple command");
+            throw Error(Peek(), "a here-document or '<' can only feed a simple command");
         }
 
         var filters = ParseFilters();

@@ -14,9 +14,12 @@ internal enum RedirectOp
 
     /// <summary><c>2&gt;&amp;1</c> or <c>&gt;&amp;2</c>: the stream goes wherever the other one goes now.</summary>
     Duplicate,
+
+    /// <summary><c>&lt; FILE</c> (Fd 0): standard input of a simple command comes from FILE.</summary>
+    Read,
 }
 
-/// <summary>A redirection of stream Fd (1 stdout, 2 stderr); Target is the file for Write and Append.</summary>
+/// <summary>A redirection of stream Fd (0 stdin, 1 stdout, 2 stderr); Target is the file for Write, Append and Read.</summary>
 internal sealed record Redirect(int Fd, RedirectOp Op, Word? Target);
 
 /// <summary>A here-document given as standard input (<c>&lt;&lt;EOF</c>); Expand is false for a quoted delimiter.</summary>

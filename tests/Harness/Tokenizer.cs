@@ -195,7 +195,19 @@ internal static class Tokenizer
             return Heredoc(line, ref i, file, lineNo);
         }
 
-        if (line[i] == '<' || line[i] == '>')
+        if (line[i] == '<')
+        {
+            i++;
+            var source = ReadWord(line, ref i, file, lineNo, skipSpaces: true);
+            if (source.Length == 0)
+            {
+                throw new ScriptException(file, lineNo, "missing file name after '<'");
+            }
+
+            return new RedirectToken(new Redirect(0, RedirectOp.Read, new Word(source)));
+        }
+
+        if (line[i] == '>')
         {
             throw new ScriptException(file, lineNo, $"unsupported redirection near '{Excerpt(line, i)}'");
         }

@@ -15,7 +15,12 @@ public sealed class InterpreterTests
     [TearDown]
     public void TearDown() => _box.Dispose();
 
-    private string Body(string body) => _box.Output(body)["QA output created by 999\n".Length..];
+    private string Body(string body)
+    {
+        var s = _box.Add("999", "# self-test\n" + body, "");
+        Assert.That(s.ParseError, Is.Null);
+        return _box.Run(s).Output["QA output created by 999\n".Length..];
+    }
 
     [Test]
     public void Output_starts_with_the_QA_line() =>
@@ -187,6 +192,8 @@ public sealed class InterpreterTests
         Assert.That(Body("(( 2 > 1 && 1 != 1 )); echo $?\n(( 0 || 3 <= 3 )); echo $?\n"), Is.EqualTo("1\n0\n"));
         Assert.That(Body("i=5\n(( i += 2, j = i * 2 ))\necho $i $j $((i++)) $i $((++i)) $((i == 9 ? 100 : 200))\n"), Is.EqualTo("7 14 7 8 9 100\n"));
         Assert.That(Body("x=0\n(( 0 && (x = 1) ))\necho $x $(( 1 || 1 / 0 ))\n"), Is.EqualTo("0 1\n"));
+        // C precedence: * over +, + over <<, << over <, < over ==, == over |, | over &&.
+        Assert.That(Body("echo $((1 + 2 * 3 == 7 && 8 >> 1 < 5)) $((2 | 1 == 1)) $((1 << 2 + 1)) $((-3 % 2)) $((~0 ^ 5))\n"), Is.EqualTo("1 3 8 -1 -6\n"));
     }
 
     [Test]
@@ -260,4 +267,18 @@ public sealed class InterpreterTests
     [Test]
     public void Break_outside_a_loop_stops_the_scenario_with_its_line() =>
         Assert.That(Body("echo ok\nbreak\necho never\n"), Does.Match(@"^ok\niotests: .*999:3: break: only meaningful in a 'for', 'while', or 'until' loop\n$"));
+
+    [Test]
+    public void Input_redirection_feeds_a_file_to_a_tool_or_cat()
+    {
+        Assert.That(Body("i=0\nwhile (( i < 3 )); do echo \"line $((i * 32))k\"; (( i++ )); done > cmds\nqio in < cmds\ncat < cmds\n"),
+            Is.EqualTo("line 0k\nline 32k\nline 64k\nline 0k\nline 32k\nline 64k\n"));
+    }
+
+    [Test]
+    public void A_function_call_sets_pipestatus_to_its_own_status_and_can_be_redefined()
+    {
+        var f = "f() { qio x:3 | grep -v x; }\nf\necho \"${PIPESTATUS[0]} ${PIPESTATUS[1]}|\"\nf() { echo second; }\nf\n";
+        Assert.That(Body(f), Is.EqualTo("1 |\nsecond\n"));
+    }
 }
