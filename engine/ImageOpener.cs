@@ -10,14 +10,15 @@ public static class ImageOpener
     /// <summary>Opens fileName (resolved against options.BaseDirectory) as options.Format, or as the probed format.</summary>
     public static BlockDevice Open(string fileName, OpenOptions options)
     {
-        string path = Path.GetFullPath(fileName, options.BaseDirectory);
+        string imageName = Blkdebug.ParseFileName(fileName, options);
+        string path = Path.GetFullPath(imageName, options.BaseDirectory);
         IStorage storage;
         if (Directory.Exists(path))
         {
             // file-posix: open(O_RDWR) of a directory fails with EISDIR; a read-only open succeeds and is then refused.
             throw options.ReadOnly
-                ? new ImageOpenException($"'file' driver requires '{fileName}' to be a regular file", Errno.EINVAL)
-                : new ImageOpenException($"Could not open '{fileName}': Is a directory", Errno.EISDIR);
+                ? new ImageOpenException($"'file' driver requires '{imageName}' to be a regular file", Errno.EINVAL)
+                : new ImageOpenException($"Could not open '{imageName}': Is a directory", Errno.EISDIR);
         }
         bool forceShare = ForceShare(options);
         try
@@ -26,15 +27,15 @@ public static class ImageOpener
         }
         catch (FileNotFoundException)
         {
-            throw new ImageOpenException($"Could not open '{fileName}': No such file or directory", Errno.ENOENT);
+            throw new ImageOpenException($"Could not open '{imageName}': No such file or directory", Errno.ENOENT);
         }
         catch (DirectoryNotFoundException)
         {
-            throw new ImageOpenException($"Could not open '{fileName}': No such file or directory", Errno.ENOENT);
+            throw new ImageOpenException($"Could not open '{imageName}': No such file or directory", Errno.ENOENT);
         }
         catch (UnauthorizedAccessException)
         {
-            throw new ImageOpenException($"Could not open '{fileName}': Permission denied", Errno.EACCES);
+            throw new ImageOpenException($"Could not open '{imageName}': Permission denied", Errno.EACCES);
         }
         catch (IOException e)
         {

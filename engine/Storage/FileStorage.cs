@@ -94,6 +94,7 @@ public sealed class FileStorage : IStorage
         {
             throw new BlockIOException(Errno.EROFS);
         }
+        _writeGeneration++;
         try
         {
             RandomAccess.Write(_stream.SafeFileHandle, data, offset);
@@ -111,6 +112,7 @@ public sealed class FileStorage : IStorage
         {
             throw new BlockIOException(Errno.EROFS);
         }
+        _writeGeneration++;
         try
         {
             HostFile.ZeroRange(_stream.SafeFileHandle, offset, length);
@@ -148,13 +150,27 @@ public sealed class FileStorage : IStorage
     }
 
     /// <inheritdoc/>
-    public void Flush() => _stream.Flush(true);
+    public void Flush()
+    {
+        // bdrv_co_flush: nothing to do when nothing was written since the last successful flush.
+        long generation = _writeGeneration;
+        if (generation == _flushedGeneration)
+        {
+            return;
+        }
+        _stream.Flush(true);
+        _flushedGeneration = generation;
+    }
+
+    private long _writeGeneration;
+    private long _flushedGeneration;
 
     /// <inheritdoc/>
     public void Discard(long offset, long length)
     {
         if (!ReadOnly && length > 0)
         {
+            _writeGeneration++;
             HostFile.PunchHole(_stream.SafeFileHandle, offset, length);
         }
     }
