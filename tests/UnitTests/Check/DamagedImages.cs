@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using static Qcow2.UnitTests.Check.QemuTools;
+using static Qcow2.UnitTests.Support.ToolProcess;
 
 namespace Qcow2.UnitTests.Check;
 
