@@ -10,7 +10,6 @@ namespace Qcow2.UnitTests.Check;
 /// exit code, and the image bytes afterwards must all be the same.
 /// </summary>
 [TestFixture]
-[NonParallelizable]
 public class CheckInteropTests
 {
     private TempDir? _root;

@@ -13,7 +13,7 @@ namespace Qcow2.UnitTests.Hostile;
 /// </summary>
 [TestFixture]
 [Category("Interop")]
-[NonParallelizable]
+[Category("slow")]
 public class HostileCommandsTests : HostileFixture
 {
     /// <summary>The commands, each with a short label for the test name; measure only when qimg has it.</summary>

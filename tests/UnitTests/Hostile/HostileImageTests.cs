@@ -10,7 +10,6 @@ namespace Qcow2.UnitTests.Hostile;
 /// </summary>
 [TestFixture]
 [Category("Interop")]
-[NonParallelizable]
 public class HostileImageTests : HostileFixture
 {
     private static readonly (string Tool, string[] Args)[] Common =
