@@ -39,8 +39,13 @@ public abstract class MeasureDdFixture : QimgFixture
         File.WriteAllBytes(PathOf(name), bytes);
     }
 
-    /// <summary>Images with data, zero clusters, a backing chain, holes, snapshots, bitmaps, preallocation and compression.</summary>
-    protected void MakeSources()
+    /// <summary>
+    /// Images with data, zero clusters, a backing chain, holes, snapshots, bitmaps, preallocation and compression;
+    /// QEMU makes them once per run (BuiltOnce) and every test gets copies.
+    /// </summary>
+    protected void MakeSources() => BuiltOnce.Folder("measure-dd-sources-" + Seed, Dir, _ => MakeSourcesWithQemu());
+
+    private void MakeSourcesWithQemu()
     {
         Sh("qemu-img", "create", "-q", "-f", "qcow2", "base.qcow2", "64M");
         Sh("qemu-io", "-c", "write -P 1 0 1M", "-c", "write -P 2 3M 100k", "-c", "write -z 8M 1M", "-c", "write -P 3 20M 4k", "base.qcow2");

@@ -8,13 +8,16 @@ namespace Qcow2.UnitTests.Support;
 /// </summary>
 public static class BuiltOnce
 {
-    /// <summary>Files larger than this are rebuilt each time rather than kept in memory.</summary>
-    private const long MaxCachedBytes = 64L << 20;
-
     private static readonly ConcurrentDictionary<string, Lazy<byte[]>> Files = new(StringComparer.Ordinal);
-    private static readonly ConcurrentDictionary<string, Lazy<IReadOnlyList<(string Name, byte[] Bytes)>?>> Folders = new(StringComparer.Ordinal);
+    private static readonly ConcurrentDictionary<string, Lazy<string?>> Folders = new(StringComparer.Ordinal);
+    private static readonly Lazy<TempDir> Store = new(() =>
+    {
+        var store = new TempDir("built-once");
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => store.Dispose();
+        return store;
+    });
 
-    /// <summary>Makes the file at path that build(path) makes, running build only the first time key is asked for.</summary>
+    /// <summary>Makes the file at path that build(path) makes, running build only the first time key is asked for (kept in memory: small files).</summary>
     public static void File(string key, string path, Action<string> build)
     {
         bool built = false;
@@ -31,37 +34,33 @@ public static class BuiltOnce
     }
 
     /// <summary>
-    /// Fills the empty folder dir as build(dir) fills it, running build only the first time key is asked for
-    /// (every time when the folder holds a file over 64 MiB or a sub-folder).
+    /// Fills the empty folder dir as build(dir) fills it, running build only the first time key is asked for. The
+    /// copies are made by cp, which keeps holes where the original has them (raw images with holes stay sparse);
+    /// without cp every call builds.
     /// </summary>
     public static void Folder(string key, string dir, Action<string> build)
     {
         bool built = false;
-        var files = Folders.GetOrAdd(key, _ => new Lazy<IReadOnlyList<(string, byte[])>?>(() =>
+        string? kept = Folders.GetOrAdd(key, k => new Lazy<string?>(() =>
         {
             build(dir);
             built = true;
-            if (Directory.GetDirectories(dir).Length > 0 || Directory.GetFiles(dir).Any(f => new FileInfo(f).Length > MaxCachedBytes))
-            {
-                return null;
-            }
-
-            return Directory.GetFiles(dir).Select(f => (Path.GetFileName(f), System.IO.File.ReadAllBytes(f))).ToList();
+            string copy = Path.Combine(Store.Value.Path, Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(k))));
+            Directory.CreateDirectory(copy);
+            return Copy(dir, copy) ? copy : null;
         })).Value;
         if (built)
         {
             return;
         }
 
-        if (files is null)
+        if (kept is null || !Copy(kept, dir))
         {
             build(dir);
-            return;
-        }
-
-        foreach (var (name, bytes) in files)
-        {
-            System.IO.File.WriteAllBytes(Path.Combine(dir, name), bytes);
         }
     }
+
+    /// <summary>Copies a folder's contents with cp -a (holes kept); false when cp is not there or fails.</summary>
+    private static bool Copy(string from, string to) =>
+        ToolProcess.TryRun("cp", to, ["-a", Path.Combine(from, "."), to]) is { ExitCode: 0 };
 }
