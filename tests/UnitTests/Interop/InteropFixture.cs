@@ -15,7 +15,7 @@ public abstract class InteropFixture
 
     /// <summary>Skips the fixture when qemu-img or qemu-io is missing (CI installs qemu-utils).</summary>
     [OneTimeSetUp]
-    public void RequireQemu() => ToolProcess.Require("qemu-img", "qemu-io");
+    public static void RequireQemu() => ToolProcess.Require("qemu-img", "qemu-io");
 
     /// <summary>Creates the test's folder.</summary>
     [SetUp]
