@@ -52,13 +52,15 @@ if ($env:IOTESTS_ARTIFACTS) {
 $harnessProject = Join-Path $root 'tests/Harness/Harness.csproj'
 $testProject = Join-Path $root 'tests/UnitTests/Qcow2.UnitTests.csproj'
 
-# Builds a project quietly; on failure shows the errors and exits 2.
+# Builds a project quietly; when that fails, builds again showing the output, and exits 2 if it fails again.
 function Build-Project([string] $project) {
     dotnet build $project @buildArgs | Out-Null
     if ($LASTEXITCODE -ne 0) {
         dotnet build $project @buildArgs | Out-Host
-        Write-Output "run-tests.ps1: the build of $(Split-Path -Leaf $project) failed"
-        exit 2
+        if ($LASTEXITCODE -ne 0) {
+            Write-Output "run-tests.ps1: the build of $(Split-Path -Leaf $project) failed"
+            exit 2
+        }
     }
 }
 

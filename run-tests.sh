@@ -48,12 +48,14 @@ else
 fi
 test_project="$root/tests/UnitTests/Qcow2.UnitTests.csproj"
 
-# Builds a project quietly; on failure shows the errors and exits 2 (never set -e's 1).
+# Builds a project quietly; when that fails, builds again showing the output (the errors, or a success when the
+# first failure was passing, e.g. a file still locked by another build), and exits 2 if it fails again.
 build() {
     if ! dotnet build "$1" "${build_args[@]}" >/dev/null 2>&1; then
-        dotnet build "$1" "${build_args[@]}" || true
-        echo "run-tests.sh: the build of $(basename "$1") failed"
-        exit 2
+        if ! dotnet build "$1" "${build_args[@]}"; then
+            echo "run-tests.sh: the build of $(basename "$1") failed"
+            exit 2
+        fi
     fi
 }
 

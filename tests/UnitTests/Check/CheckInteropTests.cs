@@ -92,7 +92,7 @@ public class CheckInteropTests
         ToolProcess.Must("qemu-img", dir, "create", "-f", "qcow2", "-o", "lazy_refcounts=on", img, "64M");
         // Killing qemu-io after a write leaves the dirty bit set and the refcounts stale.
         ToolProcess.Run("qemu-io", dir, "-c", "write -P 1 0 128k", "-c", "sigraise 9", img);
-        Assume.That(QemuTools.Peek(img, 79, 1)[0] & 1, Is.EqualTo(1), "the image is not dirty");
+        Assume.That(ImageBytes.Peek(img, 79, 1)[0] & 1, Is.EqualTo(1), "the image is not dirty");
         File.Copy(img, Path.Combine(dir, "q.qcow2"));
         File.Copy(img, Path.Combine(dir, "o.qcow2"));
 

@@ -1,5 +1,5 @@
 using System.Buffers.Binary;
-using static Qcow2.UnitTests.Check.QemuTools;
+using static Qcow2.UnitTests.Support.ImageBytes;
 using static Qcow2.UnitTests.Support.ToolProcess;
 
 namespace Qcow2.UnitTests.Check;

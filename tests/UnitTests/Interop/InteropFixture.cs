@@ -6,30 +6,11 @@ namespace Qcow2.UnitTests.Interop;
 /// Base for tests that compare our tools with the installed QEMU 7.2: a temporary folder per test, in-process runs of
 /// qimg and qio, and real qemu-img / qemu-io runs (the fixture is ignored when QEMU is not installed).
 /// </summary>
-public abstract class InteropFixture
+public abstract class InteropFixture : FolderFixture
 {
-    private TempDir? _dir;
-
-    /// <summary>The test's folder.</summary>
-    protected string Dir => _dir?.Path ?? throw new InvalidOperationException("no test folder outside a test");
-
     /// <summary>Skips the fixture when qemu-img or qemu-io is missing (CI installs qemu-utils).</summary>
     [OneTimeSetUp]
     public static void RequireQemu() => ToolProcess.Require("qemu-img", "qemu-io");
-
-    /// <summary>Creates the test's folder.</summary>
-    [SetUp]
-    public void CreateDir() => _dir = new TempDir("interop");
-
-    /// <summary>Removes the test's folder.</summary>
-    [TearDown]
-    public void RemoveDir() => _dir?.Dispose();
-
-    /// <summary>A path inside the test's folder.</summary>
-    protected string PathOf(string name) => Path.Combine(Dir, name);
-
-    /// <summary>Creates (if needed) and returns a sub-folder of the test's folder.</summary>
-    protected string SubDir(string name) => _dir!.Sub(name);
 
     /// <summary>Runs qemu-img or qemu-io in a folder (the test's folder by default).</summary>
     protected ToolRun Qemu(string tool, string? dir, params string[] args) => ToolProcess.Run(tool, dir ?? Dir, args);

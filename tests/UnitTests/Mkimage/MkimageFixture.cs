@@ -4,21 +4,8 @@ using Qcow2.Tools.Mkimage;
 namespace Qcow2.UnitTests.Mkimage;
 
 /// <summary>Shared plumbing for mkimage tests: a temporary folder, real qemu-img/qemu-io runs and in-process mkimage runs.</summary>
-public abstract class MkimageFixture
+public abstract class MkimageFixture : FolderFixture
 {
-    private TempDir? _dir;
-
-    /// <summary>The temporary folder of the current test.</summary>
-    protected string Dir => _dir?.Path ?? throw new InvalidOperationException("no test folder outside a test");
-
-    /// <summary>Creates the temporary folder.</summary>
-    [SetUp]
-    public void CreateDir() => _dir = new TempDir("mkimage-test");
-
-    /// <summary>Removes the temporary folder.</summary>
-    [TearDown]
-    public void RemoveDir() => _dir?.Dispose();
-
     /// <summary>The result of one mkimage run.</summary>
     protected sealed record RunResult(int ExitCode, string Out, string Err);
 

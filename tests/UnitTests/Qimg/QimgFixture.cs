@@ -3,21 +3,8 @@ using NUnit.Framework;
 namespace Qcow2.UnitTests.Qimg;
 
 /// <summary>Shared plumbing for qimg tests: a temporary folder, in-process qimg runs and real qemu-img/qemu-io runs.</summary>
-public abstract class QimgFixture
+public abstract class QimgFixture : FolderFixture
 {
-    private TempDir? _dir;
-
-    /// <summary>The temporary folder of the current test (the working directory of every run).</summary>
-    protected string Dir => _dir?.Path ?? throw new InvalidOperationException("no test folder outside a test");
-
-    /// <summary>Creates the temporary folder.</summary>
-    [SetUp]
-    public void CreateDir() => _dir = new TempDir("qimg-test");
-
-    /// <summary>Removes the temporary folder.</summary>
-    [TearDown]
-    public void RemoveDir() => _dir?.Dispose();
-
     /// <summary>The result of one tool run.</summary>
     protected sealed record RunResult(int ExitCode, string Out, string Err)
     {
@@ -46,6 +33,4 @@ public abstract class QimgFixture
         return new RunResult(r.ExitCode, r.Out.Replace("qemu-img", "qimg", StringComparison.Ordinal), r.Err.Replace("qemu-img", "qimg", StringComparison.Ordinal));
     }
 
-    /// <summary>Full path of a file in the test folder.</summary>
-    protected string PathOf(string name) => Path.Combine(Dir, name);
 }

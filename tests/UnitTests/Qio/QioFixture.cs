@@ -15,28 +15,15 @@ public sealed record QioResult(int ExitCode, string Out, string Err)
 }
 
 /// <summary>Base for qio tests: a temporary folder per test, a 1 MiB raw image in it, and in-process runs of QioTool.</summary>
-public abstract class QioFixture
+public abstract class QioFixture : FolderFixture
 {
-    private TempDir? _dir;
-
-    /// <summary>The test's folder.</summary>
-    protected string Dir => _dir?.Path ?? throw new InvalidOperationException("no test folder outside a test");
-
-    /// <summary>Creates the folder and a zeroed 1 MiB raw image r.img.</summary>
+    /// <summary>Creates a zeroed 1 MiB raw image r.img in the test's folder.</summary>
     [SetUp]
-    public void CreateDir()
+    public void CreateRawImage()
     {
-        _dir = new TempDir("qio-test");
         using var f = File.Create(PathOf("r.img"));
         f.SetLength(1 << 20);
     }
-
-    /// <summary>Removes the folder.</summary>
-    [TearDown]
-    public void RemoveDir() => _dir?.Dispose();
-
-    /// <summary>A path inside the test's folder.</summary>
-    protected string PathOf(string name) => Path.Combine(Dir, name);
 
     /// <summary>Runs qio in the test's folder with the given standard input.</summary>
     protected QioResult QioWithInput(string input, params string[] args)

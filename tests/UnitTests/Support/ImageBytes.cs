@@ -1,9 +1,9 @@
 using System.Buffers.Binary;
 
-namespace Qcow2.UnitTests.Check;
+namespace Qcow2.UnitTests.Support;
 
-/// <summary>Pokes and peeks bytes of image files, for tests that damage images (tools run through <see cref="ToolProcess"/>).</summary>
-internal static class QemuTools
+/// <summary>Pokes and peeks bytes of image files and spells big-endian values, for tests that damage images.</summary>
+public static class ImageBytes
 {
     /// <summary>Overwrites bytes of a file in place (printf | dd conv=notrunc).</summary>
     public static void Poke(string path, long offset, byte[] data)
