@@ -9,12 +9,6 @@ namespace Qcow2.UnitTests.Qimg;
 [TestFixture]
 public class ConvertInteropTests : QimgFixture
 {
-    private void Sh(string tool, params string[] args)
-    {
-        RunResult r = Qemu(tool, args);
-        Assert.That(r.ExitCode, Is.EqualTo(0), $"{tool} {string.Join(' ', args)}\n{r}");
-    }
-
     /// <summary>
     /// Sources with data, holes, zero clusters, compressed clusters, a backing chain, a snapshot and odd cluster sizes;
     /// QEMU makes them once per run (BuiltOnce) and every test gets copies.

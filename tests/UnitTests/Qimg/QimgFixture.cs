@@ -26,6 +26,28 @@ public abstract class QimgFixture : FolderFixture
         return new RunResult(r.ExitCode, r.Out, r.Err);
     }
 
+    /// <summary>Runs a QEMU tool in the test folder and requires success.</summary>
+    protected void Sh(string tool, params string[] args)
+    {
+        RunResult r = Qemu(tool, args);
+        Assert.That(r.ExitCode, Is.EqualTo(0), $"{tool} {string.Join(' ', args)}\n{r}");
+    }
+
+    /// <summary>How a failure names a qimg command line (fixtures add their seed).</summary>
+    protected virtual string Describe(string[] args) => "qimg " + string.Join(' ', args);
+
+    /// <summary>Runs qemu-img and qimg with the same arguments and requires the same streams and exit code; returns qimg's run.</summary>
+    protected RunResult AssertSame(params string[] args)
+    {
+        RunResult expected = QemuImg(args);
+        RunResult actual = Qimg(args);
+        string what = Describe(args);
+        Assert.That(actual.Out, Is.EqualTo(expected.Out), $"stdout of {what}");
+        Assert.That(actual.Err, Is.EqualTo(expected.Err), $"stderr of {what}");
+        Assert.That(actual.ExitCode, Is.EqualTo(expected.ExitCode), $"exit code of {what}");
+        return actual;
+    }
+
     /// <summary>Runs qemu-img and maps its name to qimg's in the output, so both can be compared.</summary>
     protected RunResult QemuImg(params string[] args)
     {
