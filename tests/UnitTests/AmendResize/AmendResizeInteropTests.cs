@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using Qcow2.UnitTests.Interop;
 
 namespace Qcow2.UnitTests.AmendResize;
 
@@ -8,10 +9,8 @@ namespace Qcow2.UnitTests.AmendResize;
 /// the command changed must pass qemu-img check.
 /// </summary>
 [TestFixture]
-public class AmendResizeInteropTests
+public class AmendResizeInteropTests : InteropFixture
 {
-    private TempDir? _root;
-
     /// <summary>A shell function that overwrites bytes of a file with a hex string (printf | dd conv=notrunc).</summary>
     private const string Poke = "poke() { printf \"$(echo $3 | sed 's/../\\\\x&/g')\" | dd of=\"$1\" bs=1 seek=$(($2)) conv=notrunc status=none; }; ";
 
@@ -133,28 +132,10 @@ public class AmendResizeInteropTests
         yield return Case("080 row 19 snapshot L1 too large", SnapshotEntryPoke(8, "10000000"), "amend", "-o", "compat=0.10", "img.qcow2");
     }
 
-    [OneTimeSetUp]
-    public void RequireQemu()
-    {
-        ToolProcess.Require("qemu-img", "qemu-io");
-        _root = new TempDir("amend-resize");
-    }
-
-    [OneTimeTearDown]
-    public void RemoveRoot() => _root?.Dispose();
-
     [TestCaseSource(nameof(Cases))]
     public void Amend_resize_match_qemu_img(string setup, string[] args)
     {
-        string src = _root!.Sub(Guid.NewGuid().ToString("N"));
-        try
-        {
-            Compare(src, setup, args);
-        }
-        finally
-        {
-            Directory.Delete(src, true);
-        }
+        Compare(Dir, setup, args);
     }
 
     private static void Compare(string src, string setup, string[] args)

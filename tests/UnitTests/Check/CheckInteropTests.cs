@@ -2,6 +2,7 @@ using System.Text.RegularExpressions;
 using Qcow2.Block;
 using Qcow2.Cli;
 using Qcow2.Tools.Qimg;
+using Qcow2.UnitTests.Interop;
 
 namespace Qcow2.UnitTests.Check;
 
@@ -10,26 +11,14 @@ namespace Qcow2.UnitTests.Check;
 /// exit code, and the image bytes afterwards must all be the same.
 /// </summary>
 [TestFixture]
-public class CheckInteropTests
+public class CheckInteropTests : InteropFixture
 {
-    private TempDir? _root;
-
     private static readonly string[][] Modes =
     [
         [],
         ["-r", "leaks"],
         ["-r", "all"],
     ];
-
-    [OneTimeSetUp]
-    public void RequireQemu()
-    {
-        ToolProcess.Require("qemu-img", "qemu-io");
-        _root = new TempDir("check-interop");
-    }
-
-    [OneTimeTearDown]
-    public void RemoveRoot() => _root?.Dispose();
 
     private static IEnumerable<TestCaseData> Cases()
     {
@@ -59,7 +48,7 @@ public class CheckInteropTests
     [TestCaseSource(nameof(OutputCases))]
     public void Check_matches_qemu_img(string scenario, string[] options)
     {
-        string dir = _root!.Sub(Guid.NewGuid().ToString("N"));
+        string dir = Dir;
         string original = Path.Combine(dir, "orig.qcow2");
         DamagedImages.All[scenario](original);
         File.Copy(original, Path.Combine(dir, "q.qcow2"));
@@ -86,7 +75,7 @@ public class CheckInteropTests
     [Test]
     public void Opening_a_dirty_image_read_write_repairs_it_like_qemu_io()
     {
-        string dir = _root!.Sub("dirty");
+        string dir = Dir;
         Directory.CreateDirectory(dir);
         string img = Path.Combine(dir, "orig.qcow2");
         ToolProcess.Must("qemu-img", dir, "create", "-f", "qcow2", "-o", "lazy_refcounts=on", img, "64M");
@@ -126,7 +115,7 @@ public class CheckInteropTests
     [TestCase("-r", "all", "raw.img")]
     public void Command_line_handling_matches_qemu_img(params string[] args)
     {
-        string dir = _root!.Sub("cli-" + Guid.NewGuid().ToString("N"));
+        string dir = Dir;
         ToolProcess.Must("qemu-img", dir, "create", "-f", "qcow2", "img.qcow2", "64M");
         using (var f = File.Create(Path.Combine(dir, "raw.img")))
         {
