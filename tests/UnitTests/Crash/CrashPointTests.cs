@@ -11,6 +11,7 @@ namespace Qcow2.UnitTests.Crash;
 /// </summary>
 [TestFixture]
 [Category("crash")]
+[NonParallelizable] // one test swaps the process-wide Qcow2Image.SnapshotClock
 public class CrashPointTests
 {
     private static IEnumerable<string> Scenarios() => CrashScenario.All().Select(s => s.Name);
