@@ -34,7 +34,7 @@ public class CrashPointTests
         Assert.That(CrashStates.OurCheck(after).Corrupt, Is.False, "the completed operation leaves a corrupt image");
 
         string dir = Directory.CreateTempSubdirectory("crash-").FullName;
-        bool qemu = QemuTools.Available;
+        bool qemu = ToolProcess.Available("qemu-img");
         var seen = new HashSet<string>();
         var failures = new List<string>();
         var kill = new Tally();

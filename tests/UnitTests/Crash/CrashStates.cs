@@ -70,7 +70,7 @@ internal static class CrashStates
     {
         string path = Path.Combine(dir, "state.qcow2");
         File.WriteAllBytes(path, file);
-        var (code, output, err) = QemuTools.Run("qemu-img", dir, "check", "-U", "-f", "qcow2", path);
+        var (code, output, err) = ToolProcess.Run("qemu-img", dir, "check", "-U", "-f", "qcow2", path);
         return new CrashVerdict(code is 1 or 2 || code < 0, code == 3, (err + output).Trim());
     }
 

@@ -34,7 +34,7 @@ public class KillTests
 
     private static Outcome Run(KillTools tools)
     {
-        if (!QemuTools.Available)
+        if (!ToolProcess.Available("qemu-img"))
         {
             QemuRequired.Missing("qemu-img");
         }
@@ -45,9 +45,9 @@ public class KillTests
         {
             string baseImage = Path.Combine(dir, "base.qcow2");
             var baseWork = new KillWorkload(Seed);
-            QemuTools.Must("qemu-img", dir, "create", "-q", "-f", "qcow2", "-o", "cluster_size=512", baseImage, "64M");
+            ToolProcess.Must("qemu-img", dir, "create", "-q", "-f", "qcow2", "-o", "cluster_size=512", baseImage, "64M");
             var (writerTime, _) = RunWriter(tools, dir, baseImage, baseWork);
-            var snapshotTime = Timed(() => Complete(new ToolProcess(tools.Img, dir, ["snapshot", "-c", "s1", baseImage])));
+            var snapshotTime = Timed(() => Complete(new KillableProcess(tools.Img, dir, ["snapshot", "-c", "s1", baseImage])));
             RunWriter(tools, dir, baseImage, baseWork);
             for (int k = 0; k < Kills; k++)
             {
@@ -59,17 +59,17 @@ public class KillTests
                 if (w.KillWriter())
                 {
                     var (args, writes) = w.Writer(16);
-                    using var p = new ToolProcess(tools.Io, dir, [.. args, image]);
+                    using var p = new KillableProcess(tools.Io, dir, [.. args, image]);
                     p.KillAfter(w.Delay(writerTime));
                     w.Account(writes, p.Lines, false);
                 }
                 else
                 {
                     snapshotKills++;
-                    using var p = new ToolProcess(tools.Img, dir, ["snapshot", "-c", "s2", image]);
+                    using var p = new KillableProcess(tools.Img, dir, ["snapshot", "-c", "s2", image]);
                     p.KillAfter(w.Delay(snapshotTime));
                 }
-                var (code, output, err) = QemuTools.Run("qemu-img", dir, "check", image);
+                var (code, output, err) = ToolProcess.Run("qemu-img", dir, "check", image);
                 clean += code == 0 ? 1 : 0;
                 leaks += code == 3 ? 1 : 0;
                 if (code is not (0 or 3))
@@ -79,8 +79,8 @@ public class KillTests
                     failures.Add($"kill {k} (seed {seed}): qemu-img check exit {code}: {FirstError(err + output)}");
                 }
                 string raw = Path.Combine(dir, "kill.raw");
-                var conv = QemuTools.Run("qemu-img", dir, "convert", "-O", "raw", image, raw);
-                string? loss = conv.Code != 0 ? "qemu-img convert failed: " + conv.Err.Trim() : w.Verify(File.ReadAllBytes(raw));
+                var conv = ToolProcess.Run("qemu-img", dir, "convert", "-O", "raw", image, raw);
+                string? loss = conv.ExitCode != 0 ? "qemu-img convert failed: " + conv.Err.Trim() : w.Verify(File.ReadAllBytes(raw));
                 if (loss is not null)
                 {
                     lost++;
@@ -104,7 +104,7 @@ public class KillTests
         int code = 0;
         var t = Timed(() =>
         {
-            using var p = new ToolProcess(tools.Io, dir, [.. args, image]);
+            using var p = new KillableProcess(tools.Io, dir, [.. args, image]);
             code = Complete(p);
             w.Account(writes, p.Lines, true);
         });
@@ -112,7 +112,7 @@ public class KillTests
         return (t, code);
     }
 
-    private static int Complete(ToolProcess p)
+    private static int Complete(KillableProcess p)
     {
         using (p)
         {

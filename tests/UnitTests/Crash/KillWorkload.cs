@@ -12,12 +12,12 @@ internal sealed record KillTools(string Name, string Io, string Img)
 }
 
 /// <summary>A tool process whose stdout lines are collected as they arrive, so that a kill leaves what it had printed.</summary>
-internal sealed class ToolProcess : IDisposable
+internal sealed class KillableProcess : IDisposable
 {
     private readonly Process _p;
     private readonly ConcurrentQueue<string> _lines = new();
 
-    public ToolProcess(string tool, string dir, IEnumerable<string> args)
+    public KillableProcess(string tool, string dir, IEnumerable<string> args)
     {
         var psi = new ProcessStartInfo(tool) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = dir };
         foreach (var a in args)
