@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 namespace Qcow2.Storage;
 
 /// <summary>Facts about host files that .NET does not expose directly.</summary>
-public static class HostFile
+public static partial class HostFile
 {
     [StructLayout(LayoutKind.Sequential)]
     private struct StatX64
@@ -16,11 +16,12 @@ public static class HostFile
         public long R0, R1, R2;
     }
 
-    [DllImport("libc", EntryPoint = "stat", SetLastError = true)]
-    private static extern int Stat(string path, out StatX64 buf);
+    // LibraryImport: the marshalling stubs are generated at compile time, so Native AOT needs no runtime marshalling.
+    [LibraryImport("libc", EntryPoint = "stat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int Stat(string path, out StatX64 buf);
 
-    [DllImport("libc", EntryPoint = "fallocate", SetLastError = true)]
-    private static extern int Fallocate(Microsoft.Win32.SafeHandles.SafeFileHandle fd, int mode, long offset, long len);
+    [LibraryImport("libc", EntryPoint = "fallocate", SetLastError = true)]
+    private static partial int Fallocate(Microsoft.Win32.SafeHandles.SafeFileHandle fd, int mode, long offset, long len);
 
     /// <summary>FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE: deallocate without changing the length.</summary>
     private const int PunchHoleKeepSize = 0x01 | 0x02;
