@@ -98,6 +98,12 @@ step() {
 }
 
 step "unit and interop tests" dotnet test "$root/tests/UnitTests/Qcow2.UnitTests.csproj" "${build_args[@]}" -v minimal --filter "TestCategory!=iotests"
+# --- packaging (issue 12): the Native AOT publish of the four tools into dist/<rid>/ and the dotnet tool packages
+# installed from a folder feed, each run outside the clone (tests/packaging/check.sh, one "N passed, N failed"
+# line). Before the suite steps, so that the reference-cli step below runs the fresh native executables.
+step "packaging: native publish and dotnet tool install" "$root/tests/packaging/check.sh"
+# --- end packaging
+
 step "suite on $target" run_suite "${args[@]}"
 if [ "$target" = reference ]; then
     step "suite on reference-cli" run_suite "${args[@]}" --target reference-cli
