@@ -59,18 +59,6 @@ tools_work() {
 
 start=$SECONDS
 mkdir -p "$work/run"
-if [ "$native" = 1 ]; then
-    # Into dist/<rid>/, the default, so that the reference-cli target uses these executables from now on.
-    check "publish.sh (Native AOT, four tools)" '^published ' "$root/publish.sh"
-    grep '^published ' "$log" | sed 's/^/        /'
-    dist=$(sed -n 's/^published .* to \(.*\) in [0-9]* s$/\1/p' "$log")
-    if [ -n "$dist" ] && [ -d "$dist" ]; then
-        # A copy outside the clone, so the runner finds the suite beside itself and nothing else.
-        cp -R "$dist" "$work/native"
-        tools_work native "$work/native/"
-    fi
-fi
-
 if [ "$tool" = 1 ]; then
     feed="$work/feed"
     # A feed of only this folder and a package cache of its own: the install cannot pick up a package of the same
@@ -94,6 +82,19 @@ XML
             env NUGET_PACKAGES="$work/packages" dotnet tool install --tool-path "$work/tools" --configfile "$work/nuget.config" "$id"
     done
     tools_work "dotnet tool" "$work/tools/"
+fi
+
+if [ "$native" = 1 ]; then
+    # Into dist/<rid>/, the default, so that the reference-cli target uses these executables from now on. Last, so
+    # that no build after it (dotnet pack builds) makes the publish look older than the build.
+    check "publish.sh (Native AOT, four tools)" '^published ' "$root/publish.sh"
+    grep '^published ' "$log" | sed 's/^/        /'
+    dist=$(sed -n 's/^published .* to \(.*\) in [0-9]* s$/\1/p' "$log")
+    if [ -n "$dist" ] && [ -d "$dist" ]; then
+        # A copy outside the clone, so the runner finds the suite beside itself and nothing else.
+        cp -R "$dist" "$work/native"
+        tools_work native "$work/native/"
+    fi
 fi
 
 echo "packaging checks took $((SECONDS - start)) s"
