@@ -13,8 +13,8 @@ $rid = ''
 $out = ''
 for ($i = 0; $i -lt $args.Count; $i++) {
     switch -CaseSensitive ($args[$i]) {
-        '-r' { $rid = [string]$args[$i + 1]; $i++ }
-        { $_ -like '-*' } { Write-Error "publish.ps1: unknown option $($args[$i])"; exit 2 }
+        '-r' { $rid = [string]$args[$i + 1]; $i++; continue }
+        { $_ -like '-*' } { [Console]::Error.WriteLine("publish.ps1: unknown option $($args[$i])"); exit 2 }
         default { $out = [string]$args[$i] }
     }
 }
@@ -39,7 +39,7 @@ foreach ($project in $projects) {
     $log = dotnet publish (Join-Path $root $project) -c Release -r $rid -p:PublishAot=true --artifacts-path (Join-Path $stage 'artifacts') -o $dir -v quiet -nologo 2>&1
     if ($LASTEXITCODE -ne 0) {
         $log | Out-Host
-        Write-Error "publish.ps1: publishing $name failed"
+        [Console]::Error.WriteLine("publish.ps1: publishing $name failed")
         exit 1
     }
     Copy-Item (Join-Path $dir "$name$exe") (Join-Path $out "$name$exe") -Force
