@@ -41,7 +41,7 @@ for project in tools/qimg/qimg.csproj tools/qio/qio.csproj tools/mkimage/mkimage
     # Each tool into its own staging folder; only the executable is kept (the rest is symbols and the
     # framework-dependent leftovers of the tools that iotests references).
     # Its own artifacts folder: a RID-specific restore in the projects' obj/ would make the next plain build
-    # recompile, and the reference-cli target would then take this publish for stale.
+    # recompile.
     dotnet publish "$root/$project" -c Release -r "$rid" -p:PublishAot=true --artifacts-path "$stage/artifacts" \
         -o "$stage/$name" -v quiet -nologo >"$stage.log" 2>&1 || {
         cat "$stage.log"

@@ -6,8 +6,8 @@ namespace Qcow2.Harness;
 /// The folder that <c>{tooldir}</c> in a target file names (the reference-cli target's tools). First match wins:
 /// <list type="number">
 /// <item><c>IOTESTS_TOOLDIR</c>: a folder holding qimg, qio and mkimage, or <c>build</c> for <c>{bindir}</c>;</item>
-/// <item><c>{root}/dist/RID/</c>, what <c>./publish.sh</c> writes (Native AOT), when it holds all three tools and is
-/// not older than the build in <c>{bindir}</c> (a stale publish is passed over, with a note);</item>
+/// <item><c>{root}/dist/RID/</c>, what <c>./publish.sh</c> writes (Native AOT), when it holds all three tools and,
+/// in a clone, is not older than the tools' sources (a stale publish is passed over, with a note);</item>
 /// <item><c>{bindir}</c>: the folder of the iotests executable, where the build copies the tools.</item>
 /// </list>
 /// </summary>
@@ -42,14 +42,32 @@ internal static class ToolDir
             return new Choice(BinDir, null);
         }
 
-        // The build's assemblies beside iotests (absent when iotests is itself a native executable).
-        var built = Tools.Select(t => new FileInfo(Path.Combine(BinDir, t + ".dll"))).Where(f => f.Exists).ToList();
-        if (built.Count > 0 && built.Max(f => f.LastWriteTimeUtc) > native.Min(f => f.LastWriteTimeUtc))
+        // In a clone, a publish older than the newest source is stale (mtimes of build outputs are no guide: a
+        // rebuild of unchanged sources rewrites them).
+        var newest = NewestSource(root);
+        if (newest is { } t && t > native.Min(f => f.LastWriteTimeUtc))
         {
-            return new Choice(BinDir, $"dist/{RuntimeInformation.RuntimeIdentifier} is older than the build and was passed over; run ./publish.sh");
+            return new Choice(BinDir, $"dist/{RuntimeInformation.RuntimeIdentifier} is older than the sources and was passed over; run ./publish.sh");
         }
 
         return new Choice(dist, null);
+    }
+
+    /// <summary>The newest write time of the tools' sources (engine/, tools/, the props files), or null outside a clone.</summary>
+    private static DateTime? NewestSource(string root)
+    {
+        var dirs = new[] { "engine", "tools" }.Select(d => Path.Combine(root, d)).Where(Directory.Exists).ToList();
+        if (dirs.Count == 0)
+        {
+            return null;
+        }
+
+        var sources = dirs.SelectMany(d => Directory.EnumerateFiles(d, "*", SearchOption.AllDirectories))
+            .Where(f => f.EndsWith(".cs", StringComparison.Ordinal) || f.EndsWith(".csproj", StringComparison.Ordinal))
+            .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal)
+                && !f.Contains($"{Path.DirectorySeparatorChar}bin{Path.DirectorySeparatorChar}", StringComparison.Ordinal))
+            .Concat(Directory.EnumerateFiles(root, "*.props"));
+        return sources.Select(File.GetLastWriteTimeUtc).DefaultIfEmpty(DateTime.MinValue).Max();
     }
 
     private static string Exe => OperatingSystem.IsWindows() ? ".exe" : "";

@@ -86,7 +86,7 @@ fi
 
 if [ "$native" = 1 ]; then
     # Into dist/<rid>/, the default, so that the reference-cli target uses these executables from now on. Last, so
-    # that no build after it (dotnet pack builds) makes the publish look older than the build.
+    # that what the native checks run is the last thing built.
     check "publish.sh (Native AOT, four tools)" '^published ' "$root/publish.sh"
     grep '^published ' "$log" | sed 's/^/        /'
     dist=$(sed -n 's/^published .* to \(.*\) in [0-9]* s$/\1/p' "$log")

@@ -39,8 +39,10 @@ public sealed class ToolDirTests
         Assert.That(ToolDir.Resolve(_box.Root), Is.EqualTo(new ToolDir.Choice(ToolDir.BinDir, null)));
 
     [Test]
-    public void A_dist_folder_newer_than_the_build_with_all_three_tools_wins()
+    public void A_dist_folder_newer_than_the_sources_with_all_three_tools_wins()
     {
+        Directory.CreateDirectory(Path.Combine(_box.Root, "tools"));
+        File.WriteAllText(Path.Combine(_box.Root, "tools", "Tool.cs"), "");
         Publish(DateTime.UtcNow.AddMinutes(1), "qimg", "qio", "mkimage");
         Assert.That(ToolDir.Resolve(_box.Root), Is.EqualTo(new ToolDir.Choice(Dist, null)));
     }
@@ -53,13 +55,14 @@ public sealed class ToolDirTests
     }
 
     [Test]
-    public void A_dist_folder_older_than_the_build_is_passed_over_with_a_note()
+    public void A_dist_folder_older_than_the_sources_is_passed_over_with_a_note()
     {
-        // The unit tests' folder holds qimg.dll, qio.dll and mkimage.dll, as the iotests build folder does.
-        Publish(new DateTime(2001, 1, 1, 0, 0, 0, DateTimeKind.Utc), "qimg", "qio", "mkimage");
+        Directory.CreateDirectory(Path.Combine(_box.Root, "engine"));
+        File.WriteAllText(Path.Combine(_box.Root, "engine", "Image.cs"), "");
+        Publish(DateTime.UtcNow.AddMinutes(-1), "qimg", "qio", "mkimage");
         var choice = ToolDir.Resolve(_box.Root);
         Assert.That((choice.Directory, choice.Note), Is.EqualTo((ToolDir.BinDir,
-            $"dist/{RuntimeInformation.RuntimeIdentifier} is older than the build and was passed over; run ./publish.sh")));
+            $"dist/{RuntimeInformation.RuntimeIdentifier} is older than the sources and was passed over; run ./publish.sh")));
     }
 
     [Test]
