@@ -209,6 +209,11 @@ suite_step() {
 
 all_started=$SECONDS
 step "unit and interop tests" unit_tests "TestCategory!=iotests" "$(junit_for unit-tests)"
+# --- packaging (issue 12): the Native AOT publish of the four tools into dist/<rid>/ and the dotnet tool packages
+# installed from a folder feed, each run outside the clone (tests/packaging/check.sh, one "N passed, N failed"
+# line). Before the suite steps, so that the reference-cli step below runs the fresh native executables.
+step "packaging: native publish and dotnet tool install" "$root/tests/packaging/check.sh"
+# --- end packaging
 suite_step "$target"
 if [ "$target" = reference ]; then
     suite_step reference-cli --target reference-cli

@@ -4,7 +4,7 @@ using Microsoft.Win32.SafeHandles;
 namespace Qcow2.Storage;
 
 /// <summary>Facts about host files that .NET does not expose directly.</summary>
-public static class HostFile
+public static partial class HostFile
 {
     [StructLayout(LayoutKind.Sequential)]
     private struct StatX64
@@ -17,11 +17,12 @@ public static class HostFile
         public long R0, R1, R2;
     }
 
-    [DllImport("libc", EntryPoint = "stat", SetLastError = true)]
-    private static extern int Stat(string path, out StatX64 buf);
+    // LibraryImport: the marshalling stubs are generated at compile time, so Native AOT needs no runtime marshalling.
+    [LibraryImport("libc", EntryPoint = "stat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int Stat(string path, out StatX64 buf);
 
-    [DllImport("libc", EntryPoint = "fallocate", SetLastError = true)]
-    private static extern int Fallocate(Microsoft.Win32.SafeHandles.SafeFileHandle fd, int mode, long offset, long len);
+    [LibraryImport("libc", EntryPoint = "fallocate", SetLastError = true)]
+    private static partial int Fallocate(Microsoft.Win32.SafeHandles.SafeFileHandle fd, int mode, long offset, long len);
 
     [DllImport("libc", EntryPoint = "open", SetLastError = true)]
     private static extern int OpenFd(string path, int flags, int mode);

@@ -54,7 +54,7 @@ internal static class IotestsCommand
                 return 0;
             }
 
-            var scratch = Path.Combine(o.Scratch ?? Path.Combine(root, "tests", "scratch"), target.Name);
+            var scratch = Path.Combine(o.Scratch ?? DefaultScratch(root), target.Name);
             console.WriteLine($"TARGET      -- {target.Name}: {target.Description}");
             foreach (var (tool, runner) in target.Tools.OrderBy(t => t.Key, StringComparer.Ordinal))
             {
@@ -110,7 +110,20 @@ internal static class IotestsCommand
         }
     }
 
-    /// <summary>Walks up from dir to the first directory containing tests/iotests.</summary>
+    /// <summary>
+    /// tests/scratch in a clone; for the suite shipped beside the executable (the dotnet tool package, a
+    /// ./publish.sh folder) a folder under the temporary directory, as the tool's own folder may not be writable.
+    /// </summary>
+    public static string DefaultScratch(string root) =>
+        IsBesideExecutable(root)
+            ? Path.Combine(Path.GetTempPath(), "iotests-scratch")
+            : Path.Combine(root, "tests", "scratch");
+
+    /// <summary>Whether root is the folder of the running executable (the suite shipped with it).</summary>
+    public static bool IsBesideExecutable(string root) =>
+        string.Equals(Path.GetFullPath(root).TrimEnd('/', '\\'), ToolDir.BinDir, StringComparison.Ordinal);
+
+    /// <summary>Walks up from dir to the first directory containing tests/iotests (a clone, or the suite shipped beside the executable).</summary>
     public static string? FindRoot(string dir)
     {
         for (var d = new DirectoryInfo(dir); d is not null; d = d.Parent)

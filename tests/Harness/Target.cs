@@ -33,14 +33,14 @@ internal sealed class Target
         var missing = scenario.Requires.Where(r => !Capabilities.Contains(r)).ToList();
         if (missing.Count > 0)
         {
-            return $"target {Name} lacks {string.Join(", ", missing)}";
+            return $"target {Name} lacks {string.Join(", ", missing)} (not in its 'capabilities:' line)";
         }
 
         foreach (var tool in scenario.ToolsUsed())
         {
             if (!Tools.TryGetValue(tool, out var runner))
             {
-                return $"target {Name} has no {tool}";
+                return $"target {Name} has no '{tool}' line ('tool {tool}: COMMAND')";
             }
 
             if (runner.Unavailable is { } why)
@@ -113,7 +113,7 @@ internal sealed class Target
         });
     }
 
-    /// <summary>Loads tests/targets/NAME.target (or a path); placeholders {bindir}, {root} and {exe} are substituted.</summary>
+    /// <summary>Loads tests/targets/NAME.target (or a path); placeholders {tooldir}, {bindir}, {root} and {exe} are substituted.</summary>
     public static Target Load(string pathOrName, string root, IReadOnlyDictionary<string, Func<string[], ToolContext, int>>? entryPoints = null, TimeSpan? timeout = null)
     {
         var path = File.Exists(pathOrName) ? pathOrName : Path.Combine(root, "tests", "targets", pathOrName + ".target");
@@ -136,6 +136,7 @@ internal sealed class Target
         var names = new Dictionary<string, string>(StringComparer.Ordinal);
         var description = "";
         var lineNo = 0;
+        var usesToolDir = text.Contains("{tooldir}", StringComparison.Ordinal);
         foreach (var raw in text.Replace("\r", "", StringComparison.Ordinal).Split('\n'))
         {
             lineNo++;
@@ -184,11 +185,17 @@ internal sealed class Target
             }
         }
 
+        if (usesToolDir && ToolDir.Resolve(root) is { Note: { } note })
+        {
+            description += $" ({note})";
+        }
+
         return new Target { Name = name, Description = description, Tools = tools, Capabilities = caps, ProgramNames = names };
     }
 
     private static string Substitute(string value, string root) => value
-        .Replace("{bindir}", AppContext.BaseDirectory.TrimEnd('/', '\\'), StringComparison.Ordinal)
+        .Replace("{tooldir}", value.Contains("{tooldir}", StringComparison.Ordinal) ? ToolDir.Resolve(root).Directory : "", StringComparison.Ordinal)
+        .Replace("{bindir}", ToolDir.BinDir, StringComparison.Ordinal)
         .Replace("{root}", root, StringComparison.Ordinal)
         .Replace("{exe}", OperatingSystem.IsWindows() ? ".exe" : "", StringComparison.Ordinal);
 

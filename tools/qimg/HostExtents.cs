@@ -7,14 +7,14 @@ namespace Qcow2.Tools.Qimg;
 /// Data and holes of a host file (lseek SEEK_DATA / SEEK_HOLE), as qemu's file driver reports them in its block
 /// status (file-posix raw_co_block_status). Where the platform cannot tell, everything is data.
 /// </summary>
-public static class HostExtents
+public static partial class HostExtents
 {
     private const int SeekData = 3;
     private const int SeekHole = 4;
     private const int Enxio = 6;
 
-    [DllImport("libc", EntryPoint = "lseek", SetLastError = true)]
-    private static extern long LSeek(int fd, long offset, int whence);
+    [LibraryImport("libc", EntryPoint = "lseek", SetLastError = true)]
+    private static partial long LSeek(int fd, long offset, int whence);
 
     /// <summary>One answer: whether the extent at the offset is data (else a hole reading as zeros) and its length.</summary>
     public readonly record struct Extent(bool Data, long Length);

@@ -67,7 +67,7 @@ public sealed class RunnerTests
     public void A_requirement_the_target_lacks_is_not_run_with_the_reason()
     {
         var r = _box.Run(_box.Add("003", "# desc\n# requires: qcow2 blkdebug events\necho x\n", "x\n"));
-        Assert.That((r.Outcome, r.Reason), Is.EqualTo((Outcome.NotRun, "target fake lacks blkdebug, events")));
+        Assert.That((r.Outcome, r.Reason), Is.EqualTo((Outcome.NotRun, "target fake lacks blkdebug, events (not in its 'capabilities:' line)")));
     }
 
     [Test]

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Publishes qimg, qio, mkimage and the iotests runner as Native AOT executables for this machine, into one folder.
+#
+#   ./publish.sh [-r RID] [DIR]        DIR defaults to dist/<rid>/ (e.g. dist/linux-x64/)
+#
+# The folder is self-contained: the four executables and a copy of the suite (tests/iotests, tests/golden,
+# tests/targets), so `DIR/iotests --target reference-cli` runs anywhere. Inside a clone, the reference-cli target
+# uses dist/<rid>/ when it holds all three tools (see tests/README.md, "Target files").
+# Needs the .NET 10 SDK and the platform linker Native AOT uses (Debian: clang, zlib1g-dev).
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+rid=""
+out=""
+while [ $# -gt 0 ]; do
+    case "$1" in
+        -r) rid="$2"; shift ;;
+        -h|--help) sed -n '2,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -*) echo "publish.sh: unknown option $1" >&2; exit 2 ;;
+        *) out="$1" ;;
+    esac
+    shift
+done
+
+if [ -z "$rid" ]; then
+    rid=$(dotnet msbuild "$root/tools/qimg/qimg.csproj" -getProperty:NETCoreSdkRuntimeIdentifier -nologo | tr -d '[:space:]')
+fi
+out="${out:-$root/dist/$rid}"
+stage="$root/obj/publish/$rid"
+mkdir -p "$out" "$stage"
+out="$(cd "$out" && pwd)"
+exe=""
+case "$rid" in win-*) exe=".exe" ;; esac
+
+start=$SECONDS
+for project in tools/qimg/qimg.csproj tools/qio/qio.csproj tools/mkimage/mkimage.csproj tests/Harness/Harness.csproj; do
+    name=$(basename "$project" .csproj)
+    [ "$name" = Harness ] && name=iotests
+    echo "publishing $name ($rid, Native AOT)"
+    rm -rf "${stage:?}/$name"
+    # Each tool into its own staging folder; only the executable is kept (the rest is symbols and the
+    # framework-dependent leftovers of the tools that iotests references).
+    # Its own artifacts folder: a RID-specific restore in the projects' obj/ would make the next plain build
+    # recompile.
+    dotnet publish "$root/$project" -c Release -r "$rid" -p:PublishAot=true --artifacts-path "$stage/artifacts" \
+        -o "$stage/$name" -v quiet -nologo >"$stage.log" 2>&1 || {
+        cat "$stage.log"
+        echo "publish.sh: publishing $name failed" >&2
+        exit 1
+    }
+    cp "$stage/$name/$name$exe" "$out/$name$exe"
+done
+
+# The suite, so that the iotests executable finds it next to itself outside a clone.
+rm -rf "$out/tests"
+mkdir -p "$out/tests"
+cp -R "$root/tests/iotests" "$root/tests/golden" "$root/tests/targets" "$out/tests/"
+
+echo "published qimg qio mkimage iotests to $out in $((SECONDS - start)) s"

@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# Packaging check, as a user gets the tools: the Native AOT executables (./publish.sh into dist/<rid>/) and the
+# dotnet tool packages (dotnet pack into a temporary folder feed, dotnet tool install into a temporary tool path),
+# each then run outside the clone: --version, create + info, a qio write/read, mkimage dump-header, and the
+# iotests runner on the suite it carries. run-tests.sh --all runs this as one step and counts its closing line
+# "N passed, N failed, N skipped".
+#
+#   tests/packaging/check.sh [--no-native] [--no-tool]
+set -uo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+native=1 tool=1
+for a in "$@"; do
+    case "$a" in
+        --no-native) native=0 ;;
+        --no-tool) tool=0 ;;
+        *) echo "check.sh: unknown option $a" >&2; exit 2 ;;
+    esac
+done
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/qcow2-packaging.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+passed=0 failed=0
+log="$work/log"
+
+# check NAME EXPECTED-PATTERN COMMAND...: runs the command in the scratch folder; passes when it exits 0 and its
+# output matches the extended regular expression.
+check() {
+    local name="$1" pattern="$2"
+    shift 2
+    if (cd "$work/run" && "$@") >"$log" 2>&1 && grep -Eq -- "$pattern" "$log"; then
+        echo "  pass  $name"
+        passed=$((passed + 1))
+    else
+        echo "  FAIL  $name"
+        sed 's/^/        /' "$log" | tail -n 20
+        failed=$((failed + 1))
+    fi
+}
+
+# Runs the same checks on one set of tools (a folder of executables, or commands on PATH when dir is empty).
+tools_work() {
+    local how="$1" dir="$2"
+    rm -rf "$work/run" && mkdir -p "$work/run"
+    check "$how: qimg --version" '^qimg version ' "$dir"qimg --version
+    check "$how: qimg create" "^Formatting 't.qcow2', fmt=qcow2" "$dir"qimg create -f qcow2 t.qcow2 64M
+    check "$how: qimg info" '^virtual size: 64 MiB' "$dir"qimg info t.qcow2
+    check "$how: qio write and read" '^read 65536/65536 bytes' "$dir"qio -c 'write -P 0x2a 0 64k' -c 'read -P 0x2a 0 64k' t.qcow2
+    check "$how: qimg check" 'No errors were found on the image' "$dir"qimg check t.qcow2
+    check "$how: mkimage dump-header" '^magic +0x514649fb' "$dir"mkimage t.qcow2 dump-header
+    # The runner on the suite it carries, from a folder outside any clone.
+    check "$how: iotests --list" '^001' "$dir"iotests --list
+    check "$how: iotests 001 on reference" '^1 passed, 0 failed' "$dir"iotests 001
+    check "$how: iotests 001 on reference-cli" '^1 passed, 0 failed' "$dir"iotests --target reference-cli 001
+    if command -v qemu-img >/dev/null 2>&1; then
+        check "$how: iotests 001 on qemu" '^1 passed, 0 failed' "$dir"iotests --target qemu 001
+    fi
+}
+
+start=$SECONDS
+mkdir -p "$work/run"
+if [ "$tool" = 1 ]; then
+    feed="$work/feed"
+    # A feed of only this folder and a package cache of its own: the install cannot pick up a package of the same
+    # name from a public feed or an older build of 0.1.0 from ~/.nuget/packages.
+    mkdir -p "$feed" "$work/run"
+    cat >"$work/nuget.config" <<XML
+<?xml version="1.0" encoding="utf-8"?>
+<configuration>
+  <packageSources>
+    <clear />
+    <add key="local" value="$feed" />
+  </packageSources>
+</configuration>
+XML
+    for project in tools/qimg/qimg.csproj tools/qio/qio.csproj tools/mkimage/mkimage.csproj tests/Harness/Harness.csproj; do
+        check "dotnet pack $(basename "$project")" 'Successfully created package' \
+            dotnet pack "$root/$project" -c Release -o "$feed" -nologo -v minimal
+    done
+    for id in qimg qio mkimage iotests; do
+        check "dotnet tool install $id" 'was successfully installed' \
+            env NUGET_PACKAGES="$work/packages" dotnet tool install --tool-path "$work/tools" --configfile "$work/nuget.config" "$id"
+    done
+    tools_work "dotnet tool" "$work/tools/"
+fi
+
+if [ "$native" = 1 ]; then
+    # Into dist/<rid>/, the default, so that the reference-cli target uses these executables from now on. Last, so
+    # that what the native checks run is the last thing built.
+    check "publish.sh (Native AOT, four tools)" '^published ' "$root/publish.sh"
+    grep '^published ' "$log" | sed 's/^/        /'
+    dist=$(sed -n 's/^published .* to \(.*\) in [0-9]* s$/\1/p' "$log")
+    if [ -n "$dist" ] && [ -d "$dist" ]; then
+        # A copy outside the clone, so the runner finds the suite beside itself and nothing else.
+        cp -R "$dist" "$work/native"
+        tools_work native "$work/native/"
+    fi
+fi
+
+echo "packaging checks took $((SECONDS - start)) s"
+echo "$passed passed, $failed failed, 0 skipped"
+[ "$failed" = 0 ]
