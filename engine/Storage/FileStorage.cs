@@ -31,6 +31,7 @@ public sealed class FileStorage : IStorage
     /// <inheritdoc/>
     public void Read(long offset, Span<byte> buffer)
     {
+        StorageRequest.Check(offset, buffer.Length);
         int done = 0;
         while (done < buffer.Length)
         {
@@ -51,6 +52,7 @@ public sealed class FileStorage : IStorage
         {
             throw new BlockIOException(Errno.EROFS);
         }
+        StorageRequest.Check(offset, data.Length);
         try
         {
             RandomAccess.Write(_stream.SafeFileHandle, data, offset);
@@ -68,6 +70,7 @@ public sealed class FileStorage : IStorage
         {
             throw new BlockIOException(Errno.EROFS);
         }
+        StorageRequest.Check(offset, length);
         try
         {
             HostFile.ZeroRange(_stream.SafeFileHandle, offset, length);

@@ -78,6 +78,31 @@ public static class HostileCatalogue
         {
             Pokes = At((RefcountTableOffset, U64(0xffffffffffff0000)), (RefcountTableClusters, U32(0x7f))),
         },
+        // Issue 10, item 4: values QEMU 7.2 handles (checks, repairs, converts or refuses with its own message)
+        ["refcount_table-entry-2^63"] = new()
+        {
+            Before = WriteFirstCluster,
+            Pokes = p => [new Poke((long)ReadU64(p, RefcountTableOffset), U64(0x8000000000000000))],
+            Extra = [("qio", ["-c", "read -P 0x5a 0 64k", "t.img"]), ("qio", ["-c", "write -P 0x33 0 4k", "t.img"])],
+        },
+        ["l1_table_offset-far-past-eof"] = new()
+        {
+            Before = WriteFirstCluster,
+            Pokes = At((L1TableOffset, U64(0x7fffffffffff0000))),
+            Extra = [("qio", ["-c", "write -P 0x33 0 4k", "t.img"])],
+        },
+        ["nb_snapshots-ffffffff-with-bitmap"] = new()
+        {
+            Before = [["qemu-io", "-c", "write -P 0x5a 0 64k", "t.img"], ["qemu-img", "bitmap", "--add", "t.img", "b0"]],
+            Pokes = At((NbSnapshots, U32(0xffffffff))),
+            Extra = [("qimg", ["check", "-r", "all", "t.img"])],
+        },
+        ["nb_snapshots-10000-with-snapshot-and-bitmap"] = new()
+        {
+            Before = [.. WithSnapshot, ["qemu-img", "bitmap", "--add", "t.img", "b0"]],
+            Pokes = At((NbSnapshots, U32(0x10000))),
+            Extra = [("qimg", ["check", "-r", "all", "t.img"])],
+        },
         // 080: snapshot table
         ["nb_snapshots-ffffffff"] = new() { Pokes = At((NbSnapshots, U32(0xffffffff))) },
         ["nb_snapshots-7fffffff"] = new() { Pokes = At((NbSnapshots, U32(0x7fffffff))) },
