@@ -14,9 +14,6 @@ internal static class FuzzEngineTier
     /// <summary>How much guest data is read and queried.</summary>
     private const int ReadLength = 1 << 20;
 
-    /// <summary>Past this length the in-memory store stands for a sparse file and its allocations are not counted.</summary>
-    private const long SparseLimit = 64L << 20;
-
     /// <summary>Where the pattern is written (a cluster-aligned guest offset present in every seed).</summary>
     private const long WriteOffset = 4096;
 
@@ -38,9 +35,9 @@ internal static class FuzzEngineTier
     public static void Run(byte[] image, List<FuzzFinding> findings, Func<string, string, string, FuzzFinding> finding)
     {
         Guard("engine open read-only, read, map, check", findings, finding, () => ReadOnlyPass(image));
-        var storage = new MemoryStorage(image);
+        var storage = new BoundedStorage(new MemoryStorage(image));
         bool acknowledged = false;
-        Guard("engine write, flush, close", findings, finding, checkMemory: false, body: () =>
+        Guard("engine write, flush, close", findings, finding, () =>
         {
             using var img = Qcow2Image.Open(storage, "t.img", Options(readOnly: false));
             if (img.Size >= WriteOffset + Pattern.Length)
@@ -50,15 +47,13 @@ internal static class FuzzEngineTier
                 acknowledged = true;
             }
         });
-        if (!acknowledged || storage.Length > SparseLimit)
+        if (!acknowledged)
         {
-            // A hostile offset can make the write land far past the end: a host file would be sparse there, this
-            // in-memory store is not (the tool tier runs the same writes on real files).
             return;
         }
         Guard("engine reopen after write", findings, finding, () =>
         {
-            using var img = Qcow2Image.Open(new MemoryStorage(storage.ToArray(), readOnly: true), "t.img", Options(readOnly: true));
+            using var img = Qcow2Image.Open(new MemoryStorage(storage.Inner.ToArray(), readOnly: true), "t.img", Options(readOnly: true));
             var back = new byte[Pattern.Length];
             img.Read(WriteOffset, back);
             if (!back.AsSpan().SequenceEqual(Pattern))
@@ -96,14 +91,14 @@ internal static class FuzzEngineTier
     private static OpenOptions Options(bool readOnly) => new() { Format = "qcow2", ReadOnly = readOnly, NoBacking = true };
 
     private static void Guard(string what, List<FuzzFinding> findings, Func<string, string, string, FuzzFinding> finding, Action body,
-        bool reopen = false, bool checkMemory = true)
+        bool reopen = false)
     {
         long before = GC.GetAllocatedBytesForCurrentThread();
         try
         {
             body();
             long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-            if (checkMemory && allocated > FuzzRunner.AllocationLimit)
+            if (allocated > FuzzRunner.AllocationLimit)
             {
                 findings.Add(finding("memory", what, $"allocated {allocated >> 20} MiB"));
             }
@@ -120,4 +115,47 @@ internal static class FuzzEngineTier
             findings.Add(finding("crash", what, $"{e.GetType().FullName}: {e.Message}\n{e.StackTrace}"));
         }
     }
+}
+
+/// <summary>
+/// An in-memory store that refuses to grow past 64 MiB (EFBIG): a hostile offset can send a write far past the end,
+/// where a host file would be sparse and this store would not (the tool tier runs the same writes on real files).
+/// </summary>
+internal sealed class BoundedStorage(MemoryStorage inner) : IStorage
+{
+    private const long Limit = 64L << 20;
+
+    /// <summary>The store written to.</summary>
+    public MemoryStorage Inner => inner;
+
+    public long Length => inner.Length;
+
+    public bool ReadOnly => inner.ReadOnly;
+
+    public void Read(long offset, Span<byte> buffer) => inner.Read(offset, buffer);
+
+    public void Write(long offset, ReadOnlySpan<byte> data)
+    {
+        StorageRequest.Check(offset, data.Length);
+        if (offset + data.Length > Limit)
+        {
+            throw new BlockIOException(Errno.EFBIG);
+        }
+        inner.Write(offset, data);
+    }
+
+    public void SetLength(long length)
+    {
+        if (length > Limit)
+        {
+            throw new BlockIOException(Errno.EFBIG);
+        }
+        inner.SetLength(length);
+    }
+
+    public void Flush() => inner.Flush();
+
+    public void Discard(long offset, long length) => inner.Discard(offset, length);
+
+    public void Dispose() => inner.Dispose();
 }

@@ -34,7 +34,7 @@ internal static class FuzzMutator
                 FuzzBits.Write(image, f.Location, v);
                 what.Add($"{f.Name}=0x{v:x}");
             }
-            else if (kind < 97)
+            else if (kind < 97 && image.Length > 0)
             {
                 // A raw byte somewhere in the first clusters, where the metadata of these small images lives.
                 int span = (int)Math.Min(image.Length, seed.ClusterSize * 8);

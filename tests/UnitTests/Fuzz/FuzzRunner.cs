@@ -107,7 +107,10 @@ internal sealed class FuzzRunner : IDisposable
                 File.WriteAllBytes(ImagePath, image);
                 var r = RunOne(c);
                 trace?.Invoke(c, r);
-                Check(c, r, findings, finding);
+                // A repair that grows the file to hundreds of GiB (a refcount block far past the end) needs refcount
+                // arrays for all of it, in QEMU too (qemu-img's peak is of the same order): only time bounds it then.
+                bool grown = new FileInfo(ImagePath).Length > 1L << 30;
+                Check(c, grown ? r with { Allocated = 0 } : r, findings, finding);
                 if (refused && c.Args[0] != "check" && !File.ReadAllBytes(ImagePath).AsSpan().SequenceEqual(image))
                 {
                     findings.Add(finding("wrote-refused-image", c.ToString(), "changed an image our read-only open refuses"));

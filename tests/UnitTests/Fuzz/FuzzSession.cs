@@ -61,82 +61,109 @@ internal sealed class FuzzReport
 internal static class FuzzSession
 {
     /// <summary>Longest one mutant's commands may take before it counts as a hang.</summary>
-    public static readonly TimeSpan MutantLimit = TimeSpan.FromSeconds(30);
+    public static readonly TimeSpan MutantLimit = TimeSpan.FromSeconds(EnvNumber("FUZZ_HANG_SECONDS", 15));
 
-    /// <summary>Runs the session; progress and findings go to log.</summary>
+    /// <summary>Runs the session on FUZZ_THREADS worker threads (mutant i on thread i mod n); progress and findings go to log.</summary>
     public static FuzzReport Run(FuzzSettings s, Action<string> log, bool qemuAvailable)
     {
         var report = new FuzzReport();
-        var runner = new FuzzRunner(MutantLimit);
-        var abandoned = new List<FuzzRunner>();
-        try
+        List<FuzzSeed> seeds;
+        using (var setup = new FuzzRunner(MutantLimit))
         {
-            var seeds = FuzzSeeds.Load(runner.Dir);
-            log($"fuzz: seed {s.Seed}; {seeds.Count} seed images, {seeds.Sum(x => x.Fields.Count)} named values; " +
-                $"engine tier on every mutant, {FuzzCommands.All.Length} tool commands on every {s.ToolsEvery}th; QEMU comparison every {s.QemuEvery}th{(qemuAvailable ? "" : " (qemu-img missing: off)")}");
-            var sw = Stopwatch.StartNew();
-            long first = s.Replay ?? 0, last = s.Replay ?? s.Mutants - 1;
-            for (long i = first; i <= last && (s.Replay is not null || sw.Elapsed < s.Budget); i++)
+            seeds = FuzzSeeds.Load(setup.Dir);
+        }
+        int threads = s.Replay is null ? (int)Math.Clamp(EnvNumber("FUZZ_THREADS", Environment.ProcessorCount), 1, 64) : 1;
+        log($"fuzz: seed {s.Seed}; {seeds.Count} seed images, {seeds.Sum(x => x.Fields.Count)} named values; {threads} threads; " +
+            $"engine tier on every mutant, {FuzzCommands.All.Length} tool commands on every {s.ToolsEvery}th; " +
+            $"QEMU comparison every {s.QemuEvery}th{(qemuAvailable ? "" : " (qemu-img missing: off)")}");
+        var sw = Stopwatch.StartNew();
+        long first = s.Replay ?? 0, last = s.Replay ?? s.Mutants - 1;
+        var workers = Enumerable.Range(0, threads).Select(t => new Thread(() =>
+        {
+            var runner = new FuzzRunner(MutantLimit);
+            var abandoned = new List<FuzzRunner>();
+            try
             {
-                var rng = FuzzMutator.ForMutant(s.Seed, i);
-                var seed = Pick(seeds, rng);
-                var (image, what) = FuzzMutator.Mutate(seed, rng);
-                long index = i;
-                FuzzFinding Finding(string kind, string cmd, string detail) => new(kind, index, seed.Name, what, cmd, detail);
-                Action<FuzzCommand, FuzzRun>? trace = s.Replay is null ? null : (c, r) => log($"$ {c}\nexit {r.ExitCode}\n{r.Out}{r.Err}");
-                if (s.Replay is not null)
+                for (long i = first + t; i <= last && (s.Replay is not null || sw.Elapsed < s.Budget); i += threads)
                 {
-                    log($"mutant {i}: seed {seed.Name}; {what}");
-                }
-                bool tools = s.Replay is not null || i % s.ToolsEvery == 0;
-                var (found, refused) = runner.RunAll(image, Finding, tools, trace);
-                report.Mutants++;
-                report.ToolMutants += tools ? 1 : 0;
-                report.Refused += refused ? 1 : 0;
-                if (qemuAvailable && s.QemuEvery > 0 && (i % s.QemuEvery == 0 || s.Replay is not null) && !found.Any(f => f.Kind == "hang"))
-                {
-                    found.AddRange(FuzzDifferential.Compare(runner, image, Finding));
-                    report.Compared++;
-                }
-                if (found.Any(f => f.Kind == "hang"))
-                {
-                    // The hung command still owns the folder: continue in a new one.
-                    var hung = runner.LastCommand;
-                    abandoned.Add(runner);
-                    runner = new FuzzRunner(MutantLimit);
-                    if (qemuAvailable && hung is not null && FuzzDifferential.QemuIsSlowToo(runner, image, hung))
+                    if (RunMutant(s, seeds, i, ref runner, abandoned, report, log, qemuAvailable) && s.Replay is null && i % 10000 == 9999)
                     {
-                        report.SlowAsQemu++;
-                        found.RemoveAll(f => f.Kind == "hang");
+                        report.Elapsed = sw.Elapsed;
+                        log($"fuzz: {report.Mutants} mutants, {report.Rate:F0}/s, {report.Findings.Count} findings");
                     }
                 }
-                if (found.Any(f => f.Kind == "lost-write") && (!qemuAvailable || !FuzzDifferential.QemuKeepsWrite(runner, image)))
-                {
-                    // QEMU loses (or refuses) the same write on this image: ours matches it.
-                    report.LostByQemuToo += qemuAvailable ? 1 : 0;
-                    found.RemoveAll(f => f.Kind == "lost-write" && qemuAvailable);
-                }
-                foreach (var f in found)
-                {
-                    Record(report, f, image, s, log);
-                }
-                if (s.Replay is null && i % 10000 == 9999)
-                {
-                    report.Elapsed = sw.Elapsed;
-                    log($"fuzz: {report.Mutants} mutants, {report.Rate:F0}/s, {report.Findings.Count} findings");
-                }
             }
-            report.Elapsed = sw.Elapsed;
-            log($"fuzz: seed {s.Seed}: {report.Mutants} mutants in {report.Elapsed.TotalSeconds:F1} s ({report.Rate:F0} mutants/s, " +
-                $"{report.ToolMutants} through every tool command, {report.Refused} of them refused by our open; {report.Compared} compared with QEMU; {report.LostByQemuToo} writes lost as QEMU loses them; {report.SlowAsQemu} slow as QEMU is; " +
-                $"{report.Findings.Count} findings");
-            return report;
-        }
-        finally
+            finally
+            {
+                runner.Dispose();
+                abandoned.ForEach(r => r.Dispose());
+            }
+        }, 16 << 20)).ToList();
+        workers.ForEach(w => w.Start());
+        workers.ForEach(w => w.Join());
+        report.Elapsed = sw.Elapsed;
+        log($"fuzz: seed {s.Seed}: {report.Mutants} mutants in {report.Elapsed.TotalSeconds:F1} s ({report.Rate:F0} mutants/s on {threads} threads); " +
+            $"{report.ToolMutants} through every tool command, {report.Refused} of them refused by our open; {report.Compared} compared with QEMU; " +
+            $"{report.LostByQemuToo} writes lost as QEMU loses them; {report.SlowAsQemu} slow as QEMU is; {report.Findings.Count} findings");
+        return report;
+    }
+
+    private static long EnvNumber(string name, long fallback) =>
+        Environment.GetEnvironmentVariable(name) is { Length: > 0 } v ? long.Parse(v, CultureInfo.InvariantCulture) : fallback;
+
+    /// <summary>Makes mutant i, runs it, confirms what needs QEMU's word, and records the findings; returns true.</summary>
+    private static bool RunMutant(FuzzSettings s, List<FuzzSeed> seeds, long i, ref FuzzRunner runner, List<FuzzRunner> abandoned,
+        FuzzReport report, Action<string> log, bool qemuAvailable)
+    {
+        var rng = FuzzMutator.ForMutant(s.Seed, i);
+        var seed = Pick(seeds, rng);
+        var (image, what) = FuzzMutator.Mutate(seed, rng);
+        FuzzFinding Finding(string kind, string cmd, string detail) => new(kind, i, seed.Name, what, cmd, detail);
+        Action<FuzzCommand, FuzzRun>? trace = s.Replay is null ? null : (c, r) => log($"$ {c}\nexit {r.ExitCode}\n{r.Out}{r.Err}");
+        if (s.Replay is not null)
         {
-            runner.Dispose();
-            abandoned.ForEach(r => r.Dispose());
+            log($"mutant {i}: seed {seed.Name}; {what}");
         }
+        bool tools = s.Replay is not null || i % s.ToolsEvery == 0;
+        var (found, refused) = runner.RunAll(image, Finding, tools, trace);
+        bool compared = false, slowAsQemu = false, lostByQemuToo = false;
+        if (qemuAvailable && s.QemuEvery > 0 && (i % s.QemuEvery == 0 || s.Replay is not null) && !found.Any(f => f.Kind == "hang"))
+        {
+            found.AddRange(FuzzDifferential.Compare(runner, image, Finding));
+            compared = true;
+        }
+        if (found.Any(f => f.Kind == "hang"))
+        {
+            // The hung command still owns the folder: continue in a new one.
+            var hung = runner.LastCommand;
+            abandoned.Add(runner);
+            runner = new FuzzRunner(MutantLimit);
+            if (qemuAvailable && hung is not null && FuzzDifferential.QemuIsSlowToo(runner, image, hung))
+            {
+                slowAsQemu = true;
+                found.RemoveAll(f => f.Kind == "hang");
+            }
+        }
+        if (qemuAvailable && found.Any(f => f.Kind == "lost-write") && !FuzzDifferential.QemuKeepsWrite(runner, image))
+        {
+            // QEMU loses (or refuses) the same write on this image: ours matches it.
+            lostByQemuToo = true;
+            found.RemoveAll(f => f.Kind == "lost-write");
+        }
+        lock (report)
+        {
+            report.Mutants++;
+            report.ToolMutants += tools ? 1 : 0;
+            report.Refused += refused ? 1 : 0;
+            report.Compared += compared ? 1 : 0;
+            report.SlowAsQemu += slowAsQemu ? 1 : 0;
+            report.LostByQemuToo += lostByQemuToo ? 1 : 0;
+            foreach (var f in found)
+            {
+                Record(report, f, image, s, log);
+            }
+        }
+        return true;
     }
 
     /// <summary>A seed, the 64 KiB-cluster ones (ten times slower to mutate and open) drawn a tenth as often.</summary>

@@ -26,7 +26,7 @@ public class FuzzTests
     [Test]
     public void Fuzz_bounded_run_finds_nothing()
     {
-        var s = FuzzSettings.FromEnvironment(CiSeed, long.MaxValue, 40, 500, 20) with { Replay = null };
+        var s = FuzzSettings.FromEnvironment(CiSeed, long.MaxValue, 30, 500, 20) with { Replay = null };
         var r = FuzzSession.Run(s, Log, QemuTools.Available);
         Assert.That(r.Mutants, Is.GreaterThan(0));
         Verdict(r);
