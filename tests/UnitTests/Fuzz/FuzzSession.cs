@@ -41,6 +41,9 @@ internal sealed class FuzzReport
     /// <summary>Mutants where our engine lost a write and QEMU lost (or refused) it too.</summary>
     public long LostByQemuToo;
 
+    /// <summary>Mutants where a command ran past the limit once and finished in time when run again alone.</summary>
+    public long HangNotRepeated;
+
     /// <summary>Mutants where a command ran past the limit and QEMU's took seconds too.</summary>
     public long SlowAsQemu;
 
@@ -104,7 +107,7 @@ internal static class FuzzSession
         report.Elapsed = sw.Elapsed;
         log($"fuzz: seed {s.Seed}: {report.Mutants} mutants in {report.Elapsed.TotalSeconds:F1} s ({report.Rate:F0} mutants/s on {threads} threads); " +
             $"{report.ToolMutants} through every tool command, {report.Refused} of them refused by our open; {report.Compared} compared with QEMU; " +
-            $"{report.LostByQemuToo} writes lost as QEMU loses them; {report.SlowAsQemu} slow as QEMU is; {report.Findings.Count} findings");
+            $"{report.LostByQemuToo} writes lost as QEMU loses them; {report.SlowAsQemu} slow as QEMU is; {report.HangNotRepeated} slow once, not again alone; {report.Findings.Count} findings");
         return report;
     }
 
@@ -126,7 +129,7 @@ internal static class FuzzSession
         }
         bool tools = s.Replay is not null || i % s.ToolsEvery == 0;
         var (found, refused) = runner.RunAll(image, Finding, tools, trace);
-        bool compared = false, slowAsQemu = false, lostByQemuToo = false;
+        bool compared = false, slowAsQemu = false, lostByQemuToo = false, hangNotRepeated = false;
         if (qemuAvailable && s.QemuEvery > 0 && (i % s.QemuEvery == 0 || s.Replay is not null) && !found.Any(f => f.Kind == "hang"))
         {
             found.AddRange(FuzzDifferential.Compare(runner, image, Finding));
@@ -138,7 +141,13 @@ internal static class FuzzSession
             var hung = runner.LastCommand;
             abandoned.Add(runner);
             runner = new FuzzRunner(MutantLimit);
-            if (qemuAvailable && hung is not null && FuzzDifferential.QemuIsSlowToo(runner, image, hung))
+            if (hung is not null && RerunFinishes(runner, image, hung))
+            {
+                // Alone it finishes: the other worker's garbage collections or the machine's load stalled it.
+                hangNotRepeated = true;
+                found.RemoveAll(f => f.Kind == "hang");
+            }
+            else if (qemuAvailable && hung is not null && FuzzDifferential.QemuIsSlowToo(runner, image, hung))
             {
                 slowAsQemu = true;
                 found.RemoveAll(f => f.Kind == "hang");
@@ -157,6 +166,7 @@ internal static class FuzzSession
             report.Refused += refused ? 1 : 0;
             report.Compared += compared ? 1 : 0;
             report.SlowAsQemu += slowAsQemu ? 1 : 0;
+            report.HangNotRepeated += hangNotRepeated ? 1 : 0;
             report.LostByQemuToo += lostByQemuToo ? 1 : 0;
             foreach (var f in found)
             {
@@ -165,6 +175,19 @@ internal static class FuzzSession
         }
         return true;
     }
+
+    /// <summary>Runs a command that ran past the limit once more, alone under a process-wide lock, with the same limit.</summary>
+    private static bool RerunFinishes(FuzzRunner runner, byte[] image, FuzzCommand c)
+    {
+        lock (RerunLock)
+        {
+            File.WriteAllBytes(runner.ImagePath, image);
+            var t = Task.Run(() => runner.RunOne(c));
+            return t.Wait(MutantLimit);
+        }
+    }
+
+    private static readonly object RerunLock = new();
 
     /// <summary>A seed, the 64 KiB-cluster ones (ten times slower to mutate and open) drawn a tenth as often.</summary>
     private static FuzzSeed Pick(List<FuzzSeed> seeds, Random rng)

@@ -38,6 +38,10 @@ public static class HostileCatalogue
         ("qimg", ["check", "t.img"]),
     ];
 
+    /// <summary>Where entry j of the L2 table that L1 entry i points to lies, read from the image.</summary>
+    private static long L2Slot(string path, long i, long j) =>
+        (long)(ReadU64(path, (long)ReadU64(path, L1TableOffset) + 8 * i) & 0x00fffffffffffe00UL) + 8 * j;
+
     /// <summary>The first snapshot table entry's offset, read from the header.</summary>
     private static long FirstSnapshotEntry(string path) => (long)ReadU64(path, SnapshotsOffset);
 
@@ -102,6 +106,16 @@ public static class HostileCatalogue
             Before = [.. WithSnapshot, ["qemu-img", "bitmap", "--add", "t.img", "b0"]],
             Pokes = At((NbSnapshots, U32(0x10000))),
             Extra = [("qimg", ["check", "-r", "all", "t.img"])],
+        },
+        // Fuzz finding (FUZZ_SEED=1 FUZZ_REPLAY=10600): freeing a cluster 1 GiB past the end needs a new refcount block;
+        // the retry this makes (QEMU's -EAGAIN) leaked its .NET type name into "qcow2_free_clusters failed: ...".
+        ["fuzz-l2-entry-1GiB-freed-by-discard"] = new()
+        {
+            Size = "64k",
+            Options = "compat=0.10,cluster_size=512",
+            Before = [["qemu-io", "-c", "write -P 0x99 0 2k", "t.img"], ["qemu-img", "snapshot", "-c", "old", "t.img"], ["qemu-io", "-c", "write -P 0x9a 1k 1k", "t.img"]],
+            Pokes = p => [new Poke(L2Slot(p, 0, 36), U64(0x40000000))],
+            Commands = [("qio", ["-c", "write -P 0x77 0 4k", "-c", "write -z 8k 4k", "-c", "discard 16k 4k", "-c", "read -P 0x77 0 4k", "t.img"])],
         },
         // 080: snapshot table
         ["nb_snapshots-ffffffff"] = new() { Pokes = At((NbSnapshots, U32(0xffffffff))) },
