@@ -13,6 +13,9 @@ namespace Qcow2.UnitTests.Fuzz;
 /// <param name="ToolsEvery">run every tool command on every Nth mutant (FUZZ_TOOLS_EVERY; 1 for all)</param>
 internal sealed record FuzzSettings(int Seed, long Mutants, TimeSpan Budget, long QemuEvery, long? Replay, long ToolsEvery)
 {
+    /// <summary>Longest one command may take before it counts as a hang (FUZZ_HANG_SECONDS).</summary>
+    public TimeSpan HangLimit { get; init; } = TimeSpan.FromSeconds(Number("FUZZ_HANG_SECONDS", 15));
+
     /// <summary>The settings of the environment, with the given defaults.</summary>
     public static FuzzSettings FromEnvironment(int seed, long mutants, double seconds, long qemuEvery, long toolsEvery) => new(
         (int)Number("FUZZ_SEED", seed),
@@ -63,15 +66,12 @@ internal sealed class FuzzReport
 /// <summary>A fuzz run: seeds, then mutants one after another until the count or the time budget is reached.</summary>
 internal static class FuzzSession
 {
-    /// <summary>Longest one mutant's commands may take before it counts as a hang.</summary>
-    public static readonly TimeSpan MutantLimit = TimeSpan.FromSeconds(EnvNumber("FUZZ_HANG_SECONDS", 15));
-
     /// <summary>Runs the session on FUZZ_THREADS worker threads (mutant i on thread i mod n); progress and findings go to log.</summary>
     public static FuzzReport Run(FuzzSettings s, Action<string> log, bool qemuAvailable)
     {
         var report = new FuzzReport();
         List<FuzzSeed> seeds;
-        using (var setup = new FuzzRunner(MutantLimit))
+        using (var setup = new FuzzRunner(s.HangLimit))
         {
             seeds = FuzzSeeds.Load(setup.Dir);
         }
@@ -83,7 +83,7 @@ internal static class FuzzSession
         long first = s.Replay ?? 0, last = s.Replay ?? s.Mutants - 1;
         var workers = Enumerable.Range(0, threads).Select(t => new Thread(() =>
         {
-            var runner = new FuzzRunner(MutantLimit);
+            var runner = new FuzzRunner(s.HangLimit);
             var abandoned = new List<FuzzRunner>();
             try
             {
@@ -122,7 +122,7 @@ internal static class FuzzSession
         var seed = Pick(seeds, rng);
         var (image, what) = FuzzMutator.Mutate(seed, rng);
         FuzzFinding Finding(string kind, string cmd, string detail) => new(kind, i, seed.Name, what, cmd, detail);
-        Action<FuzzCommand, FuzzRun>? trace = s.Replay is null ? null : (c, r) => log($"$ {c}\nexit {r.ExitCode}\n{r.Out}{r.Err}");
+        Action<FuzzCommand, FuzzRun>? trace = s.Replay is null ? null : (c, r) => log($"$ {c}\nexit {r.ExitCode} after {r.Elapsed.TotalMilliseconds:F0} ms\n{r.Out}{r.Err}");
         if (s.Replay is not null)
         {
             log($"mutant {i}: seed {seed.Name}; {what}");
@@ -140,8 +140,8 @@ internal static class FuzzSession
             // The hung command still owns the folder: continue in a new one.
             var hung = runner.LastCommand;
             abandoned.Add(runner);
-            runner = new FuzzRunner(MutantLimit);
-            if (hung is not null && RerunFinishes(runner, image, hung))
+            runner = new FuzzRunner(s.HangLimit);
+            if (hung is not null && RerunFinishes(runner, image, hung, s.HangLimit))
             {
                 // Alone it finishes: the other worker's garbage collections or the machine's load stalled it.
                 hangNotRepeated = true;
@@ -177,13 +177,13 @@ internal static class FuzzSession
     }
 
     /// <summary>Runs a command that ran past the limit once more, alone under a process-wide lock, with the same limit.</summary>
-    private static bool RerunFinishes(FuzzRunner runner, byte[] image, FuzzCommand c)
+    private static bool RerunFinishes(FuzzRunner runner, byte[] image, FuzzCommand c, TimeSpan limit)
     {
         lock (RerunLock)
         {
             File.WriteAllBytes(runner.ImagePath, image);
             var t = Task.Run(() => runner.RunOne(c));
-            return t.Wait(MutantLimit);
+            return t.Wait(limit);
         }
     }
 
