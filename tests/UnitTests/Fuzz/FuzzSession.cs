@@ -141,15 +141,15 @@ internal static class FuzzSession
             var hung = runner.LastCommand;
             abandoned.Add(runner);
             runner = new FuzzRunner(s.HangLimit);
-            if (hung is not null && RerunFinishes(runner, image, hung, s.HangLimit))
+            if (qemuAvailable && hung is not null && FuzzDifferential.QemuIsSlowToo(runner, image, hung))
+            {
+                slowAsQemu = true;
+                found.RemoveAll(f => f.Kind == "hang");
+            }
+            else if (hung is not null && RerunFinishes(runner, image, hung, s.HangLimit))
             {
                 // Alone it finishes: the other worker's garbage collections or the machine's load stalled it.
                 hangNotRepeated = true;
-                found.RemoveAll(f => f.Kind == "hang");
-            }
-            else if (qemuAvailable && hung is not null && FuzzDifferential.QemuIsSlowToo(runner, image, hung))
-            {
-                slowAsQemu = true;
                 found.RemoveAll(f => f.Kind == "hang");
             }
         }
