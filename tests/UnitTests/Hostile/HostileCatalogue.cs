@@ -101,12 +101,6 @@ public static class HostileCatalogue
             Pokes = At((NbSnapshots, U32(0xffffffff))),
             Extra = [("qimg", ["check", "-r", "all", "t.img"])],
         },
-        ["nb_snapshots-10000-with-snapshot-and-bitmap"] = new()
-        {
-            Before = [.. WithSnapshot, ["qemu-img", "bitmap", "--add", "t.img", "b0"]],
-            Pokes = At((NbSnapshots, U32(0x10000))),
-            Extra = [("qimg", ["check", "-r", "all", "t.img"])],
-        },
         // Fuzz finding (FUZZ_SEED=1 FUZZ_REPLAY=10600): freeing a cluster 1 GiB past the end needs a new refcount block;
         // the retry this makes (QEMU's -EAGAIN) leaked its .NET type name into "qcow2_free_clusters failed: ...".
         ["fuzz-l2-entry-1GiB-freed-by-discard"] = new()
