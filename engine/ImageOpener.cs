@@ -10,36 +10,49 @@ public static class ImageOpener
     /// <summary>Opens fileName (resolved against options.BaseDirectory) as options.Format, or as the probed format.</summary>
     public static BlockDevice Open(string fileName, OpenOptions options)
     {
-        string path = Path.GetFullPath(fileName, options.BaseDirectory);
+        string imageName = Blkdebug.ParseFileName(fileName, options);
+        string path = Path.GetFullPath(imageName, options.BaseDirectory);
         IStorage storage;
         if (Directory.Exists(path))
         {
             // file-posix: open(O_RDWR) of a directory fails with EISDIR; a read-only open succeeds and is then refused.
             throw options.ReadOnly
-                ? new ImageOpenException($"'file' driver requires '{fileName}' to be a regular file", Errno.EINVAL)
-                : new ImageOpenException($"Could not open '{fileName}': Is a directory", Errno.EISDIR);
+                ? new ImageOpenException($"'file' driver requires '{imageName}' to be a regular file", Errno.EINVAL)
+                : new ImageOpenException($"Could not open '{imageName}': Is a directory", Errno.EISDIR);
         }
+        bool forceShare = ForceShare(options);
         try
         {
-            storage = new FileStorage(path, options.ReadOnly);
+            storage = new FileStorage(path, options.ReadOnly, Locking(options));
         }
         catch (FileNotFoundException)
         {
-            throw new ImageOpenException($"Could not open '{fileName}': No such file or directory", Errno.ENOENT);
+            throw new ImageOpenException($"Could not open '{imageName}': No such file or directory", Errno.ENOENT);
         }
         catch (DirectoryNotFoundException)
         {
-            throw new ImageOpenException($"Could not open '{fileName}': No such file or directory", Errno.ENOENT);
+            throw new ImageOpenException($"Could not open '{imageName}': No such file or directory", Errno.ENOENT);
         }
         catch (UnauthorizedAccessException)
         {
-            throw new ImageOpenException($"Could not open '{fileName}': Permission denied", Errno.EACCES);
+            throw new ImageOpenException($"Could not open '{imageName}': Permission denied", Errno.EACCES);
+        }
+        catch (IOException e)
+        {
+            throw new ImageOpenException($"Could not open '{fileName}': {e.Message}", (Errno)(e.HResult & 0xffff));
         }
         try
         {
+            var file = (FileStorage)storage;
             storage = Blkdebug.Wrap(storage, options);
             string format = options.Format ?? Probe(storage);
-            return format switch
+            if (file.Lock is { } fileLock && format is "qcow2" or "raw")
+            {
+                PermissionPair p = ImagePermissions.ForFile(format, options.LockParent ?? ImagePermissions.ForTool(options),
+                    !options.ReadOnly, options.NoIo, forceShare);
+                fileLock.Update(p.Perm, p.Shared, options.LockName ?? fileName);
+            }
+            BlockDevice device = format switch
             {
                 "qcow2" => Qcow2Image.Open(storage, fileName, options),
                 "raw" => new RawDevice(storage) { FileName = fileName, Probed = options.Format is null },
@@ -49,6 +62,8 @@ public static class ImageOpener
                     $"the file looks like a '{format}' image, a format this engine does not support (only qcow2 and raw)", Errno.ENOTSUP),
                 _ => throw new ImageOpenException($"Unknown driver '{format}'"),
             };
+            device.FileLock = file.Lock;
+            return device;
         }
         catch
         {
@@ -56,6 +71,26 @@ public static class ImageOpener
             throw;
         }
     }
+
+    /// <summary>force-share: the -U flag or the force-share=on option, which QEMU allows on read-only opens only.</summary>
+    private static bool ForceShare(OpenOptions options)
+    {
+        bool on = options.ForceShare || (options.Options.TryGetValue("force-share", out var v) && v == "on");
+        if (on && !options.ReadOnly)
+        {
+            throw new ImageOpenException("force-share=on can only be used with read-only images");
+        }
+        return on;
+    }
+
+    /// <summary>The file driver's locking option (file.locking=on|off|auto): auto locks where the host has OFD locks.</summary>
+    private static bool Locking(OpenOptions options) =>
+        !options.Options.TryGetValue("file.locking", out var v) ? true : v switch
+        {
+            "on" or "auto" => true,
+            "off" => false,
+            _ => throw new ImageOpenException($"invalid parameter value: {v}"),
+        };
 
     /// <summary>The format a file looks like, as QEMU probes its first sector (<see cref="FormatSniffer"/>): "qcow2", "raw",
     /// or another format's name, which Open refuses (the QCOW magic with version 1 is "qcow", QEMU's old qcow driver).</summary>

@@ -69,6 +69,31 @@ public sealed class Blkdebug : IStorage, IBlkdebugControl
         return b;
     }
 
+    /// <summary>
+    /// QEMU's blkdebug:[CONFIG]:IMAGE filename syntax (blkdebug_parse_filename): selects the blkdebug layer in options
+    /// and returns the image's own file name; any other name is returned as it is.
+    /// </summary>
+    public static string ParseFileName(string fileName, OpenOptions options)
+    {
+        const string prefix = "blkdebug:";
+        if (!fileName.StartsWith(prefix, StringComparison.Ordinal))
+        {
+            return fileName;
+        }
+        string rest = fileName[prefix.Length..];
+        int colon = rest.IndexOf(':', StringComparison.Ordinal);
+        if (colon < 0)
+        {
+            throw new ImageOpenException("blkdebug requires both config file and image path");
+        }
+        options.Options["file.driver"] = "blkdebug";
+        if (colon > 0)
+        {
+            options.Options["file.config"] = rest[..colon];
+        }
+        return rest[(colon + 1)..];
+    }
+
     private void ReadInlineRules()
     {
         const string prefix = "file.inject-error.";
@@ -152,12 +177,12 @@ public sealed class Blkdebug : IStorage, IBlkdebugControl
     /// <inheritdoc/>
     public void DebugEvent(string name)
     {
-        foreach (var rule in _rules.Where(r => r.Event == name))
+        // blkdebug's process_rule: the first inject-error rule of an event replaces the active rules.
+        var fired = _rules.Where(r => r.Event == name).ToList();
+        if (fired.Count > 0)
         {
-            if (!_active.Contains(rule))
-            {
-                _active.Add(rule);
-            }
+            _active.Clear();
+            _active.AddRange(fired);
         }
         string? tag = null;
         lock (_gate)
@@ -280,8 +305,18 @@ public sealed class Blkdebug : IStorage, IBlkdebugControl
     /// <inheritdoc/>
     public void Write(long offset, ReadOnlySpan<byte> data)
     {
-        CheckRule(offset, data.Length, "write");
-        _inner.Write(offset, data);
+        // bdrv_aligned_pwritev fires these on the node the write reaches: this one.
+        DebugEvent("pwritev");
+        _writeGeneration++;
+        try
+        {
+            CheckRule(offset, data.Length, "write");
+            _inner.Write(offset, data);
+        }
+        finally
+        {
+            DebugEvent("pwritev_done");
+        }
     }
 
     /// <inheritdoc/>
@@ -290,20 +325,40 @@ public sealed class Blkdebug : IStorage, IBlkdebugControl
     /// <inheritdoc/>
     public void Flush()
     {
+        // bdrv_co_flush skips a node written to since its last successful flush: then no rule sees the flush.
+        long generation = _writeGeneration;
+        if (generation == _flushedGeneration)
+        {
+            return;
+        }
         CheckRule(0, 0, "flush");
         _inner.Flush();
+        _flushedGeneration = generation;
     }
+
+    private long _writeGeneration;
+    private long _flushedGeneration;
 
     /// <inheritdoc/>
     public void WriteZeroes(long offset, long length)
     {
-        CheckRule(offset, length, "write-zeroes");
-        _inner.WriteZeroes(offset, length);
+        DebugEvent("pwritev_zero");
+        _writeGeneration++;
+        try
+        {
+            CheckRule(offset, length, "write-zeroes");
+            _inner.WriteZeroes(offset, length);
+        }
+        finally
+        {
+            DebugEvent("pwritev_done");
+        }
     }
 
     /// <inheritdoc/>
     public void Discard(long offset, long length)
     {
+        _writeGeneration++;
         CheckRule(offset, length, "discard");
         _inner.Discard(offset, length);
     }

@@ -23,6 +23,9 @@ public abstract class BlockDevice : IDisposable
     /// <summary>File name as given when opening.</summary>
     public required string FileName { get; init; }
 
+    /// <summary>The image locks on this device's file (null when locking is off or the host has no OFD locks).</summary>
+    public Storage.ImageLock? FileLock { get; internal set; }
+
     /// <summary>Virtual size in bytes.</summary>
     public abstract long Size { get; }
 

@@ -21,6 +21,22 @@ public sealed class OpenOptions
     /// <summary>Metadata only, as qemu-img info opens images (BDRV_O_NO_IO): the data file is not looked at.</summary>
     public bool NoIo { get; set; }
 
+    /// <summary>Share every permission with other users of the file (-U / force-share=on); only for read-only opens.</summary>
+    public bool ForceShare { get; set; }
+
+    /// <summary>Share only reading and unchanged writes (BDRV_O_NO_SHARE, as qemu-img convert opens its sources): even a raw
+    /// source then refuses writers.</summary>
+    public bool NoShare { get; set; }
+
+    /// <summary>Take the resize permission (BDRV_O_RESIZE, as qemu-img resize opens).</summary>
+    public bool Resize { get; set; }
+
+    /// <summary>The permissions of the node above this image when it is opened as a backing file; null for the tool's own open.</summary>
+    internal PermissionPair? LockParent { get; init; }
+
+    /// <summary>The file name QEMU would show for this file in a lock hint (bs->filename); null for the name opened.</summary>
+    internal string? LockName { get; init; }
+
     /// <summary>Image options by dotted name, e.g. "overlap-check", "file.driver", "overlap-check.active-l1".</summary>
     public Dictionary<string, string> Options { get; } = new(StringComparer.Ordinal);
 

@@ -11,6 +11,7 @@ internal sealed class MetadataCache
     private readonly int _tableSize;
     private readonly Func<long, byte[]> _load;
     private readonly Action<long, byte[]> _store;
+    private readonly Action _flushFile;
     private MetadataCache? _dependency;
 
     private sealed class Entry(byte[] data)
@@ -23,8 +24,9 @@ internal sealed class MetadataCache
     private long _clock;
 
     /// <summary>Creates a cache of tables of tableSize bytes, loaded and stored through the given functions.</summary>
-    public MetadataCache(int tableSize, int capacity, Func<long, byte[]> load, Action<long, byte[]> store)
+    public MetadataCache(int tableSize, int capacity, Func<long, byte[]> load, Action<long, byte[]> store, Action flushFile)
     {
+        _flushFile = flushFile;
         _tableSize = tableSize;
         Capacity = Math.Max(capacity, 2);
         _load = load;
@@ -90,24 +92,54 @@ internal sealed class MetadataCache
         _dependency = dependency;
     }
 
+    /// <summary>Flushes the dependency; it is forgotten only once its flush succeeded (qcow2_cache_flush_dependency).</summary>
     private void FlushDependency()
     {
-        var d = _dependency;
+        if (_dependency is null)
+        {
+            return;
+        }
+        _dependency.Flush();
         _dependency = null;
-        d?.Flush();
     }
 
-    /// <summary>Writes every dirty table, in offset order, after the dependency's.</summary>
+    /// <summary>Writes every dirty table (<see cref="Write"/>), then flushes the file (qcow2_cache_flush).</summary>
     public void Flush()
     {
+        Write();
+        _flushFile();
+    }
+
+    /// <summary>
+    /// Writes every dirty table, in offset order, after flushing the dependency. A table whose write fails stays dirty
+    /// and the others are still written; the failure is thrown afterwards, an ENOSPC in preference (qcow2_cache_write).
+    /// </summary>
+    public void Write()
+    {
         FlushDependency();
+        BlockIOException? failure = null;
         foreach (var (offset, e) in _entries.OrderBy(kv => kv.Key).ToList())
         {
-            if (e.Dirty)
+            if (!e.Dirty)
+            {
+                continue;
+            }
+            try
             {
                 _store(offset, e.Data);
                 e.Dirty = false;
             }
+            catch (BlockIOException x) when (failure is null || failure.Errno != Errno.ENOSPC)
+            {
+                failure = x;
+            }
+            catch (BlockIOException)
+            {
+            }
+        }
+        if (failure is not null)
+        {
+            throw failure;
         }
     }
 

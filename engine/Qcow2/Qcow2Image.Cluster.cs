@@ -72,19 +72,31 @@ public sealed partial class Qcow2Image
         var newTable = new ulong[newSize];
         Array.Copy(_l1Table, newTable, _l1Size);
         long newBytes = newSize * 8;
+        _file.DebugEvent("l1_grow_alloc_table");
         long newOffset = AllocClusters(newBytes);
-        _refblockCache.Flush();
-        PreWriteOverlapCheck(OverlapTypes.None, newOffset, newBytes);
-        var raw = new byte[newBytes];
-        for (int i = 0; i < newSize; i++)
+        try
         {
-            BinaryPrimitives.WriteUInt64BigEndian(raw.AsSpan(i * 8), newTable[i]);
+            _refblockCache.Flush();
+            PreWriteOverlapCheck(OverlapTypes.None, newOffset, newBytes);
+            var raw = new byte[newBytes];
+            for (int i = 0; i < newSize; i++)
+            {
+                BinaryPrimitives.WriteUInt64BigEndian(raw.AsSpan(i * 8), newTable[i]);
+            }
+            _file.DebugEvent("l1_grow_write_table");
+            _file.Write(newOffset, raw);
+            var hdr = new byte[12];
+            BinaryPrimitives.WriteUInt32BigEndian(hdr, (uint)newSize);
+            BinaryPrimitives.WriteUInt64BigEndian(hdr.AsSpan(4), (ulong)newOffset);
+            _file.DebugEvent("l1_grow_activate_table");
+            _file.Write(Header.L1SizeOffset, hdr);
         }
-        _file.Write(newOffset, raw);
-        var hdr = new byte[12];
-        BinaryPrimitives.WriteUInt32BigEndian(hdr, (uint)newSize);
-        BinaryPrimitives.WriteUInt64BigEndian(hdr.AsSpan(4), (ulong)newOffset);
-        _file.Write(Header.L1SizeOffset, hdr);
+        catch (BlockIOException)
+        {
+            // qcow2_grow_l1_table's fail path: the old table stays active; the new clusters are given back.
+            FreeClusters(newOffset, newBytes, DiscardType.Other);
+            throw;
+        }
         long oldOffset = _l1TableOffset;
         int oldSize = _l1Size;
         _l1Table = newTable;
@@ -96,26 +108,49 @@ public sealed partial class Qcow2Image
         FreeClusters(oldOffset, (long)oldSize * 8, DiscardType.Other);
     }
 
-    /// <summary>Allocates a new L2 table for an L1 entry, copying the old one if there was one (l2_allocate).</summary>
+    /// <summary>
+    /// Allocates a new L2 table for an L1 entry, copying the old one if there was one (l2_allocate). When a write
+    /// fails the L1 entry keeps its old value in memory, as on disk, and the new cluster is freed.
+    /// </summary>
     private void L2Allocate(int l1Index)
     {
-        long oldL2 = (long)(_l1Table[l1Index] & L1Entry.OffsetMask);
+        ulong oldEntry = _l1Table[l1Index];
+        long oldL2 = (long)(oldEntry & L1Entry.OffsetMask);
         long l2Offset = AllocClusters(_clusterSize);
         if (l2Offset == 0)
         {
             SignalCorruption(true, -1, -1, "Preventing invalid allocation of L2 table at offset 0");
             throw new BlockIOException(Errno.EIO);
         }
-        _refblockCache.Flush();
-        byte[] copy = oldL2 == 0 ? new byte[_clusterSize] : (byte[])_l2Cache.Get(oldL2).Clone();
-        var table = _l2Cache.GetEmpty(l2Offset);
-        copy.CopyTo(table, 0);
-        _l2Cache.MarkDirty(l2Offset);
-        _file.DebugEvent("l2_alloc_write");
-        _l2Cache.Flush();
-        _l1Table[l1Index] = (ulong)l2Offset | L1Entry.Copied;
+        try
+        {
+            _refblockCache.Flush();
+            byte[] copy;
+            if (oldL2 == 0)
+            {
+                copy = new byte[_clusterSize];
+            }
+            else
+            {
+                _file.DebugEvent("l2_alloc_cow_read");
+                copy = (byte[])_l2Cache.Get(oldL2).Clone();
+            }
+            var table = _l2Cache.GetEmpty(l2Offset);
+            copy.CopyTo(table, 0);
+            _file.DebugEvent("l2_alloc_write");
+            _l2Cache.MarkDirty(l2Offset);
+            _l2Cache.Flush();
+            _l1Table[l1Index] = (ulong)l2Offset | L1Entry.Copied;
+            WriteL1Entry(l1Index);
+        }
+        catch (BlockIOException)
+        {
+            _l1Table[l1Index] = oldEntry;
+            // Freeing the cluster also drops its (possibly still dirty) table from the L2 cache.
+            FreeClusters(l2Offset, _clusterSize, DiscardType.Always);
+            throw;
+        }
         NoteActiveL2Entered(l2Offset);
-        WriteL1Entry(l1Index);
     }
 
     /// <summary>The writable L2 table for a guest offset, allocating or copying it first (get_cluster_table).</summary>
@@ -339,7 +374,6 @@ public sealed partial class Qcow2Image
             _l2Cache.SetDependency(_refblockCache);
         }
         var (l2Offset, table, index) = GetClusterTable(m.GuestOffset);
-        _file.DebugEvent("l2_update");
         _l2Cache.MarkDirty(l2Offset);
         var old = new List<ulong>();
         for (int i = 0; i < m.NbClusters; i++)

@@ -9,6 +9,7 @@ public sealed partial class Qcow2Image
     /// <inheritdoc/>
     public override void WriteCompressed(long offset, ReadOnlySpan<byte> data)
     {
+        _guestWriteGeneration++;
         CheckWritable();
         CheckRequest(offset, data.Length);
         CheckCompressionSupported();
@@ -44,6 +45,7 @@ public sealed partial class Qcow2Image
         long host = AllocBytes(packed.Length);
         var entry = L2Entry.MakeCompressed(host, packed.Length, _clusterBits);
         (l2Offset, table, index) = GetClusterTable(offset);
+        _file.DebugEvent("l2_update_compressed");
         _l2Cache.MarkDirty(l2Offset);
         SetEntry(table, index, entry.Raw);
         PreWriteOverlapCheck(OverlapTypes.None, host, packed.Length);

@@ -138,6 +138,7 @@ public sealed partial class Qcow2Image
     /// <inheritdoc/>
     public override void Write(long offset, ReadOnlySpan<byte> data)
     {
+        _guestWriteGeneration++;
         CheckWritable();
         CheckRequest(offset, data.Length);
         MarkBitmapsDirty(offset, data.Length);
@@ -145,25 +146,103 @@ public sealed partial class Qcow2Image
         FlushIfWriteThrough();
     }
 
-    /// <summary>qcow2_co_pwritev_part: maps or allocates host clusters run by run and writes the data.</summary>
+    /// <summary>
+    /// qcow2_co_pwritev_part: maps or allocates host clusters run by run and writes the data. As in QEMU, where each
+    /// run's data write and L2 update is a task that needs the lock the next run's allocation holds, a run is linked
+    /// into its L2 table after the next run was allocated (or failed to be), and before the request returns.
+    /// </summary>
     private void WriteGuest(long offset, ReadOnlySpan<byte> data)
     {
         int done = 0;
-        while (done < data.Length)
+        List<L2Meta>? pending = null;
+        try
         {
-            long cur = offset + done;
-            long bytes = data.Length - done;
-            var metas = new List<L2Meta>();
-            long host = AllocHostOffset(cur, ref bytes, metas);
-            PreWriteOverlapCheck(OverlapTypes.None, host, bytes);
-            HandleAllocSpace(metas);
-            _file.DebugEvent("write_aio");
-            _file.Write(host, data.Slice(done, (int)bytes));
-            foreach (var m in metas)
+            while (done < data.Length)
             {
-                LinkL2(m);
+                long bytes = data.Length - done;
+                var metas = new List<L2Meta>();
+                long host;
+                try
+                {
+                    host = AllocHostOffset(offset + done, ref bytes, metas);
+                    PreWriteOverlapCheck(OverlapTypes.None, host, bytes);
+                    if (pending is not null)
+                    {
+                        var previous = pending;
+                        pending = null;
+                        LinkAll(previous);
+                    }
+                    HandleAllocSpace(metas);
+                    _file.DebugEvent("write_aio");
+                    _file.Write(host, data.Slice(done, (int)bytes));
+                }
+                catch (BlockIOException)
+                {
+                    AbortAllocations(metas);
+                    throw;
+                }
+                pending = metas;
+                done += (int)bytes;
             }
-            done += (int)bytes;
+        }
+        catch (BlockIOException)
+        {
+            if (pending is not null)
+            {
+                // The tasks still running finish before the request fails (aio_task_pool_wait_all).
+                try
+                {
+                    LinkAll(pending);
+                }
+                catch (BlockIOException)
+                {
+                }
+            }
+            throw;
+        }
+        if (pending is not null)
+        {
+            LinkAll(pending);
+        }
+    }
+
+    /// <summary>Links every run of a written chunk; when one fails, it and the rest are given back (qcow2_handle_l2meta).</summary>
+    private void LinkAll(List<L2Meta> metas)
+    {
+        int linked = 0;
+        try
+        {
+            for (; linked < metas.Count; linked++)
+            {
+                LinkL2(metas[linked]);
+            }
+        }
+        catch (BlockIOException)
+        {
+            AbortAllocations(metas.Skip(linked));
+            throw;
+        }
+    }
+
+    /// <summary>Write requests to this node (bdrv_co_write_req_finish's write_gen) and the count at its last successful flush.</summary>
+    private long _guestWriteGeneration, _guestFlushedGeneration;
+
+    /// <summary>
+    /// A failed write request gives back the clusters it allocated but did not link (qcow2_handle_l2meta with
+    /// qcow2_alloc_cluster_abort), so that they neither leak nor stay half-used.
+    /// </summary>
+    private void AbortAllocations(IEnumerable<L2Meta> metas)
+    {
+        if (_unusable)
+        {
+            return;
+        }
+        foreach (var m in metas)
+        {
+            if (!m.KeepOldClusters)
+            {
+                FreeClusters(m.AllocOffset, (long)m.NbClusters << _clusterBits, DiscardType.Never);
+            }
         }
     }
 
@@ -193,6 +272,8 @@ public sealed partial class Qcow2Image
         CheckWritable();
         _file.DebugEvent("vmstate_save");
         WriteGuest(checked(VmStateOffset + position), data);
+        // blk_save_vmstate flushes after a complete VM state write when the cache mode is writethrough.
+        FlushIfWriteThrough();
     }
 
     /// <summary>Zeroes whole new clusters instead of copying COW regions that read as zeros (handle_alloc_space).</summary>
@@ -213,6 +294,7 @@ public sealed partial class Qcow2Image
             long start = m.AllocOffset + m.CowStartOffset;
             long n = m.CowEndOffset + m.CowEndBytes - m.CowStartOffset;
             PreWriteOverlapCheck(OverlapTypes.None, start, n);
+            _file.DebugEvent("cluster_alloc_space");
             _file.WriteZeroes(start, n);
             m.SkipCow = true;
         }
@@ -237,13 +319,20 @@ public sealed partial class Qcow2Image
     private void FlushCaches()
     {
         _file.DebugEvent("flush_to_os");
-        _l2Cache.Flush();
+        // qcow2_write_caches: the tables are written; the file is flushed once, below.
+        _l2Cache.Write();
         if (!Dirty)
         {
-            _refblockCache.Flush();
+            _refblockCache.Write();
         }
-        _file.DebugEvent("flush_to_disk");
+        // bdrv_co_flush fires flush_to_disk only when the node was written to since its last successful flush.
+        long generation = _guestWriteGeneration;
+        if (generation != _guestFlushedGeneration)
+        {
+            _file.DebugEvent("flush_to_disk");
+        }
         _file.Flush();
+        _guestFlushedGeneration = generation;
     }
 
     /// <inheritdoc/>

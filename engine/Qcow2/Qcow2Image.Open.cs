@@ -135,15 +135,32 @@ public sealed partial class Qcow2Image
 
         ApplyOptions();
 
-        _refcountTable = ReadOpenTable(_refcountTableOffset, (int)_refcountTableSize, "Could not initialize refcount handling");
+        try
+        {
+            // qcow2_refcount_init
+            _file.DebugEvent("reftable_load");
+            _refcountTable = ReadTable(_refcountTableOffset, (int)_refcountTableSize);
+        }
+        catch (BlockIOException e)
+        {
+            throw new ImageOpenException($"Could not initialize refcount handling: {e.Message}", e.Errno);
+        }
         UpdateMaxRefcountTableIndex();
         int l2CacheTables = (int)Math.Clamp((32L << 20) / _clusterSize, 16, 4096);
-        _l2Cache = new MetadataCache(_clusterSize, l2CacheTables, off => ReadFile(off, _clusterSize),
+        // qcow2_cache_do_get fires l2_load for an L2 table read from disk; qcow2_cache_entry_flush fires l2_update and
+        // refblock_update_part before writing a table back.
+        _l2Cache = new MetadataCache(_clusterSize, l2CacheTables, off =>
+            {
+                _file.DebugEvent("l2_load");
+                return ReadFile(off, _clusterSize);
+            },
             // An L2 table written through the cache may be active, inactive (a snapshot's) or both; QEMU ignores only
             // the active kind and so, with overlap-check=all, marks images corrupt during legitimate snapshot operations.
-            (off, data) => WriteMetadataTable(off, data, Overlap.OverlapTypes.ActiveL2 | Overlap.OverlapTypes.InactiveL2));
+            (off, data) => WriteMetadataTable(off, data, Overlap.OverlapTypes.ActiveL2 | Overlap.OverlapTypes.InactiveL2, "l2_update"),
+            () => _file.Flush());
         _refblockCache = new MetadataCache(_clusterSize, Math.Max(4, l2CacheTables / 4), off => ReadFile(off, _clusterSize),
-            (off, data) => WriteMetadataTable(off, data, Overlap.OverlapTypes.RefcountBlock));
+            (off, data) => WriteMetadataTable(off, data, Overlap.OverlapTypes.RefcountBlock, "refblock_update_part"),
+            () => _file.Flush());
 
         ReadExtensions(cluster0, extEnd);
         if (!_options.NoIo && (h.AutoclearFeatures & Features.AutoclearDataFileRaw) != 0 && (h.IncompatibleFeatures & Features.IncompatDataFile) == 0)
@@ -342,6 +359,9 @@ public sealed partial class Qcow2Image
             Messages = _options.Messages,
             Events = _options.Events,
             BaseDirectory = dir,
+            ForceShare = _options.ForceShare || (_options.Options.TryGetValue("force-share", out var fs) && fs == "on"),
+            LockParent = ImagePermissions.ForBacking(_options.LockParent ?? ImagePermissions.ForTool(_options)),
+            LockName = QemuBackingName(_options.LockName ?? FileName, BackingFileName!),
         };
         try
         {
@@ -351,5 +371,16 @@ public sealed partial class Qcow2Image
         {
             throw new ImageOpenException($"Could not open backing file: {e.Message}", e.Errno);
         }
+    }
+
+    /// <summary>The name QEMU gives a backing file (path_combine of the image's name and the stored backing name).</summary>
+    public static string QemuBackingName(string imageName, string backing)
+    {
+        if (backing.StartsWith('/') || backing.Contains("://", StringComparison.Ordinal))
+        {
+            return backing;
+        }
+        int slash = imageName.LastIndexOf('/');
+        return slash < 0 ? backing : imageName[..(slash + 1)] + backing;
     }
 }

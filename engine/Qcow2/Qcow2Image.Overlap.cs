@@ -293,9 +293,10 @@ public sealed partial class Qcow2Image : IOverlapChecker
     }
 
     /// <summary>Writes a cached metadata table after checking it against everything but its own kind.</summary>
-    private void WriteMetadataTable(long offset, byte[] data, OverlapTypes self)
+    private void WriteMetadataTable(long offset, byte[] data, OverlapTypes self, string debugEvent)
     {
         PreWriteOverlapCheck(self, offset, data.Length);
+        _file.DebugEvent(debugEvent);
         _file.Write(offset, data);
     }
 

@@ -60,193 +60,6 @@ public sealed partial class Qcow2Image
     private bool InSameRefcountBlock(long a, long b) =>
         a >> (_clusterBits + _refcountBlockBits) == b >> (_clusterBits + _refcountBlockBits);
 
-    /// <summary>The refcount block covering clusterIndex, allocating it (and growing the table) first if needed (alloc_refcount_block).</summary>
-    private long AllocRefcountBlock(long clusterIndex)
-    {
-        long tableIndex = clusterIndex >> _refcountBlockBits;
-        if (tableIndex < _refcountTableSize)
-        {
-            long blockOffset = (long)(_refcountTable[tableIndex] & RefcountTableEntryOffsetMask);
-            if (blockOffset != 0)
-            {
-                if (OffsetIntoCluster(blockOffset) != 0)
-                {
-                    SignalCorruption(true, -1, -1, $"Refblock offset {Hex(blockOffset)} unaligned (reftable index: {Hex(tableIndex)})");
-                    throw new BlockIOException(Errno.EIO);
-                }
-                return blockOffset;
-            }
-        }
-
-        _file.DebugEvent("refblock_alloc");
-        _l2Cache.Flush();
-        long newBlock = AllocClustersNoref(_clusterSize, long.MaxValue);
-        if (newBlock == 0)
-        {
-            SignalCorruption(true, -1, -1, "Preventing invalid allocation of refcount block at offset 0");
-            throw new BlockIOException(Errno.EIO);
-        }
-
-        if (InSameRefcountBlock(newBlock, clusterIndex << _clusterBits))
-        {
-            var block = _refblockCache.GetEmpty(newBlock);
-            RefcountBlock.Set(block, (newBlock >> _clusterBits) & (_refcountBlockSize - 1), _refcountOrder, 1);
-        }
-        else
-        {
-            UpdateRefcount(newBlock, _clusterSize, 1, false, DiscardType.Never);
-            _refblockCache.Flush();
-            _refblockCache.GetEmpty(newBlock);
-        }
-        _refblockCache.MarkDirty(newBlock);
-        _refblockCache.Flush();
-
-        if (tableIndex < _refcountTableSize)
-        {
-            var data = new byte[8];
-            BinaryPrimitives.WriteUInt64BigEndian(data, (ulong)newBlock);
-            _file.Write(_refcountTableOffset + tableIndex * 8, data);
-            _refcountTable[tableIndex] = (ulong)newBlock;
-            _maxRefcountTableIndex = Math.Max(_maxRefcountTableIndex, tableIndex);
-            NoteRefcountBlockEntered(newBlock);
-            throw new RetryAllocation();
-        }
-
-        long blocksUsed = DivRoundUp(Math.Max(clusterIndex + 1, (newBlock >> _clusterBits) + 1), _refcountBlockSize);
-        long metaOffset = blocksUsed * _refcountBlockSize * _clusterSize;
-        RefcountArea(metaOffset, 0, false, (int)tableIndex, newBlock);
-        throw new RetryAllocation();
-    }
-
-    private static long DivRoundUp(long a, long b) => (a + b - 1) / b;
-
-    /// <summary>
-    /// Creates self-describing refcount structures at startOffset (the end of the file): a new refcount table
-    /// and the refcount blocks covering it and additionalClusters beyond, then switches to the new table (qcow2_refcount_area).
-    /// </summary>
-    private long RefcountArea(long startOffset, long additionalClusters, bool exactSize, int newRefblockIndex, long newRefblockOffset)
-    {
-        long totalRefblockCount = RefcountMetadataSize(startOffset / _clusterSize + additionalClusters, !exactSize, out _);
-        if (totalRefblockCount > MaxRefcountTableBytes)
-        {
-            throw new BlockIOException(Errno.EFBIG);
-        }
-        long areaReftableIndex = startOffset / _clusterSize / _refcountBlockSize;
-        long tableSize = exactSize ? totalRefblockCount : totalRefblockCount + DivRoundUp(totalRefblockCount, 2);
-        long perCluster = _clusterSize / 8;
-        tableSize = DivRoundUp(tableSize, perCluster) * perCluster;
-        long tableClusters = tableSize * 8 / _clusterSize;
-        if (tableSize > MaxRefcountTableBytes)
-        {
-            throw new BlockIOException(Errno.EFBIG);
-        }
-        var newTable = new ulong[tableSize];
-        if (tableSize > _maxRefcountTableIndex)
-        {
-            Array.Copy(_refcountTable, newTable, Math.Min(_refcountTable.Length, _maxRefcountTableIndex + 1));
-        }
-        else
-        {
-            Array.Copy(_refcountTable, newTable, tableSize);
-        }
-        if (newRefblockOffset != 0)
-        {
-            newTable[newRefblockIndex] = (ulong)newRefblockOffset;
-        }
-        long additionalRefblocks = 0;
-        for (long i = areaReftableIndex; i < totalRefblockCount; i++)
-        {
-            if (newTable[i] == 0)
-            {
-                additionalRefblocks++;
-            }
-        }
-        long tableOffset = startOffset + additionalRefblocks * _clusterSize;
-        long endOffset = tableOffset + tableClusters * _clusterSize;
-
-        long blockOffset = startOffset;
-        for (long i = areaReftableIndex; i < totalRefblockCount; i++)
-        {
-            long thisBlock;
-            byte[] data;
-            if (newTable[i] != 0)
-            {
-                thisBlock = (long)newTable[i];
-                data = _refblockCache.Get(thisBlock);
-            }
-            else
-            {
-                thisBlock = blockOffset;
-                data = _refblockCache.GetEmpty(thisBlock);
-                _refblockCache.MarkDirty(thisBlock);
-                newTable[i] = (ulong)blockOffset;
-                blockOffset += _clusterSize;
-            }
-            long firstCovered = i * _refcountBlockSize * _clusterSize;
-            if (firstCovered < endOffset)
-            {
-                long j = firstCovered < startOffset ? (startOffset - firstCovered) / _clusterSize : 0;
-                long endIndex = Math.Min((endOffset - firstCovered) / _clusterSize, _refcountBlockSize);
-                for (; j < endIndex; j++)
-                {
-                    RefcountBlock.Set(data, j, _refcountOrder, 1);
-                }
-                _refblockCache.MarkDirty(thisBlock);
-            }
-        }
-        _refblockCache.Flush();
-
-        var raw = new byte[tableSize * 8];
-        for (long i = 0; i < tableSize; i++)
-        {
-            BinaryPrimitives.WriteUInt64BigEndian(raw.AsSpan((int)(i * 8)), newTable[i]);
-        }
-        _file.Write(tableOffset, raw);
-
-        var hdr = new byte[12];
-        BinaryPrimitives.WriteUInt64BigEndian(hdr, (ulong)tableOffset);
-        BinaryPrimitives.WriteUInt32BigEndian(hdr.AsSpan(8), (uint)tableClusters);
-        _file.Write(Header.RefcountTableOffsetOffset, hdr);
-        _header.RefcountTableOffset = (ulong)tableOffset;
-        _header.RefcountTableClusters = (uint)tableClusters;
-
-        long oldOffset = _refcountTableOffset, oldSize = _refcountTableSize;
-        _refcountTable = newTable;
-        _refcountTableSize = tableSize;
-        _refcountTableOffset = tableOffset;
-        UpdateMaxRefcountTableIndex();
-        NoteRefcountTableMoved(oldOffset, oldSize * 8);
-        FreeClusters(oldOffset, oldSize * 8, DiscardType.Other);
-        return endOffset;
-    }
-
-    /// <summary>
-    /// Refcount blocks needed to count clusters clusters plus the refcount structures themselves, found as the
-    /// fixed point where no more blocks or table clusters are needed (qcow2_refcount_metadata_size); a generous
-    /// increase leaves room for half as many table clusters again.
-    /// </summary>
-    private long RefcountMetadataSize(long clusters, bool generousIncrease, out long metaClusters)
-    {
-        long blocksPerTableCluster = _clusterSize / 8;
-        long table = 0, blocks = 0, last, n = 0;
-        do
-        {
-            last = n;
-            blocks = DivRoundUp(clusters + table + blocks, _refcountBlockSize);
-            table = DivRoundUp(blocks, blocksPerTableCluster);
-            n = clusters + blocks + table;
-            if (n == last && generousIncrease)
-            {
-                clusters += DivRoundUp(table, 2);
-                n = 0;
-                generousIncrease = false;
-            }
-        }
-        while (n != last);
-        metaClusters = blocks + table;
-        return blocks;
-    }
-
     /// <summary>Adds or subtracts addend from the refcounts of every cluster in [offset, offset+length) (update_refcount).</summary>
     private void UpdateRefcount(long offset, long length, ulong addend, bool decrease, DiscardType type)
     {
@@ -320,7 +133,7 @@ public sealed partial class Qcow2Image
                     }
                     if (DiscardPassthrough(type))
                     {
-                        _file.Discard(clusterOffset, _clusterSize);
+                        DiscardIgnoringErrors(clusterOffset, _clusterSize);
                     }
                 }
             }
@@ -339,6 +152,18 @@ public sealed partial class Qcow2Image
                 }
             }
             throw;
+        }
+    }
+
+    /// <summary>Passes a freed range down as a discard; discards are optional and their failures ignored (qcow2_process_discards).</summary>
+    private void DiscardIgnoringErrors(long offset, long length)
+    {
+        try
+        {
+            _file.Discard(offset, length);
+        }
+        catch (BlockIOException)
+        {
         }
     }
 
@@ -412,6 +237,7 @@ public sealed partial class Qcow2Image
     /// <summary>Allocates size bytes for compressed data, packing them after the previous compressed cluster (qcow2_alloc_bytes).</summary>
     private long AllocBytes(int size)
     {
+        _file.DebugEvent("cluster_alloc_bytes");
         long offset = _freeByteOffset;
         if (offset != 0 && GetRefcount(offset >> _clusterBits) == _refcountMax)
         {

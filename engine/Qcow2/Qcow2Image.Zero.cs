@@ -7,6 +7,7 @@ public sealed partial class Qcow2Image
     /// <inheritdoc/>
     public override void WriteZeroes(long offset, long length, bool mayUnmap)
     {
+        _guestWriteGeneration++;
         CheckWritable();
         CheckRequest(offset, length);
         MarkBitmapsDirty(offset, length);
@@ -140,6 +141,7 @@ public sealed partial class Qcow2Image
     /// <inheritdoc/>
     public override void Discard(long offset, long length)
     {
+        _guestWriteGeneration++;
         CheckWritable();
         CheckRequest(offset, length);
         MarkBitmapsDirty(offset, length);

@@ -209,6 +209,7 @@ public sealed partial class Qcow2Image : BlockDevice
     {
         try
         {
+            // qcow2_cache_flush: the tables, then the file.
             cache.Flush();
             return true;
         }

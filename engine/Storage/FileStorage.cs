@@ -1,26 +1,69 @@
+using Microsoft.Win32.SafeHandles;
+
 namespace Qcow2.Storage;
 
-/// <summary>A host file as image storage.</summary>
+/// <summary>A host file as image storage, with QEMU's image locks on its own open file description.</summary>
 public sealed class FileStorage : IStorage
 {
     private readonly FileStream _stream;
     private readonly string _path;
 
-    /// <summary>Opens an existing file for reading, and for writing unless readOnly.</summary>
-    public FileStorage(string path, bool readOnly)
+    /// <summary>Opens an existing file for reading, and for writing unless readOnly; with locking, keeps image locks
+    /// (none are held until <see cref="ImageLock.Update"/> takes some).</summary>
+    public FileStorage(string path, bool readOnly, bool locking = false)
+        : this(path, HostFile.OpenHandle(path, write: !readOnly, create: false), readOnly, locking)
+    {
+    }
+
+    private FileStorage(string path, SafeFileHandle handle, bool readOnly, bool locking)
+        : this(path, handle, readOnly, locking && OfdLocks.Available ? new ImageLock(handle) : null)
+    {
+    }
+
+    private FileStorage(string path, SafeFileHandle handle, bool readOnly, ImageLock? imageLock)
     {
         _path = path;
         ReadOnly = readOnly;
-        _stream = new FileStream(path, FileMode.Open, readOnly ? FileAccess.Read : FileAccess.ReadWrite,
-            FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.RandomAccess);
+        _stream = new FileStream(handle, readOnly ? FileAccess.Read : FileAccess.ReadWrite, 1);
+        Lock = imageLock;
     }
 
-    /// <summary>Creates (or truncates) a file and opens it read-write.</summary>
-    public static FileStorage Create(string path)
+    /// <summary>
+    /// Creates a file, or empties an existing one, as the file driver's raw_co_create does: open without truncating,
+    /// take the creator's locks (write and resize, resize not shared) and test them, and only then truncate; a file
+    /// another process uses is left untouched and the lock error is thrown (<see cref="ImageOpenException"/>).
+    /// displayName is the name the lock hint shows.
+    /// </summary>
+    public static FileStorage Create(string path, bool locking = true, string? displayName = null)
     {
-        using (new FileStream(path, FileMode.Create, FileAccess.ReadWrite)) { }
-        return new FileStorage(path, false);
+        (SafeFileHandle handle, ImageLock? imageLock) = CreateLocked(path, locking, displayName ?? path);
+        return new FileStorage(path, handle, false, imageLock);
     }
+
+    /// <summary><see cref="Create"/> for callers that write the new file themselves: the handle keeps the creator's
+    /// locks until it is closed.</summary>
+    public static SafeFileHandle CreateFile(string path, string displayName, bool locking = true) =>
+        CreateLocked(path, locking, displayName).Handle;
+
+    private static (SafeFileHandle Handle, ImageLock? Lock) CreateLocked(string path, bool locking, string displayName)
+    {
+        SafeFileHandle handle = HostFile.OpenHandle(path, write: true, create: true);
+        try
+        {
+            ImageLock? imageLock = locking && OfdLocks.Available ? new ImageLock(handle) : null;
+            imageLock?.Update(BlockPermissions.Write | BlockPermissions.Resize, BlockPermissions.All & ~BlockPermissions.Resize, displayName);
+            RandomAccess.SetLength(handle, 0);
+            return (handle, imageLock);
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The image locks of this open (null when locking is off or the host has no OFD locks).</summary>
+    public ImageLock? Lock { get; }
 
     /// <inheritdoc/>
     public long Length => _stream.Length;
@@ -53,6 +96,7 @@ public sealed class FileStorage : IStorage
             throw new BlockIOException(Errno.EROFS);
         }
         StorageRequest.Check(offset, data.Length);
+        _writeGeneration++;
         try
         {
             RandomAccess.Write(_stream.SafeFileHandle, data, offset);
@@ -71,6 +115,7 @@ public sealed class FileStorage : IStorage
             throw new BlockIOException(Errno.EROFS);
         }
         StorageRequest.Check(offset, length);
+        _writeGeneration++;
         try
         {
             HostFile.ZeroRange(_stream.SafeFileHandle, offset, length);
@@ -108,13 +153,27 @@ public sealed class FileStorage : IStorage
     }
 
     /// <inheritdoc/>
-    public void Flush() => _stream.Flush(true);
+    public void Flush()
+    {
+        // bdrv_co_flush: nothing to do when nothing was written since the last successful flush.
+        long generation = _writeGeneration;
+        if (generation == _flushedGeneration)
+        {
+            return;
+        }
+        _stream.Flush(true);
+        _flushedGeneration = generation;
+    }
+
+    private long _writeGeneration;
+    private long _flushedGeneration;
 
     /// <inheritdoc/>
     public void Discard(long offset, long length)
     {
         if (!ReadOnly && length > 0)
         {
+            _writeGeneration++;
             HostFile.PunchHole(_stream.SafeFileHandle, offset, length);
         }
     }

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
 
 namespace Qcow2.Storage;
 
@@ -21,6 +22,42 @@ public static class HostFile
 
     [DllImport("libc", EntryPoint = "fallocate", SetLastError = true)]
     private static extern int Fallocate(Microsoft.Win32.SafeHandles.SafeFileHandle fd, int mode, long offset, long len);
+
+    [DllImport("libc", EntryPoint = "open", SetLastError = true)]
+    private static extern int OpenFd(string path, int flags, int mode);
+
+    private const int ORdonly = 0, ORdwr = 2, OCreat = 0x40, OCloexec = 0x80000;
+    private const int EnoEnt = 2, EPerm = 1, EAccess = 13, ERofs = 30, ENameTooLong = 36;
+
+    /// <summary>
+    /// Opens a file as QEMU's file driver does (open(2), O_CLOEXEC, created with mode 0644 when asked), without the
+    /// whole-file flock .NET's FileStream takes on Unix, so that the only locks on it are the image locks; throws
+    /// FileNotFoundException, UnauthorizedAccessException (EACCES, EPERM and EROFS, which QEMU reports as EACCES),
+    /// PathTooLongException, or IOException with the errno in HResult.
+    /// </summary>
+    public static SafeFileHandle OpenHandle(string path, bool write, bool create)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return File.OpenHandle(path, create ? FileMode.OpenOrCreate : FileMode.Open,
+                write ? FileAccess.ReadWrite : FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, FileOptions.RandomAccess);
+        }
+        int flags = (write ? ORdwr : ORdonly) | OCloexec | (create ? OCreat : 0);
+        int fd = OpenFd(path, flags, 0x1a4);
+        if (fd >= 0)
+        {
+            return new SafeFileHandle(fd, ownsHandle: true);
+        }
+        int errno = Marshal.GetLastPInvokeError();
+        string text = Marshal.GetPInvokeErrorMessage(errno);
+        throw errno switch
+        {
+            EnoEnt => new FileNotFoundException(text, path),
+            EPerm or EAccess or ERofs => new UnauthorizedAccessException(text),
+            ENameTooLong => new PathTooLongException(text),
+            _ => new IOException(text, errno),
+        };
+    }
 
     /// <summary>FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE: deallocate without changing the length.</summary>
     private const int PunchHoleKeepSize = 0x01 | 0x02;

@@ -31,6 +31,17 @@ public static class BackingChain
         return -1;
     }
 
+    /// <summary>The device depth layers below top, or null when the chain is shorter.</summary>
+    public static BlockDevice? DeviceAt(BlockDevice top, int depth)
+    {
+        BlockDevice? cur = top;
+        for (int d = 0; d < depth && cur is not null; d++)
+        {
+            cur = (cur as Qcow2Image)?.Backing;
+        }
+        return cur;
+    }
+
     /// <summary>The resolved file name and backing format of the layer at depth (1 = the top's backing file).</summary>
     public static (string Path, string? Format) NameAt(BlockDevice top, string topName, int depth)
     {

@@ -236,6 +236,7 @@ public static class BenchCommand
             Format = s.Format,
             ReadOnly = !s.Write,
             WriteThrough = s.WriteThrough,
+            ForceShare = s.ForceShare && !s.Write,
         }.ForTool(ctx);
         string file = s.ImageOpts ? ImageArgs.ApplyImageOpts(s.FileName, options) : s.FileName;
         if (s.ForceShare && s.Write)

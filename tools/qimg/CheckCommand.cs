@@ -135,6 +135,7 @@ public static class CheckCommand
             ReadOnly = !readWrite,
             CheckMode = true,
             NoBacking = true,
+            ForceShare = forceShare && !readWrite,
         }.ForTool(ctx);
         string file = imageOpts ? ImageArgs.ApplyImageOpts(filename, options) : filename;
         if (forceShare && readWrite)

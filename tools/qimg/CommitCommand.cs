@@ -134,6 +134,9 @@ public static class CommitCommand
         var (basePath, baseFormat) = BackingChain.NameAt(top, topName, depth);
         try
         {
+            // QEMU reopens the base node read-write; here a second open writes it, so the chain's read-only open of it
+            // gives up its locks first (they would refuse the writer).
+            BackingChain.DeviceAt(top, depth)?.FileLock?.Release();
             using (BlockDevice target = OpenBase(ctx, basePath, baseFormat))
             {
                 try

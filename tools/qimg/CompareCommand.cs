@@ -35,7 +35,7 @@ public static class CompareCommand
     {
         string? fmt1 = null, fmt2 = null;
         string cache = "writeback";
-        bool progress = false, quiet = false, strict = false, imageOpts = false;
+        bool progress = false, quiet = false, strict = false, imageOpts = false, forceShare = false;
         var g = new GetOpt(args, ":hf:F:T:pqsU", LongOptions);
         for (int c; (c = g.NextOption()) != -1;)
         {
@@ -62,6 +62,7 @@ public static class CompareCommand
                     strict = true;
                     break;
                 case 'U':
+                    forceShare = true;
                     break;
                 case OptObject:
                     throw new QimgException("--object is not supported by qimg");
@@ -81,7 +82,7 @@ public static class CompareCommand
         var bar = new QemuProgress(ctx, progress, 2.0f);
         try
         {
-            return Compare(ctx, g.Operands[0], g.Operands[1], fmt1, fmt2, cache, imageOpts, strict, quiet, bar);
+            return Compare(ctx, g.Operands[0], g.Operands[1], fmt1, fmt2, cache, imageOpts, strict, quiet, bar, forceShare);
         }
         finally
         {
@@ -90,14 +91,14 @@ public static class CompareCommand
     }
 
     private static int Compare(ToolContext ctx, string filename1, string filename2, string? fmt1, string? fmt2,
-        string cache, bool imageOpts, bool strict, bool quiet, QemuProgress bar)
+        string cache, bool imageOpts, bool strict, bool quiet, QemuProgress bar, bool forceShare)
     {
         if (!CacheModes.IsValid(cache))
         {
             throw new QimgException($"Invalid source cache option: {cache}", exitCode: 2);
         }
-        using BlockDevice dev1 = Open(ctx, filename1, fmt1, imageOpts);
-        using BlockDevice dev2 = Open(ctx, filename2, fmt2, imageOpts);
+        using BlockDevice dev1 = Open(ctx, filename1, fmt1, imageOpts, forceShare);
+        using BlockDevice dev2 = Open(ctx, filename2, fmt2, imageOpts, forceShare);
         using var status = new QemuBlockStatus(ctx);
         var w = new Printer(ctx, quiet);
         long size1 = ChainStatus.QemuLength(dev1);
@@ -184,7 +185,7 @@ public static class CompareCommand
         return 0;
     }
 
-    private static BlockDevice Open(ToolContext ctx, string filename, string? fmt, bool imageOpts)
+    private static BlockDevice Open(ToolContext ctx, string filename, string? fmt, bool imageOpts, bool forceShare)
     {
         try
         {
@@ -192,7 +193,7 @@ public static class CompareCommand
             {
                 throw new QimgException("--image-opts and --format are mutually exclusive");
             }
-            return ImageArgs.Open(ctx, filename, fmt, imageOpts, noBacking: false);
+            return ImageArgs.Open(ctx, filename, fmt, imageOpts, noBacking: false, forceShare);
         }
         catch (QimgException e) when (e.ExitCode != 2)
         {

@@ -1,6 +1,7 @@
 using Qcow2.Block;
 using Qcow2.Cli;
 using Qcow2.Format;
+using Qcow2.Storage;
 
 namespace Qcow2.Tools.Qimg;
 
@@ -49,7 +50,8 @@ public sealed class ConvertJob(
         {
             CheckSourceBitmaps();
         }
-        bool locked = !(r.SkipCreate && r.TargetImageOpts) && IsSourceFile(outFilename);
+        // The image locks refuse a target that a source holds; where the host has none, the files are compared instead.
+        bool locked = !ImageLock.HostSupported && !r.ForceShare && !(r.SkipCreate && r.TargetImageOpts) && IsSourceFile(outFilename);
         if (!r.SkipCreate)
         {
             if (locked)
@@ -122,7 +124,7 @@ public sealed class ConvertJob(
 
     /// <summary>
     /// Whether the target is a file of some source's chain: QEMU's file locks refuse to write an image that is open for
-    /// reading (qimg takes no locks, so it compares the files, symbolic links resolved).
+    /// reading (on a host without OFD locks qimg cannot lock, so it compares the files, symbolic links resolved).
     /// </summary>
     private bool IsSourceFile(string filename)
     {
@@ -182,7 +184,7 @@ public sealed class ConvertJob(
             {
                 throw new QimgException("--image-opts and --format are mutually exclusive");
             }
-            BlockDevice dev = ImageArgs.Open(ctx, name, r.Format, r.ImageOpts, noBacking: false);
+            BlockDevice dev = ImageArgs.Open(ctx, name, r.Format, r.ImageOpts, noBacking: false, r.ForceShare, noShare: true);
             sources.Add(new ConvertSource(ctx, dev, name));
         }
     }

@@ -25,7 +25,7 @@ public static class DdCommand
     {
         string outFormat = "raw";
         string? format = null;
-        bool imageOpts = false;
+        bool imageOpts = false, forceShare = false;
         var g = new GetOpt(args, ":hf:O:U", LongOptions);
         for (int c; (c = g.NextOption()) != -1;)
         {
@@ -40,6 +40,7 @@ public static class DdCommand
                 case 'h':
                     return HelpText.Print(ctx);
                 case 'U':
+                    forceShare = true;
                     break;
                 case OptObject:
                     throw new QimgException("--object is not supported by qimg");
@@ -53,16 +54,16 @@ public static class DdCommand
         {
             throw new QimgException("Must specify both input and output files");
         }
-        return Copy(ctx, dd, format, imageOpts, outFormat);
+        return Copy(ctx, dd, format, imageOpts, outFormat, forceShare);
     }
 
-    private static int Copy(ToolContext ctx, DdOperands dd, string? format, bool imageOpts, string outFormat)
+    private static int Copy(ToolContext ctx, DdOperands dd, string? format, bool imageOpts, string outFormat, bool forceShare)
     {
         if (imageOpts && format is not null)
         {
             throw new QimgException("--image-opts and --format are mutually exclusive");
         }
-        using BlockDevice input = ImageArgs.Open(ctx, dd.Input!, format, imageOpts, noBacking: false);
+        using BlockDevice input = ImageArgs.Open(ctx, dd.Input!, format, imageOpts, noBacking: false, forceShare);
         CheckOutputFormat(outFormat);
         long size = ChainStatus.QemuLength(input);
         long bs = dd.BlockSize;

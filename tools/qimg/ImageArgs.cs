@@ -1,3 +1,4 @@
+using Qcow2;
 using Qcow2.Block;
 using Qcow2.Cli;
 
@@ -10,7 +11,7 @@ public static class ImageArgs
     /// Opens filename (or, with imageOpts, the key=value list naming it) read-only; throws
     /// "Could not open 'NAME': REASON" as qemu-img reports it.
     /// </summary>
-    public static BlockDevice Open(ToolContext ctx, string filename, string? format, bool imageOpts, bool noBacking)
+    public static BlockDevice Open(ToolContext ctx, string filename, string? format, bool imageOpts, bool noBacking, bool forceShare = false, bool noShare = false)
     {
         var options = new OpenOptions
         {
@@ -19,6 +20,8 @@ public static class ImageArgs
             NoBacking = noBacking,
             // Only qemu-img info opens without the backing chain, and it also passes BDRV_O_NO_IO.
             NoIo = noBacking,
+            ForceShare = forceShare,
+            NoShare = noShare,
         }.ForTool(ctx);
         string file = filename;
         if (imageOpts)
@@ -77,13 +80,5 @@ public static class ImageArgs
     }
 
     /// <summary>qemu's path_combine for a backing file name relative to the image that names it.</summary>
-    public static string CombineBackingPath(string imageFileName, string backing)
-    {
-        if (backing.StartsWith('/') || backing.Contains("://", StringComparison.Ordinal))
-        {
-            return backing;
-        }
-        int slash = imageFileName.LastIndexOf('/');
-        return slash < 0 ? backing : imageFileName[..(slash + 1)] + backing;
-    }
+    public static string CombineBackingPath(string imageFileName, string backing) => Qcow2Image.QemuBackingName(imageFileName, backing);
 }

@@ -31,7 +31,7 @@ public static class InfoCommand
         string? fmt = null;
         string? output = null;
         bool chain = false;
-        bool imageOpts = false;
+        bool imageOpts = false, forceShare = false;
         var g = new GetOpt(args, ":f:hU", LongOptions);
         for (int c; (c = g.NextOption()) != -1;)
         {
@@ -54,6 +54,7 @@ public static class InfoCommand
                     imageOpts = true;
                     break;
                 case 'U':
+                    forceShare = true;
                     break;
             }
         }
@@ -62,7 +63,7 @@ public static class InfoCommand
             throw new QimgUsageException("Expecting one image file name");
         }
         bool json = OutputFormat.IsJson(output);
-        List<ImageInfo> list = Collect(ctx, g.Operands[0], fmt, imageOpts, chain);
+        List<ImageInfo> list = Collect(ctx, g.Operands[0], fmt, imageOpts, chain, forceShare);
         if (json)
         {
             object value = chain ? list.Select(i => (object)i.ToQDict()).ToList() : list[0].ToQDict();
@@ -76,7 +77,7 @@ public static class InfoCommand
     }
 
     /// <summary>collect_image_info_list: the image and, with chain, each backing file opened in turn by its resolved name.</summary>
-    public static List<ImageInfo> Collect(ToolContext ctx, string filename, string? fmt, bool imageOpts, bool chain)
+    public static List<ImageInfo> Collect(ToolContext ctx, string filename, string? fmt, bool imageOpts, bool chain, bool forceShare = false)
     {
         var list = new List<ImageInfo>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
@@ -92,7 +93,7 @@ public static class InfoCommand
                 throw new QimgException("--image-opts and --format are mutually exclusive");
             }
             ImageInfo info;
-            using (BlockDevice dev = ImageArgs.Open(ctx, name, fmt, imageOpts, noBacking: true))
+            using (BlockDevice dev = ImageArgs.Open(ctx, name, fmt, imageOpts, noBacking: true, forceShare))
             {
                 info = ImageInfo.Query(dev, imageOpts ? dev.FileName : name);
             }

@@ -92,7 +92,7 @@ public static class MapCommand
     {
         string? fmt = null;
         string? output = null;
-        bool imageOpts = false;
+        bool imageOpts = false, forceShare = false;
         long startOffset = 0;
         long maxLength = -1;
         var g = new GetOpt(args, ":f:hU", LongOptions);
@@ -114,6 +114,7 @@ public static class MapCommand
                     imageOpts = true;
                     break;
                 case 'U':
+                    forceShare = true;
                     break;
                 case 's':
                     startOffset = QemuNumbers.Cvtnum("start offset", g.OptArg!, QemuNumbers.WarnTo(ctx.Err));
@@ -132,7 +133,7 @@ public static class MapCommand
         {
             throw new QimgException("--image-opts and --format are mutually exclusive");
         }
-        using BlockDevice dev = ImageArgs.Open(ctx, g.Operands[0], fmt, imageOpts, noBacking: false);
+        using BlockDevice dev = ImageArgs.Open(ctx, g.Operands[0], fmt, imageOpts, noBacking: false, forceShare);
         using var chain = new ChainStatus(ctx, dev, imageOpts ? dev.FileName : g.Operands[0]);
         ctx.Out.Write(json ? "[" : string.Create(CultureInfo.InvariantCulture, $"{"Offset",-16}{"Length",-16}{"Mapped to",-16}File\n"));
         long length = ChainStatus.QemuLength(dev);

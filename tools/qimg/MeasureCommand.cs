@@ -36,6 +36,7 @@ public static class MeasureCommand
         public string? SnapshotName { get; set; }
         public (string? Id, string? Name)? SnapshotOpts { get; set; }
         public bool ImageOpts { get; set; }
+        public bool ForceShare { get; set; }
         public long? Size { get; set; }
     }
 
@@ -67,6 +68,7 @@ public static class MeasureCommand
                     (r.SnapshotName, r.SnapshotOpts) = SnapshotParam.Parse(ctx, g.OptArg!);
                     break;
                 case 'U':
+                    r.ForceShare = true;
                     break;
                 case OptObject:
                     throw new QimgException("--object is not supported by qimg");
@@ -133,7 +135,7 @@ public static class MeasureCommand
         {
             throw new QimgException("--image-opts and --format are mutually exclusive");
         }
-        BlockDevice dev = ImageArgs.Open(ctx, filename, r.Format, r.ImageOpts, noBacking: false);
+        BlockDevice dev = ImageArgs.Open(ctx, filename, r.Format, r.ImageOpts, noBacking: false, r.ForceShare);
         try
         {
             LoadSnapshot(dev, r);

@@ -1,4 +1,5 @@
 using Qcow2.Cli;
+using Qcow2.Storage;
 
 namespace Qcow2.Tools.Qimg;
 
@@ -42,13 +43,16 @@ public static class RawCreator
             {
                 throw new IOException("Is a directory", 21);
             }
-            var fs = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite);
-            fs.SetLength(0);
-            return fs;
+            return new FileStream(FileStorage.CreateFile(path, filename), FileAccess.ReadWrite);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new QimgException($"Could not create '{filename}': {HostErrors.Text(e)}");
+        }
+        catch (ImageOpenException e)
+        {
+            // The file's locks: another process (or another open here) uses it; the file is left as it was.
+            throw new QimgException(e.Message);
         }
     }
 

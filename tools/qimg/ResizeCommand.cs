@@ -88,7 +88,7 @@ public static class ResizeCommand
         param.Set("size", size);
         long n = unchecked((long)param.Get("size")!.Number);
 
-        using BlockDevice dev = SnapshotCommand.OpenImage(ctx, filename, fmt, imageOpts, writable: true, forceShare: false);
+        using BlockDevice dev = SnapshotCommand.OpenImage(ctx, filename, fmt, imageOpts, writable: true, forceShare: false, resize: true);
         // blk_getlength: the size in whole sectors.
         long current = dev is Qcow2Image ? dev.Size & ~511L : dev.Size;
         long total = relative != 0 ? unchecked(current + n * relative) : n;

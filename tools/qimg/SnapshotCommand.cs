@@ -169,16 +169,17 @@ public static class SnapshotCommand
     /// Opens an image as img_open does for commands that may write: read-write unless writable is false, refusing
     /// force-share on a writable open, and warning when a raw image was probed for writing.
     /// </summary>
-    internal static BlockDevice OpenImage(ToolContext ctx, string filename, string? format, bool imageOpts, bool writable, bool forceShare)
+    internal static BlockDevice OpenImage(ToolContext ctx, string filename, string? format, bool imageOpts, bool writable, bool forceShare, bool resize = false)
     {
         if (!writable)
         {
-            return ImageArgs.Open(ctx, filename, format, imageOpts, noBacking: false);
+            return ImageArgs.Open(ctx, filename, format, imageOpts, noBacking: false, forceShare);
         }
         var options = new OpenOptions
         {
             Format = format,
             ReadOnly = false,
+            Resize = resize,
         }.ForTool(ctx);
         string file = imageOpts ? ImageArgs.ApplyImageOpts(filename, options) : filename;
         if (forceShare)

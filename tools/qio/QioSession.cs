@@ -224,6 +224,7 @@ internal sealed class QioSession
             {
                 open.Options[k] = v;
             }
+            open.ForceShare = forceShareOn;
             try
             {
                 Device = ImageOpener.Open(fileName!, open);
@@ -242,8 +243,19 @@ internal sealed class QioSession
                 error = e.Message;
             }
         }
-        ErrorReport($"{prefix}: {error}");
+        ErrorReport(request.Reopening ? error! : $"{prefix}: {error}");
         return 1;
+    }
+
+    /// <summary>Leaves the image as a killed process does: nothing is flushed or closed cleanly, but the file locks of
+    /// the image and its backing chain go away, as the kernel drops them with the dead process's descriptors.</summary>
+    public void AbandonFile()
+    {
+        for (BlockDevice? dev = Device; dev is not null; dev = (dev as Qcow2Image)?.Backing)
+        {
+            dev.FileLock?.Release();
+        }
+        Device = null;
     }
 
     /// <summary>Completes the outstanding requests and closes the image.</summary>
@@ -267,4 +279,7 @@ internal sealed record OpenRequest(string? Name, bool ReadOnly, bool ForceShare,
 {
     /// <summary>Whether the cache mode is writethrough (qemu-io's default): every write is followed by a flush.</summary>
     public bool WriteThrough { get; init; } = true;
+
+    /// <summary>Whether this open is a reopen, whose errors QEMU prints bare (bdrv_reopen's error, e.g. a lock refused).</summary>
+    public bool Reopening { get; init; }
 }

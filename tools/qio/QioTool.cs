@@ -120,6 +120,7 @@ public static class QioTool
         int lastError = commands.Count > 0 ? RunCommands(session, commands) : RunInput(session);
         if (session.KillStatus is int killed)
         {
+            session.AbandonFile();
             return killed;
         }
         session.CloseFile();

@@ -166,10 +166,10 @@ internal static class FileCommands
         merged.RemoveAll(kv => kv.Key == "read-only");
         merged.AddRange(options);
         s.CloseFile();
-        if (s.OpenFile(last with { ReadOnly = readOnly, Options = merged }) != 0)
+        if (s.OpenFile(last with { ReadOnly = readOnly, Options = merged, Reopening = true }) != 0)
         {
             // Keep an image open, as a failed reopen leaves the old state in place.
-            s.OpenFile(last);
+            s.OpenFile(last with { Reopening = false });
             return EINVAL;
         }
         return 0;
