@@ -18,6 +18,11 @@ public sealed partial class Qcow2Image
     public void CreateSnapshot(string name)
     {
         CheckWritable();
+        RunCrashSafe(() => CreateSnapshotCore(name));
+    }
+
+    private void CreateSnapshotCore(string name)
+    {
         if (_snapshots.Count >= MaxSnapshots)
         {
             throw new BlockIOException(Errno.EFBIG);
@@ -75,7 +80,7 @@ public sealed partial class Qcow2Image
         var reports = new List<string>();
         try
         {
-            GotoSnapshot(idOrName, reports);
+            RunCrashSafe(() => GotoSnapshot(idOrName, reports));
         }
         catch (BlockIOException e) when (e is not SnapshotException)
         {
@@ -104,6 +109,11 @@ public sealed partial class Qcow2Image
     public void DeleteSnapshot(string? id, string? name)
     {
         CheckWritable();
+        RunCrashSafe(() => DeleteSnapshotCore(id, name));
+    }
+
+    private void DeleteSnapshotCore(string? id, string? name)
+    {
         int index = FindSnapshot(id, name);
         if (index < 0)
         {

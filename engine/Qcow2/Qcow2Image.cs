@@ -9,7 +9,8 @@ namespace Qcow2;
 /// <summary>An open qcow2 image: QEMU's qcow2 driver, with its allocation order, caches and overlap checks.</summary>
 public sealed partial class Qcow2Image : BlockDevice
 {
-    private readonly IStorage _file;
+    /// <summary>The image file; an <see cref="OverlayStorage"/> while a crash-safe operation runs (see Qcow2Image.CrashSafe.cs).</summary>
+    private IStorage _file;
     private readonly OpenOptions _options;
     private readonly bool _readOnly;
     private Header _header = new();

@@ -1,0 +1,146 @@
+namespace Qcow2.Storage;
+
+/// <summary>One request an <see cref="OverlayStorage"/> held back, in issue order.</summary>
+internal sealed record HeldRequest(HeldRequestKind Kind, long Offset, byte[] Data, long Length);
+
+/// <summary>The kinds of request an overlay holds back.</summary>
+internal enum HeldRequestKind
+{
+    Write,
+    SetLength,
+    Discard,
+    Flush,
+}
+
+/// <summary>
+/// A store that keeps every change in memory over an untouched inner store: reads see the changes, and the requests
+/// are kept in order, so that the caller can decide afterwards in which order (and behind which barriers) they reach
+/// the inner store. Debug events still go to the inner store.
+/// </summary>
+internal sealed class OverlayStorage(IStorage inner) : IStorage
+{
+    private const int PageBits = 12;
+    private const int PageSize = 1 << PageBits;
+
+    private readonly Dictionary<long, byte[]> _pages = new();
+    private long _length = inner.Length;
+
+    /// <summary>Bytes of the inner store at or past this offset read as zeros (the overlay was cut below them).</summary>
+    private long _innerCut = inner.Length;
+
+    /// <summary>The held requests in issue order (zero writes are kept as writes of zeros).</summary>
+    public List<HeldRequest> Requests { get; } = [];
+
+    /// <summary>The store under the overlay.</summary>
+    public IStorage Inner => inner;
+
+    public long Length => _length;
+
+    public bool ReadOnly => inner.ReadOnly;
+
+    public long AllocatedSize => inner.AllocatedSize;
+
+    public void Read(long offset, Span<byte> buffer)
+    {
+        while (buffer.Length > 0)
+        {
+            long page = offset >> PageBits;
+            int at = (int)(offset & (PageSize - 1));
+            int n = Math.Min(buffer.Length, PageSize - at);
+            if (_pages.TryGetValue(page, out var p))
+            {
+                p.AsSpan(at, n).CopyTo(buffer);
+            }
+            else
+            {
+                ReadInner(offset, buffer[..n]);
+            }
+            if (offset + n > _length)
+            {
+                // Past the end of the overlay reads as zeros, whatever a page holds.
+                int from = (int)Math.Max(0, _length - offset);
+                buffer[from..n].Clear();
+            }
+            buffer = buffer[n..];
+            offset += n;
+        }
+    }
+
+    private void ReadInner(long offset, Span<byte> buffer)
+    {
+        inner.Read(offset, buffer);
+        if (offset + buffer.Length > _innerCut)
+        {
+            buffer[(int)Math.Max(0, _innerCut - offset)..].Clear();
+        }
+    }
+
+    public void Write(long offset, ReadOnlySpan<byte> data)
+    {
+        if (ReadOnly)
+        {
+            throw new BlockIOException(Errno.EROFS);
+        }
+        Requests.Add(new HeldRequest(HeldRequestKind.Write, offset, data.ToArray(), 0));
+        Put(offset, data);
+        _length = Math.Max(_length, checked(offset + data.Length));
+    }
+
+    public void WriteZeroes(long offset, long length) => Write(offset, new byte[length]);
+
+    public void SetLength(long length)
+    {
+        Requests.Add(new HeldRequest(HeldRequestKind.SetLength, 0, [], length));
+        if (length < _length)
+        {
+            Put(length, new byte[(int)Math.Min(_length - length, PageSize - (length & (PageSize - 1)))]);
+            foreach (long page in _pages.Keys.Where(p => p << PageBits >= RoundUpToPage(length)).ToList())
+            {
+                _pages.Remove(page);
+            }
+            _innerCut = Math.Min(_innerCut, length);
+        }
+        _length = length;
+    }
+
+    public void Discard(long offset, long length)
+    {
+        Requests.Add(new HeldRequest(HeldRequestKind.Discard, offset, [], length));
+        long end = Math.Min(offset + length, _length);
+        if (offset < end)
+        {
+            Put(offset, new byte[end - offset]);
+        }
+    }
+
+    public void Flush() => Requests.Add(new HeldRequest(HeldRequestKind.Flush, 0, [], 0));
+
+    public void DebugEvent(string name) => inner.DebugEvent(name);
+
+    /// <summary>The overlay does not own the inner store.</summary>
+    public void Dispose() { }
+
+    private static long RoundUpToPage(long v) => (v + PageSize - 1) & ~(long)(PageSize - 1);
+
+    private void Put(long offset, ReadOnlySpan<byte> data)
+    {
+        while (data.Length > 0)
+        {
+            long page = offset >> PageBits;
+            int at = (int)(offset & (PageSize - 1));
+            int n = Math.Min(data.Length, PageSize - at);
+            if (!_pages.TryGetValue(page, out var p))
+            {
+                p = new byte[PageSize];
+                if (n < PageSize)
+                {
+                    ReadInner(page << PageBits, p);
+                }
+                _pages[page] = p;
+            }
+            data[..n].CopyTo(p.AsSpan(at));
+            data = data[n..];
+            offset += n;
+        }
+    }
+}
