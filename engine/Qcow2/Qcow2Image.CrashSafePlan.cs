@@ -119,6 +119,11 @@ public sealed partial class Qcow2Image
     private bool FillRefcounts(CrashSafePlan p, bool moveL1)
     {
         long perBlock = _refcountBlockSize;
+        if (p.NewBlocks > Array.MaxLength / perBlock)
+        {
+            // Held writes far past the end (a hostile table offset): no plan; the operation runs as before.
+            return false;
+        }
         var rc = new ulong[p.NewBlocks * perBlock];
         for (long i = 0; i < p.Reftable.Length; i++)
         {
