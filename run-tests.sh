@@ -1,20 +1,39 @@
 #!/usr/bin/env bash
 # Runs the iotests-style conformance suite (tests/iotests) against a target.
-# Usage: ./run-tests.sh [--debug] [--all] [-g GROUP] [-x GROUP] [--target NAME] [--bless] [-j N] [--junit FILE] [NNN ...]
-# Everything except --debug and --all is passed to the harness (tests/Harness); see tests/README.md.
+# Usage: ./run-tests.sh [--debug] [--all | --unit] [-g GROUP] [-x GROUP] [--target NAME] [--bless] [-j N]
+#                       [--junit FILE|DIR] [--ci] [NNN ...]
+# ./run-tests.sh --help lists every option (run-tests.ps1 prints the same text); tests/README.md explains them.
+# Options other than --debug, --all and --unit go to the harness (tests/Harness). Exit status: 0 when everything
+# passed, 1 on failures, 2 on a usage error or a build failure.
 # IOTESTS_ARTIFACTS=DIR builds with --artifacts-path DIR instead of the projects' bin/ folders.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 config=Release
-all=0
+mode=suite
+help=0
 target=reference
+junit=""
 args=()
+
+usage_error() {
+    echo "run-tests.sh: $1 (see --help)"
+    exit 2
+}
+
 while [ $# -gt 0 ]; do
     case "$1" in
         --debug) config=Debug ;;
-        --all) all=1 ;;
-        --target) target="$2"; args+=("$1" "$2"); shift ;;
+        --all | --unit)
+            [ "$mode" = suite ] || [ "$mode" = "${1#--}" ] || usage_error "--all and --unit exclude each other"
+            mode="${1#--}" ;;
+        --target)
+            [ $# -ge 2 ] || usage_error "option --target needs a value"
+            target="$2"; args+=("$1" "$2"); shift ;;
+        --junit)
+            [ $# -ge 2 ] && [ -n "$2" ] || usage_error "option --junit needs a value"
+            junit="$2"; shift ;;
+        -h | --help) help=1 ;;
         *) args+=("$1") ;;
     esac
     shift
@@ -27,25 +46,91 @@ if [ -n "${IOTESTS_ARTIFACTS:-}" ]; then
 else
     harness="$root/tests/Harness/bin/$config/net10.0/iotests.dll"
 fi
+test_project="$root/tests/UnitTests/Qcow2.UnitTests.csproj"
 
-dotnet build "$root/tests/Harness/Harness.csproj" "${build_args[@]}" >/dev/null || {
-    # Show the errors only when the quiet build failed.
-    dotnet build "$root/tests/Harness/Harness.csproj" "${build_args[@]}"
-    exit 2
+# Builds a project quietly; when that fails, builds again showing the output (the errors, or a success when the
+# first failure was passing, e.g. a file still locked by another build), and exits 2 if it fails again.
+build() {
+    if ! dotnet build "$1" "${build_args[@]}" >/dev/null 2>&1; then
+        if ! dotnet build "$1" "${build_args[@]}"; then
+            echo "run-tests.sh: the build of $(basename "$1") failed"
+            exit 2
+        fi
+    fi
 }
 
 run_suite() {
     dotnet "$harness" --root "$root" "$@"
 }
 
-if [ "$all" = 0 ]; then
-    run_suite "${args[@]}"
+# Runs the unit and interop tests (dotnet test with the filter $1, JUnit file $2 if not empty). dotnet test prints
+# nothing while tests pass, so a heartbeat line every 10 s gives the counts so far and the fixture running.
+unit_tests() {
+    local filter="$1" junit_file="${2:-}" progress pid rc=0 started=$SECONDS last=$SECONDS
+    local logger=()
+    if [ -n "$junit_file" ]; then
+        logger=(--logger "junit;LogFilePath=$junit_file;MethodFormat=Class;FailureBodyFormat=Verbose")
+    fi
+    progress=$(mktemp)
+    QCOW2_TEST_PROGRESS="$progress" dotnet test "$test_project" "${build_args[@]}" --no-build -v minimal \
+        --filter "$filter" "${logger[@]}" &
+    pid=$!
+    while kill -0 "$pid" 2>/dev/null; do
+        sleep 1
+        if [ $((SECONDS - last)) -ge 10 ]; then
+            last=$SECONDS
+            local count ok bad skip fixture
+            if read -r count ok bad skip fixture <"$progress" 2>/dev/null && [ -n "$count" ]; then
+                echo "  ... $(elapsed "$started"): $count tests done ($ok passed, $bad failed, $skip skipped), now in $fixture"
+            else
+                echo "  ... $(elapsed "$started"): starting the test host"
+            fi
+        fi
+    done
+    wait "$pid" || rc=$?
+    rm -f "$progress"
+    return $rc
+}
+
+elapsed() {
+    local s=$((SECONDS - $1))
+    printf '%dm%02ds' $((s / 60)) $((s % 60))
+}
+
+if [ "$help" = 1 ]; then
+    build "$root/tests/Harness/Harness.csproj"
+    run_suite --help
     exit $?
 fi
 
+if [ "$mode" = suite ]; then
+    echo "building the harness and the tools ($config)..."
+    build "$root/tests/Harness/Harness.csproj"
+    if [ -n "$junit" ]; then
+        args+=(--junit "$junit")
+    fi
+    rc=0
+    run_suite "${args[@]}" || rc=$?
+    exit $rc
+fi
+
+echo "building the engine, the tools, the harness and the tests ($config)..."
+build "$test_project"
+# Bad harness options or scenario names stop here with the harness's one-line error, not after the unit tests.
+if ! check=$(run_suite "${args[@]}" --list 2>&1); then
+    echo "$check" | tail -n 1
+    exit 2
+fi
+
+if [ "$mode" = unit ]; then
+    rc=0
+    unit_tests "TestCategory!=iotests&TestCategory!=slow" "$junit" || rc=$?
+    exit $rc
+fi
+
 # --all: every test. QEMU's tools first (the interop tests and the qemu target need them), then the unit and
-# interop tests, the suite on the reference engine, on reference-cli and on QEMU, and the quick group through
-# run-tests.ps1. One closing line adds them all up.
+# interop tests (the slow category too), the suite on the reference engine, on reference-cli and on QEMU, and the
+# quick group through run-tests.ps1. With --junit DIR each step writes DIR/<step>.xml. One closing line adds them up.
 if ! command -v qemu-img >/dev/null 2>&1 || ! command -v qemu-io >/dev/null 2>&1; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
         echo "qemu-img not found: installing qemu-utils"
@@ -58,10 +143,23 @@ if ! command -v qemu-img >/dev/null 2>&1 || ! command -v qemu-io >/dev/null 2>&1
     fi
 fi
 
+junit_dir=""
+if [ -n "$junit" ]; then
+    mkdir -p "$junit" || usage_error "cannot create the JUnit folder $junit"
+    junit_dir="$(cd "$junit" && pwd)"
+fi
+# The JUnit file of a step: DIR/NAME.xml, or nothing without --junit.
+junit_for() {
+    if [ -n "$junit_dir" ]; then
+        echo "$junit_dir/$1.xml"
+    fi
+}
+
 # From here on a failing step is counted, not fatal.
 set +e
 status=0
 passed=0 failed=0 skipped=0
+timings=()
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
@@ -88,30 +186,51 @@ tally() {
 }
 
 step() {
-    echo
-    echo "=== $1 ==="
+    local title="$1" started=$SECONDS
     shift
+    echo
+    echo "=== $title ==="
     "$@" 2>&1 | tee "$log"
     local rc=${PIPESTATUS[0]}
     tally
     [ "$rc" = 0 ] || status=1
+    timings+=("$(printf '%-36s %s' "$title" "$(elapsed "$started")")")
 }
 
-step "unit and interop tests" dotnet test "$root/tests/UnitTests/Qcow2.UnitTests.csproj" "${build_args[@]}" -v minimal --filter "TestCategory!=iotests"
-step "suite on $target" run_suite "${args[@]}"
+# The suite on target $1 (with the harness options and any extra ones), writing DIR/suite-$1.xml with --junit.
+suite_step() {
+    local name="$1" report=()
+    shift
+    if [ -n "$junit_dir" ]; then
+        report=(--junit "$junit_dir/suite-$name.xml")
+    fi
+    step "suite on $name" run_suite "${args[@]}" "$@" "${report[@]}"
+}
+
+all_started=$SECONDS
+step "unit and interop tests" unit_tests "TestCategory!=iotests" "$(junit_for unit-tests)"
+suite_step "$target"
 if [ "$target" = reference ]; then
-    step "suite on reference-cli" run_suite "${args[@]}" --target reference-cli
+    suite_step reference-cli --target reference-cli
 fi
 if [ "$target" != qemu ] && command -v qemu-img >/dev/null 2>&1; then
-    step "suite on qemu" run_suite "${args[@]}" --target qemu
+    suite_step qemu --target qemu
 fi
 if (cd "$root" && dotnet tool restore >/dev/null 2>&1); then
-    step "quick group through run-tests.ps1" bash -c 'cd "$0" && dotnet pwsh ./run-tests.ps1 -g quick' "$root"
+    ps_args=(-g quick)
+    [ "$config" = Debug ] && ps_args+=(--debug)
+    [ -n "$junit_dir" ] && ps_args+=(--junit "$junit_dir/quick-ps1.xml")
+    step "quick group through run-tests.ps1" bash -c 'cd "$0" && dotnet pwsh ./run-tests.ps1 "$@"' "$root" "${ps_args[@]}"
 else
     echo "PowerShell (dotnet tool restore) is not available: run-tests.ps1 was not run"
 fi
 
 echo
+printf '%s\n' "${timings[@]}"
+printf '%-36s %s\n' "all steps" "$(elapsed "$all_started")"
+if [ -n "$junit_dir" ]; then
+    echo "JUnit reports: $junit_dir"
+fi
 echo "Total: $passed passed, $failed failed, $skipped skipped"
 [ "$failed" = 0 ] || status=1
 exit $status

@@ -3,23 +3,27 @@ namespace Qcow2.Harness;
 /// <summary>The iotests command: parse options, run the selection on a target, print results and summary.</summary>
 internal static class IotestsCommand
 {
-    /// <summary>Runs the command; returns 0 when nothing failed, 1 on failures, 2 on usage errors.</summary>
-    public static int Execute(IReadOnlyList<string> args, TextWriter console)
+    /// <summary>
+    /// Runs the command; returns 0 when nothing failed, 1 on failures, 2 on usage errors. ciVariable is the value of
+    /// the CI environment variable (read from the environment when not given).
+    /// </summary>
+    public static int Execute(IReadOnlyList<string> args, TextWriter console, string? ciVariable = null)
     {
         Options o;
         try
         {
-            o = Options.Parse(args);
+            o = Options.Parse(args, ciVariable ?? Environment.GetEnvironmentVariable("CI"));
         }
         catch (ArgumentException e)
         {
-            if (e.Message.Length > 0)
-            {
-                console.WriteLine("iotests: " + e.Message);
-            }
-
-            console.Write(Options.Usage);
+            console.WriteLine($"iotests: {e.Message} (see --help)");
             return 2;
+        }
+
+        if (o.Help)
+        {
+            console.WriteLine(Options.Usage);
+            return 0;
         }
 
         var root = o.Root ?? FindRoot(Environment.CurrentDirectory) ?? FindRoot(AppContext.BaseDirectory);
@@ -29,10 +33,17 @@ internal static class IotestsCommand
             return 2;
         }
 
+        if (!Directory.Exists(Runner.ScenarioDir(root)))
+        {
+            console.WriteLine($"iotests: --root {root}: no tests/iotests there");
+            return 2;
+        }
+
         try
         {
             var target = Target.Load(o.Target, root, timeout: TimeSpan.FromSeconds(o.TimeoutSeconds));
-            var selected = Runner.Select(Runner.Discover(root), o.Names, o.Groups, o.Exclude);
+            var all = Runner.Discover(root);
+            var selected = Runner.Select(all, o.Names, o.Groups, o.Exclude);
             if (o.List)
             {
                 foreach (var s in selected)
@@ -52,8 +63,8 @@ internal static class IotestsCommand
 
             console.WriteLine();
             var width = selected.Count == 0 ? 3 : selected.Max(s => s.Stem.Length);
-            var runner2 = new Runner(target, scratch, o.Bless);
-            var results = runner2.RunAll(selected, o.Jobs, r =>
+            var runner2 = new Runner(target, scratch, o.Bless, o.Ci);
+            void Print(ScenarioResult r)
             {
                 console.WriteLine(r.Line(width));
                 if (r.Diff.Length > 0)
@@ -67,7 +78,19 @@ internal static class IotestsCommand
                 }
 
                 console.Flush();
-            });
+            }
+
+            var results = runner2.RunAll(selected, o.Jobs, Print);
+            if (o.Ci && o.Names.Count == 0)
+            {
+                // A CI gate also catches the other half of a forgotten pair: a golden whose script is gone or misnamed.
+                foreach (var orphan in Runner.Orphans(root, all))
+                {
+                    Print(orphan);
+                    results.Add(orphan);
+                }
+            }
+
             foreach (var line in Report.Summary(results))
             {
                 console.WriteLine(line);
@@ -80,7 +103,7 @@ internal static class IotestsCommand
 
             return results.Any(r => r.Outcome == Outcome.Fail) ? 1 : 0;
         }
-        catch (Exception e) when (e is ArgumentException or FileNotFoundException or FormatException)
+        catch (Exception e) when (e is ArgumentException or FormatException or IOException or UnauthorizedAccessException)
         {
             console.WriteLine("iotests: " + e.Message);
             return 2;

@@ -3,8 +3,11 @@ using System.Text.RegularExpressions;
 
 namespace Qcow2.Harness;
 
-/// <summary>Finds, selects and runs scenarios on a target, compares with goldens, and blesses on request.</summary>
-internal sealed partial class Runner(Target target, string scratchDir, bool bless)
+/// <summary>
+/// Finds, selects and runs scenarios on a target, compares with goldens, and blesses on request. With ci, a scenario
+/// without a golden fails instead of being not run.
+/// </summary>
+internal sealed partial class Runner(Target target, string scratchDir, bool bless, bool ci = false)
 {
     /// <summary>tests/iotests under root.</summary>
     public static string ScenarioDir(string root) => Path.Combine(root, "tests", "iotests");
@@ -21,6 +24,29 @@ internal sealed partial class Runner(Target target, string scratchDir, bool bles
                 .Select(f => ScenarioParser.Load(f, GoldenDir(root)))
                 .ToList()
             : [];
+
+    /// <summary>Goldens in tests/golden whose stem names no scenario script, as failed results (a CI gate checks these).</summary>
+    public static List<ScenarioResult> Orphans(string root, IReadOnlyList<Scenario> all)
+    {
+        if (!Directory.Exists(GoldenDir(root)))
+        {
+            return [];
+        }
+
+        var stems = all.Select(s => s.Stem).ToHashSet(StringComparer.Ordinal);
+        return Directory.GetFiles(GoldenDir(root), "*.out")
+            .Select(f => (Path: f, Stem: Path.GetFileNameWithoutExtension(f)))
+            .Where(g => !stems.Contains(g.Stem))
+            .OrderBy(g => g.Stem, StringComparer.Ordinal)
+            .Select(g =>
+            {
+                var script = Path.Combine(ScenarioDir(root), g.Stem);
+                var scenario = new Scenario(g.Stem, script, g.Path, "", [], [], [], null);
+                var reason = "golden without a scenario (expected " + ScenarioParser.DisplayPath(script) + ")";
+                return new ScenarioResult(scenario, Outcome.Fail, reason, "", "", TimeSpan.Zero);
+            })
+            .ToList();
+    }
 
     /// <summary>
     /// Selects scenarios as iotests' check does: with groups, those in any of them (plus named ones);
@@ -60,7 +86,8 @@ internal sealed partial class Runner(Target target, string scratchDir, bool bles
 
         if (!s.HasGolden && !bless)
         {
-            return new ScenarioResult(s, Outcome.NotRun, "no golden (expected " + ScenarioParser.DisplayPath(s.GoldenPath) + ")", "", "", clock.Elapsed);
+            var missing = "no golden (expected " + ScenarioParser.DisplayPath(s.GoldenPath) + ")";
+            return new ScenarioResult(s, ci ? Outcome.Fail : Outcome.NotRun, missing, "", "", clock.Elapsed);
         }
 
         if (target.WhyNotRun(s) is { } why)

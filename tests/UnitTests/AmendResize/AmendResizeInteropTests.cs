@@ -1,7 +1,5 @@
-using System.Diagnostics;
 using System.Text.RegularExpressions;
-using Qcow2.Cli;
-using Qcow2.Tools.Qimg;
+using Qcow2.UnitTests.Interop;
 
 namespace Qcow2.UnitTests.AmendResize;
 
@@ -11,11 +9,8 @@ namespace Qcow2.UnitTests.AmendResize;
 /// the command changed must pass qemu-img check.
 /// </summary>
 [TestFixture]
-[NonParallelizable]
-public class AmendResizeInteropTests
+public class AmendResizeInteropTests : InteropFixture
 {
-    private string _root = "";
-
     /// <summary>A shell function that overwrites bytes of a file with a hex string (printf | dd conv=notrunc).</summary>
     private const string Poke = "poke() { printf \"$(echo $3 | sed 's/../\\\\x&/g')\" | dd of=\"$1\" bs=1 seek=$(($2)) conv=notrunc status=none; }; ";
 
@@ -137,49 +132,24 @@ public class AmendResizeInteropTests
         yield return Case("080 row 19 snapshot L1 too large", SnapshotEntryPoke(8, "10000000"), "amend", "-o", "compat=0.10", "img.qcow2");
     }
 
-    [OneTimeSetUp]
-    public void RequireQemu()
-    {
-        if (Run("qemu-img", Path.GetTempPath(), "--version").Code != 0)
-        {
-            QemuRequired.Missing("qemu-img");
-        }
-        _root = Path.Combine(Path.GetTempPath(), "amend-resize-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(_root);
-    }
-
-    [OneTimeTearDown]
-    public void RemoveRoot()
-    {
-        if (_root.Length > 0 && Directory.Exists(_root))
-        {
-            Directory.Delete(_root, true);
-        }
-    }
-
     [TestCaseSource(nameof(Cases))]
     public void Amend_resize_match_qemu_img(string setup, string[] args)
     {
-        string src = Path.Combine(_root, Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(src);
-        try
-        {
-            Compare(src, setup, args);
-        }
-        finally
-        {
-            Directory.Delete(src, true);
-        }
+        Compare(Dir, setup, args);
     }
 
     private static void Compare(string src, string setup, string[] args)
     {
-        var made = Run("bash", src, "-c", setup);
-        Assert.That(File.Exists(Path.Combine(src, "img.qcow2")), Is.True, $"setup failed: {made.Err}");
+        // Several cases share a setup: QEMU builds each one once per run (BuiltOnce), later cases get copies.
+        BuiltOnce.Folder(setup, src, dir =>
+        {
+            var made = ToolProcess.Run("bash", dir, "-c", setup);
+            Assert.That(File.Exists(Path.Combine(dir, "img.qcow2")), Is.True, $"setup failed: {made.Err}");
+        });
         string q = CopyDir(src, "q"), o = CopyDir(src, "o");
 
-        var (qCode, qOut, qErr) = Run("qemu-img", q, args);
-        var (oCode, oOut, oErr) = RunQimg(o, args);
+        var (qCode, qOut, qErr) = ToolProcess.Run("qemu-img", q, args);
+        var (oCode, oOut, oErr) = InProcess.Qimg(o, args);
 
         string expectedErr = Regex.Replace(qErr, "^qemu-img: ", "qimg: ", RegexOptions.Multiline)
             .Replace("Try 'qemu-img --help'", "Try 'qimg --help'", StringComparison.Ordinal);
@@ -188,19 +158,19 @@ public class AmendResizeInteropTests
             Assert.That(oOut, Is.EqualTo(qOut), "stdout");
             Assert.That(oErr, Is.EqualTo(expectedErr), "stderr");
             Assert.That(oCode, Is.EqualTo(qCode), "exit code");
-            var same = Run("cmp", src, Path.Combine(q, "img.qcow2"), Path.Combine(o, "img.qcow2"));
-            Assert.That(same.Code, Is.EqualTo(0), "image bytes: " + same.Out + same.Err);
+            var same = ToolProcess.Run("cmp", src, Path.Combine(q, "img.qcow2"), Path.Combine(o, "img.qcow2"));
+            Assert.That(same.ExitCode, Is.EqualTo(0), "image bytes: " + same.Out + same.Err);
         });
         if (oCode == 0 && !args.Contains("raw") && !args.Contains("help"))
         {
             // QEMU's own result is the reference: a downgrade that expands a preallocated zero cluster shared with a
             // snapshot leaves a wrong COPIED flag in QEMU 7.2 too, and qimg reproduces it.
-            var qCheck = Run("qemu-img", q, "check", "img.qcow2");
-            var oCheck = Run("qemu-img", o, "check", "img.qcow2");
-            Assert.That(oCheck.Code, Is.EqualTo(qCheck.Code), "qemu-img check on qimg's image:\n" + oCheck.Out + oCheck.Err);
+            var qCheck = ToolProcess.Run("qemu-img", q, "check", "img.qcow2");
+            var oCheck = ToolProcess.Run("qemu-img", o, "check", "img.qcow2");
+            Assert.That(oCheck.ExitCode, Is.EqualTo(qCheck.ExitCode), "qemu-img check on qimg's image:\n" + oCheck.Out + oCheck.Err);
             if (args.Contains("resize") || args.Contains("refcount_bits=2") || args.Contains("lazy_refcounts=off"))
             {
-                Assert.That(oCheck.Code, Is.EqualTo(0), "qemu-img check on qimg's image:\n" + oCheck.Out + oCheck.Err);
+                Assert.That(oCheck.ExitCode, Is.EqualTo(0), "qemu-img check on qimg's image:\n" + oCheck.Out + oCheck.Err);
             }
         }
     }
@@ -212,42 +182,9 @@ public class AmendResizeInteropTests
         Directory.CreateDirectory(dst);
         foreach (string f in Directory.GetFiles(src))
         {
-            var r = Run("cp", src, "--sparse=always", f, Path.Combine(dst, Path.GetFileName(f)));
-            Assert.That(r.Code, Is.EqualTo(0), "cp: " + r.Err);
+            var r = ToolProcess.Run("cp", src, "--sparse=always", f, Path.Combine(dst, Path.GetFileName(f)));
+            Assert.That(r.ExitCode, Is.EqualTo(0), "cp: " + r.Err);
         }
         return dst;
-    }
-
-    private static (int Code, string Out, string Err) RunQimg(string dir, string[] args)
-    {
-        var stdout = new StringWriter { NewLine = "\n" };
-        var stderr = new StringWriter { NewLine = "\n" };
-        int code = QimgTool.Run(args, new ToolContext(TextReader.Null, stdout, stderr, dir));
-        return (code, stdout.ToString(), stderr.ToString());
-    }
-
-    private static (int Code, string Out, string Err) Run(string tool, string dir, params string[] args)
-    {
-        var psi = new ProcessStartInfo(tool) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = dir };
-        foreach (string a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-        try
-        {
-            using var p = Process.Start(psi)!;
-            var stdout = p.StandardOutput.ReadToEndAsync();
-            var stderr = p.StandardError.ReadToEndAsync();
-            if (!p.WaitForExit(120_000))
-            {
-                p.Kill(true);
-                return (-1, "", "timeout");
-            }
-            return (p.ExitCode, stdout.Result, stderr.Result);
-        }
-        catch (System.ComponentModel.Win32Exception)
-        {
-            return (-1, "", tool + " not found");
-        }
     }
 }

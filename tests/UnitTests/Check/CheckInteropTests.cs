@@ -2,6 +2,7 @@ using System.Text.RegularExpressions;
 using Qcow2.Block;
 using Qcow2.Cli;
 using Qcow2.Tools.Qimg;
+using Qcow2.UnitTests.Interop;
 
 namespace Qcow2.UnitTests.Check;
 
@@ -10,37 +11,14 @@ namespace Qcow2.UnitTests.Check;
 /// exit code, and the image bytes afterwards must all be the same.
 /// </summary>
 [TestFixture]
-[NonParallelizable]
-public class CheckInteropTests
+public class CheckInteropTests : InteropFixture
 {
-    private string _root = "";
-
     private static readonly string[][] Modes =
     [
         [],
         ["-r", "leaks"],
         ["-r", "all"],
     ];
-
-    [OneTimeSetUp]
-    public void RequireQemu()
-    {
-        if (!QemuTools.Available)
-        {
-            QemuRequired.Missing("qemu-img");
-        }
-        _root = Path.Combine(Path.GetTempPath(), "check-interop-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(_root);
-    }
-
-    [OneTimeTearDown]
-    public void RemoveRoot()
-    {
-        if (_root.Length > 0 && Directory.Exists(_root))
-        {
-            Directory.Delete(_root, true);
-        }
-    }
 
     private static IEnumerable<TestCaseData> Cases()
     {
@@ -70,15 +48,14 @@ public class CheckInteropTests
     [TestCaseSource(nameof(OutputCases))]
     public void Check_matches_qemu_img(string scenario, string[] options)
     {
-        string dir = Path.Combine(_root, Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(dir);
+        string dir = Dir;
         string original = Path.Combine(dir, "orig.qcow2");
         DamagedImages.All[scenario](original);
         File.Copy(original, Path.Combine(dir, "q.qcow2"));
         File.Copy(original, Path.Combine(dir, "o.qcow2"));
 
-        var (qCode, qOut, qErr) = QemuTools.Run("qemu-img", dir, ["check", .. options, "q.qcow2"]);
-        var (oCode, oOut, oErr) = RunQimg(dir, ["check", .. options, "o.qcow2"]);
+        var (qCode, qOut, qErr) = ToolProcess.Run("qemu-img", dir, ["check", .. options, "q.qcow2"]);
+        var (oCode, oOut, oErr) = InProcess.Qimg(dir, ["check", .. options, "o.qcow2"]);
 
         string Normalize(string s, string name) => Regex.Replace(s.Replace(name, "IMG"), "^qemu-img: ", "qimg: ", RegexOptions.Multiline);
         Assert.Multiple(() =>
@@ -98,17 +75,17 @@ public class CheckInteropTests
     [Test]
     public void Opening_a_dirty_image_read_write_repairs_it_like_qemu_io()
     {
-        string dir = Path.Combine(_root, "dirty");
+        string dir = Dir;
         Directory.CreateDirectory(dir);
         string img = Path.Combine(dir, "orig.qcow2");
-        QemuTools.Must("qemu-img", dir, "create", "-f", "qcow2", "-o", "lazy_refcounts=on", img, "64M");
+        ToolProcess.Must("qemu-img", dir, "create", "-f", "qcow2", "-o", "lazy_refcounts=on", img, "64M");
         // Killing qemu-io after a write leaves the dirty bit set and the refcounts stale.
-        QemuTools.Run("qemu-io", dir, "-c", "write -P 1 0 128k", "-c", "sigraise 9", img);
-        Assume.That(QemuTools.Peek(img, 79, 1)[0] & 1, Is.EqualTo(1), "the image is not dirty");
+        ToolProcess.Run("qemu-io", dir, "-c", "write -P 1 0 128k", "-c", "sigraise 9", img);
+        Assume.That(ImageBytes.Peek(img, 79, 1)[0] & 1, Is.EqualTo(1), "the image is not dirty");
         File.Copy(img, Path.Combine(dir, "q.qcow2"));
         File.Copy(img, Path.Combine(dir, "o.qcow2"));
 
-        var (code, _, qErr) = QemuTools.Run("qemu-io", dir, "-c", "read -P 1 0 128k", "q.qcow2");
+        var (code, _, qErr) = ToolProcess.Run("qemu-io", dir, "-c", "read -P 1 0 128k", "q.qcow2");
         Assert.That(code, Is.EqualTo(0), qErr);
 
         var err = new StringWriter { NewLine = "\n" };
@@ -138,52 +115,19 @@ public class CheckInteropTests
     [TestCase("-r", "all", "raw.img")]
     public void Command_line_handling_matches_qemu_img(params string[] args)
     {
-        string dir = Path.Combine(_root, "cli-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(dir);
-        QemuTools.Must("qemu-img", dir, "create", "-f", "qcow2", "img.qcow2", "64M");
+        string dir = Dir;
+        ToolProcess.Must("qemu-img", dir, "create", "-f", "qcow2", "img.qcow2", "64M");
         using (var f = File.Create(Path.Combine(dir, "raw.img")))
         {
             f.SetLength(1 << 20);
         }
-        var (qCode, qOut, qErr) = QemuTools.Run("qemu-img", dir, ["check", .. args]);
-        var (oCode, oOut, oErr) = RunQimg(dir, ["check", .. args]);
+        var (qCode, qOut, qErr) = ToolProcess.Run("qemu-img", dir, ["check", .. args]);
+        var (oCode, oOut, oErr) = InProcess.Qimg(dir, ["check", .. args]);
         Assert.Multiple(() =>
         {
             Assert.That(oOut, Is.EqualTo(qOut), "stdout");
             Assert.That(oErr, Is.EqualTo(Regex.Replace(qErr, "^qemu-img: ", "qimg: ", RegexOptions.Multiline).Replace("Try 'qemu-img --help'", "Try 'qimg --help'")), "stderr");
             Assert.That(oCode, Is.EqualTo(qCode), "exit code");
         });
-    }
-
-    /// <summary>Runs qimg in-process: through the dispatcher when it knows check, else through CheckCommand with qimg's error handling.</summary>
-    private static (int Code, string Out, string Err) RunQimg(string dir, string[] args)
-    {
-        var stdout = new StringWriter { NewLine = "\n" };
-        var stderr = new StringWriter { NewLine = "\n" };
-        var ctx = new ToolContext(TextReader.Null, stdout, stderr, dir);
-        int code;
-        if (QimgCommands.Find("check") is not null)
-        {
-            code = QimgTool.Run(args, ctx);
-        }
-        else
-        {
-            try
-            {
-                code = CheckCommand.Run(args, ctx);
-            }
-            catch (QimgUsageException e)
-            {
-                ctx.Err.Write($"{QimgTool.Name}: {e.Message}\nTry '{QimgTool.Name} --help' for more information\n");
-                code = e.ExitCode;
-            }
-            catch (QimgException e)
-            {
-                ctx.Err.Write($"{QimgTool.Name}: {e.Message}\n{e.Hint}");
-                code = e.ExitCode;
-            }
-        }
-        ctx.Out.Flush();
-        return (code, stdout.ToString(), stderr.ToString());
     }
 }

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
-using static Qcow2.UnitTests.Check.QemuTools;
+using static Qcow2.UnitTests.Support.ImageBytes;
+using static Qcow2.UnitTests.Support.ToolProcess;
 
 namespace Qcow2.UnitTests.Check;
 
@@ -123,32 +124,32 @@ internal static class DamagedImages
         Must("qemu-io", Path.GetDirectoryName(p)!, [.. args]);
     }
 
-    private static void Base(string p)
+    private static void Base(string p) => BuiltOnce.File("damaged-base", p, path =>
     {
-        Create(p, "64M");
-        Io(p, "write -P 0x11 0 64k");
-    }
+        Create(path, "64M");
+        Io(path, "write -P 0x11 0 64k");
+    });
 
-    private static void Compressed(string p)
+    private static void Compressed(string p) => BuiltOnce.File("damaged-compressed", p, path =>
     {
-        Create(p, "64M");
-        Io(p, "write -c -P 0x22 0 64k", "write -P 3 64k 64k");
-    }
+        Create(path, "64M");
+        Io(path, "write -c -P 0x22 0 64k", "write -P 3 64k 64k");
+    });
 
-    private static void Small(string p)
+    private static void Small(string p) => BuiltOnce.File("damaged-small", p, path =>
     {
-        Create(p, "1M", "cluster_size=512");
-        Io(p, "write -P 1 0 64k", "write -c 128k 512");
-    }
+        Create(path, "1M", "cluster_size=512");
+        Io(path, "write -P 1 0 64k", "write -c 128k 512");
+    });
 
-    private static void Snapshots(string p)
+    private static void Snapshots(string p) => BuiltOnce.File("damaged-snapshots", p, path =>
     {
-        Create(p, "64M");
-        Io(p, "write -P 1 0 128k");
-        Must("qemu-img", Path.GetDirectoryName(p)!, "snapshot", "-c", "s1", p);
-        Io(p, "write -P 2 0 64k", "write -P 3 1M 64k");
-        Must("qemu-img", Path.GetDirectoryName(p)!, "snapshot", "-c", "s2", p);
-    }
+        Create(path, "64M");
+        Io(path, "write -P 1 0 128k");
+        Must("qemu-img", Path.GetDirectoryName(path)!, "snapshot", "-c", "s1", path);
+        Io(path, "write -P 2 0 64k", "write -P 3 1M 64k");
+        Must("qemu-img", Path.GetDirectoryName(path)!, "snapshot", "-c", "s2", path);
+    });
 
     /// <summary>Rewrites the snapshot table in place with each entry's extra data replaced by change(index, extra).</summary>
     private static void RewriteSnapshotExtra(string p, Func<int, byte[], byte[]> change)

@@ -1,5 +1,5 @@
 using System.Security.Cryptography;
-using Qcow2.UnitTests.Check;
+using Qcow2.UnitTests.Support;
 
 namespace Qcow2.UnitTests.Crash;
 
@@ -11,6 +11,7 @@ namespace Qcow2.UnitTests.Crash;
 /// </summary>
 [TestFixture]
 [Category("crash")]
+[NonParallelizable] // one test swaps the process-wide Qcow2Image.SnapshotClock
 public class CrashPointTests
 {
     private static IEnumerable<string> Scenarios() => CrashScenario.All().Select(s => s.Name);
@@ -33,7 +34,7 @@ public class CrashPointTests
         Assert.That(CrashStates.OurCheck(after).Corrupt, Is.False, "the completed operation leaves a corrupt image");
 
         string dir = Directory.CreateTempSubdirectory("crash-").FullName;
-        bool qemu = QemuTools.Available;
+        bool qemu = Support.ToolProcess.Available("qemu-img");
         var seen = new HashSet<string>();
         var failures = new List<string>();
         var kill = new Tally();

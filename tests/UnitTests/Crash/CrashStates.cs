@@ -1,6 +1,6 @@
 using Qcow2.Block;
 using Qcow2.Storage;
-using Qcow2.UnitTests.Check;
+using Qcow2.UnitTests.Support;
 
 namespace Qcow2.UnitTests.Crash;
 
@@ -70,7 +70,7 @@ internal static class CrashStates
     {
         string path = Path.Combine(dir, "state.qcow2");
         File.WriteAllBytes(path, file);
-        var (code, output, err) = QemuTools.Run("qemu-img", dir, "check", "-U", "-f", "qcow2", path);
+        var (code, output, err) = Support.ToolProcess.Run("qemu-img", dir, "check", "-U", "-f", "qcow2", path);
         return new CrashVerdict(code is 1 or 2 || code < 0, code == 3, (err + output).Trim());
     }
 

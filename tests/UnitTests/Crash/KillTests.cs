@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using Qcow2.UnitTests.Check;
+using Qcow2.UnitTests.Support;
 
 namespace Qcow2.UnitTests.Crash;
 
@@ -34,7 +34,7 @@ public class KillTests
 
     private static Outcome Run(KillTools tools)
     {
-        if (!QemuTools.Available)
+        if (!Support.ToolProcess.Available("qemu-img"))
         {
             QemuRequired.Missing("qemu-img");
         }
@@ -45,7 +45,7 @@ public class KillTests
         {
             string baseImage = Path.Combine(dir, "base.qcow2");
             var baseWork = new KillWorkload(Seed);
-            QemuTools.Must("qemu-img", dir, "create", "-q", "-f", "qcow2", "-o", "cluster_size=512", baseImage, "64M");
+            Support.ToolProcess.Must("qemu-img", dir, "create", "-q", "-f", "qcow2", "-o", "cluster_size=512", baseImage, "64M");
             var (writerTime, _) = RunWriter(tools, dir, baseImage, baseWork);
             var snapshotTime = Timed(() => Complete(new ToolProcess(tools.Img, dir, ["snapshot", "-c", "s1", baseImage])));
             RunWriter(tools, dir, baseImage, baseWork);
@@ -69,7 +69,7 @@ public class KillTests
                     using var p = new ToolProcess(tools.Img, dir, ["snapshot", "-c", "s2", image]);
                     p.KillAfter(w.Delay(snapshotTime));
                 }
-                var (code, output, err) = QemuTools.Run("qemu-img", dir, "check", image);
+                var (code, output, err) = Support.ToolProcess.Run("qemu-img", dir, "check", image);
                 clean += code == 0 ? 1 : 0;
                 leaks += code == 3 ? 1 : 0;
                 if (code is not (0 or 3))
@@ -79,8 +79,8 @@ public class KillTests
                     failures.Add($"kill {k} (seed {seed}): qemu-img check exit {code}: {FirstError(err + output)}");
                 }
                 string raw = Path.Combine(dir, "kill.raw");
-                var conv = QemuTools.Run("qemu-img", dir, "convert", "-O", "raw", image, raw);
-                string? loss = conv.Code != 0 ? "qemu-img convert failed: " + conv.Err.Trim() : w.Verify(File.ReadAllBytes(raw));
+                var conv = Support.ToolProcess.Run("qemu-img", dir, "convert", "-O", "raw", image, raw);
+                string? loss = conv.ExitCode != 0 ? "qemu-img convert failed: " + conv.Err.Trim() : w.Verify(File.ReadAllBytes(raw));
                 if (loss is not null)
                 {
                     lost++;

@@ -9,24 +9,19 @@ public sealed class ImageOpenerTests
     [Test]
     public void Open_refuses_a_directory_as_qemu_does()
     {
-        string dir = Directory.CreateTempSubdirectory("opener-").FullName;
-        try
-        {
-            var ro = Assert.Throws<ImageOpenException>(() => ImageOpener.Open(dir, new OpenOptions { ReadOnly = true }));
-            Assert.That(ro!.Message, Is.EqualTo($"'file' driver requires '{dir}' to be a regular file"));
-            var rw = Assert.Throws<ImageOpenException>(() => ImageOpener.Open(dir, new OpenOptions()));
-            Assert.That(rw!.Message, Is.EqualTo($"Could not open '{dir}': Is a directory"));
-        }
-        finally
-        {
-            Directory.Delete(dir);
-        }
+        using var temp = new TempDir("opener");
+        string dir = temp.Path;
+        var ro = Assert.Throws<ImageOpenException>(() => ImageOpener.Open(dir, new OpenOptions { ReadOnly = true }));
+        Assert.That(ro!.Message, Is.EqualTo($"'file' driver requires '{dir}' to be a regular file"));
+        var rw = Assert.Throws<ImageOpenException>(() => ImageOpener.Open(dir, new OpenOptions()));
+        Assert.That(rw!.Message, Is.EqualTo($"Could not open '{dir}': Is a directory"));
     }
 
     [Test]
     public void Open_names_a_missing_file()
     {
-        string path = Path.Combine(Path.GetTempPath(), "missing-" + Guid.NewGuid().ToString("N") + ".qcow2");
+        using var temp = new TempDir("opener");
+        string path = temp.PathOf("missing.qcow2");
         var e = Assert.Throws<ImageOpenException>(() => ImageOpener.Open(path, new OpenOptions()));
         Assert.That(e!.Message, Is.EqualTo($"Could not open '{path}': No such file or directory"));
     }
@@ -48,20 +43,14 @@ public sealed class ImageOpenerTests
     [Test]
     public void Open_refuses_a_qcow_version_1_file_with_a_clear_message_and_leaves_it_alone()
     {
-        string path = Path.Combine(Path.GetTempPath(), "v1-" + Guid.NewGuid().ToString("N") + ".img");
+        using var temp = new TempDir("opener");
+        string path = temp.PathOf("v1.img");
         byte[] head = new byte[4096];
         new byte[] { 0x51, 0x46, 0x49, 0xfb, 0, 0, 0, 1 }.CopyTo(head, 0);
         File.WriteAllBytes(path, head);
-        try
-        {
-            var e = Assert.Throws<ImageOpenException>(() => ImageOpener.Open(path, new OpenOptions()));
-            Assert.That(e!.Message, Is.EqualTo("QCOW version 1 images (QEMU's qcow driver) are not supported by this engine"));
-            Assert.That(File.ReadAllBytes(path), Is.EqualTo(head));
-        }
-        finally
-        {
-            File.Delete(path);
-        }
+        var e = Assert.Throws<ImageOpenException>(() => ImageOpener.Open(path, new OpenOptions()));
+        Assert.That(e!.Message, Is.EqualTo("QCOW version 1 images (QEMU's qcow driver) are not supported by this engine"));
+        Assert.That(File.ReadAllBytes(path), Is.EqualTo(head));
     }
 
     [TestCase(0, "QED\0", "qed")]
@@ -80,27 +69,21 @@ public sealed class ImageOpenerTests
     [Test]
     public void A_probed_raw_image_refuses_a_write_that_makes_block_0_another_format()
     {
-        string path = Path.Combine(Path.GetTempPath(), "raw-" + Guid.NewGuid().ToString("N") + ".img");
+        using var temp = new TempDir("opener");
+        string path = temp.PathOf("raw.img");
         File.WriteAllBytes(path, new byte[65536]);
         byte[] qcow2Magic = [0x51, 0x46, 0x49, 0xfb, 0, 0, 0, 3];
-        try
+        using (var probed = ImageOpener.Open(path, new OpenOptions()))
         {
-            using (var probed = ImageOpener.Open(path, new OpenOptions()))
-            {
-                var e = Assert.Throws<BlockIOException>(() => probed.Write(0, qcow2Magic));
-                Assert.That(e!.Errno, Is.EqualTo(Errno.EPERM));
-                Assert.That(() => probed.Write(512, qcow2Magic), Throws.Nothing, "only block 0 is restricted");
-                Assert.That(() => probed.Write(0, new byte[512]), Throws.Nothing, "a write that keeps block 0 raw is allowed");
-            }
-            Assert.That(File.ReadAllBytes(path).AsSpan(0, 8).ToArray(), Is.EqualTo(new byte[8]));
-            using (var explicitRaw = ImageOpener.Open(path, new OpenOptions { Format = "raw" }))
-            {
-                Assert.That(() => explicitRaw.Write(0, qcow2Magic), Throws.Nothing, "-f raw lifts the restriction");
-            }
+            var e = Assert.Throws<BlockIOException>(() => probed.Write(0, qcow2Magic));
+            Assert.That(e!.Errno, Is.EqualTo(Errno.EPERM));
+            Assert.That(() => probed.Write(512, qcow2Magic), Throws.Nothing, "only block 0 is restricted");
+            Assert.That(() => probed.Write(0, new byte[512]), Throws.Nothing, "a write that keeps block 0 raw is allowed");
         }
-        finally
+        Assert.That(File.ReadAllBytes(path).AsSpan(0, 8).ToArray(), Is.EqualTo(new byte[8]));
+        using (var explicitRaw = ImageOpener.Open(path, new OpenOptions { Format = "raw" }))
         {
-            File.Delete(path);
+            Assert.That(() => explicitRaw.Write(0, qcow2Magic), Throws.Nothing, "-f raw lifts the restriction");
         }
     }
 }

@@ -1,4 +1,4 @@
-using Qcow2.UnitTests.Check;
+using Qcow2.UnitTests.Support;
 
 namespace Qcow2.UnitTests.Fuzz;
 
@@ -20,13 +20,13 @@ internal static class FuzzDifferential
     public static bool QemuKeepsWrite(FuzzRunner runner, byte[] image)
     {
         File.WriteAllBytes(runner.ImagePath, image);
-        var w = QemuTools.Run("qemu-io", runner.Dir, FuzzEngineTier.QemuWrite);
-        if (w.Code != 0 || w.Out.Contains("failed", StringComparison.Ordinal) || w.Err.Length > 0)
+        var w = Support.ToolProcess.Run("qemu-io", runner.Dir, FuzzEngineTier.QemuWrite);
+        if (w.ExitCode != 0 || w.Out.Contains("failed", StringComparison.Ordinal) || w.Err.Length > 0)
         {
             return false;
         }
-        var r = QemuTools.Run("qemu-io", runner.Dir, FuzzEngineTier.QemuReadBack);
-        return r.Code == 0 && !r.Out.Contains("failed", StringComparison.Ordinal) && r.Err.Length == 0;
+        var r = Support.ToolProcess.Run("qemu-io", runner.Dir, FuzzEngineTier.QemuReadBack);
+        return r.ExitCode == 0 && !r.Out.Contains("failed", StringComparison.Ordinal) && r.Err.Length == 0;
     }
 
     /// <summary>QEMU's time for a command that ran past our limit: when QEMU too needs seconds (a repair that grows the file to hundreds of GiB), the slowness is the image's.</summary>
@@ -34,7 +34,7 @@ internal static class FuzzDifferential
     {
         File.WriteAllBytes(runner.ImagePath, image);
         var sw = System.Diagnostics.Stopwatch.StartNew();
-        QemuTools.Run(c.Tool == "qio" ? "qemu-io" : "qemu-img", runner.Dir, c.Args);
+        Support.ToolProcess.Run(c.Tool == "qio" ? "qemu-io" : "qemu-img", runner.Dir, c.Args);
         bool slow = sw.Elapsed > TimeSpan.FromSeconds(3);
         foreach (string f in Directory.GetFiles(runner.Dir))
         {
@@ -48,12 +48,12 @@ internal static class FuzzDifferential
     {
         var findings = new List<FuzzFinding>();
         File.WriteAllBytes(runner.ImagePath, image);
-        var qInfo = QemuTools.Run("qemu-img", runner.Dir, "info", "t.img");
+        var qInfo = Support.ToolProcess.Run("qemu-img", runner.Dir, "info", "t.img");
         var ours = runner.RunOne(new FuzzCommand("qimg", ["info", "t.img"], false));
-        bool qemuOpens = qInfo.Code == 0, weOpen = ours.ExitCode == 0;
+        bool qemuOpens = qInfo.ExitCode == 0, weOpen = ours.ExitCode == 0;
         if (qemuOpens != weOpen && !(weOpen == false && ours.Err.Contains("not supported by this engine", StringComparison.Ordinal)))
         {
-            findings.Add(finding("refusal", "info t.img", $"qemu-img exit {qInfo.Code}: {qInfo.Err.Trim()}\nqimg exit {ours.ExitCode}: {ours.Err.Trim()}"));
+            findings.Add(finding("refusal", "info t.img", $"qemu-img exit {qInfo.ExitCode}: {qInfo.Err.Trim()}\nqimg exit {ours.ExitCode}: {ours.Err.Trim()}"));
         }
         if (!qemuOpens)
         {
@@ -71,14 +71,14 @@ internal static class FuzzDifferential
             return findings;
         }
         File.WriteAllBytes(runner.ImagePath, image);
-        var q = QemuTools.Run("qemu-img", runner.Dir, "convert", "-O", "raw", "t.img", "q.raw");
+        var q = Support.ToolProcess.Run("qemu-img", runner.Dir, "convert", "-O", "raw", "t.img", "q.raw");
         var m = runner.RunOne(new FuzzCommand("qimg", ["convert", "-O", "raw", "t.img", "m.raw"], false));
         string qraw = Path.Combine(runner.Dir, "q.raw"), mraw = Path.Combine(runner.Dir, "m.raw");
-        if ((q.Code == 0) != (m.ExitCode == 0))
+        if ((q.ExitCode == 0) != (m.ExitCode == 0))
         {
-            findings.Add(finding("data", "convert -O raw", $"qemu-img exit {q.Code}: {q.Err.Trim()}\nqimg exit {m.ExitCode}: {m.Err.Trim()}"));
+            findings.Add(finding("data", "convert -O raw", $"qemu-img exit {q.ExitCode}: {q.Err.Trim()}\nqimg exit {m.ExitCode}: {m.Err.Trim()}"));
         }
-        else if (q.Code == 0)
+        else if (q.ExitCode == 0)
         {
             long ql = new FileInfo(qraw).Length, ml = new FileInfo(mraw).Length;
             if (ql != ml)

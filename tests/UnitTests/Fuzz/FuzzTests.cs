@@ -1,4 +1,4 @@
-using Qcow2.UnitTests.Check;
+using Qcow2.UnitTests.Support;
 
 namespace Qcow2.UnitTests.Fuzz;
 
@@ -32,7 +32,7 @@ public class FuzzTests
         {
             s = s with { HangLimit = TimeSpan.FromSeconds(10) };
         }
-        var r = FuzzSession.Run(s, Log, QemuTools.Available);
+        var r = FuzzSession.Run(s, Log, Support.ToolProcess.Available("qemu-img"));
         Assert.That(r.Mutants, Is.GreaterThan(0));
         Verdict(r);
     }
@@ -46,7 +46,7 @@ public class FuzzTests
             Assert.Ignore("set FUZZ_MUTANTS");
         }
         var s = FuzzSettings.FromEnvironment(CiSeed, 0, 7 * 24 * 3600, 5000, 50) with { Replay = null };
-        var r = FuzzSession.Run(s, Log, QemuTools.Available);
+        var r = FuzzSession.Run(s, Log, Support.ToolProcess.Available("qemu-img"));
         Verdict(r);
     }
 
@@ -59,7 +59,7 @@ public class FuzzTests
         {
             Assert.Ignore("set FUZZ_REPLAY");
         }
-        var r = FuzzSession.Run(s, Log, QemuTools.Available);
+        var r = FuzzSession.Run(s, Log, Support.ToolProcess.Available("qemu-img"));
         Verdict(r);
     }
 }

@@ -10,7 +10,6 @@ internal sealed class HarnessSandbox : IDisposable
     /// <summary>Creates the layout and a 'fake' target whose qimg and qio are <see cref="FakeTool"/>.</summary>
     public HarnessSandbox(string capabilities = "qcow2")
     {
-        Root = Path.Combine(Path.GetTempPath(), "iotests-selftest-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(Path.Combine(Root, "tests", "iotests"));
         Directory.CreateDirectory(Path.Combine(Root, "tests", "golden"));
         Directory.CreateDirectory(Path.Combine(Root, "tests", "targets"));
@@ -18,8 +17,10 @@ internal sealed class HarnessSandbox : IDisposable
             $"description: scripted fake\ncapabilities: {capabilities}\ntool qimg: in-process fake\ntool qio: in-process fake\nprogram-name fake: qemu-io\n");
     }
 
+    private readonly TempDir _root = new("iotests-selftest");
+
     /// <summary>The sandbox root.</summary>
-    public string Root { get; }
+    public string Root => _root.Path;
 
     /// <summary>Entry points for the fake target.</summary>
     public static readonly IReadOnlyDictionary<string, Func<string[], ToolContext, int>> EntryPoints =
@@ -90,15 +91,5 @@ internal sealed class HarnessSandbox : IDisposable
     }
 
     /// <inheritdoc/>
-    public void Dispose()
-    {
-        try
-        {
-            Directory.Delete(Root, recursive: true);
-        }
-        catch (IOException)
-        {
-            // Leave it for the OS temp cleaner.
-        }
-    }
+    public void Dispose() => _root.Dispose();
 }

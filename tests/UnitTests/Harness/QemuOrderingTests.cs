@@ -1,5 +1,6 @@
 using NUnit.Framework;
 using Qcow2.Harness;
+using ToolRun = Qcow2.Harness.ToolRun;
 
 namespace Qcow2.UnitTests.Harness;
 
@@ -11,6 +12,7 @@ namespace Qcow2.UnitTests.Harness;
 [Category("qemu")]
 public sealed class QemuOrderingTests
 {
+    private TempDir? _temp;
     private string _dir = null!;
 
     [SetUp]
@@ -21,8 +23,8 @@ public sealed class QemuOrderingTests
             QemuRequired.Missing("qemu-io/qemu-img");
         }
 
-        _dir = Path.Combine(Path.GetTempPath(), "iotests-qemu-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(_dir);
+        _temp = new TempDir("iotests-qemu");
+        _dir = _temp.Path;
         var img = new ProcessRunner("qemu-img", [], TimeSpan.FromSeconds(60));
         img.Run(["create", "-f", "qcow2", "t.qcow2", "64M"], null, _dir, merge: true);
         var io = new ProcessRunner("qemu-io", [], TimeSpan.FromSeconds(60));
@@ -35,13 +37,7 @@ public sealed class QemuOrderingTests
     }
 
     [TearDown]
-    public void TearDown()
-    {
-        if (_dir is not null && Directory.Exists(_dir))
-        {
-            Directory.Delete(_dir, recursive: true);
-        }
-    }
+    public void TearDown() => _temp?.Dispose();
 
     private static string Text(ToolRun run) => string.Concat(run.Chunks.Select(c => c.Text));
 

@@ -13,7 +13,10 @@ namespace Qcow2.UnitTests.Hostile;
 /// </summary>
 [TestFixture]
 [Category("Interop")]
-[NonParallelizable]
+[Category("slow")]
+// Hundreds of independent cases, each in its own folder: they run in parallel with each other, one instance each.
+[Parallelizable(ParallelScope.All)]
+[FixtureLifeCycle(LifeCycle.InstancePerTestCase)]
 public class HostileCommandsTests : HostileFixture
 {
     /// <summary>The commands, each with a short label for the test name; measure only when qimg has it.</summary>

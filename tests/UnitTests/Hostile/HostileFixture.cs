@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using Qcow2.Cli;
 using Qcow2.Tools.Qimg;
@@ -18,8 +19,15 @@ public abstract class HostileFixture : InteropFixture
     /// <summary>The most one run may allocate: the largest legal tables (a 32 MiB L1; 65536 snapshots printed as JSON), with room to spare.</summary>
     protected const long AllocationLimit = 512L << 20;
 
-    /// <summary>Builds the hostile image in a folder and returns its bytes.</summary>
-    protected byte[] Build(HostileImage h)
+    /// <summary>Images already built, by catalogue row: each row is built once per run, not once per command.</summary>
+    private static readonly ConcurrentDictionary<HostileImage, Lazy<byte[]>> Built = new(ReferenceEqualityComparer.Instance);
+
+    /// <summary>The hostile image's bytes, built with QEMU the first time a test asks for this row.</summary>
+    protected byte[] Build(HostileImage h) =>
+        Built.GetOrAdd(h, row => new Lazy<byte[]>(() => BuildNow(row))).Value;
+
+    /// <summary>Builds the hostile image in a folder of the current test and returns its bytes.</summary>
+    private byte[] BuildNow(HostileImage h)
     {
         string dir = SubDir("build");
         string path = Path.Combine(dir, "t.img");
@@ -57,8 +65,13 @@ public abstract class HostileFixture : InteropFixture
     {
         Func<string[], ToolContext, int> entry = tool == "qio" ? QioTool.Run : QimgTool.Run;
         var sw = Stopwatch.StartNew();
-        long before = GC.GetTotalAllocatedBytes(precise: true);
-        var task = Task.Run(() => InProcess(entry, dir, args));
+        // Counted on the worker thread itself, so tests running in parallel do not add their allocations.
+        var task = Task.Run(() =>
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            var run = Support.InProcess.Run(entry, dir, args);
+            return (run, GC.GetAllocatedBytesForCurrentThread() - before);
+        });
         try
         {
             if (!task.Wait(Limit))
@@ -70,7 +83,6 @@ public abstract class HostileFixture : InteropFixture
         {
             return (null, sw.Elapsed, 0, e.InnerException ?? e);
         }
-        long allocated = GC.GetTotalAllocatedBytes(precise: true) - before;
-        return (task.Result, sw.Elapsed, allocated, null);
+        return (task.Result.run, sw.Elapsed, task.Result.Item2, null);
     }
 }

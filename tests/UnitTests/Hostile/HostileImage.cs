@@ -48,20 +48,10 @@ public sealed record HostileImage
     public string? RefusedByDesign { get; init; }
 
     /// <summary>A big-endian 64-bit value.</summary>
-    public static byte[] U64(ulong v)
-    {
-        var b = new byte[8];
-        BinaryPrimitives.WriteUInt64BigEndian(b, v);
-        return b;
-    }
+    public static byte[] U64(ulong v) => ImageBytes.Be64(v);
 
     /// <summary>A big-endian 32-bit value.</summary>
-    public static byte[] U32(uint v)
-    {
-        var b = new byte[4];
-        BinaryPrimitives.WriteUInt32BigEndian(b, v);
-        return b;
-    }
+    public static byte[] U32(uint v) => ImageBytes.Be32(v);
 
     /// <summary>A header extension: type, length and data padded to 8 bytes, optionally followed by the end marker.</summary>
     public static byte[] Extension(uint type, byte[] data, bool end = true)

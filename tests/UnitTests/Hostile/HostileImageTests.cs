@@ -10,7 +10,9 @@ namespace Qcow2.UnitTests.Hostile;
 /// </summary>
 [TestFixture]
 [Category("Interop")]
-[NonParallelizable]
+// Hundreds of independent cases, each in its own folder: they run in parallel with each other, one instance each.
+[Parallelizable(ParallelScope.All)]
+[FixtureLifeCycle(LifeCycle.InstancePerTestCase)]
 public class HostileImageTests : HostileFixture
 {
     private static readonly (string Tool, string[] Args)[] Common =

@@ -1,107 +1,28 @@
 using System.Text.RegularExpressions;
-using Qcow2.Cli;
-using Qcow2.Tools.Qimg;
-using Qcow2.Tools.Qio;
-using Qcow2.UnitTests.Check;
 
 namespace Qcow2.UnitTests.Interop;
-
-/// <summary>The result of one tool run, ours or QEMU's.</summary>
-/// <param name="ExitCode">exit status</param>
-/// <param name="Out">standard output</param>
-/// <param name="Err">standard error</param>
-public sealed record ToolRun(int ExitCode, string Out, string Err)
-{
-    /// <inheritdoc/>
-    public override string ToString() => $"exit {ExitCode}\n--- stdout\n{Out}--- stderr\n{Err}";
-}
 
 /// <summary>
 /// Base for tests that compare our tools with the installed QEMU 7.2: a temporary folder per test, in-process runs of
 /// qimg and qio, and real qemu-img / qemu-io runs (the fixture is ignored when QEMU is not installed).
 /// </summary>
-public abstract class InteropFixture
+public abstract class InteropFixture : FolderFixture
 {
-    private static bool? _qemuAvailable;
-
-    /// <summary>The test's folder.</summary>
-    protected string Dir { get; private set; } = "";
-
-    /// <summary>Skips the fixture when qemu-img is missing (CI installs qemu-utils).</summary>
+    /// <summary>Skips the fixture when qemu-img or qemu-io is missing (CI installs qemu-utils).</summary>
     [OneTimeSetUp]
-    public void RequireQemu()
-    {
-        _qemuAvailable ??= QemuTools.Available;
-        if (_qemuAvailable != true)
-        {
-            QemuRequired.Missing("qemu-img / qemu-io");
-        }
-    }
-
-    /// <summary>Creates the test's folder.</summary>
-    [SetUp]
-    public void CreateDir()
-    {
-        Dir = Path.Combine(Path.GetTempPath(), "interop-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(Dir);
-    }
-
-    /// <summary>Removes the test's folder.</summary>
-    [TearDown]
-    public void RemoveDir()
-    {
-        try
-        {
-            Directory.Delete(Dir, true);
-        }
-        catch (IOException)
-        {
-        }
-    }
-
-    /// <summary>A path inside the test's folder.</summary>
-    protected string PathOf(string name) => Path.Combine(Dir, name);
-
-    /// <summary>Creates (if needed) and returns a sub-folder of the test's folder.</summary>
-    protected string SubDir(string name)
-    {
-        string d = PathOf(name);
-        Directory.CreateDirectory(d);
-        return d;
-    }
+    public static void RequireQemu() => ToolProcess.Require("qemu-img", "qemu-io");
 
     /// <summary>Runs qemu-img or qemu-io in a folder (the test's folder by default).</summary>
-    protected ToolRun Qemu(string tool, string? dir, params string[] args)
-    {
-        var (code, o, e) = QemuTools.Run(tool, dir ?? Dir, args);
-        Assert.That(e, Is.Not.EqualTo("timeout"), $"{tool} {string.Join(' ', args)} timed out");
-        return new ToolRun(code, o, e);
-    }
+    protected ToolRun Qemu(string tool, string? dir, params string[] args) => ToolProcess.Run(tool, dir ?? Dir, args);
 
     /// <summary>Runs a QEMU tool in the test's folder and fails the test unless it exits with 0.</summary>
-    protected ToolRun Must(string tool, params string[] args)
-    {
-        var r = Qemu(tool, null, args);
-        Assert.That(r.ExitCode, Is.EqualTo(0), $"{tool} {string.Join(' ', args)}\n{r}");
-        return r;
-    }
+    protected ToolRun Must(string tool, params string[] args) => ToolProcess.Must(tool, Dir, args);
 
     /// <summary>Runs qimg in-process in a folder (the test's folder by default).</summary>
-    protected ToolRun Qimg(string? dir, params string[] args) => InProcess(QimgTool.Run, dir ?? Dir, args);
+    protected ToolRun Qimg(string? dir, params string[] args) => Support.InProcess.Qimg(dir ?? Dir, args);
 
     /// <summary>Runs qio in-process in a folder (the test's folder by default).</summary>
-    protected ToolRun Qio(string? dir, params string[] args) => InProcess(QioTool.Run, dir ?? Dir, args);
-
-    /// <summary>Runs one of our tools' entry points with its own streams and empty standard input.</summary>
-    protected static ToolRun InProcess(Func<string[], ToolContext, int> tool, string dir, string[] args)
-    {
-        var o = new StringWriter { NewLine = "\n" };
-        var e = new StringWriter { NewLine = "\n" };
-        var ctx = new ToolContext(new StringReader(""), o, e, dir);
-        int rc = tool(args, ctx);
-        ctx.Out.Flush();
-        return new ToolRun(rc, o.ToString(), e.ToString());
-    }
+    protected ToolRun Qio(string? dir, params string[] args) => Support.InProcess.Qio(dir ?? Dir, args);
 
     /// <summary>Maps QEMU's program-name prefixes ("qemu-io: ") to ours and replaces qemu-io's timing lines, so outputs compare equal.</summary>
     public static string Normalize(string text)

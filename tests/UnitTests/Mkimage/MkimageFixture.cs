@@ -1,37 +1,11 @@
 using NUnit.Framework;
-using System.Diagnostics;
-using Qcow2.Cli;
 using Qcow2.Tools.Mkimage;
 
 namespace Qcow2.UnitTests.Mkimage;
 
 /// <summary>Shared plumbing for mkimage tests: a temporary folder, real qemu-img/qemu-io runs and in-process mkimage runs.</summary>
-public abstract class MkimageFixture
+public abstract class MkimageFixture : FolderFixture
 {
-    /// <summary>The temporary folder of the current test.</summary>
-    protected string Dir { get; private set; } = "";
-
-    /// <summary>Creates the temporary folder.</summary>
-    [SetUp]
-    public void CreateDir()
-    {
-        Dir = Path.Combine(Path.GetTempPath(), "mkimage-test-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(Dir);
-    }
-
-    /// <summary>Removes the temporary folder.</summary>
-    [TearDown]
-    public void RemoveDir()
-    {
-        try
-        {
-            Directory.Delete(Dir, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
-
     /// <summary>The result of one mkimage run.</summary>
     protected sealed record RunResult(int ExitCode, string Out, string Err);
 
@@ -41,11 +15,8 @@ public abstract class MkimageFixture
     /// <summary>Runs mkimage in-process with the given standard input.</summary>
     protected RunResult MkWithInput(string input, params string[] args)
     {
-        var o = new StringWriter { NewLine = "\n" };
-        var e = new StringWriter { NewLine = "\n" };
-        var ctx = new ToolContext(new StringReader(input), o, e, Dir);
-        int rc = MkimageTool.Run(args, ctx);
-        return new RunResult(rc, o.ToString(), e.ToString());
+        var r = InProcess.Run(MkimageTool.Run, Dir, args, input);
+        return new RunResult(r.ExitCode, r.Out, r.Err);
     }
 
     /// <summary>Runs mkimage and asserts success with nothing on stderr; returns stdout.</summary>
@@ -72,37 +43,8 @@ public abstract class MkimageFixture
     /// <summary>Runs a real QEMU tool in the test folder (skipping the test when it is not installed); returns stdout.</summary>
     protected string Qemu(string tool, params string[] args)
     {
-        var psi = new ProcessStartInfo(tool)
-        {
-            WorkingDirectory = Dir,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        foreach (var a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-        Process p;
-        try
-        {
-            p = Process.Start(psi) ?? throw new InvalidOperationException(tool);
-        }
-        catch (System.ComponentModel.Win32Exception)
-        {
-            QemuRequired.Missing(tool);
-            throw;
-        }
-        using (p)
-        {
-            var stdout = p.StandardOutput.ReadToEndAsync();
-            var stderr = p.StandardError.ReadToEndAsync();
-            if (!p.WaitForExit(60_000))
-            {
-                p.Kill(entireProcessTree: true);
-                Assert.Fail($"{tool} {string.Join(' ', args)} timed out");
-            }
-            return stdout.Result + stderr.Result + (p.ExitCode == 0 ? "" : $"[exit {p.ExitCode}]");
-        }
+        var r = ToolProcess.Run(tool, Dir, args);
+        return r.Out + r.Err + (r.ExitCode == 0 ? "" : $"[exit {r.ExitCode}]");
     }
 
     /// <summary>qemu-img create -f qcow2 with options; asserts it succeeded.</summary>

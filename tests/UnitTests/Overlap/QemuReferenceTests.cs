@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using NUnit.Framework;
 using Qcow2.Overlap;
 
@@ -8,28 +7,17 @@ namespace Qcow2.UnitTests.Overlap;
 [TestFixture]
 public class QemuReferenceTests
 {
-    private string _dir = "";
+    private TempDir? _dir;
 
     [OneTimeSetUp]
     public void CreateImage()
     {
-        _dir = Path.Combine(Path.GetTempPath(), "overlap-ref-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(_dir);
-        var (code, _, _) = Run("qemu-img", ["create", "-f", "qcow2", Path.Combine(_dir, "t.qcow2"), "64M"]);
-        if (code != 0)
-        {
-            QemuRequired.Missing("qemu-img");
-        }
+        _dir = new TempDir("overlap-ref");
+        ToolProcess.Must("qemu-img", _dir.Path, "create", "-f", "qcow2", "t.qcow2", "64M");
     }
 
     [OneTimeTearDown]
-    public void RemoveImage()
-    {
-        if (Directory.Exists(_dir))
-        {
-            Directory.Delete(_dir, true);
-        }
-    }
+    public void RemoveImage() => _dir?.Dispose();
 
     [TestCase("overlap-check.active-l1=maybe")]
     [TestCase("overlap-check.main-header=x,overlap-check.active-l1=x")]
@@ -42,37 +30,10 @@ public class QemuReferenceTests
     [TestCase("overlap-check=foo,overlap-check.active-l1=maybe")]
     public void Error_matches_qemu_io(string options)
     {
-        string file = Path.Combine(_dir, "t.qcow2");
-        var (_, _, stderr) = Run("qemu-io", ["-c", $"open -o {options} {file}"]);
+        string file = _dir!.PathOf("t.qcow2");
+        var (_, _, stderr) = ToolProcess.Run("qemu-io", _dir.Path, "-c", $"open -o {options} {file}");
         var parsed = options.Split(',').Select(o => o.Split('=', 2)).Select(p => KeyValuePair.Create(p[0], p[1]));
         var e = Assert.Throws<ImageOpenException>(() => OverlapCheckOptions.Parse(parsed))!;
         Assert.That(stderr.TrimEnd('\n'), Is.EqualTo($"qemu-io: can't open device {file}: {e.Message}"));
-    }
-
-    private static (int Code, string Out, string Err) Run(string tool, string[] args)
-    {
-        var psi = new ProcessStartInfo(tool) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-
-        try
-        {
-            using var p = Process.Start(psi)!;
-            var stdout = p.StandardOutput.ReadToEndAsync();
-            var stderr = p.StandardError.ReadToEndAsync();
-            if (!p.WaitForExit(30_000))
-            {
-                p.Kill();
-                return (-1, "", "timeout");
-            }
-
-            return (p.ExitCode, stdout.Result, stderr.Result);
-        }
-        catch (System.ComponentModel.Win32Exception)
-        {
-            return (-1, "", tool + " not found");
-        }
     }
 }

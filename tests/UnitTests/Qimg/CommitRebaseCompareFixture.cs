@@ -65,8 +65,11 @@ public abstract class CommitRebaseCompareFixture : InteropFixture
     /// <summary>
     /// A three-level qcow2 chain base ← mid ← top (8 MiB) with data, zero clusters and explicit zeros in each layer,
     /// plus top variants with other cluster sizes and version 2 over the same mid, and a qcow2 over a raw file.
+    /// QEMU makes them once per run (BuiltOnce) and every test gets copies.
     /// </summary>
-    protected void MakeChain()
+    protected void MakeChain() => BuiltOnce.Folder("commit-rebase-chain", Dir, _ => MakeChainWithQemu());
+
+    private void MakeChainWithQemu()
     {
         Sh("qemu-img", "create", "-q", "-f", "qcow2", "base.qcow2", "8M");
         Sh("qemu-io", "-c", "write -P 1 0 3M", "-c", "write -P 2 5M 1536k", "base.qcow2");

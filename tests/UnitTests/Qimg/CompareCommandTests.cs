@@ -6,8 +6,10 @@ namespace Qcow2.UnitTests.Qimg;
 [TestFixture]
 public sealed class CompareCommandTests : CommitRebaseCompareFixture
 {
-    /// <summary>Images that read alike or differ in content, allocation, zero flags, holes and size.</summary>
-    private void MakeImages()
+    /// <summary>Images that read alike or differ in content, allocation, zero flags, holes and size (built once per run).</summary>
+    private void MakeImages() => BuiltOnce.Folder("compare-images", Dir, _ => MakeImagesWithQemu());
+
+    private void MakeImagesWithQemu()
     {
         MakeChain();
         Sh("qemu-img", "create", "-q", "-f", "qcow2", "empty.qcow2", "8M");

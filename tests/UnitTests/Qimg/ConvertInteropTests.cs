@@ -9,14 +9,13 @@ namespace Qcow2.UnitTests.Qimg;
 [TestFixture]
 public class ConvertInteropTests : QimgFixture
 {
-    private void Sh(string tool, params string[] args)
-    {
-        RunResult r = Qemu(tool, args);
-        Assert.That(r.ExitCode, Is.EqualTo(0), $"{tool} {string.Join(' ', args)}\n{r}");
-    }
+    /// <summary>
+    /// Sources with data, holes, zero clusters, compressed clusters, a backing chain, a snapshot and odd cluster sizes;
+    /// QEMU makes them once per run (BuiltOnce) and every test gets copies.
+    /// </summary>
+    private void MakeInputs() => BuiltOnce.Folder("convert-inputs", Dir, _ => MakeInputsWithQemu());
 
-    /// <summary>Sources with data, holes, zero clusters, compressed clusters, a backing chain, a snapshot and odd cluster sizes.</summary>
-    private void MakeInputs()
+    private void MakeInputsWithQemu()
     {
         Sh("qemu-img", "create", "-q", "-f", "qcow2", "plain.qcow2", "16M");
         Sh("qemu-io", "-c", "write -P 1 0 3M", "-c", "write -P 2 5M 1M", "-c", "write -z 7M 1M", "-c", "write -P 3 9M 4k",

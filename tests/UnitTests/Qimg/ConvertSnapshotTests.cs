@@ -35,26 +35,7 @@ public class ConvertSnapshotTests : QimgFixture
         img.Write(0, Enumerable.Repeat((byte)2, 64 * 1024).ToArray());
     }
 
-    private void Poke(string name, long offset, byte[] bytes)
-    {
-        using var fs = new FileStream(PathOf(name), FileMode.Open, FileAccess.ReadWrite);
-        fs.Position = offset;
-        fs.Write(bytes);
-    }
-
-    private static byte[] Be64(ulong v)
-    {
-        var b = new byte[8];
-        BinaryPrimitives.WriteUInt64BigEndian(b, v);
-        return b;
-    }
-
-    private static byte[] Be32(uint v)
-    {
-        var b = new byte[4];
-        BinaryPrimitives.WriteUInt32BigEndian(b, v);
-        return b;
-    }
+    private void Poke(string name, long offset, byte[] bytes) => ImageBytes.Poke(PathOf(name), offset, bytes);
 
     [TestCase("test")]
     [TestCase("1")]
@@ -75,7 +56,7 @@ public class ConvertSnapshotTests : QimgFixture
     public void Unaligned_snapshot_L1_offset_is_refused()
     {
         MakeImage("img.qcow2");
-        Poke("img.qcow2", SnapshotFields("img.qcow2").L1Offset, Be64(0x400200));
+        Poke("img.qcow2", SnapshotFields("img.qcow2").L1Offset, ImageBytes.Be64(0x400200));
         RunResult r = Qimg("convert", "-l", "test", "img.qcow2", "out.raw");
         Assert.That((r.ExitCode, r.Err), Is.EqualTo((1, "qimg: Failed to load snapshot: Snapshot L1 table offset invalid\n")));
     }
@@ -84,7 +65,7 @@ public class ConvertSnapshotTests : QimgFixture
     public void Oversized_snapshot_L1_is_refused()
     {
         MakeImage("img.qcow2");
-        Poke("img.qcow2", SnapshotFields("img.qcow2").L1Size, Be32(0x10000000));
+        Poke("img.qcow2", SnapshotFields("img.qcow2").L1Size, ImageBytes.Be32(0x10000000));
         RunResult r = Qimg("convert", "-l", "snapshot.name=test", "img.qcow2", "out.raw");
         Assert.That((r.ExitCode, r.Err), Is.EqualTo((1, "qimg: Failed to load snapshot: Snapshot L1 table too large\n")));
     }
@@ -117,11 +98,11 @@ public class ConvertSnapshotTests : QimgFixture
         (long l1Offset, long l1Size) = SnapshotFields("img.qcow2");
         if (field == "off")
         {
-            Poke("img.qcow2", l1Offset, Be64(0x400200));
+            Poke("img.qcow2", l1Offset, ImageBytes.Be64(0x400200));
         }
         else
         {
-            Poke("img.qcow2", l1Size, Be32(0x10000000));
+            Poke("img.qcow2", l1Size, ImageBytes.Be32(0x10000000));
         }
         RunResult expected = QemuImg("convert", "-l", param, "img.qcow2", "out.raw");
         RunResult actual = Qimg("convert", "-l", param, "img.qcow2", "out.raw");

@@ -8,28 +8,12 @@ public abstract class MeasureDdFixture : QimgFixture
     /// <summary>Seed of the random bytes in the generated raw files (printed on failure).</summary>
     protected const int Seed = 7202;
 
+    /// <inheritdoc/>
+    protected override string Describe(string[] args) => $"qimg {string.Join(' ', args)} (seed {Seed})";
+
     /// <summary>Source images of every kind both commands read.</summary>
     protected static readonly string[] Sources =
         ["base.qcow2", "top.qcow2", "sparse.raw", "small.qcow2", "bm.qcow2", "prealloc.qcow2", "comp.qcow2", "odd.raw", "empty.qcow2"];
-
-    /// <summary>Runs a QEMU tool and requires success.</summary>
-    protected void Sh(string tool, params string[] args)
-    {
-        RunResult r = Qemu(tool, args);
-        Assert.That(r.ExitCode, Is.EqualTo(0), $"{tool} {string.Join(' ', args)}\n{r}");
-    }
-
-    /// <summary>Runs qemu-img and qimg with the same arguments and requires the same streams and exit code; returns qimg's run.</summary>
-    protected RunResult AssertSame(params string[] args)
-    {
-        RunResult expected = QemuImg(args);
-        RunResult actual = Qimg(args);
-        string what = $"qimg {string.Join(' ', args)} (seed {Seed})";
-        Assert.That(actual.Out, Is.EqualTo(expected.Out), $"stdout of {what}");
-        Assert.That(actual.Err, Is.EqualTo(expected.Err), $"stderr of {what}");
-        Assert.That(actual.ExitCode, Is.EqualTo(expected.ExitCode), $"exit code of {what}");
-        return actual;
-    }
 
     /// <summary>Writes count seeded random bytes to a file in the test folder.</summary>
     protected void WriteRandom(string name, int count, int seed)
@@ -39,8 +23,13 @@ public abstract class MeasureDdFixture : QimgFixture
         File.WriteAllBytes(PathOf(name), bytes);
     }
 
-    /// <summary>Images with data, zero clusters, a backing chain, holes, snapshots, bitmaps, preallocation and compression.</summary>
-    protected void MakeSources()
+    /// <summary>
+    /// Images with data, zero clusters, a backing chain, holes, snapshots, bitmaps, preallocation and compression;
+    /// QEMU makes them once per run (BuiltOnce) and every test gets copies.
+    /// </summary>
+    protected void MakeSources() => BuiltOnce.Folder("measure-dd-sources-" + Seed, Dir, _ => MakeSourcesWithQemu());
+
+    private void MakeSourcesWithQemu()
     {
         Sh("qemu-img", "create", "-q", "-f", "qcow2", "base.qcow2", "64M");
         Sh("qemu-io", "-c", "write -P 1 0 1M", "-c", "write -P 2 3M 100k", "-c", "write -z 8M 1M", "-c", "write -P 3 20M 4k", "base.qcow2");

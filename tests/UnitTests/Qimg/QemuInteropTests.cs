@@ -9,21 +9,6 @@ namespace Qcow2.UnitTests.Qimg;
 [TestFixture]
 public class QemuInteropTests : QimgFixture
 {
-    private void Sh(string tool, params string[] args)
-    {
-        RunResult r = Qemu(tool, args);
-        Assert.That(r.ExitCode, Is.EqualTo(0), $"{tool} {string.Join(' ', args)}\n{r}");
-    }
-
-    private void AssertSame(params string[] args)
-    {
-        RunResult expected = QemuImg(args);
-        RunResult actual = Qimg(args);
-        Assert.That(actual.Out, Is.EqualTo(expected.Out), $"stdout of {string.Join(' ', args)}");
-        Assert.That(actual.Err, Is.EqualTo(expected.Err), $"stderr of {string.Join(' ', args)}");
-        Assert.That(actual.ExitCode, Is.EqualTo(expected.ExitCode), $"exit code of {string.Join(' ', args)}");
-    }
-
     private static readonly string[][] Outputs = [[], ["--output=json"]];
 
     /// <summary>A raw image with data, holes and an odd length.</summary>

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using NUnit.Framework;
 
 namespace Qcow2.UnitTests.Qio;
@@ -23,29 +22,12 @@ public class QemuIoInteropTests : QioFixture
             "-c", "open -o driver=raw,file.filename=r.img", "-c", "length", "-c", "help read"],
     ];
 
-    private static bool QemuIoAvailable()
-    {
-        try
-        {
-            using var p = Process.Start(new ProcessStartInfo("qemu-io", "--version") { RedirectStandardOutput = true, RedirectStandardError = true });
-            p!.WaitForExit(10000);
-            return p.ExitCode == 0;
-        }
-        catch (System.ComponentModel.Win32Exception)
-        {
-            return false;
-        }
-    }
-
     private static string Normalize(string text) => FilterTiming(text.Replace("qemu-io", "qio"));
 
     [TestCaseSource(nameof(Scripts))]
     public void Qio_prints_what_qemu_io_prints(string[] args)
     {
-        if (!QemuIoAvailable())
-        {
-            QemuRequired.Missing("qemu-io");
-        }
+        ToolProcess.Require("qemu-io");
         File.WriteAllText(PathOf("src.txt"), "qio interop source pattern");
         string real = PathOf("real");
         string ours = PathOf("ours");
@@ -56,24 +38,11 @@ public class QemuIoInteropTests : QioFixture
             File.Copy(PathOf("src.txt"), Path.Combine(d, "src.txt"));
         }
 
-        var psi = new ProcessStartInfo("qemu-io") { WorkingDirectory = real, RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
-        foreach (var a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-        using var p = Process.Start(psi)!;
-        p.StandardInput.Close();
-        var outTask = p.StandardOutput.ReadToEndAsync();
-        var errTask = p.StandardError.ReadToEndAsync();
-        Assert.That(p.WaitForExit(30000), Is.True, "qemu-io timed out");
-        string realOut = outTask.Result, realErr = errTask.Result;
-
-        var o = new StringWriter { NewLine = "\n" };
-        var e = new StringWriter { NewLine = "\n" };
-        int rc = Qcow2.Tools.Qio.QioTool.Run(args, new Qcow2.Cli.ToolContext(new StringReader(""), o, e, ours));
+        var (realCode, realOut, realErr) = ToolProcess.Run("qemu-io", real, args);
+        var (rc, o, e) = InProcess.Qio(ours, args);
 
         string context = $"args: {string.Join(" | ", args)}\n--- qemu-io stdout\n{realOut}--- qemu-io stderr\n{realErr}--- qio stdout\n{o}--- qio stderr\n{e}";
-        Assert.That(rc, Is.EqualTo(p.ExitCode), context);
+        Assert.That(rc, Is.EqualTo(realCode), context);
         Assert.That(Normalize(o.ToString()), Is.EqualTo(Normalize(realOut)), context);
         Assert.That(Normalize(e.ToString()), Is.EqualTo(Normalize(realErr)), context);
         Assert.That(File.ReadAllBytes(Path.Combine(ours, "r.img")), Is.EqualTo(File.ReadAllBytes(Path.Combine(real, "r.img"))), context);

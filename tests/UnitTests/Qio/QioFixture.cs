@@ -1,6 +1,5 @@
 using System.Text.RegularExpressions;
 using NUnit.Framework;
-using Qcow2.Cli;
 using Qcow2.Tools.Qio;
 
 namespace Qcow2.UnitTests.Qio;
@@ -16,44 +15,21 @@ public sealed record QioResult(int ExitCode, string Out, string Err)
 }
 
 /// <summary>Base for qio tests: a temporary folder per test, a 1 MiB raw image in it, and in-process runs of QioTool.</summary>
-public abstract class QioFixture
+public abstract class QioFixture : FolderFixture
 {
-    /// <summary>The test's folder.</summary>
-    protected string Dir { get; private set; } = "";
-
-    /// <summary>Creates the folder and a zeroed 1 MiB raw image r.img.</summary>
+    /// <summary>Creates a zeroed 1 MiB raw image r.img in the test's folder.</summary>
     [SetUp]
-    public void CreateDir()
+    public void CreateRawImage()
     {
-        Dir = Path.Combine(Path.GetTempPath(), "qio-test-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(Dir);
         using var f = File.Create(PathOf("r.img"));
         f.SetLength(1 << 20);
     }
 
-    /// <summary>Removes the folder.</summary>
-    [TearDown]
-    public void RemoveDir()
-    {
-        try
-        {
-            Directory.Delete(Dir, true);
-        }
-        catch (IOException)
-        {
-        }
-    }
-
-    /// <summary>A path inside the test's folder.</summary>
-    protected string PathOf(string name) => Path.Combine(Dir, name);
-
     /// <summary>Runs qio in the test's folder with the given standard input.</summary>
     protected QioResult QioWithInput(string input, params string[] args)
     {
-        var o = new StringWriter { NewLine = "\n" };
-        var e = new StringWriter { NewLine = "\n" };
-        int rc = QioTool.Run(args, new ToolContext(new StringReader(input), o, e, Dir));
-        return new QioResult(rc, o.ToString(), e.ToString());
+        var r = InProcess.Run(QioTool.Run, Dir, args, input);
+        return new QioResult(r.ExitCode, r.Out, r.Err);
     }
 
     /// <summary>Runs qio in the test's folder with empty standard input.</summary>

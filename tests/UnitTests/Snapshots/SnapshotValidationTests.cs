@@ -6,26 +6,7 @@ namespace Qcow2.UnitTests.Snapshots;
 /// <summary>iotest 080's snapshot rows and the snapshot table limits: each poke gives qemu-img's message and exit code.</summary>
 public sealed class SnapshotValidationTests : SnapshotFixture
 {
-    private static byte[] Be64(ulong v)
-    {
-        var b = new byte[8];
-        BinaryPrimitives.WriteUInt64BigEndian(b, v);
-        return b;
-    }
-
-    private static byte[] Be32(uint v)
-    {
-        var b = new byte[4];
-        BinaryPrimitives.WriteUInt32BigEndian(b, v);
-        return b;
-    }
-
-    private void Poke(string image, long offset, byte[] data)
-    {
-        using var f = new FileStream(PathOf(image), FileMode.Open, FileAccess.Write);
-        f.Position = offset;
-        f.Write(data);
-    }
+    private void Poke(string image, long offset, byte[] data) => ImageBytes.Poke(PathOf(image), offset, data);
 
     private long SnapshotTableOffset(string image) =>
         (long)BinaryPrimitives.ReadUInt64BigEndian(File.ReadAllBytes(PathOf(image)).AsSpan(64));
@@ -53,7 +34,7 @@ public sealed class SnapshotValidationTests : SnapshotFixture
         CreatePair("q.qcow2", "o.qcow2", "cluster_size=65536");
         foreach (string img in new[] { "q.qcow2", "o.qcow2" })
         {
-            Poke(img, 60, [.. Be32(0x10000), .. Be64(16 << 20)]);
+            Poke(img, 60, [.. ImageBytes.Be32(0x10000), .. ImageBytes.Be64(16 << 20)]);
         }
         var r = Both(["-c", "test"]);
         Assert.That(r.Err, Is.EqualTo("qimg: Could not create snapshot 'test': -27 (File too large)\n"));
@@ -68,7 +49,7 @@ public sealed class SnapshotValidationTests : SnapshotFixture
         WrittenPair();
         foreach (string img in new[] { "q.qcow2", "o.qcow2" })
         {
-            Poke(img, 0x40000, Be64(l2Entry));
+            Poke(img, 0x40000, ImageBytes.Be64(l2Entry));
         }
         var r = Both(["-c", "test"]);
         Assert.That(r.Err, Is.EqualTo($"qimg: Could not create snapshot 'test': {error}\n"));
@@ -85,7 +66,7 @@ public sealed class SnapshotValidationTests : SnapshotFixture
         foreach (string img in new[] { "q.qcow2", "o.qcow2" })
         {
             long at = SnapshotTableOffset(img) + field;
-            Poke(img, at, field == 0 ? Be64(value) : Be32((uint)value));
+            Poke(img, at, field == 0 ? ImageBytes.Be64(value) : ImageBytes.Be32((uint)value));
         }
         var apply = Both(["-a", "test"]);
         Assert.That(apply.Err, Is.EqualTo($"qimg: {message}\nqimg: Could not apply snapshot 'test': Failed to load snapshot: {error}\n"));
@@ -103,7 +84,7 @@ public sealed class SnapshotValidationTests : SnapshotFixture
         File.Copy(PathOf("q.qcow2"), PathOf("o.qcow2"), overwrite: true);
         foreach (string img in new[] { "q.qcow2", "o.qcow2" })
         {
-            Poke(img, SnapshotTableOffset(img) + 36, Be32(1025));
+            Poke(img, SnapshotTableOffset(img) + 36, ImageBytes.Be32(1025));
         }
         var r = Both(["-l"]);
         Assert.That(r.Err, Is.EqualTo("qimg: Could not open 'q.qcow2': Too much extra metadata in snapshot table entry 0\n"
@@ -120,7 +101,7 @@ public sealed class SnapshotValidationTests : SnapshotFixture
         foreach (string img in new[] { "q.qcow2", "o.qcow2" })
         {
             long t = SnapshotTableOffset(img);
-            Poke(img, t + 36, Be32(16));
+            Poke(img, t + 36, ImageBytes.Be32(16));
             Poke(img, t + 56, "1test"u8.ToArray());
         }
         Both(["-l"]);

@@ -1,47 +1,10 @@
 using System.Buffers.Binary;
-using System.Diagnostics;
 
-namespace Qcow2.UnitTests.Check;
+namespace Qcow2.UnitTests.Support;
 
-/// <summary>Runs the installed qemu-img / qemu-io and pokes bytes into image files, for interop tests.</summary>
-internal static class QemuTools
+/// <summary>Pokes and peeks bytes of image files and spells big-endian values, for tests that damage images.</summary>
+public static class ImageBytes
 {
-    /// <summary>Runs a tool with a timeout; returns exit code and both streams (exit -1 when it is missing).</summary>
-    public static (int Code, string Out, string Err) Run(string tool, string dir, params string[] args)
-    {
-        var psi = new ProcessStartInfo(tool) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = dir };
-        foreach (var a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-        try
-        {
-            using var p = Process.Start(psi)!;
-            var stdout = p.StandardOutput.ReadToEndAsync();
-            var stderr = p.StandardError.ReadToEndAsync();
-            if (!p.WaitForExit(60_000))
-            {
-                p.Kill();
-                return (-1, "", "timeout");
-            }
-            return (p.ExitCode, stdout.Result, stderr.Result);
-        }
-        catch (System.ComponentModel.Win32Exception)
-        {
-            return (-1, "", tool + " not found");
-        }
-    }
-
-    /// <summary>Runs a tool and fails the test when it does not exit with 0.</summary>
-    public static void Must(string tool, string dir, params string[] args)
-    {
-        var (code, _, err) = Run(tool, dir, args);
-        Assert.That(code, Is.EqualTo(0), $"{tool} {string.Join(' ', args)}: {err}");
-    }
-
-    /// <summary>Whether qemu-img can be run.</summary>
-    public static bool Available => Run("qemu-img", Path.GetTempPath(), "--version").Code == 0;
-
     /// <summary>Overwrites bytes of a file in place (printf | dd conv=notrunc).</summary>
     public static void Poke(string path, long offset, byte[] data)
     {
