@@ -172,6 +172,9 @@ public sealed partial class Qcow2Image
         _snapshots = list;
         _snapshotsOffset = offset;
         _snapshotsSize = size;
+        // Any later header rewrite of the check (qcow2_update_header) writes what was read, as QEMU's s->nb_snapshots.
+        _header.NbSnapshots = (uint)list.Count;
+        _header.SnapshotsOffset = (ulong)offset;
         EnterCheckSnapshots();
 
         result.Corruptions += reduced + repairs.ExtraDataDropped;
@@ -262,6 +265,8 @@ public sealed partial class Qcow2Image
         _snapshots = new List<SnapshotEntry>();
         _snapshotsOffset = 0;
         _snapshotsSize = 0;
+        _header.NbSnapshots = 0;
+        _header.SnapshotsOffset = 0;
     }
 
     /// <summary>qcow2_check_bitmaps_refcounts: counts the bitmap directory, the bitmap tables and their data clusters.</summary>

@@ -119,6 +119,11 @@ public sealed partial class Qcow2Image
     private bool FillRefcounts(CrashSafePlan p, bool moveL1)
     {
         long perBlock = _refcountBlockSize;
+        if (p.NewBlocks > Array.MaxLength / perBlock)
+        {
+            // Held writes far past the end (a hostile table offset): no plan; the operation runs as before.
+            return false;
+        }
         var rc = new ulong[p.NewBlocks * perBlock];
         for (long i = 0; i < p.Reftable.Length; i++)
         {
@@ -138,13 +143,34 @@ public sealed partial class Qcow2Image
             }
         }
         bool ok = true;
+        // Offsets from a hostile image may lie outside the planned range: then no crash-safe plan is made.
+        ulong Get(long i)
+        {
+            if (i >= 0 && i < rc.Length)
+            {
+                return rc[i];
+            }
+            ok = false;
+            return 0;
+        }
+        void Set(long i, ulong v)
+        {
+            if (i >= 0 && i < rc.Length)
+            {
+                rc[i] = v;
+            }
+            else
+            {
+                ok = false;
+            }
+        }
         void Move(long from, long to, long clusters)
         {
             for (long k = 0; k < clusters; k++)
             {
-                ok &= rc[(from >> _clusterBits) + k] == 1;
-                rc[(from >> _clusterBits) + k] = 0;
-                rc[(to >> _clusterBits) + k] = 1;
+                ok &= Get((from >> _clusterBits) + k) == 1;
+                Set((from >> _clusterBits) + k, 0);
+                Set((to >> _clusterBits) + k, 1);
             }
         }
         if (moveL1)
@@ -154,19 +180,21 @@ public sealed partial class Qcow2Image
         foreach (var (from, to) in p.MovedL2)
         {
             // A table a snapshot shares keeps its other references; the active L1 table now reaches the copy.
-            ok &= rc[from >> _clusterBits] >= 1;
-            rc[from >> _clusterBits]--;
-            rc[to >> _clusterBits] = 1;
+            ulong r = Get(from >> _clusterBits);
+            ok &= r >= 1;
+            Set(from >> _clusterBits, r - 1);
+            Set(to >> _clusterBits, 1);
         }
         Move(p.ReftableOffset, p.NewReftableOffset, p.ReftableClusters);
         foreach (ulong e in p.Reftable.Where(e => (e & RefcountTableEntryOffsetMask) != 0))
         {
-            ok &= rc[(long)(e & RefcountTableEntryOffsetMask) >> _clusterBits] == 1;
-            rc[(long)(e & RefcountTableEntryOffsetMask) >> _clusterBits] = 0;
+            long c = (long)(e & RefcountTableEntryOffsetMask) >> _clusterBits;
+            ok &= Get(c) == 1;
+            Set(c, 0);
         }
         for (long k = 0; k < p.NewBlocks + p.NewReftableClusters; k++)
         {
-            rc[(p.NewReftableOffset >> _clusterBits) + k] = 1;
+            Set((p.NewReftableOffset >> _clusterBits) + k, 1);
         }
         p.Refcounts = rc;
         return ok;

@@ -131,7 +131,7 @@ public sealed partial class Qcow2Image
         {
             throw new ImageOpenException("L1 table is too small", Errno.EINVAL);
         }
-        _l1Table = ReadTable(_l1TableOffset, _l1Size);
+        _l1Table = ReadOpenTable(_l1TableOffset, _l1Size, "Could not read L1 table");
 
         ApplyOptions();
 
@@ -186,6 +186,14 @@ public sealed partial class Qcow2Image
         {
             ReadSnapshots();
         }
+        else
+        {
+            // Check mode skips the snapshot table, so the header QEMU writes back before the check reads it (bitmaps
+            // marked in use, autoclear bits dropped) counts no snapshots (s->nb_snapshots stays 0): the check then
+            // reads the table the header names, and a hostile count there cannot make the repair destroy the image.
+            _header.NbSnapshots = 0;
+            _header.SnapshotsOffset = 0;
+        }
 
         bool updateHeader = ((h.AutoclearFeatures & ~Features.AutoclearMask) != 0 || _dropStaleBitmaps) && !_readOnly;
         if (updateHeader)
@@ -233,6 +241,19 @@ public sealed partial class Qcow2Image
         if ((ulong)long.MaxValue - entries * (ulong)entryLength < offset || (offset & (ulong)(_clusterSize - 1)) != 0)
         {
             throw new ImageOpenException($"{name} offset invalid", Errno.EINVAL);
+        }
+    }
+
+    /// <summary>Reads a table at open; a failed read (a table past the block layer's limit) refuses the image with QEMU's text.</summary>
+    private ulong[] ReadOpenTable(long offset, int entries, string what)
+    {
+        try
+        {
+            return ReadTable(offset, entries);
+        }
+        catch (BlockIOException e)
+        {
+            throw new ImageOpenException($"{what}: {e.Message}", e.Errno);
         }
     }
 

@@ -85,7 +85,9 @@ public sealed partial class Qcow2Image : IOverlapChecker
 
     private void MetaEnter(long offset, long bytes, OverlapTypes type)
     {
-        if (_metadataList is not null && bytes > 0)
+        // A table entry of 2^63 or more is no file offset (the cast made it negative): nothing can be written there,
+        // so it cannot overlap a write; QEMU's check reports such a structure as outside the image.
+        if (_metadataList is not null && bytes > 0 && offset >= 0)
         {
             _metadataList.Enter(offset, SizeToClusters(OffsetIntoCluster(offset) + bytes), type);
         }
@@ -93,7 +95,7 @@ public sealed partial class Qcow2Image : IOverlapChecker
 
     private void MetaRemove(long offset, long bytes, OverlapTypes type)
     {
-        if (_metadataList is not null && bytes > 0)
+        if (_metadataList is not null && bytes > 0 && offset >= 0)
         {
             _metadataList.Remove(offset, SizeToClusters(OffsetIntoCluster(offset) + bytes), type);
         }

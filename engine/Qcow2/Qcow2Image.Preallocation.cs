@@ -36,7 +36,8 @@ public sealed partial class Qcow2Image
             {
                 loaded = tableIndex;
                 long offset = (long)(_refcountTable[tableIndex] & RefcountTableEntry.OffsetMask);
-                present = offset != 0 && offset <= fileLength - cs;
+                // An entry of 2^63 or more is negative here: no file offset, so it counts as missing too.
+                present = offset > 0 && offset <= fileLength - cs;
                 if (present)
                 {
                     _file.Read(offset, block);

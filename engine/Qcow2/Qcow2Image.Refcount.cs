@@ -10,7 +10,7 @@ public sealed partial class Qcow2Image
     private enum DiscardType { Never, Always, Request, Snapshot, Other }
 
     /// <summary>A refcount block was allocated where the caller may have meant to put its data: search again (QEMU's -EAGAIN).</summary>
-    private sealed class RetryAllocation : Exception
+    private sealed class RetryAllocation() : Exception(ErrnoText.Of(Errno.EAGAIN))
     {
     }
 

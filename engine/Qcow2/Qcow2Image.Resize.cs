@@ -7,7 +7,7 @@ namespace Qcow2;
 public sealed partial class Qcow2Image
 {
     /// <summary>The largest image length the block layer accepts (BDRV_MAX_LENGTH: INT64_MAX aligned down to 1 GiB).</summary>
-    public const long MaxLength = long.MaxValue & ~((1L << 30) - 1);
+    public const long MaxLength = Storage.StorageRequest.MaxLength;
 
     /// <inheritdoc/>
     public override void Resize(long newSize, bool shrink) => Truncate(newSize, "off");

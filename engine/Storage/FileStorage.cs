@@ -74,6 +74,7 @@ public sealed class FileStorage : IStorage
     /// <inheritdoc/>
     public void Read(long offset, Span<byte> buffer)
     {
+        StorageRequest.Check(offset, buffer.Length);
         int done = 0;
         while (done < buffer.Length)
         {
@@ -94,6 +95,7 @@ public sealed class FileStorage : IStorage
         {
             throw new BlockIOException(Errno.EROFS);
         }
+        StorageRequest.Check(offset, data.Length);
         _writeGeneration++;
         try
         {
@@ -112,6 +114,7 @@ public sealed class FileStorage : IStorage
         {
             throw new BlockIOException(Errno.EROFS);
         }
+        StorageRequest.Check(offset, length);
         _writeGeneration++;
         try
         {

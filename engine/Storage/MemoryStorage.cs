@@ -26,6 +26,7 @@ public sealed class MemoryStorage : IStorage
     /// <inheritdoc/>
     public void Read(long offset, Span<byte> buffer)
     {
+        StorageRequest.Check(offset, buffer.Length);
         buffer.Clear();
         if (offset >= _length)
         {
@@ -42,6 +43,7 @@ public sealed class MemoryStorage : IStorage
         {
             throw new BlockIOException(Errno.EROFS);
         }
+        StorageRequest.Check(offset, data.Length);
         long end = checked(offset + data.Length);
         if (end > _length)
         {

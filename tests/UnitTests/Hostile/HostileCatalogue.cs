@@ -38,6 +38,10 @@ public static class HostileCatalogue
         ("qimg", ["check", "t.img"]),
     ];
 
+    /// <summary>Where entry j of the L2 table that L1 entry i points to lies, read from the image.</summary>
+    private static long L2Slot(string path, long i, long j) =>
+        (long)(ReadU64(path, (long)ReadU64(path, L1TableOffset) + 8 * i) & 0x00fffffffffffe00UL) + 8 * j;
+
     /// <summary>The first snapshot table entry's offset, read from the header.</summary>
     private static long FirstSnapshotEntry(string path) => (long)ReadU64(path, SnapshotsOffset);
 
@@ -77,6 +81,35 @@ public static class HostileCatalogue
         ["refcount_table_offset-past-int64"] = new()
         {
             Pokes = At((RefcountTableOffset, U64(0xffffffffffff0000)), (RefcountTableClusters, U32(0x7f))),
+        },
+        // Issue 10, item 4: values QEMU 7.2 handles (checks, repairs, converts or refuses with its own message)
+        ["refcount_table-entry-2^63"] = new()
+        {
+            Before = WriteFirstCluster,
+            Pokes = p => [new Poke((long)ReadU64(p, RefcountTableOffset), U64(0x8000000000000000))],
+            Extra = [("qio", ["-c", "read -P 0x5a 0 64k", "t.img"]), ("qio", ["-c", "write -P 0x33 0 4k", "t.img"])],
+        },
+        ["l1_table_offset-far-past-eof"] = new()
+        {
+            Before = WriteFirstCluster,
+            Pokes = At((L1TableOffset, U64(0x7fffffffffff0000))),
+            Extra = [("qio", ["-c", "write -P 0x33 0 4k", "t.img"])],
+        },
+        ["nb_snapshots-ffffffff-with-bitmap"] = new()
+        {
+            Before = [["qemu-io", "-c", "write -P 0x5a 0 64k", "t.img"], ["qemu-img", "bitmap", "--add", "t.img", "b0"]],
+            Pokes = At((NbSnapshots, U32(0xffffffff))),
+            Extra = [("qimg", ["check", "-r", "all", "t.img"])],
+        },
+        // Fuzz finding (FUZZ_SEED=1 FUZZ_REPLAY=10600): freeing a cluster 1 GiB past the end needs a new refcount block;
+        // the retry this makes (QEMU's -EAGAIN) leaked its .NET type name into "qcow2_free_clusters failed: ...".
+        ["fuzz-l2-entry-1GiB-freed-by-discard"] = new()
+        {
+            Size = "64k",
+            Options = "compat=0.10,cluster_size=512",
+            Before = [["qemu-io", "-c", "write -P 0x99 0 2k", "t.img"], ["qemu-img", "snapshot", "-c", "old", "t.img"], ["qemu-io", "-c", "write -P 0x9a 1k 1k", "t.img"]],
+            Pokes = p => [new Poke(L2Slot(p, 0, 36), U64(0x40000000))],
+            Commands = [("qio", ["-c", "write -P 0x77 0 4k", "-c", "write -z 8k 4k", "-c", "discard 16k 4k", "-c", "read -P 0x77 0 4k", "t.img"])],
         },
         // 080: snapshot table
         ["nb_snapshots-ffffffff"] = new() { Pokes = At((NbSnapshots, U32(0xffffffff))) },

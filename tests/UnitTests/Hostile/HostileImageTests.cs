@@ -55,7 +55,7 @@ public class HostileImageTests : HostileFixture
                     continue;
                 }
                 Assert.That(allocated, Is.LessThan(AllocationLimit), $"{what}: allocated {allocated >> 20} MiB");
-                Assert.That(ours.Out + ours.Err, Does.Not.Contain("   at ").And.Not.Contain("Exception"), $"{what}: stack trace or exception text\n{ours}");
+                Assert.That(Fuzz.DotnetText.Find(ours.Out + ours.Err), Is.Null, $"{what}: .NET exception text in the output\n{ours}");
                 byte[] oursAfter = File.ReadAllBytes(Path.Combine(mdir, "t.img"));
                 byte[] theirsAfter = File.ReadAllBytes(Path.Combine(qdir, "t.img"));
 
