@@ -124,12 +124,12 @@ public static class AmendCommand
             throw new QimgException($"Format driver '{dev.FormatName}' does not support option amendment");
         }
         _ = writeThrough;
-        var opts = new QemuOpts(Qcow2Amend) { Warn = QemuNumbers.WarnTo(ctx.Err) };
+        var opts = new QemuOpts(Qcow2Amend) { Warn = QimgNumbers.WarnTo(ctx.Err) };
         try
         {
             opts.Parse(options);
         }
-        catch (QimgException e)
+        catch (ToolException e)
         {
             // An option qcow2 only knows at creation gets a hint saying so.
             var all = new QemuOpts(Qcow2Amend.Concat(CreateOptionLists.Qcow2Format.Where(d => Qcow2Amend.All(a => a.Name != d.Name))).ToList());
@@ -139,7 +139,7 @@ public static class AmendCommand
                 all.Parse(options);
                 hint += "This option is only supported for image creation\n";
             }
-            catch (QimgException)
+            catch (ToolException)
             {
             }
             throw new QimgException(e.Message, hint);

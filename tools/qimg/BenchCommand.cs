@@ -141,16 +141,16 @@ public static class BenchCommand
                     s.NativeAio |= ParseAio(arg);
                     break;
                 case 'o':
-                    s.Offset = QemuNumbers.Cvtnum("offset", arg, QemuNumbers.WarnTo(ctx.Err));
+                    s.Offset = QimgNumbers.Cvtnum("offset", arg, QimgNumbers.WarnTo(ctx.Err));
                     break;
                 case 'q':
                     // qemu-img bench prints its lines with plain printf, so -q silences nothing.
                     break;
                 case 's':
-                    s.BufferSize = QemuNumbers.Cvtnum("buffer size", arg, QemuNumbers.WarnTo(ctx.Err), 0, int.MaxValue);
+                    s.BufferSize = QimgNumbers.Cvtnum("buffer size", arg, QimgNumbers.WarnTo(ctx.Err), 0, int.MaxValue);
                     break;
                 case 'S':
-                    s.Step = QemuNumbers.Cvtnum("step_size", arg, QemuNumbers.WarnTo(ctx.Err), 0, int.MaxValue);
+                    s.Step = QimgNumbers.Cvtnum("step_size", arg, QimgNumbers.WarnTo(ctx.Err), 0, int.MaxValue);
                     break;
                 case 't':
                     (s.WriteThrough, s.DirectCache) = ParseCacheMode(arg);

@@ -62,7 +62,7 @@ public static class BitmapCommand
                     srcFmt = g.OptArg;
                     break;
                 case 'g':
-                    granularity = QemuNumbers.Cvtnum("granularity", g.OptArg!, QemuNumbers.WarnTo(ctx.Err));
+                    granularity = QimgNumbers.Cvtnum("granularity", g.OptArg!, QimgNumbers.WarnTo(ctx.Err));
                     break;
                 case OptAdd:
                     actions.Add(new("add"));

@@ -72,7 +72,7 @@ public static class CommitCommand
                     break;
                 case 'r':
                     // The rate limit only paces the job; qimg copies at full speed.
-                    QemuNumbers.Cvtnum("rate limit", g.OptArg!, QemuNumbers.WarnTo(ctx.Err));
+                    QimgNumbers.Cvtnum("rate limit", g.OptArg!, QimgNumbers.WarnTo(ctx.Err));
                     break;
                 case OptObject:
                     throw new QimgException("--object is not supported by qimg");

@@ -194,7 +194,7 @@ public static class CompareCommand
             }
             return ImageArgs.Open(ctx, filename, fmt, imageOpts, noBacking: false);
         }
-        catch (QimgException e) when (e.ExitCode != 2)
+        catch (ToolException e) when (e.ExitCode != 2)
         {
             throw new QimgException(e.Message, e.Hint, 2);
         }

@@ -73,7 +73,7 @@ public static class ConvertCommand
             case 'm': r.Coroutines = ParseCoroutines(arg); break;
             case 'W': r.InOrder = false; break;
             case 'U': r.ForceShare = true; break;
-            case 'r': QemuNumbers.Cvtnum("rate limit", arg, QemuNumbers.WarnTo(ctx.Err)); break;
+            case 'r': QimgNumbers.Cvtnum("rate limit", arg, QimgNumbers.WarnTo(ctx.Err)); break;
             case OptObject: throw new QimgException("--object is not supported by qimg");
             case OptImageOpts: r.ImageOpts = true; break;
             case OptSalvage: r.Salvage = true; break;
@@ -89,7 +89,7 @@ public static class ConvertCommand
     /// <summary>-S: a size in bytes, a multiple of 512 up to 16 MiB; returns sectors.</summary>
     private static int ParseSparseSize(ToolContext ctx, string arg)
     {
-        long bytes = QemuNumbers.Cvtnum("buffer size for sparse output", arg, QemuNumbers.WarnTo(ctx.Err));
+        long bytes = QimgNumbers.Cvtnum("buffer size for sparse output", arg, QimgNumbers.WarnTo(ctx.Err));
         if (bytes % ConvertSectors.SectorSize != 0 || bytes / ConvertSectors.SectorSize > ConvertCopier.MaxBufSectors)
         {
             throw new QimgException("Invalid buffer size for sparse output specified. Valid sizes are multiples of "
@@ -188,7 +188,7 @@ public static class ConvertCommand
             var job = new ConvertJob(ctx, r, operands.Take(srcNum).ToList(), outFilename!, progress, sources);
             exitCode = job.Run(out target) ? 0 : 1;
         }
-        catch (QimgException e) when (e is not QimgUsageException)
+        catch (ToolException e) when (e is not QimgUsageException)
         {
             // Reported where it happens, before the progress meter's last line, as error_report does.
             ctx.Err.Write($"{QimgTool.Name}: {e.Message}\n{e.Hint}");

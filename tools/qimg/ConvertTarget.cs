@@ -23,7 +23,7 @@ public static class ConvertTarget
     public static QemuOpts BuildOptions(ToolContext ctx, string format, string? options, long size, string? backing, string? backingFmt)
     {
         IReadOnlyList<OptDesc> formatDescs = FormatOptions(format);
-        var opts = new QemuOpts(CreateOptionLists.Merge(formatDescs)) { Warn = QemuNumbers.WarnTo(ctx.Err) };
+        var opts = new QemuOpts(CreateOptionLists.Merge(formatDescs)) { Warn = QimgNumbers.WarnTo(ctx.Err) };
         if (options is not null)
         {
             opts.Parse(options);
@@ -66,14 +66,14 @@ public static class ConvertTarget
                 CreateQcow2(ctx, filename, opts, size);
             }
         }
-        catch (QimgException e) when (e.Message.StartsWith(TooLarge, StringComparison.Ordinal))
+        catch (ToolException e) when (e.Message.StartsWith(TooLarge, StringComparison.Ordinal))
         {
             // Only qemu-img create (bdrv_img_create) rewords EFBIG as "too large"; convert prints the driver's error.
             string efbig = ErrnoText.Of(Errno.EFBIG);
             string reason = format == "raw" ? $"Could not resize file: {efbig}" : $"Could not resize image: Failed to grow the L1 table: {efbig}";
             throw new QimgException($"{filename}: error while converting {format}: {reason}");
         }
-        catch (QimgException e)
+        catch (ToolException e)
         {
             throw new QimgException($"{filename}: error while converting {format}: {e.Message}", e.Hint, e.ExitCode);
         }

@@ -68,7 +68,7 @@ public static class CreateCommand
         long? imgSize = null;
         if (operands.Count > 1)
         {
-            imgSize = QemuNumbers.Cvtnum("image size", operands[1], QemuNumbers.WarnTo(ctx.Err));
+            imgSize = QimgNumbers.Cvtnum("image size", operands[1], QimgNumbers.WarnTo(ctx.Err));
         }
         if (operands.Count > 2)
         {
@@ -78,7 +78,7 @@ public static class CreateCommand
         {
             ImgCreate(ctx, new CreateRequest(filename, fmt, baseFile, baseFmt, options, imgSize, noBacking, quiet));
         }
-        catch (QimgException e) when (e is not QimgUsageException)
+        catch (ToolException e) when (e is not QimgUsageException)
         {
             throw new QimgException($"{filename}: {e.Message}", e.Hint, e.ExitCode);
         }
@@ -134,7 +134,7 @@ public static class CreateCommand
                 ? $"Format '{r.Format}' is not supported by qimg (only qcow2 and raw)"
                 : $"Unknown file format '{r.Format}'");
         }
-        var opts = new QemuOpts(CreateOptionLists.Merge(formatDescs)) { Warn = QemuNumbers.WarnTo(ctx.Err) };
+        var opts = new QemuOpts(CreateOptionLists.Merge(formatDescs)) { Warn = QimgNumbers.WarnTo(ctx.Err) };
         if (r.Options is not null)
         {
             opts.Parse(r.Options);

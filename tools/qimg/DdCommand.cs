@@ -78,7 +78,7 @@ public static class DdCommand
             CreateCommand.ImgCreate(ctx, new CreateCommand.CreateRequest(
                 dd.Output!, outFormat, null, null, null, skipPastEnd ? 0 : size - start, NoBacking: false, Quiet: true));
         }
-        catch (QimgException e) when (e is not QimgUsageException)
+        catch (ToolException e) when (e is not QimgUsageException)
         {
             throw new QimgException($"{dd.Output}: error while creating output image: {e.Message}", e.Hint, e.ExitCode);
         }

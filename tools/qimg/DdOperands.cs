@@ -24,7 +24,7 @@ public sealed class DdOperands
     public static DdOperands Parse(ToolContext ctx, IReadOnlyList<string> operands)
     {
         var dd = new DdOperands();
-        Action<string> warn = QemuNumbers.WarnTo(ctx.Err);
+        Action<string> warn = QimgNumbers.WarnTo(ctx.Err);
         foreach (string operand in operands)
         {
             int eq = operand.IndexOf('=');
@@ -37,10 +37,10 @@ public sealed class DdOperands
             switch (key)
             {
                 case "bs":
-                    dd.BlockSize = QemuNumbers.Cvtnum("bs", value, warn, 1, int.MaxValue);
+                    dd.BlockSize = QimgNumbers.Cvtnum("bs", value, warn, 1, int.MaxValue);
                     break;
                 case "count":
-                    dd.Count = QemuNumbers.Cvtnum("count", value, warn);
+                    dd.Count = QimgNumbers.Cvtnum("count", value, warn);
                     break;
                 case "if":
                     dd.Input = value;
@@ -49,7 +49,7 @@ public sealed class DdOperands
                     dd.Output = value;
                     break;
                 case "skip":
-                    dd.Skip = QemuNumbers.Cvtnum("skip", value, warn);
+                    dd.Skip = QimgNumbers.Cvtnum("skip", value, warn);
                     break;
                 default:
                     throw new QimgException($"unrecognized operand {key}");

@@ -53,7 +53,7 @@ public static class ImageArgs
                 throw new QimgException($"Invalid parameter '{list[p..(comma < 0 ? list.Length : comma)]}'");
             }
             string key = list[p..eq];
-            p = QemuOpts.ReadValue(list, eq + 1, out string value);
+            p = OptionString.ReadValue(list, eq + 1, out string value);
             if (p < list.Length)
             {
                 p++;

@@ -116,10 +116,10 @@ public static class MapCommand
                 case 'U':
                     break;
                 case 's':
-                    startOffset = QemuNumbers.Cvtnum("start offset", g.OptArg!, QemuNumbers.WarnTo(ctx.Err));
+                    startOffset = QimgNumbers.Cvtnum("start offset", g.OptArg!, QimgNumbers.WarnTo(ctx.Err));
                     break;
                 case 'l':
-                    maxLength = QemuNumbers.Cvtnum("max length", g.OptArg!, QemuNumbers.WarnTo(ctx.Err));
+                    maxLength = QimgNumbers.Cvtnum("max length", g.OptArg!, QimgNumbers.WarnTo(ctx.Err));
                     break;
             }
         }

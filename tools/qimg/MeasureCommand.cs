@@ -43,14 +43,13 @@ public static class MeasureCommand
     public static int Run(string[] args, ToolContext ctx)
     {
         var r = new Request();
-        var g = new GetOpt(args, ShortOptions, LongOptions);
+        var g = new GetOpt(args, ShortOptions, ctx.Err, LongOptions);
         for (int c; (c = g.Next()) != -1;)
         {
             switch (c)
             {
                 case GetOpt.Unrecognized or GetOpt.MissingArgument:
                     // measure's option string has no leading ':', so getopt complains itself and qemu-img shows its help.
-                    ctx.Err.Write(GlibcGetOptMessage.FirstError(args, ShortOptions, LongOptions) + "\n");
                     return HelpText.Print(ctx);
                 case 'h':
                     return HelpText.Print(ctx);
@@ -77,7 +76,7 @@ public static class MeasureCommand
                     r.Json = OutputFormat.IsJson(g.OptArg);
                     break;
                 case OptSize:
-                    r.Size = QemuNumbers.Cvtnum("image size", g.OptArg!, QemuNumbers.WarnTo(ctx.Err));
+                    r.Size = QimgNumbers.Cvtnum("image size", g.OptArg!, QimgNumbers.WarnTo(ctx.Err));
                     break;
             }
         }
@@ -198,14 +197,14 @@ public static class MeasureCommand
                 ? $"Format '{fmt}' is not supported by qimg (only qcow2 and raw)"
                 : $"Block driver '{fmt}' does not support size measurement");
         }
-        var opts = new QemuOpts(CreateOptionLists.Merge(descs)) { Warn = QemuNumbers.WarnTo(ctx.Err) };
+        var opts = new QemuOpts(CreateOptionLists.Merge(descs)) { Warn = QimgNumbers.WarnTo(ctx.Err) };
         if (r.Options is not null)
         {
             try
             {
                 opts.Parse(r.Options);
             }
-            catch (QimgException e)
+            catch (ToolException e)
             {
                 ctx.Err.Write($"{QimgTool.Name}: {e.Message}\n{e.Hint}");
                 throw new QimgException($"Invalid options for file format '{fmt}'");

@@ -84,7 +84,7 @@ public static class ResizeCommand
             relative = -1;
             size = size[1..];
         }
-        var param = new QemuOpts(SizeOption) { Warn = QemuNumbers.WarnTo(ctx.Err) };
+        var param = new QemuOpts(SizeOption) { Warn = QimgNumbers.WarnTo(ctx.Err) };
         param.Set("size", size);
         long n = unchecked((long)param.Get("size")!.Number);
 
@@ -103,7 +103,7 @@ public static class ResizeCommand
         if (total < current && !shrink)
         {
             ctx.Err.Write($"{QimgTool.Name}: Use the --shrink option to perform a shrink operation.\n");
-            QemuNumbers.WarnTo(ctx.Err)("Shrinking an image will delete all data beyond the shrunken image's end. "
+            QimgNumbers.WarnTo(ctx.Err)("Shrinking an image will delete all data beyond the shrunken image's end. "
                 + "Before performing such an operation, make sure there is no important data there.");
             return 1;
         }

@@ -27,7 +27,7 @@ public sealed record SnapshotParam(string? Name, (string? Id, string? Name)? Opt
         {
             opts.Parse(arg);
         }
-        catch (QimgException e)
+        catch (ToolException e)
         {
             ctx.Err.Write($"{QimgTool.Name}: {e.Message}\n{e.Hint}");
             throw new QimgException($"Failed in parsing snapshot param '{arg}'");

@@ -1,6 +1,6 @@
-using System.Text;
+using Qcow2.Options;
 
-namespace Qcow2.Tools.Qimg;
+namespace Qcow2.Cli;
 
 /// <summary>The value type of a QemuOpts option.</summary>
 public enum OptType
@@ -41,30 +41,6 @@ public sealed class QemuOpts
     /// <summary>The accepted options in the order qemu prints them.</summary>
     public IReadOnlyList<OptDesc> Descs { get; }
 
-    /// <summary>Reads one value up to an unescaped comma (",," is a literal comma); returns the index after it.</summary>
-    public static int ReadValue(string s, int start, out string value)
-    {
-        var sb = new StringBuilder();
-        int i = start;
-        while (i < s.Length)
-        {
-            if (s[i] == ',')
-            {
-                if (i + 1 < s.Length && s[i + 1] == ',')
-                {
-                    sb.Append(',');
-                    i += 2;
-                    continue;
-                }
-                break;
-            }
-            sb.Append(s[i]);
-            i++;
-        }
-        value = sb.ToString();
-        return i;
-    }
-
     /// <summary>Whether the text is a help request ("help" or "?").</summary>
     public static bool IsHelp(string s) => s is "help" or "?";
 
@@ -74,7 +50,7 @@ public sealed class QemuOpts
         int p = 0;
         while (p < list.Length)
         {
-            p = ReadValue(list, p, out string value);
+            p = OptionString.ReadValue(list, p, out string value);
             if (p < list.Length)
             {
                 p++;
@@ -102,47 +78,15 @@ public sealed class QemuOpts
         return (list.Length - i) % 2 == 0;
     }
 
-    /// <summary>Parses an option list into this set (qemu_opts_do_parse without an implied name); throws on the first bad option.</summary>
+    /// <summary>Parses an option list into this set (qemu_opts_do_parse without an implied name; "id" is skipped); throws on the first bad option.</summary>
     public void Parse(string list)
     {
-        int p = 0;
-        while (p < list.Length)
+        foreach (var (name, value) in OptionString.Split(list))
         {
-            string name;
-            string value;
-            int len = 0;
-            while (p + len < list.Length && list[p + len] != '=' && list[p + len] != ',')
+            if (name != "id")
             {
-                len++;
+                Set(name, value);
             }
-            if (p + len >= list.Length || list[p + len] != '=')
-            {
-                name = list.Substring(p, len);
-                p += len;
-                if (name.StartsWith("no", StringComparison.Ordinal))
-                {
-                    name = name[2..];
-                    value = "off";
-                }
-                else
-                {
-                    value = "on";
-                }
-            }
-            else
-            {
-                name = list.Substring(p, len);
-                p = ReadValue(list, p + len + 1, out value);
-            }
-            if (p < list.Length)
-            {
-                p++;
-            }
-            if (name == "id")
-            {
-                continue;
-            }
-            Set(name, value);
         }
     }
 
@@ -150,7 +94,7 @@ public sealed class QemuOpts
     public void Set(string name, string text)
     {
         OptDesc desc = Descs.FirstOrDefault(d => d.Name == name)
-            ?? throw new QimgException($"Invalid parameter '{name}'");
+            ?? throw new ToolException($"Invalid parameter '{name}'");
         ulong number = 0;
         bool flag = false;
         switch (desc.Type)
@@ -160,25 +104,25 @@ public sealed class QemuOpts
                 {
                     "on" or "yes" or "true" or "y" => true,
                     "off" or "no" or "false" or "n" => false,
-                    _ => throw new QimgException($"Parameter '{name}' expects 'on' or 'off'"),
+                    _ => throw new ToolException($"Parameter '{name}' expects 'on' or 'off'"),
                 };
                 break;
             case OptType.Number:
                 switch (QemuNumbers.StrToU64(text, 0, out number))
                 {
                     case QemuNumbers.Status.OutOfRange:
-                        throw new QimgException($"Value '{text}' is too large for parameter '{name}'");
+                        throw new ToolException($"Value '{text}' is too large for parameter '{name}'");
                     case QemuNumbers.Status.Invalid:
-                        throw new QimgException($"Parameter '{name}' expects a number");
+                        throw new ToolException($"Parameter '{name}' expects a number");
                 }
                 break;
             case OptType.Size:
                 switch (QemuNumbers.StrToSize(text, out number, Warn))
                 {
                     case QemuNumbers.Status.OutOfRange:
-                        throw new QimgException($"Value '{text}' is out of range for parameter '{name}'");
+                        throw new ToolException($"Value '{text}' is out of range for parameter '{name}'");
                     case QemuNumbers.Status.Invalid:
-                        throw new QimgException(
+                        throw new ToolException(
                             $"Parameter '{name}' expects a non-negative number below 2^64",
                             "Optional suffix k, M, G, T, P or E means kilo-, mega-, giga-, tera-, peta-\nand exabytes, respectively.\n");
                 }

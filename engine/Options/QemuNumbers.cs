@@ -1,8 +1,11 @@
 using System.Globalization;
 
-namespace Qcow2.Tools.Qimg;
+namespace Qcow2.Options;
 
-/// <summary>qemu's number parsers (util/cutils.c): qemu_strtou64 and qemu_strtosz, with the same accepted forms and errors.</summary>
+/// <summary>
+/// QEMU 7.2's number parsers (util/cutils.c): strtoull/strtol as glibc does them, qemu_strtou64 and qemu_strtosz, with
+/// the same accepted forms and errors. The one copy: the engine's option parsing, qimg, qio and mkimage all use it.
+/// </summary>
 public static class QemuNumbers
 {
     /// <summary>Result of a parse: 0 on success, else a negative errno (-EINVAL or -ERANGE) as qemu returns it.</summary>
@@ -228,26 +231,54 @@ public static class QemuNumbers
         return Status.Ok;
     }
 
-    /// <summary>A warning sink that prints qemu's warn_report line ("qimg: warning: ...") to the error stream.</summary>
-    public static Action<string> WarnTo(TextWriter err) => msg => err.Write($"{QimgTool.Name}: warning: {msg}\n");
-
     /// <summary>
-    /// qemu-img's cvtnum_full: parses a size given on the command line; on failure prints nothing but throws with
-    /// qemu-img's two-line message for what (e.g. "image size") and range.
+    /// C strtol(s, &amp;end, 0) over the whole string: returns false when text is left over (or nothing converted from a
+    /// non-empty string); value is clamped to long's range as strtol clamps it.
     /// </summary>
-    public static long Cvtnum(string what, string value, Action<string>? warn = null, long min = 0, long max = long.MaxValue)
+    public static bool StrToLong(string s, out long value)
     {
-        Status st = StrToSize(value, out ulong res, warn);
-        if (st == Status.Invalid)
+        value = 0;
+        int p = 0;
+        while (p < s.Length && IsSpace(s[p]))
         {
-            throw new QimgException(
-                $"Invalid {what} specified. You may use k, M, G, T, P or E suffixes for",
-                "qimg: kilobytes, megabytes, gigabytes, terabytes, petabytes and exabytes.\n");
+            p++;
         }
-        if (st == Status.OutOfRange || res > (ulong)max || res < (ulong)min)
+        bool negative = false;
+        if (p < s.Length && (s[p] == '+' || s[p] == '-'))
         {
-            throw new QimgException($"Invalid {what} specified. Must be between {min} and {max}.");
+            negative = s[p] == '-';
+            p++;
         }
-        return (long)res;
+        int radix = 10;
+        if (p < s.Length && s[p] == '0')
+        {
+            if (p + 2 < s.Length && (s[p + 1] == 'x' || s[p + 1] == 'X') && DigitValue(s[p + 2]) < 16)
+            {
+                radix = 16;
+                p += 2;
+            }
+            else
+            {
+                radix = 8;
+            }
+        }
+        int start = p;
+        System.Numerics.BigInteger acc = 0;
+        while (p < s.Length && DigitValue(s[p]) < radix)
+        {
+            acc = (acc * radix) + DigitValue(s[p]);
+            p++;
+        }
+        if (p == start && radix != 8)
+        {
+            // No digits at all: strtol returns 0 and leaves end at the start of the string.
+            return s.Length == 0;
+        }
+        if (negative)
+        {
+            acc = -acc;
+        }
+        value = acc > long.MaxValue ? long.MaxValue : acc < long.MinValue ? long.MinValue : (long)acc;
+        return p == s.Length;
     }
 }

@@ -1,7 +1,8 @@
 using System.Globalization;
 using System.Text;
+using Qcow2.Overlap;
 
-namespace Qcow2.Tools.Qimg;
+namespace Qcow2.Cli;
 
 /// <summary>
 /// A QAPI output dictionary as qemu builds it: entries are iterated in the order of qemu's QDict hash table
@@ -11,7 +12,6 @@ namespace Qcow2.Tools.Qimg;
 /// </summary>
 public sealed class QDict
 {
-    private const int BucketCount = 512;
     private readonly List<KeyValuePair<string, object>> _inserted = [];
 
     /// <summary>Adds a member (in QAPI schema order, as qemu's visitor inserts it).</summary>
@@ -31,17 +31,8 @@ public sealed class QDict
     /// <summary>Number of members.</summary>
     public int Count => _inserted.Count;
 
-    /// <summary>qemu's tdb_hash of a key, reduced to a bucket.</summary>
-    public static int Bucket(string key)
-    {
-        byte[] b = Encoding.UTF8.GetBytes(key);
-        uint value = unchecked(0x238F13AFu * (uint)b.Length);
-        for (int i = 0; i < b.Length; i++)
-        {
-            value = unchecked(value + ((uint)b[i] << (i * 5 % 24)));
-        }
-        return (int)(unchecked(1103515243u * value + 12345u) % BucketCount);
-    }
+    /// <summary>qemu's tdb_hash of a key, reduced to a bucket (the engine's one copy).</summary>
+    public static int Bucket(string key) => QemuOptionSyntax.QdictBucket(key);
 }
 
 /// <summary>qemu's JSON writer in pretty mode (qobject/json-writer.c): four-space indents, "key": value, \uXXXX escapes.</summary>
@@ -107,7 +98,15 @@ public static class QJson
         }
     }
 
-    /// <summary>Appends a JSON string literal as qemu quotes it.</summary>
+    /// <summary>A JSON string literal as qemu quotes it.</summary>
+    public static string Quote(string s)
+    {
+        var sb = new StringBuilder();
+        Quote(sb, s);
+        return sb.ToString();
+    }
+
+    /// <summary>Appends a JSON string literal as qemu quotes it (json-writer.c's quoted_str).</summary>
     public static void Quote(StringBuilder sb, string s)
     {
         sb.Append('"');
