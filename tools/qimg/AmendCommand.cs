@@ -6,8 +6,6 @@ namespace Qcow2.Tools.Qimg;
 /// <summary>qimg amend: qemu-img 7.2's img_amend (change compat, refcount width, lazy refcounts or size of a qcow2 image).</summary>
 public static class AmendCommand
 {
-    private const int OptObject = 256;
-    private const int OptImageOpts = 257;
     private const int OptForce = 258;
 
     /// <summary>The usage line shown by --help.</summary>
@@ -15,9 +13,9 @@ public static class AmendCommand
 
     private static readonly LongOption[] LongOptions =
     [
-        new("help", ArgKind.None, 'h'),
-        new("object", ArgKind.Required, OptObject),
-        new("image-opts", ArgKind.None, OptImageOpts),
+        CommandOptions.Help,
+        CommandOptions.Object,
+        CommandOptions.ImageOptsOption,
         new("force", ArgKind.None, OptForce),
     ];
 
@@ -47,35 +45,17 @@ public static class AmendCommand
     public static int Run(string[] args, ToolContext ctx)
     {
         string? options = null;
-        string? fmt = null;
         string cache = "writeback";
-        bool quiet = false, progress = false, imageOpts = false;
-        var g = new GetOpt(args, ":ho:f:t:pq", LongOptions);
-        for (int c; (c = g.NextOption()) != -1;)
+        var g = new CommandOptions(args, ":ho:f:t:pq", LongOptions, ctx);
+        for (int c; (c = g.Next()) != -1;)
         {
             switch (c)
             {
-                case 'h':
-                    return HelpText.Print(ctx);
                 case 'o':
                     options = CreateCommand.AccumulateOptions(options, g.OptArg!);
                     break;
-                case 'f':
-                    fmt = g.OptArg;
-                    break;
                 case 't':
                     cache = g.OptArg!;
-                    break;
-                case 'p':
-                    progress = true;
-                    break;
-                case 'q':
-                    quiet = true;
-                    break;
-                case OptObject:
-                    throw new QimgException("--object is not supported by qimg");
-                case OptImageOpts:
-                    imageOpts = true;
                     break;
                 case OptForce:
                     // Only encryption amendments look at --force, and qimg has none.
@@ -86,10 +66,10 @@ public static class AmendCommand
         {
             throw new QimgUsageException("Must specify options (-o)");
         }
-        var bar = new Progress(ctx, progress && !quiet);
+        var bar = new Progress(ctx, g.ShowProgress);
         try
         {
-            return Amend(ctx, g, options, fmt, cache, imageOpts, bar);
+            return Amend(ctx, g, options, g.Format, cache, g.ImageOpts, bar);
         }
         finally
         {
@@ -97,7 +77,7 @@ public static class AmendCommand
         }
     }
 
-    private static int Amend(ToolContext ctx, GetOpt g, string options, string? fmt, string cache, bool imageOpts, Progress bar)
+    private static int Amend(ToolContext ctx, CommandOptions g, string options, string? fmt, string cache, bool imageOpts, Progress bar)
     {
         string? filename = g.Operands.Count == 1 ? g.Operands[0] : null;
         if (fmt is not null && QemuOpts.HasHelpOption(options))

@@ -24,7 +24,6 @@ namespace Qcow2.Tools.Qimg;
 /// </remarks>
 public static class BenchCommand
 {
-    private const int OptImageOpts = 257;
     private const int OptPattern = 258;
     private const int OptFlushInterval = 259;
     private const int OptNoDrain = 260;
@@ -37,12 +36,12 @@ public static class BenchCommand
 
     private static readonly LongOption[] LongOptions =
     [
-        new("help", ArgKind.None, 'h'),
+        CommandOptions.Help,
         new("flush-interval", ArgKind.Required, OptFlushInterval),
-        new("image-opts", ArgKind.None, OptImageOpts),
+        CommandOptions.ImageOptsOption,
         new("pattern", ArgKind.Required, OptPattern),
         new("no-drain", ArgKind.None, OptNoDrain),
-        new("force-share", ArgKind.None, 'U'),
+        CommandOptions.ForceShareOption,
     ];
 
     /// <summary>Runs the command; args[0] is "bench".</summary>
@@ -116,23 +115,17 @@ public static class BenchCommand
     private static BenchSettings? ParseArgs(string[] args, ToolContext ctx)
     {
         var s = new BenchSettings();
-        var g = new GetOpt(args, ":hc:d:f:ni:o:qs:S:t:wU", LongOptions);
-        for (int c; (c = g.NextOption()) != -1;)
+        var g = new CommandOptions(args, ":hc:d:f:ni:o:qs:S:t:wU", LongOptions, ctx);
+        for (int c; (c = g.Next()) != -1;)
         {
             string arg = g.OptArg ?? "";
             switch (c)
             {
-                case 'h':
-                    HelpText.Print(ctx);
-                    return null;
                 case 'c':
                     s.Count = ParseInt(arg, "Invalid request count specified");
                     break;
                 case 'd':
                     s.Depth = ParseInt(arg, "Invalid queue depth specified");
-                    break;
-                case 'f':
-                    s.Format = arg;
                     break;
                 case 'n':
                     s.NativeAio = true;
@@ -142,9 +135,6 @@ public static class BenchCommand
                     break;
                 case 'o':
                     s.Offset = QimgNumbers.Cvtnum("offset", arg, QimgNumbers.WarnTo(ctx.Err));
-                    break;
-                case 'q':
-                    // qemu-img bench prints its lines with plain printf, so -q silences nothing.
                     break;
                 case 's':
                     s.BufferSize = QimgNumbers.Cvtnum("buffer size", arg, QimgNumbers.WarnTo(ctx.Err), 0, int.MaxValue);
@@ -158,9 +148,6 @@ public static class BenchCommand
                 case 'w':
                     s.Write = true;
                     break;
-                case 'U':
-                    s.ForceShare = true;
-                    break;
                 case OptPattern:
                     s.Pattern = (byte)ParseInt(arg, "Invalid pattern byte specified", byte.MaxValue);
                     break;
@@ -170,11 +157,10 @@ public static class BenchCommand
                 case OptNoDrain:
                     s.Drain = false;
                     break;
-                case OptImageOpts:
-                    s.ImageOpts = true;
-                    break;
             }
         }
+        // qemu-img bench prints its lines with plain printf, so -q silences nothing.
+        (s.Format, s.ForceShare, s.ImageOpts) = (g.Format, g.ForceShare, g.ImageOpts);
         if (g.Operands.Count != 1)
         {
             throw new QimgUsageException("Expecting one image file name");

@@ -7,8 +7,6 @@ namespace Qcow2.Tools.Qimg;
 /// <summary>qimg bitmap: qemu-img 7.2's img_bitmap (add, remove, clear, enable, disable or merge a persistent bitmap).</summary>
 public static class BitmapCommand
 {
-    private const int OptObject = 256;
-    private const int OptImageOpts = 257;
     private const int OptAdd = 258;
     private const int OptRemove = 259;
     private const int OptClear = 260;
@@ -21,9 +19,9 @@ public static class BitmapCommand
 
     private static readonly LongOption[] LongOptions =
     [
-        new("help", ArgKind.None, 'h'),
-        new("object", ArgKind.Required, OptObject),
-        new("image-opts", ArgKind.None, OptImageOpts),
+        CommandOptions.Help,
+        CommandOptions.Object,
+        CommandOptions.ImageOptsOption,
         new("add", ArgKind.None, OptAdd),
         new("remove", ArgKind.None, OptRemove),
         new("clear", ArgKind.None, OptClear),
@@ -41,22 +39,16 @@ public static class BitmapCommand
     /// <summary>Runs the command; args[0] is "bitmap".</summary>
     public static int Run(string[] args, ToolContext ctx)
     {
-        string? fmt = null, srcFmt = null, srcFile = null;
+        string? srcFmt = null, srcFile = null;
         long granularity = 0;
-        bool imageOpts = false;
         var actions = new List<BitmapAction>();
-        var g = new GetOpt(args, ":b:f:F:g:h", LongOptions);
-        for (int c; (c = g.NextOption()) != -1;)
+        var g = new CommandOptions(args, ":b:f:F:g:h", LongOptions, ctx);
+        for (int c; (c = g.Next()) != -1;)
         {
             switch (c)
             {
-                case 'h':
-                    return HelpText.Print(ctx);
                 case 'b':
                     srcFile = g.OptArg;
-                    break;
-                case 'f':
-                    fmt = g.OptArg;
                     break;
                 case 'F':
                     srcFmt = g.OptArg;
@@ -82,11 +74,6 @@ public static class BitmapCommand
                 case OptMerge:
                     actions.Add(new("merge", g.OptArg));
                     break;
-                case OptObject:
-                    throw new QimgException("--object is not supported by qimg");
-                case OptImageOpts:
-                    imageOpts = true;
-                    break;
             }
         }
         if (actions.Count == 0)
@@ -110,7 +97,7 @@ public static class BitmapCommand
             throw new QimgException("Expecting filename and bitmap name");
         }
         string bitmap = g.Operands[1];
-        using BlockDevice dev = Open(ctx, g.Operands[0], fmt, imageOpts, writable: true);
+        using BlockDevice dev = Open(ctx, g.Operands[0], g.Format, g.ImageOpts, writable: true);
         using BlockDevice? src = srcFile is null ? null : Open(ctx, srcFile, srcFmt, imageOpts: false, writable: false);
         foreach (var act in actions)
         {

@@ -9,7 +9,6 @@ namespace Qcow2.Tools.Qimg;
 public static class CheckCommand
 {
     private const int OptOutput = 256;
-    private const int OptImageOpts = 257;
 
     /// <summary>Exit code when the format has no consistency check.</summary>
     public const int NotSupportedExitCode = 63;
@@ -19,12 +18,12 @@ public static class CheckCommand
 
     private static readonly LongOption[] LongOptions =
     [
-        new("help", ArgKind.None, 'h'),
-        new("format", ArgKind.Required, 'f'),
+        CommandOptions.Help,
+        CommandOptions.FormatOption,
         new("repair", ArgKind.Required, 'r'),
         new("output", ArgKind.Required, OptOutput),
-        new("image-opts", ArgKind.None, OptImageOpts),
-        new("force-share", ArgKind.None, 'U'),
+        CommandOptions.ImageOptsOption,
+        CommandOptions.ForceShareOption,
     ];
 
     private static readonly string[] CacheModes = ["none", "off", "writeback", "unsafe", "directsync", "writethrough"];
@@ -32,21 +31,14 @@ public static class CheckCommand
     /// <summary>Runs the command; args[0] is "check". Returns 0, 1, 2, 3 or 63 as qemu-img check does.</summary>
     public static int Run(string[] args, ToolContext ctx)
     {
-        string? fmt = null;
         string? output = null;
         string cache = "writeback";
         var fix = CheckRepair.None;
-        bool quiet = false, imageOpts = false, forceShare = false;
-        var g = new GetOpt(args, ":hf:r:T:qU", LongOptions);
-        for (int c; (c = g.NextOption()) != -1;)
+        var g = new CommandOptions(args, ":hf:r:T:qU", LongOptions, ctx);
+        for (int c; (c = g.Next()) != -1;)
         {
             switch (c)
             {
-                case 'h':
-                    return HelpText.Print(ctx);
-                case 'f':
-                    fmt = g.OptArg;
-                    break;
                 case 'r':
                     fix = g.OptArg switch
                     {
@@ -61,15 +53,6 @@ public static class CheckCommand
                 case 'T':
                     cache = g.OptArg!;
                     break;
-                case 'q':
-                    quiet = true;
-                    break;
-                case 'U':
-                    forceShare = true;
-                    break;
-                case OptImageOpts:
-                    imageOpts = true;
-                    break;
             }
         }
         if (g.Operands.Count != 1)
@@ -83,8 +66,8 @@ public static class CheckCommand
             throw new QimgException($"Invalid source cache option: {cache}");
         }
 
-        var diagnostics = new QuietWriter(ctx, quiet);
-        using BlockDevice dev = Open(ctx, filename, fmt, imageOpts, fix != CheckRepair.None, forceShare);
+        var diagnostics = new QuietWriter(ctx, g.Quiet);
+        using BlockDevice dev = Open(ctx, filename, g.Format, g.ImageOpts, fix != CheckRepair.None, g.ForceShare);
         if (dev is not Qcow2Image img)
         {
             ctx.Err.Write($"{QimgTool.Name}: This image format does not support checks\n");

@@ -9,8 +9,6 @@ namespace Qcow2.Tools.Qimg;
 /// </summary>
 public static class CommitCommand
 {
-    private const int OptObject = 256;
-    private const int OptImageOpts = 257;
 
     /// <summary>mirror's MAX_IO_BYTES: one copy operation moves at most 1 MiB.</summary>
     private const long MaxIoBytes = 1 << 20;
@@ -32,27 +30,22 @@ public static class CommitCommand
 
     private static readonly LongOption[] LongOptions =
     [
-        new("help", ArgKind.None, 'h'),
-        new("object", ArgKind.Required, OptObject),
-        new("image-opts", ArgKind.None, OptImageOpts),
+        CommandOptions.Help,
+        CommandOptions.Object,
+        CommandOptions.ImageOptsOption,
     ];
 
     /// <summary>Runs the command; args[0] is "commit".</summary>
     public static int Run(string[] args, ToolContext ctx)
     {
-        string? fmt = null, baseName = null;
+        string? baseName = null;
         string cache = "writeback";
-        bool progress = false, quiet = false, drop = false, imageOpts = false;
-        var g = new GetOpt(args, ":f:ht:b:dpqr:", LongOptions);
-        for (int c; (c = g.NextOption()) != -1;)
+        bool drop = false;
+        var g = new CommandOptions(args, ":f:ht:b:dpqr:", LongOptions, ctx);
+        for (int c; (c = g.Next()) != -1;)
         {
             switch (c)
             {
-                case 'h':
-                    return HelpText.Print(ctx);
-                case 'f':
-                    fmt = g.OptArg;
-                    break;
                 case 't':
                     cache = g.OptArg!;
                     break;
@@ -64,26 +57,11 @@ public static class CommitCommand
                 case 'd':
                     drop = true;
                     break;
-                case 'p':
-                    progress = true;
-                    break;
-                case 'q':
-                    quiet = true;
-                    break;
                 case 'r':
                     // The rate limit only paces the job; qimg copies at full speed.
                     QimgNumbers.Cvtnum("rate limit", g.OptArg!, QimgNumbers.WarnTo(ctx.Err));
                     break;
-                case OptObject:
-                    throw new QimgException("--object is not supported by qimg");
-                case OptImageOpts:
-                    imageOpts = true;
-                    break;
             }
-        }
-        if (quiet)
-        {
-            progress = false;
         }
         if (g.Operands.Count != 1)
         {
@@ -94,18 +72,18 @@ public static class CommitCommand
         {
             throw new QimgException($"Invalid cache option: {cache}");
         }
-        using BlockDevice top = WritableImage.Open(ctx, filename, fmt, imageOpts, noBacking: false, CacheModes.WritesThrough(cache));
-        var bar = new QemuProgress(ctx, progress, 1.0f);
+        using BlockDevice top = WritableImage.Open(ctx, filename, g.Format, g.ImageOpts, noBacking: false, CacheModes.WritesThrough(cache));
+        var bar = new QemuProgress(ctx, g.ShowProgress, 1.0f);
         bar.Print(0, 100);
         try
         {
-            Commit(ctx, top, imageOpts ? top.FileName : filename, filename, baseName, drop, bar);
+            Commit(ctx, top, g.ImageOpts ? top.FileName : filename, filename, baseName, drop, bar);
         }
         finally
         {
             bar.End();
         }
-        if (!quiet)
+        if (!g.Quiet)
         {
             ctx.Out.Write("Image committed.\n");
         }

@@ -10,8 +10,6 @@ namespace Qcow2.Tools.Qimg;
 /// </summary>
 public static class CompareCommand
 {
-    private const int OptObject = 256;
-    private const int OptImageOpts = 257;
 
     /// <summary>qemu-img's IO_BUF_SIZE: reads are at most 2 MiB.</summary>
     private const int IoBufSize = 2 << 20;
@@ -24,64 +22,42 @@ public static class CompareCommand
 
     private static readonly LongOption[] LongOptions =
     [
-        new("help", ArgKind.None, 'h'),
-        new("object", ArgKind.Required, OptObject),
-        new("image-opts", ArgKind.None, OptImageOpts),
-        new("force-share", ArgKind.None, 'U'),
+        CommandOptions.Help,
+        CommandOptions.Object,
+        CommandOptions.ImageOptsOption,
+        CommandOptions.ForceShareOption,
     ];
 
     /// <summary>Runs the command; args[0] is "compare".</summary>
     public static int Run(string[] args, ToolContext ctx)
     {
-        string? fmt1 = null, fmt2 = null;
+        string? fmt2 = null;
         string cache = "writeback";
-        bool progress = false, quiet = false, strict = false, imageOpts = false;
-        var g = new GetOpt(args, ":hf:F:T:pqsU", LongOptions);
-        for (int c; (c = g.NextOption()) != -1;)
+        bool strict = false;
+        var g = new CommandOptions(args, ":hf:F:T:pqsU", LongOptions, ctx);
+        for (int c; (c = g.Next()) != -1;)
         {
             switch (c)
             {
-                case 'h':
-                    return HelpText.Print(ctx);
-                case 'f':
-                    fmt1 = g.OptArg;
-                    break;
                 case 'F':
                     fmt2 = g.OptArg;
                     break;
                 case 'T':
                     cache = g.OptArg!;
                     break;
-                case 'p':
-                    progress = true;
-                    break;
-                case 'q':
-                    quiet = true;
-                    break;
                 case 's':
                     strict = true;
                     break;
-                case 'U':
-                    break;
-                case OptObject:
-                    throw new QimgException("--object is not supported by qimg");
-                case OptImageOpts:
-                    imageOpts = true;
-                    break;
             }
-        }
-        if (quiet)
-        {
-            progress = false;
         }
         if (g.Operands.Count != 2)
         {
             throw new QimgUsageException("Expecting two image file names");
         }
-        var bar = new QemuProgress(ctx, progress, 2.0f);
+        var bar = new QemuProgress(ctx, g.ShowProgress, 2.0f);
         try
         {
-            return Compare(ctx, g.Operands[0], g.Operands[1], fmt1, fmt2, cache, imageOpts, strict, quiet, bar);
+            return Compare(ctx, g.Operands[0], g.Operands[1], g.Format, fmt2, cache, g.ImageOpts, strict, g.Quiet, bar);
         }
         finally
         {

@@ -12,8 +12,6 @@ public static class ConvertCommand
     /// <summary>MAX_COROUTINES: the most parallel copy workers -m accepts.</summary>
     public const int MaxCoroutines = 16;
 
-    private const int OptObject = 256;
-    private const int OptImageOpts = 257;
     private const int OptTargetImageOpts = 258;
     private const int OptSalvage = 259;
     private const int OptTargetIsZero = 260;
@@ -22,10 +20,10 @@ public static class ConvertCommand
 
     private static readonly LongOption[] LongOptions =
     [
-        new("help", ArgKind.None, 'h'),
-        new("object", ArgKind.Required, OptObject),
-        new("image-opts", ArgKind.None, OptImageOpts),
-        new("force-share", ArgKind.None, 'U'),
+        CommandOptions.Help,
+        CommandOptions.Object,
+        CommandOptions.ImageOptsOption,
+        CommandOptions.ForceShareOption,
         new("target-image-opts", ArgKind.None, OptTargetImageOpts),
         new("salvage", ArgKind.None, OptSalvage),
         new("target-is-zero", ArgKind.None, OptTargetIsZero),
@@ -38,25 +36,20 @@ public static class ConvertCommand
     public static int Run(string[] args, ToolContext ctx)
     {
         var r = new ConvertRequest();
-        var g = new GetOpt(args, ":hf:O:B:CcF:o:l:S:pt:T:qnm:WUr:", LongOptions);
-        for (int c; (c = g.NextOption()) != -1;)
+        var g = new CommandOptions(args, ":hf:O:B:CcF:o:l:S:pt:T:qnm:WUr:", LongOptions, ctx);
+        for (int c; (c = g.Next()) != -1;)
         {
-            if (ParseOption(ctx, g, c, r) is int exit)
-            {
-                return exit;
-            }
+            ParseOption(ctx, g, c, r);
         }
+        (r.Format, r.Progress, r.Quiet, r.ForceShare, r.ImageOpts) = (g.Format, g.Progress, g.Quiet, g.ForceShare, g.ImageOpts);
         return Convert(ctx, r, g.Operands);
     }
 
-    private static int? ParseOption(ToolContext ctx, GetOpt g, int c, ConvertRequest r)
+    private static void ParseOption(ToolContext ctx, CommandOptions g, int c, ConvertRequest r)
     {
         string arg = g.OptArg ?? "";
         switch (c)
         {
-            case 'h':
-                return HelpText.Print(ctx);
-            case 'f': r.Format = arg; break;
             case 'O': r.OutFormat = arg; break;
             case 'B': r.BackingFile = arg; break;
             case 'C': r.CopyRange = true; break;
@@ -65,24 +58,18 @@ public static class ConvertCommand
             case 'o': r.Options = CreateCommand.AccumulateOptions(r.Options, arg); break;
             case 'l': (r.SnapshotName, r.SnapshotOpts) = SnapshotParam.Parse(ctx, arg); break;
             case 'S': r.MinSparse = ParseSparseSize(ctx, arg); r.ExplicitMinSparse = true; break;
-            case 'p': r.Progress = true; break;
             case 't': r.Cache = arg; break;
             case 'T': r.SourceCache = arg; break;
-            case 'q': r.Quiet = true; break;
             case 'n': r.SkipCreate = true; break;
             case 'm': r.Coroutines = ParseCoroutines(arg); break;
             case 'W': r.InOrder = false; break;
-            case 'U': r.ForceShare = true; break;
             case 'r': QimgNumbers.Cvtnum("rate limit", arg, QimgNumbers.WarnTo(ctx.Err)); break;
-            case OptObject: throw new QimgException("--object is not supported by qimg");
-            case OptImageOpts: r.ImageOpts = true; break;
             case OptSalvage: r.Salvage = true; break;
             case OptTargetImageOpts: r.TargetImageOpts = true; break;
             case OptTargetIsZero: r.TargetIsZero = true; break;
             case OptBitmaps: r.Bitmaps = true; break;
             case OptSkipBroken: r.SkipBrokenBitmaps = true; break;
         }
-        return null;
     }
 
 

@@ -13,48 +13,36 @@ public static class CreateCommand
     private static readonly HashSet<string> OtherQemuFormats =
         ["blkdebug", "blklogwrites", "blkverify", "bochs", "cloop", "dmg", "luks", "parallels", "qcow", "qed", "vdi", "vhdx", "vmdk", "vpc", "vvfat", "file"];
 
-    private const int OptObject = 256;
 
-    private static readonly LongOption[] LongOptions = [new("help", ArgKind.None, 'h'), new("object", ArgKind.Required, OptObject)];
+    private static readonly LongOption[] LongOptions = [CommandOptions.Help, CommandOptions.Object];
 
     /// <summary>Runs the command; args[0] is "create".</summary>
     public static int Run(string[] args, ToolContext ctx)
     {
-        string fmt = "raw";
         string? baseFmt = null;
         string? baseFile = null;
         string? options = null;
-        bool quiet = false;
         bool noBacking = false;
-        var g = new GetOpt(args, ":F:b:f:ho:qu", LongOptions);
-        for (int c; (c = g.NextOption()) != -1;)
+        var g = new CommandOptions(args, ":F:b:f:ho:qu", LongOptions, ctx);
+        for (int c; (c = g.Next()) != -1;)
         {
             switch (c)
             {
-                case 'h':
-                    return HelpText.Print(ctx);
-                case OptObject:
-                    throw new QimgException("--object is not supported by qimg");
                 case 'F':
                     baseFmt = g.OptArg;
                     break;
                 case 'b':
                     baseFile = g.OptArg;
                     break;
-                case 'f':
-                    fmt = g.OptArg!;
-                    break;
                 case 'o':
                     options = AccumulateOptions(options, g.OptArg!);
-                    break;
-                case 'q':
-                    quiet = true;
                     break;
                 case 'u':
                     noBacking = true;
                     break;
             }
         }
+        string fmt = g.Format ?? "raw";
         IReadOnlyList<string> operands = g.Operands;
         string? filename = operands.Count > 0 ? operands[0] : null;
         if (options is not null && QemuOpts.HasHelpOption(options))
@@ -76,7 +64,7 @@ public static class CreateCommand
         }
         try
         {
-            ImgCreate(ctx, new CreateRequest(filename, fmt, baseFile, baseFmt, options, imgSize, noBacking, quiet));
+            ImgCreate(ctx, new CreateRequest(filename, fmt, baseFile, baseFmt, options, imgSize, noBacking, g.Quiet));
         }
         catch (ToolException e) when (e is not QimgUsageException)
         {

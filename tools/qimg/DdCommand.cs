@@ -9,42 +9,26 @@ public static class DdCommand
     /// <summary>The usage line shown by --help.</summary>
     public const string Syntax = "dd [--image-opts] [-U] [-f fmt] [-O output_fmt] [bs=block_size] [count=blocks] [skip=blocks] if=input of=output";
 
-    private const int OptObject = 256;
-    private const int OptImageOpts = 257;
 
     private static readonly LongOption[] LongOptions =
     [
-        new("help", ArgKind.None, 'h'),
-        new("object", ArgKind.Required, OptObject),
-        new("image-opts", ArgKind.None, OptImageOpts),
-        new("force-share", ArgKind.None, 'U'),
+        CommandOptions.Help,
+        CommandOptions.Object,
+        CommandOptions.ImageOptsOption,
+        CommandOptions.ForceShareOption,
     ];
 
     /// <summary>Runs the command; args[0] is "dd".</summary>
     public static int Run(string[] args, ToolContext ctx)
     {
         string outFormat = "raw";
-        string? format = null;
-        bool imageOpts = false;
-        var g = new GetOpt(args, ":hf:O:U", LongOptions);
-        for (int c; (c = g.NextOption()) != -1;)
+        var g = new CommandOptions(args, ":hf:O:U", LongOptions, ctx);
+        for (int c; (c = g.Next()) != -1;)
         {
             switch (c)
             {
                 case 'O':
                     outFormat = g.OptArg!;
-                    break;
-                case 'f':
-                    format = g.OptArg;
-                    break;
-                case 'h':
-                    return HelpText.Print(ctx);
-                case 'U':
-                    break;
-                case OptObject:
-                    throw new QimgException("--object is not supported by qimg");
-                case OptImageOpts:
-                    imageOpts = true;
                     break;
             }
         }
@@ -53,7 +37,7 @@ public static class DdCommand
         {
             throw new QimgException("Must specify both input and output files");
         }
-        return Copy(ctx, dd, format, imageOpts, outFormat);
+        return Copy(ctx, dd, g.Format, g.ImageOpts, outFormat);
     }
 
     private static int Copy(ToolContext ctx, DdOperands dd, string? format, bool imageOpts, string outFormat)

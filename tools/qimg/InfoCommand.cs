@@ -8,52 +8,36 @@ public static class InfoCommand
 {
     private const int OptOutput = 256;
     private const int OptBackingChain = 257;
-    private const int OptObject = 259;
-    private const int OptImageOpts = 258;
 
     /// <summary>The usage line shown by --help.</summary>
     public const string Syntax = "info [--image-opts] [-f fmt] [--output=ofmt] [--backing-chain] [-U] filename";
 
     private static readonly LongOption[] LongOptions =
     [
-        new("help", ArgKind.None, 'h'),
-        new("object", ArgKind.Required, OptObject),
-        new("format", ArgKind.Required, 'f'),
+        CommandOptions.Help,
+        CommandOptions.Object,
+        CommandOptions.FormatOption,
         new("output", ArgKind.Required, OptOutput),
         new("backing-chain", ArgKind.None, OptBackingChain),
-        new("image-opts", ArgKind.None, OptImageOpts),
-        new("force-share", ArgKind.None, 'U'),
+        CommandOptions.ImageOptsOption,
+        CommandOptions.ForceShareOption,
     ];
 
     /// <summary>Runs the command; args[0] is "info".</summary>
     public static int Run(string[] args, ToolContext ctx)
     {
-        string? fmt = null;
         string? output = null;
         bool chain = false;
-        bool imageOpts = false;
-        var g = new GetOpt(args, ":f:hU", LongOptions);
-        for (int c; (c = g.NextOption()) != -1;)
+        var g = new CommandOptions(args, ":f:hU", LongOptions, ctx);
+        for (int c; (c = g.Next()) != -1;)
         {
             switch (c)
             {
-                case 'h':
-                    return HelpText.Print(ctx);
-                case OptObject:
-                    throw new QimgException("--object is not supported by qimg");
-                case 'f':
-                    fmt = g.OptArg;
-                    break;
                 case OptOutput:
                     output = g.OptArg;
                     break;
                 case OptBackingChain:
                     chain = true;
-                    break;
-                case OptImageOpts:
-                    imageOpts = true;
-                    break;
-                case 'U':
                     break;
             }
         }
@@ -62,7 +46,7 @@ public static class InfoCommand
             throw new QimgUsageException("Expecting one image file name");
         }
         bool json = OutputFormat.IsJson(output);
-        List<ImageInfo> list = Collect(ctx, g.Operands[0], fmt, imageOpts, chain);
+        List<ImageInfo> list = Collect(ctx, g.Operands[0], g.Format, g.ImageOpts, chain);
         if (json)
         {
             object value = chain ? list.Select(i => (object)i.ToQDict()).ToList() : list[0].ToQDict();

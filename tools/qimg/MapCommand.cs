@@ -8,20 +8,18 @@ namespace Qcow2.Tools.Qimg;
 public static class MapCommand
 {
     private const int OptOutput = 256;
-    private const int OptObject = 259;
-    private const int OptImageOpts = 257;
 
     /// <summary>The usage line shown by --help.</summary>
     public const string Syntax = "map [--image-opts] [-f fmt] [--start-offset=offset] [--max-length=len] [--output=ofmt] [-U] filename";
 
     private static readonly LongOption[] LongOptions =
     [
-        new("help", ArgKind.None, 'h'),
-        new("object", ArgKind.Required, OptObject),
-        new("format", ArgKind.Required, 'f'),
+        CommandOptions.Help,
+        CommandOptions.Object,
+        CommandOptions.FormatOption,
         new("output", ArgKind.Required, OptOutput),
-        new("image-opts", ArgKind.None, OptImageOpts),
-        new("force-share", ArgKind.None, 'U'),
+        CommandOptions.ImageOptsOption,
+        CommandOptions.ForceShareOption,
         new("start-offset", ArgKind.Required, 's'),
         new("max-length", ArgKind.Required, 'l'),
     ];
@@ -90,30 +88,16 @@ public static class MapCommand
     /// <summary>Runs the command; args[0] is "map".</summary>
     public static int Run(string[] args, ToolContext ctx)
     {
-        string? fmt = null;
         string? output = null;
-        bool imageOpts = false;
         long startOffset = 0;
         long maxLength = -1;
-        var g = new GetOpt(args, ":f:hU", LongOptions);
-        for (int c; (c = g.NextOption()) != -1;)
+        var g = new CommandOptions(args, ":f:hU", LongOptions, ctx);
+        for (int c; (c = g.Next()) != -1;)
         {
             switch (c)
             {
-                case 'h':
-                    return HelpText.Print(ctx);
-                case OptObject:
-                    throw new QimgException("--object is not supported by qimg");
-                case 'f':
-                    fmt = g.OptArg;
-                    break;
                 case OptOutput:
                     output = g.OptArg;
-                    break;
-                case OptImageOpts:
-                    imageOpts = true;
-                    break;
-                case 'U':
                     break;
                 case 's':
                     startOffset = QimgNumbers.Cvtnum("start offset", g.OptArg!, QimgNumbers.WarnTo(ctx.Err));
@@ -128,12 +112,12 @@ public static class MapCommand
             throw new QimgUsageException("Expecting one image file name");
         }
         bool json = OutputFormat.IsJson(output);
-        if (imageOpts && fmt is not null)
+        if (g.ImageOpts && g.Format is not null)
         {
             throw new QimgException("--image-opts and --format are mutually exclusive");
         }
-        using BlockDevice dev = ImageArgs.Open(ctx, g.Operands[0], fmt, imageOpts, noBacking: false);
-        using var chain = new ChainStatus(ctx, dev, imageOpts ? dev.FileName : g.Operands[0]);
+        using BlockDevice dev = ImageArgs.Open(ctx, g.Operands[0], g.Format, g.ImageOpts, noBacking: false);
+        using var chain = new ChainStatus(ctx, dev, g.ImageOpts ? dev.FileName : g.Operands[0]);
         ctx.Out.Write(json ? "[" : string.Create(CultureInfo.InvariantCulture, $"{"Offset",-16}{"Length",-16}{"Mapped to",-16}File\n"));
         long length = ChainStatus.QemuLength(dev);
         if (maxLength != -1)

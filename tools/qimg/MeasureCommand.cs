@@ -10,19 +10,17 @@ public static class MeasureCommand
     public const string Syntax = "measure [--output=ofmt] [-O output_fmt] [-o options] [--size N | [--image-opts] [-f fmt] [-l snapshot_param] filename]";
 
     private const string ShortOptions = "hf:O:o:l:U";
-    private const int OptObject = 256;
-    private const int OptImageOpts = 257;
     private const int OptOutput = 258;
     private const int OptSize = 259;
 
     private static readonly LongOption[] LongOptions =
     [
-        new("help", ArgKind.None, 'h'),
-        new("image-opts", ArgKind.None, OptImageOpts),
-        new("object", ArgKind.Required, OptObject),
+        CommandOptions.Help,
+        CommandOptions.ImageOptsOption,
+        CommandOptions.Object,
         new("output", ArgKind.Required, OptOutput),
         new("size", ArgKind.Required, OptSize),
-        new("force-share", ArgKind.None, 'U'),
+        CommandOptions.ForceShareOption,
     ];
 
 
@@ -43,19 +41,11 @@ public static class MeasureCommand
     public static int Run(string[] args, ToolContext ctx)
     {
         var r = new Request();
-        var g = new GetOpt(args, ShortOptions, ctx.Err, LongOptions);
+        var g = new CommandOptions(args, ShortOptions, LongOptions, ctx);
         for (int c; (c = g.Next()) != -1;)
         {
             switch (c)
             {
-                case GetOpt.Unrecognized or GetOpt.MissingArgument:
-                    // measure's option string has no leading ':', so getopt complains itself and qemu-img shows its help.
-                    return HelpText.Print(ctx);
-                case 'h':
-                    return HelpText.Print(ctx);
-                case 'f':
-                    r.Format = g.OptArg;
-                    break;
                 case 'O':
                     r.OutFormat = g.OptArg!;
                     break;
@@ -65,13 +55,6 @@ public static class MeasureCommand
                 case 'l':
                     (r.SnapshotName, r.SnapshotOpts) = SnapshotParam.Parse(ctx, g.OptArg!);
                     break;
-                case 'U':
-                    break;
-                case OptObject:
-                    throw new QimgException("--object is not supported by qimg");
-                case OptImageOpts:
-                    r.ImageOpts = true;
-                    break;
                 case OptOutput:
                     r.Json = OutputFormat.IsJson(g.OptArg);
                     break;
@@ -80,6 +63,7 @@ public static class MeasureCommand
                     break;
             }
         }
+        (r.Format, r.ImageOpts) = (g.Format, g.ImageOpts);
         return Measure(ctx, r, g.Operands);
     }
 

@@ -9,8 +9,6 @@ namespace Qcow2.Tools.Qimg;
 /// </summary>
 public static class RebaseCommand
 {
-    private const int OptObject = 256;
-    private const int OptImageOpts = 257;
 
     /// <summary>qemu-img's IO_BUF_SIZE: the backing files are read 2 MiB at a time.</summary>
     private const int IoBufSize = 2 << 20;
@@ -21,28 +19,23 @@ public static class RebaseCommand
 
     private static readonly LongOption[] LongOptions =
     [
-        new("help", ArgKind.None, 'h'),
-        new("object", ArgKind.Required, OptObject),
-        new("image-opts", ArgKind.None, OptImageOpts),
-        new("force-share", ArgKind.None, 'U'),
+        CommandOptions.Help,
+        CommandOptions.Object,
+        CommandOptions.ImageOptsOption,
+        CommandOptions.ForceShareOption,
     ];
 
     /// <summary>Runs the command; args[0] is "rebase".</summary>
     public static int Run(string[] args, ToolContext ctx)
     {
-        string? fmt = null, baseFmt = null, baseImg = null;
+        string? baseFmt = null, baseImg = null;
         string cache = "writeback", srcCache = "writeback";
-        bool progress = false, quiet = false, unsafeMode = false, imageOpts = false;
-        var g = new GetOpt(args, ":hf:F:b:upt:T:qU", LongOptions);
-        for (int c; (c = g.NextOption()) != -1;)
+        bool unsafeMode = false;
+        var g = new CommandOptions(args, ":hf:F:b:upt:T:qU", LongOptions, ctx);
+        for (int c; (c = g.Next()) != -1;)
         {
             switch (c)
             {
-                case 'h':
-                    return HelpText.Print(ctx);
-                case 'f':
-                    fmt = g.OptArg;
-                    break;
                 case 'F':
                     baseFmt = g.OptArg;
                     break;
@@ -52,31 +45,13 @@ public static class RebaseCommand
                 case 'u':
                     unsafeMode = true;
                     break;
-                case 'p':
-                    progress = true;
-                    break;
                 case 't':
                     cache = g.OptArg!;
                     break;
                 case 'T':
                     srcCache = g.OptArg!;
                     break;
-                case 'q':
-                    quiet = true;
-                    break;
-                case 'U':
-                    // Sharing only matters for images other processes hold open.
-                    break;
-                case OptObject:
-                    throw new QimgException("--object is not supported by qimg");
-                case OptImageOpts:
-                    imageOpts = true;
-                    break;
             }
-        }
-        if (quiet)
-        {
-            progress = false;
         }
         if (g.Operands.Count != 1)
         {
@@ -86,11 +61,11 @@ public static class RebaseCommand
         {
             throw new QimgUsageException("Must specify backing file (-b) or use unsafe mode (-u)");
         }
-        var bar = new QemuProgress(ctx, progress, 2.0f);
+        var bar = new QemuProgress(ctx, g.ShowProgress, 2.0f);
         bar.Print(0, 100);
         try
         {
-            Rebase(ctx, g.Operands[0], fmt, baseImg ?? "", baseFmt, cache, srcCache, unsafeMode, imageOpts, bar);
+            Rebase(ctx, g.Operands[0], g.Format, baseImg ?? "", baseFmt, cache, srcCache, unsafeMode, g.ImageOpts, bar);
         }
         finally
         {

@@ -6,8 +6,6 @@ namespace Qcow2.Tools.Qimg;
 /// <summary>qimg resize: qemu-img 7.2's img_resize (grow, or shrink with --shrink, the virtual size).</summary>
 public static class ResizeCommand
 {
-    private const int OptObject = 256;
-    private const int OptImageOpts = 257;
     private const int OptPreallocation = 258;
     private const int OptShrink = 259;
 
@@ -16,9 +14,9 @@ public static class ResizeCommand
 
     private static readonly LongOption[] LongOptions =
     [
-        new("help", ArgKind.None, 'h'),
-        new("object", ArgKind.Required, OptObject),
-        new("image-opts", ArgKind.None, OptImageOpts),
+        CommandOptions.Help,
+        CommandOptions.Object,
+        CommandOptions.ImageOptsOption,
         new("preallocation", ArgKind.Required, OptPreallocation),
         new("shrink", ArgKind.None, OptShrink),
     ];
@@ -34,27 +32,13 @@ public static class ResizeCommand
             throw new QimgUsageException("Not enough arguments");
         }
         string size = args[^1];
-        string? fmt = null;
         string prealloc = "off";
-        bool quiet = false, imageOpts = false, shrink = false;
-        var g = new GetOpt(args[..^1], ":f:hq", LongOptions);
-        for (int c; (c = g.NextOption()) != -1;)
+        bool shrink = false;
+        var g = new CommandOptions(args[..^1], ":f:hq", LongOptions, ctx);
+        for (int c; (c = g.Next()) != -1;)
         {
             switch (c)
             {
-                case 'h':
-                    return HelpText.Print(ctx);
-                case 'f':
-                    fmt = g.OptArg;
-                    break;
-                case 'q':
-                    quiet = true;
-                    break;
-                case OptObject:
-                    throw new QimgException("--object is not supported by qimg");
-                case OptImageOpts:
-                    imageOpts = true;
-                    break;
                 case OptPreallocation:
                     prealloc = g.OptArg!;
                     if (prealloc is not ("off" or "metadata" or "falloc" or "full"))
@@ -88,7 +72,7 @@ public static class ResizeCommand
         param.Set("size", size);
         long n = unchecked((long)param.Get("size")!.Number);
 
-        using BlockDevice dev = SnapshotCommand.OpenImage(ctx, filename, fmt, imageOpts, writable: true, forceShare: false);
+        using BlockDevice dev = SnapshotCommand.OpenImage(ctx, filename, g.Format, g.ImageOpts, writable: true, forceShare: false);
         // blk_getlength: the size in whole sectors.
         long current = dev is Qcow2Image ? dev.Size & ~511L : dev.Size;
         long total = relative != 0 ? unchecked(current + n * relative) : n;
@@ -130,7 +114,7 @@ public static class ResizeCommand
         {
             throw new QimgException(e.Message);
         }
-        if (!quiet)
+        if (!g.Quiet)
         {
             ctx.Out.Write("Image resized.\n");
         }

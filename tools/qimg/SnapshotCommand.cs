@@ -7,8 +7,6 @@ namespace Qcow2.Tools.Qimg;
 /// <summary>qimg snapshot: qemu-img 7.2's img_snapshot (list, create, apply, delete internal snapshots).</summary>
 public static class SnapshotCommand
 {
-    private const int OptObject = 259;
-    private const int OptImageOpts = 257;
 
     /// <summary>QEMUSnapshotInfo.name holds 256 bytes, so qemu-img keeps at most 255 bytes of a new snapshot's name.</summary>
     private const int MaxNameBytes = 255;
@@ -18,10 +16,10 @@ public static class SnapshotCommand
 
     private static readonly LongOption[] LongOptions =
     [
-        new("help", ArgKind.None, 'h'),
-        new("object", ArgKind.Required, OptObject),
-        new("image-opts", ArgKind.None, OptImageOpts),
-        new("force-share", ArgKind.None, 'U'),
+        CommandOptions.Help,
+        CommandOptions.Object,
+        CommandOptions.ImageOptsOption,
+        CommandOptions.ForceShareOption,
     ];
 
     /// <summary>Runs the command; args[0] is "snapshot".</summary>
@@ -29,15 +27,11 @@ public static class SnapshotCommand
     {
         char action = '\0';
         string name = "";
-        bool imageOpts = false;
-        bool forceShare = false;
-        var g = new GetOpt(args, ":la:c:d:hqU", LongOptions);
-        for (int c; (c = g.NextOption()) != -1;)
+        var g = new CommandOptions(args, ":la:c:d:hqU", LongOptions, ctx);
+        for (int c; (c = g.Next()) != -1;)
         {
             switch (c)
             {
-                case 'h':
-                    return HelpText.Print(ctx);
                 case 'l' or 'a' or 'c' or 'd':
                     if (action != '\0')
                     {
@@ -46,24 +40,13 @@ public static class SnapshotCommand
                     action = (char)c;
                     name = g.OptArg ?? "";
                     break;
-                case 'q':
-                    // qemu-img's snapshot prints nothing on success, so quiet changes nothing.
-                    break;
-                case 'U':
-                    forceShare = true;
-                    break;
-                case OptImageOpts:
-                    imageOpts = true;
-                    break;
-                case OptObject:
-                    throw new QimgException("--object is not supported by qimg");
             }
         }
         if (g.Operands.Count != 1)
         {
             throw new QimgUsageException("Expecting one image file name");
         }
-        using BlockDevice dev = OpenImage(ctx, g.Operands[0], null, imageOpts, writable: action != 'l', forceShare);
+        using BlockDevice dev = OpenImage(ctx, g.Operands[0], null, g.ImageOpts, writable: action != 'l', g.ForceShare);
         var image = dev as Qcow2Image;
         bool ok = action switch
         {
