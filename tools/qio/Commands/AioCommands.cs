@@ -47,20 +47,14 @@ internal static class AioCommands
         {
             return IoCommands.Usage(s, AioReadInfo);
         }
-        var offset = IoCommands.Number(s, g.Operands[0], out int rc);
-        if (offset is null)
+        if (!RangeArgs.OffsetAndVector(s, g.Operands, out long offset, out long size, out int rc))
         {
             return rc;
         }
-        var size = IoCommands.VectorLength(s, g.Operands.Skip(1).ToList(), out rc);
-        if (size is null)
-        {
-            return rc;
-        }
-        var buf = new byte[size.Value];
+        var buf = new byte[size];
         buf.AsSpan().Fill(0xab);
         var dev = s.Device!;
-        long off = offset.Value;
+        long off = offset;
         s.Aio.Submit(
             () => QioSession.Try(() => dev.Read(off, buf)),
             (ret, elapsed) =>

@@ -99,13 +99,7 @@ internal static class IoCommands
         {
             return Usage(s, ReadInfo);
         }
-        var offset = Number(s, g.Operands[0], out int rc);
-        if (offset is null)
-        {
-            return rc;
-        }
-        var count = Number(s, g.Operands[1], out rc);
-        if (count is null)
+        if (!RangeArgs.OffsetAndLength(s, g.Operands, out long offset, out long count, out int rc))
         {
             return rc;
         }
@@ -120,23 +114,23 @@ internal static class IoCommands
         }
         if (!lflag)
         {
-            patternCount = count.Value - patternOffset;
+            patternCount = count - patternOffset;
         }
         if (patternCount < 0 || patternCount + patternOffset > count)
         {
             o.WriteLine("pattern verification range exceeds end of read data");
             return EINVAL;
         }
-        if (bflag && !CheckSectorAligned(s, offset.Value, count.Value))
+        if (bflag && !CheckSectorAligned(s, offset, count))
         {
             return EINVAL;
         }
 
-        var buf = new byte[count.Value];
+        var buf = new byte[count];
         buf.AsSpan().Fill(0xab);
         var dev = s.Device!;
         long t1 = Stopwatch.GetTimestamp();
-        int ret = bflag ? QioSession.Try(() => dev.ReadVmState(offset.Value, buf)) : QioSession.Try(() => dev.Read(offset.Value, buf));
+        int ret = bflag ? QioSession.Try(() => dev.ReadVmState(offset, buf)) : QioSession.Try(() => dev.Read(offset, buf));
         var elapsed = Stopwatch.GetElapsedTime(t1);
         if (ret < 0)
         {
@@ -154,9 +148,9 @@ internal static class IoCommands
         }
         if (verbose)
         {
-            Report.Dump(o, buf, offset.Value);
+            Report.Dump(o, buf, offset);
         }
-        Report.Print(o, "read", elapsed, offset.Value, count.Value, count.Value, 1, machine);
+        Report.Print(o, "read", elapsed, offset, count, count, 1, machine);
         return ret;
     }
 
@@ -236,21 +230,15 @@ internal static class IoCommands
         {
             return Usage(s, ReadvInfo);
         }
-        var offset = Number(s, g.Operands[0], out int rc);
-        if (offset is null)
+        if (!RangeArgs.OffsetAndVector(s, g.Operands, out long offset, out long size, out int rc))
         {
             return rc;
         }
-        var size = VectorLength(s, g.Operands.Skip(1).ToList(), out rc);
-        if (size is null)
-        {
-            return rc;
-        }
-        var buf = new byte[size.Value];
+        var buf = new byte[size];
         buf.AsSpan().Fill(0xab);
         var dev = s.Device!;
         long t1 = Stopwatch.GetTimestamp();
-        int ret = QioSession.Try(() => dev.Read(offset.Value, buf));
+        int ret = QioSession.Try(() => dev.Read(offset, buf));
         var elapsed = Stopwatch.GetElapsedTime(t1);
         if (ret < 0)
         {
@@ -268,9 +256,9 @@ internal static class IoCommands
         }
         if (verbose)
         {
-            Report.Dump(o, buf, offset.Value);
+            Report.Dump(o, buf, offset);
         }
-        Report.Print(o, "read", elapsed, offset.Value, size.Value, size.Value, 1, machine);
+        Report.Print(o, "read", elapsed, offset, size, size, 1, machine);
         return ret;
     }
 
@@ -337,13 +325,7 @@ internal static class IoCommands
             o.WriteLine("Only one of -z, -P, and -s can be specified at the same time");
             return EINVAL;
         }
-        var offset = Number(s, g.Operands[0], out int rc);
-        if (offset is null)
-        {
-            return rc;
-        }
-        var count = Number(s, g.Operands[1], out rc);
-        if (count is null)
+        if (!RangeArgs.OffsetAndLength(s, g.Operands, out long offset, out long count, out int rc))
         {
             return rc;
         }
@@ -352,7 +334,7 @@ internal static class IoCommands
             o.WriteLine($"length cannot exceed {Numbers.RequestMaxBytes} without -n, given {g.Operands[1]}");
             return EINVAL;
         }
-        if ((bflag || cflag) && !CheckSectorAligned(s, offset.Value, count.Value))
+        if ((bflag || cflag) && !CheckSectorAligned(s, offset, count))
         {
             return EINVAL;
         }
@@ -365,7 +347,7 @@ internal static class IoCommands
                 // Only reachable with -n, which requires -z.
                 return -(int)Errno.ERANGE;
             }
-            buf = new byte[count.Value];
+            buf = new byte[count];
             if (sflag)
             {
                 if (!FillFromFile(s, sourceFile!, buf))
@@ -384,19 +366,19 @@ internal static class IoCommands
         int ret;
         if (bflag)
         {
-            ret = QioSession.Try(() => dev.WriteVmState(offset.Value, buf));
+            ret = QioSession.Try(() => dev.WriteVmState(offset, buf));
         }
         else if (zflag)
         {
-            ret = QioSession.Try(() => dev.WriteZeroes(offset.Value, count.Value, mayUnmap));
+            ret = QioSession.Try(() => dev.WriteZeroes(offset, count, mayUnmap));
         }
         else if (cflag)
         {
-            ret = QioSession.Try(() => dev.WriteCompressed(offset.Value, buf));
+            ret = QioSession.Try(() => dev.WriteCompressed(offset, buf));
         }
         else
         {
-            ret = QioSession.Try(() => dev.Write(offset.Value, buf));
+            ret = QioSession.Try(() => dev.Write(offset, buf));
         }
         var elapsed = Stopwatch.GetElapsedTime(t1);
         if (ret < 0)
@@ -406,7 +388,7 @@ internal static class IoCommands
         }
         if (!quiet)
         {
-            Report.Print(o, "wrote", elapsed, offset.Value, count.Value, count.Value, 1, machine);
+            Report.Print(o, "wrote", elapsed, offset, count, count, 1, machine);
         }
         return 0;
     }
@@ -480,21 +462,15 @@ internal static class IoCommands
         {
             return Usage(s, WritevInfo);
         }
-        var offset = Number(s, g.Operands[0], out int rc);
-        if (offset is null)
+        if (!RangeArgs.OffsetAndVector(s, g.Operands, out long offset, out long size, out int rc))
         {
             return rc;
         }
-        var size = VectorLength(s, g.Operands.Skip(1).ToList(), out rc);
-        if (size is null)
-        {
-            return rc;
-        }
-        var buf = new byte[size.Value];
+        var buf = new byte[size];
         buf.AsSpan().Fill((byte)pattern);
         var dev = s.Device!;
         long t1 = Stopwatch.GetTimestamp();
-        int ret = QioSession.Try(() => dev.Write(offset.Value, buf));
+        int ret = QioSession.Try(() => dev.Write(offset, buf));
         var elapsed = Stopwatch.GetElapsedTime(t1);
         if (ret < 0)
         {
@@ -503,7 +479,7 @@ internal static class IoCommands
         }
         if (!quiet)
         {
-            Report.Print(o, "wrote", elapsed, offset.Value, size.Value, size.Value, 1, machine);
+            Report.Print(o, "wrote", elapsed, offset, size, size, 1, machine);
         }
         return 0;
     }
@@ -526,13 +502,7 @@ internal static class IoCommands
         {
             return Usage(s, DiscardInfo);
         }
-        var offset = Number(s, g.Operands[0], out int rc);
-        if (offset is null)
-        {
-            return rc;
-        }
-        var bytes = Number(s, g.Operands[1], out rc);
-        if (bytes is null)
+        if (!RangeArgs.OffsetAndLength(s, g.Operands, out long offset, out long bytes, out int rc))
         {
             return rc;
         }
@@ -543,7 +513,7 @@ internal static class IoCommands
         }
         var dev = s.Device!;
         long t1 = Stopwatch.GetTimestamp();
-        int ret = QioSession.Try(() => dev.Discard(offset.Value, bytes.Value));
+        int ret = QioSession.Try(() => dev.Discard(offset, bytes));
         var elapsed = Stopwatch.GetElapsedTime(t1);
         if (ret < 0)
         {
@@ -552,7 +522,7 @@ internal static class IoCommands
         }
         if (!quiet)
         {
-            Report.Print(o, "discard", elapsed, offset.Value, bytes.Value, bytes.Value, 1, machine);
+            Report.Print(o, "discard", elapsed, offset, bytes, bytes, 1, machine);
         }
         return 0;
     }
