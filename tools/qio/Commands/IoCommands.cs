@@ -52,16 +52,14 @@ internal static class IoCommands
     private static int Read(QioSession s, string[] argv)
     {
         var o = s.Out;
-        bool machine = false, quiet = false, verbose = false, pflag = false, sflag = false, lflag = false, bflag = false;
-        int pattern = 0;
+        bool sflag = false, lflag = false, bflag = false;
         long patternOffset = 0, patternCount = 0;
-        var g = new GetOpt(argv, "bCl:pP:qs:v", s.Err);
+        var g = new IoOptions(s, argv, "bCl:pP:qs:v");
         for (int c; (c = g.Next()) != -1;)
         {
             switch (c)
             {
                 case 'b': bflag = true; break;
-                case 'C': machine = true; break;
                 case 'l':
                     lflag = true;
                     var l = Number(s, g.OptArg!, out int lrc);
@@ -72,16 +70,7 @@ internal static class IoCommands
                     patternCount = l.Value;
                     break;
                 case 'p': break;
-                case 'P':
-                    pflag = true;
-                    var pat = Numbers.ParsePattern(g.OptArg!, o);
-                    if (pat is null)
-                    {
-                        return EINVAL;
-                    }
-                    pattern = pat.Value;
-                    break;
-                case 'q': quiet = true; break;
+                case IoOptions.BadPattern: return EINVAL;
                 case 's':
                     sflag = true;
                     var so = Number(s, g.OptArg!, out int src);
@@ -91,7 +80,6 @@ internal static class IoCommands
                     }
                     patternOffset = so.Value;
                     break;
-                case 'v': verbose = true; break;
                 default: return Usage(s, ReadInfo);
             }
         }
@@ -99,16 +87,11 @@ internal static class IoCommands
         {
             return Usage(s, ReadInfo);
         }
-        if (!RangeArgs.OffsetAndLength(s, g.Operands, out long offset, out long count, out int rc))
+        if (!RangeArgs.OffsetAndRequest(s, g.Operands, out long offset, out long count, out int rc))
         {
             return rc;
         }
-        if (count > Numbers.RequestMaxBytes)
-        {
-            o.WriteLine($"length cannot exceed {Numbers.RequestMaxBytes}, given {g.Operands[1]}");
-            return EINVAL;
-        }
-        if (!pflag && (lflag || sflag))
+        if (!g.PatternGiven && (lflag || sflag))
         {
             return Usage(s, ReadInfo);
         }
@@ -137,20 +120,20 @@ internal static class IoCommands
             o.WriteLine($"read failed: {QioSession.StrError(ret)}");
             return ret;
         }
-        if (pflag && !IsFilled(buf.AsSpan((int)patternOffset, (int)patternCount), (byte)pattern))
+        if (g.PatternGiven && !IsFilled(buf.AsSpan((int)patternOffset, (int)patternCount), (byte)g.Pattern))
         {
             o.WriteLine($"Pattern verification failed at offset {offset + patternOffset}, {patternCount} bytes");
             ret = EINVAL;
         }
-        if (quiet)
+        if (g.Quiet)
         {
             return ret;
         }
-        if (verbose)
+        if (g.Verbose)
         {
             Report.Dump(o, buf, offset);
         }
-        Report.Print(o, "read", elapsed, offset, count, count, 1, machine);
+        Report.Print(o, "read", elapsed, offset, count, count, 1, g.Machine);
         return ret;
     }
 
@@ -204,25 +187,12 @@ internal static class IoCommands
     private static int Readv(QioSession s, string[] argv)
     {
         var o = s.Out;
-        bool machine = false, quiet = false, verbose = false, pflag = false;
-        int pattern = 0;
-        var g = new GetOpt(argv, "CP:qv", s.Err);
+        var g = new IoOptions(s, argv, "CP:qv");
         for (int c; (c = g.Next()) != -1;)
         {
             switch (c)
             {
-                case 'C': machine = true; break;
-                case 'P':
-                    pflag = true;
-                    var pat = Numbers.ParsePattern(g.OptArg!, o);
-                    if (pat is null)
-                    {
-                        return EINVAL;
-                    }
-                    pattern = pat.Value;
-                    break;
-                case 'q': quiet = true; break;
-                case 'v': verbose = true; break;
+                case IoOptions.BadPattern: return EINVAL;
                 default: return Usage(s, ReadvInfo);
             }
         }
@@ -245,51 +215,40 @@ internal static class IoCommands
             o.WriteLine($"readv failed: {QioSession.StrError(ret)}");
             return ret;
         }
-        if (pflag && !IsFilled(buf, (byte)pattern))
+        if (g.PatternGiven && !IsFilled(buf, (byte)g.Pattern))
         {
             o.WriteLine($"Pattern verification failed at offset {offset}, {size} bytes");
             ret = EINVAL;
         }
-        if (quiet)
+        if (g.Quiet)
         {
             return ret;
         }
-        if (verbose)
+        if (g.Verbose)
         {
             Report.Dump(o, buf, offset);
         }
-        Report.Print(o, "read", elapsed, offset, size, size, 1, machine);
+        Report.Print(o, "read", elapsed, offset, size, size, 1, g.Machine);
         return ret;
     }
 
     private static int Write(QioSession s, string[] argv)
     {
         var o = s.Out;
-        bool machine = false, quiet = false, bflag = false, pflag = false, zflag = false, cflag = false, sflag = false;
+        bool bflag = false, zflag = false, cflag = false, sflag = false;
         bool fua = false, noFallback = false, mayUnmap = false;
-        int pattern = 0xcd;
         string? sourceFile = null;
-        var g = new GetOpt(argv, "bcCfnpP:qs:uz", s.Err);
+        var g = new IoOptions(s, argv, "bcCfnpP:qs:uz", 0xcd);
         for (int c; (c = g.Next()) != -1;)
         {
             switch (c)
             {
                 case 'b': bflag = true; break;
                 case 'c': cflag = true; break;
-                case 'C': machine = true; break;
                 case 'f': fua = true; break;
                 case 'n': noFallback = true; break;
                 case 'p': break;
-                case 'P':
-                    pflag = true;
-                    var pat = Numbers.ParsePattern(g.OptArg!, o);
-                    if (pat is null)
-                    {
-                        return EINVAL;
-                    }
-                    pattern = pat.Value;
-                    break;
-                case 'q': quiet = true; break;
+                case IoOptions.BadPattern: return EINVAL;
                 case 's': sflag = true; sourceFile = g.OptArg; break;
                 case 'u': mayUnmap = true; break;
                 case 'z': zflag = true; break;
@@ -320,7 +279,7 @@ internal static class IoCommands
             o.WriteLine("-u requires -z to be specified");
             return EINVAL;
         }
-        if ((zflag ? 1 : 0) + (pflag ? 1 : 0) + (sflag ? 1 : 0) > 1)
+        if ((zflag ? 1 : 0) + (g.PatternGiven ? 1 : 0) + (sflag ? 1 : 0) > 1)
         {
             o.WriteLine("Only one of -z, -P, and -s can be specified at the same time");
             return EINVAL;
@@ -357,7 +316,7 @@ internal static class IoCommands
             }
             else
             {
-                buf.AsSpan().Fill((byte)pattern);
+                buf.AsSpan().Fill((byte)g.Pattern);
             }
         }
 
@@ -386,9 +345,9 @@ internal static class IoCommands
             o.WriteLine($"write failed: {QioSession.StrError(ret)}");
             return ret;
         }
-        if (!quiet)
+        if (!g.Quiet)
         {
-            Report.Print(o, "wrote", elapsed, offset, count, count, 1, machine);
+            Report.Print(o, "wrote", elapsed, offset, count, count, 1, g.Machine);
         }
         return 0;
     }
@@ -437,24 +396,13 @@ internal static class IoCommands
     private static int Writev(QioSession s, string[] argv)
     {
         var o = s.Out;
-        bool machine = false, quiet = false;
-        int pattern = 0xcd;
-        var g = new GetOpt(argv, "CfqP:", s.Err);
+        var g = new IoOptions(s, argv, "CfqP:", 0xcd);
         for (int c; (c = g.Next()) != -1;)
         {
             switch (c)
             {
-                case 'C': machine = true; break;
                 case 'f': break;
-                case 'q': quiet = true; break;
-                case 'P':
-                    var pat = Numbers.ParsePattern(g.OptArg!, o);
-                    if (pat is null)
-                    {
-                        return EINVAL;
-                    }
-                    pattern = pat.Value;
-                    break;
+                case IoOptions.BadPattern: return EINVAL;
                 default: return Usage(s, WritevInfo);
             }
         }
@@ -467,7 +415,7 @@ internal static class IoCommands
             return rc;
         }
         var buf = new byte[size];
-        buf.AsSpan().Fill((byte)pattern);
+        buf.AsSpan().Fill((byte)g.Pattern);
         var dev = s.Device!;
         long t1 = Stopwatch.GetTimestamp();
         int ret = QioSession.Try(() => dev.Write(offset, buf));
@@ -477,9 +425,9 @@ internal static class IoCommands
             o.WriteLine($"writev failed: {QioSession.StrError(ret)}");
             return ret;
         }
-        if (!quiet)
+        if (!g.Quiet)
         {
-            Report.Print(o, "wrote", elapsed, offset, size, size, 1, machine);
+            Report.Print(o, "wrote", elapsed, offset, size, size, 1, g.Machine);
         }
         return 0;
     }
@@ -487,14 +435,11 @@ internal static class IoCommands
     private static int Discard(QioSession s, string[] argv)
     {
         var o = s.Out;
-        bool machine = false, quiet = false;
-        var g = new GetOpt(argv, "Cq", s.Err);
+        var g = new IoOptions(s, argv, "Cq");
         for (int c; (c = g.Next()) != -1;)
         {
             switch (c)
             {
-                case 'C': machine = true; break;
-                case 'q': quiet = true; break;
                 default: return Usage(s, DiscardInfo);
             }
         }
@@ -502,14 +447,9 @@ internal static class IoCommands
         {
             return Usage(s, DiscardInfo);
         }
-        if (!RangeArgs.OffsetAndLength(s, g.Operands, out long offset, out long bytes, out int rc))
+        if (!RangeArgs.OffsetAndRequest(s, g.Operands, out long offset, out long bytes, out int rc))
         {
             return rc;
-        }
-        if (bytes > Numbers.RequestMaxBytes)
-        {
-            o.WriteLine($"length cannot exceed {Numbers.RequestMaxBytes}, given {g.Operands[1]}");
-            return EINVAL;
         }
         var dev = s.Device!;
         long t1 = Stopwatch.GetTimestamp();
@@ -520,9 +460,9 @@ internal static class IoCommands
             o.WriteLine($"discard failed: {QioSession.StrError(ret)}");
             return ret;
         }
-        if (!quiet)
+        if (!g.Quiet)
         {
-            Report.Print(o, "discard", elapsed, offset, bytes, bytes, 1, machine);
+            Report.Print(o, "discard", elapsed, offset, bytes, bytes, 1, g.Machine);
         }
         return 0;
     }

@@ -10,6 +10,22 @@ internal static class RangeArgs
         return Parse(s, operands[0], out offset, out rc) && Parse(s, operands[1], out length, out rc);
     }
 
+    /// <summary>off len for a single request (read, discard): also false when len exceeds the largest request.</summary>
+    public static bool OffsetAndRequest(QioSession s, IReadOnlyList<string> operands, out long offset, out long length, out int rc)
+    {
+        if (!OffsetAndLength(s, operands, out offset, out length, out rc))
+        {
+            return false;
+        }
+        if (length > Numbers.RequestMaxBytes)
+        {
+            s.Out.WriteLine($"length cannot exceed {Numbers.RequestMaxBytes}, given {operands[1]}");
+            rc = -(int)Errno.EINVAL;
+            return false;
+        }
+        return true;
+    }
+
     /// <summary>off len [len..] (readv, writev, aio_read, aio_write): the offset and create_iovec's total length.</summary>
     public static bool OffsetAndVector(QioSession s, IReadOnlyList<string> operands, out long offset, out long total, out int rc)
     {
