@@ -11,11 +11,9 @@ public static class AmendCommand
     /// <summary>The usage line shown by --help.</summary>
     public const string Syntax = "amend [--object objectdef] [--image-opts] [-p] [-q] [-f fmt] [-t cache] [--force] -o options filename";
 
-    private static readonly LongOption[] LongOptions =
+    private static readonly IReadOnlyList<LongOption> LongOptions =
     [
-        CommandOptions.Help,
-        CommandOptions.Object,
-        CommandOptions.ImageOptsOption,
+        .. CommandOptions.Common,
         new("force", ArgKind.None, OptForce),
     ];
 

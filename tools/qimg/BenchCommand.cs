@@ -34,7 +34,7 @@ public static class BenchCommand
     /// <summary>Environment variable that turns on the extra statistics line on stderr.</summary>
     public const string StatsVariable = "QIMG_BENCH_STATS";
 
-    private static readonly LongOption[] LongOptions =
+    private static readonly IReadOnlyList<LongOption> LongOptions =
     [
         CommandOptions.Help,
         new("flush-interval", ArgKind.Required, OptFlushInterval),

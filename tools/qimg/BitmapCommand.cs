@@ -17,11 +17,9 @@ public static class BitmapCommand
     /// <summary>The usage line shown by --help.</summary>
     public const string Syntax = "bitmap (--merge SOURCE | --add | --remove | --clear | --enable | --disable)... [-b source_file [-F source_fmt]] [-g granularity] [--object objectdef] [--image-opts | -f fmt] filename bitmap";
 
-    private static readonly LongOption[] LongOptions =
+    private static readonly IReadOnlyList<LongOption> LongOptions =
     [
-        CommandOptions.Help,
-        CommandOptions.Object,
-        CommandOptions.ImageOptsOption,
+        .. CommandOptions.Common,
         new("add", ArgKind.None, OptAdd),
         new("remove", ArgKind.None, OptRemove),
         new("clear", ArgKind.None, OptClear),

@@ -16,7 +16,7 @@ public static class CheckCommand
     /// <summary>The usage line shown by --help.</summary>
     public const string Syntax = "check [--object objectdef] [--image-opts] [-q] [-f fmt] [--output=ofmt] [-r [leaks | all]] [-T src_cache] [-U] filename";
 
-    private static readonly LongOption[] LongOptions =
+    private static readonly IReadOnlyList<LongOption> LongOptions =
     [
         CommandOptions.Help,
         CommandOptions.FormatOption,

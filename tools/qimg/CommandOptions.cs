@@ -29,6 +29,12 @@ public sealed class CommandOptions
     /// <summary>--format, the long form of -f.</summary>
     public static readonly LongOption FormatOption = new("format", ArgKind.Required, 'f');
 
+    /// <summary>The long options most commands start with, in QEMU's order: --help, --object, --image-opts.</summary>
+    public static readonly IReadOnlyList<LongOption> Common = [Help, Object, ImageOptsOption];
+
+    /// <summary><see cref="Common"/> followed by --force-share.</summary>
+    public static readonly IReadOnlyList<LongOption> CommonAndForceShare = [.. Common, ForceShareOption];
+
     private readonly GetOpt _getopt;
     private readonly ToolContext _ctx;
     private readonly bool _quietGetopt;

@@ -28,12 +28,7 @@ public static class CommitCommand
     /// <summary>The usage line shown by --help.</summary>
     public const string Syntax = "commit [--object objectdef] [--image-opts] [-q] [-f fmt] [-t cache] [-b base] [-r rate_limit] [-d] [-p] filename";
 
-    private static readonly LongOption[] LongOptions =
-    [
-        CommandOptions.Help,
-        CommandOptions.Object,
-        CommandOptions.ImageOptsOption,
-    ];
+    private static readonly IReadOnlyList<LongOption> LongOptions = CommandOptions.Common;
 
     /// <summary>Runs the command; args[0] is "commit".</summary>
     public static int Run(string[] args, ToolContext ctx)

@@ -20,13 +20,7 @@ public static class CompareCommand
     /// <summary>The usage line shown by --help.</summary>
     public const string Syntax = "compare [--object objectdef] [--image-opts] [-f fmt] [-F fmt] [-T src_cache] [-p] [-q] [-s] [-U] filename1 filename2";
 
-    private static readonly LongOption[] LongOptions =
-    [
-        CommandOptions.Help,
-        CommandOptions.Object,
-        CommandOptions.ImageOptsOption,
-        CommandOptions.ForceShareOption,
-    ];
+    private static readonly IReadOnlyList<LongOption> LongOptions = CommandOptions.CommonAndForceShare;
 
     /// <summary>Runs the command; args[0] is "compare".</summary>
     public static int Run(string[] args, ToolContext ctx)

@@ -18,12 +18,9 @@ public static class ConvertCommand
     private const int OptBitmaps = 261;
     private const int OptSkipBroken = 262;
 
-    private static readonly LongOption[] LongOptions =
+    private static readonly IReadOnlyList<LongOption> LongOptions =
     [
-        CommandOptions.Help,
-        CommandOptions.Object,
-        CommandOptions.ImageOptsOption,
-        CommandOptions.ForceShareOption,
+        .. CommandOptions.CommonAndForceShare,
         new("target-image-opts", ArgKind.None, OptTargetImageOpts),
         new("salvage", ArgKind.None, OptSalvage),
         new("target-is-zero", ArgKind.None, OptTargetIsZero),

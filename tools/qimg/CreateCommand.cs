@@ -14,7 +14,7 @@ public static class CreateCommand
         ["blkdebug", "blklogwrites", "blkverify", "bochs", "cloop", "dmg", "luks", "parallels", "qcow", "qed", "vdi", "vhdx", "vmdk", "vpc", "vvfat", "file"];
 
 
-    private static readonly LongOption[] LongOptions = [CommandOptions.Help, CommandOptions.Object];
+    private static readonly IReadOnlyList<LongOption> LongOptions = [CommandOptions.Help, CommandOptions.Object];
 
     /// <summary>Runs the command; args[0] is "create".</summary>
     public static int Run(string[] args, ToolContext ctx)

@@ -10,13 +10,7 @@ public static class DdCommand
     public const string Syntax = "dd [--image-opts] [-U] [-f fmt] [-O output_fmt] [bs=block_size] [count=blocks] [skip=blocks] if=input of=output";
 
 
-    private static readonly LongOption[] LongOptions =
-    [
-        CommandOptions.Help,
-        CommandOptions.Object,
-        CommandOptions.ImageOptsOption,
-        CommandOptions.ForceShareOption,
-    ];
+    private static readonly IReadOnlyList<LongOption> LongOptions = CommandOptions.CommonAndForceShare;
 
     /// <summary>Runs the command; args[0] is "dd".</summary>
     public static int Run(string[] args, ToolContext ctx)

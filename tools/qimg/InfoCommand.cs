@@ -12,7 +12,7 @@ public static class InfoCommand
     /// <summary>The usage line shown by --help.</summary>
     public const string Syntax = "info [--image-opts] [-f fmt] [--output=ofmt] [--backing-chain] [-U] filename";
 
-    private static readonly LongOption[] LongOptions =
+    private static readonly IReadOnlyList<LongOption> LongOptions =
     [
         CommandOptions.Help,
         CommandOptions.Object,

@@ -12,7 +12,7 @@ public static class MapCommand
     /// <summary>The usage line shown by --help.</summary>
     public const string Syntax = "map [--image-opts] [-f fmt] [--start-offset=offset] [--max-length=len] [--output=ofmt] [-U] filename";
 
-    private static readonly LongOption[] LongOptions =
+    private static readonly IReadOnlyList<LongOption> LongOptions =
     [
         CommandOptions.Help,
         CommandOptions.Object,

@@ -13,7 +13,7 @@ public static class MeasureCommand
     private const int OptOutput = 258;
     private const int OptSize = 259;
 
-    private static readonly LongOption[] LongOptions =
+    private static readonly IReadOnlyList<LongOption> LongOptions =
     [
         CommandOptions.Help,
         CommandOptions.ImageOptsOption,

@@ -17,13 +17,7 @@ public static class RebaseCommand
     /// <summary>The usage line shown by --help.</summary>
     public const string Syntax = "rebase [--object objectdef] [--image-opts] [-U] [-q] [-f fmt] [-t cache] [-T src_cache] [-p] [-u] -b backing_file [-F backing_fmt] filename";
 
-    private static readonly LongOption[] LongOptions =
-    [
-        CommandOptions.Help,
-        CommandOptions.Object,
-        CommandOptions.ImageOptsOption,
-        CommandOptions.ForceShareOption,
-    ];
+    private static readonly IReadOnlyList<LongOption> LongOptions = CommandOptions.CommonAndForceShare;
 
     /// <summary>Runs the command; args[0] is "rebase".</summary>
     public static int Run(string[] args, ToolContext ctx)

@@ -12,11 +12,9 @@ public static class ResizeCommand
     /// <summary>The usage line shown by --help.</summary>
     public const string Syntax = "resize [--object objectdef] [--image-opts] [-f fmt] [--preallocation=prealloc] [-q] [--shrink] filename [+ | -]size";
 
-    private static readonly LongOption[] LongOptions =
+    private static readonly IReadOnlyList<LongOption> LongOptions =
     [
-        CommandOptions.Help,
-        CommandOptions.Object,
-        CommandOptions.ImageOptsOption,
+        .. CommandOptions.Common,
         new("preallocation", ArgKind.Required, OptPreallocation),
         new("shrink", ArgKind.None, OptShrink),
     ];

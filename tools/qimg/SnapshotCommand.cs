@@ -14,13 +14,7 @@ public static class SnapshotCommand
     /// <summary>The usage line shown by --help.</summary>
     public const string Syntax = "snapshot [--object objectdef] [--image-opts] [-U] [-q] [-l | -a snapshot | -c snapshot | -d snapshot] filename";
 
-    private static readonly LongOption[] LongOptions =
-    [
-        CommandOptions.Help,
-        CommandOptions.Object,
-        CommandOptions.ImageOptsOption,
-        CommandOptions.ForceShareOption,
-    ];
+    private static readonly IReadOnlyList<LongOption> LongOptions = CommandOptions.CommonAndForceShare;
 
     /// <summary>Runs the command; args[0] is "snapshot".</summary>
     public static int Run(string[] args, ToolContext ctx)
