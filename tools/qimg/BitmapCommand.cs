@@ -164,21 +164,6 @@ public static class BitmapCommand
             throw new QimgException("--image-opts and --format are mutually exclusive");
         }
         string file = imageOpts ? ImageArgs.ApplyImageOpts(filename, options) : filename;
-        BlockDevice dev;
-        try
-        {
-            dev = ImageOpener.Open(file, options);
-        }
-        catch (Exception e) when (e is not QimgException)
-        {
-            throw new QimgException($"Could not open '{file}': {e.Message}");
-        }
-        if (writable && options.Format is null && dev is RawDevice)
-        {
-            ctx.Err.Write($"WARNING: Image format was not specified for '{file}' and probing guessed raw.\n"
-                + "         Automatically detecting the format is dangerous for raw images, write operations on block 0 will be restricted.\n"
-                + "         Specify the 'raw' format explicitly to remove the restrictions.\n");
-        }
-        return dev;
+        return ImageArgs.OpenFile(ctx, file, options, warnProbedRaw: writable);
     }
 }

@@ -129,14 +129,7 @@ public static class ConvertTarget
             WriteThrough = writeThrough,
         }.ForTool(ctx);
         file = imageOpts ? ImageArgs.ApplyImageOpts(filename, options) : filename;
-        try
-        {
-            return ImageOpener.Open(file, options);
-        }
-        catch (Exception e) when (e is not QimgException)
-        {
-            throw new QimgException($"Could not open '{file}': {e.Message}");
-        }
+        return ImageArgs.OpenFile(ctx, file, options, warnProbedRaw: false);
     }
 
     /// <summary>qcow2_co_pwritev_compressed with no data: pads the file to a whole sector, as the last compressed write does.</summary>
