@@ -6,13 +6,20 @@ namespace Qcow2.Format;
 /// <summary>One bitmap directory entry (a Qcow2Bitmap in QEMU): table location, flags, granularity and name.</summary>
 public sealed class BitmapDirectoryEntry
 {
-    private const int TableOffsetField = 0;
-    private const int TableSizeField = TableOffsetField + 8;
-    private const int FlagsField = TableSizeField + 4;
-    private const int TypeField = FlagsField + 4;
-    private const int GranularityField = TypeField + 1;
-    private const int NameSizeField = GranularityField + 1;
-    private const int ExtraDataSizeField = NameSizeField + 2;
+    /// <summary>Field: u64 bitmap table offset.</summary>
+    public const int TableOffsetField = 0;
+    /// <summary>Field: u32 bitmap table size (entries).</summary>
+    public const int TableSizeField = TableOffsetField + 8;
+    /// <summary>Field: u32 flags.</summary>
+    public const int FlagsField = TableSizeField + 4;
+    /// <summary>Field: u8 type.</summary>
+    public const int TypeField = FlagsField + 4;
+    /// <summary>Field: u8 granularity bits.</summary>
+    public const int GranularityField = TypeField + 1;
+    /// <summary>Field: u16 name size.</summary>
+    public const int NameSizeField = GranularityField + 1;
+    /// <summary>Field: u32 extra data size.</summary>
+    public const int ExtraDataSizeField = NameSizeField + 2;
 
     /// <summary>Bytes of the fixed part; extra data and the name follow, the whole padded to 8 bytes.</summary>
     public const int FixedSize = ExtraDataSizeField + 4;

@@ -22,8 +22,16 @@ public sealed record HeaderExtension(uint Type, byte[] Data)
     public const int HeaderSize = 8;
     /// <summary>Bytes of one feature table entry: u8 type, u8 bit, 46 bytes of name.</summary>
     public const int FeatureEntrySize = 48;
+    /// <summary>Bitmaps extension field: u32 nb_bitmaps.</summary>
+    public const int BitmapsNbBitmapsOffset = 0;
+    /// <summary>Bitmaps extension field: u32 reserved (must be zero).</summary>
+    public const int BitmapsReservedOffset = BitmapsNbBitmapsOffset + 4;
+    /// <summary>Bitmaps extension field: u64 bitmap directory size.</summary>
+    public const int BitmapsDirectorySizeOffset = BitmapsReservedOffset + 4;
+    /// <summary>Bitmaps extension field: u64 bitmap directory offset.</summary>
+    public const int BitmapsDirectoryOffsetOffset = BitmapsDirectorySizeOffset + 8;
     /// <summary>Bytes of the bitmaps extension.</summary>
-    public const int BitmapsSize = 24;
+    public const int BitmapsSize = BitmapsDirectoryOffsetOffset + 8;
 
     /// <summary>Parses the extensions in cluster 0 from start up to end, with QEMU's checks and messages.</summary>
     public static List<HeaderExtension> ParseAll(ReadOnlySpan<byte> cluster0, int start, long end)

@@ -18,6 +18,12 @@ public sealed class SnapshotEntry
     public const int ExtraDataSizeOffset = VmStateSizeOffset + 4;
     /// <summary>Bytes of the fixed part.</summary>
     public const int FixedSize = ExtraDataSizeOffset + 4;
+    /// <summary>Extra data field: the 64-bit VM state size (the fixed part's is 32 bits).</summary>
+    public const int VmStateSizeLargeOffset = FixedSize;
+    /// <summary>Extra data field: the guest disk size when the snapshot was taken.</summary>
+    public const int DiskSizeOffset = VmStateSizeLargeOffset + 8;
+    /// <summary>Extra data field: the icount when the snapshot was taken (-1: none).</summary>
+    public const int IcountOffset = DiskSizeOffset + 8;
     /// <summary>Extra data QEMU writes: vm_state_size_large, disk_size, icount.</summary>
     public const int QemuExtraSize = 24;
     /// <summary>Extra data a version 3 entry must have at least (vm_state_size_large and disk_size).</summary>
@@ -74,17 +80,17 @@ public sealed class SnapshotEntry
             throw new CorruptImageException("Snapshot table is too big", Errno.EFBIG);
         }
         var extra = table.Slice(pos, (int)e.ExtraDataSize);
-        if (extra.Length >= 8)
+        if (extra.Length >= DiskSizeOffset - FixedSize)
         {
-            e.VmStateSize = BinaryPrimitives.ReadUInt64BigEndian(extra);
+            e.VmStateSize = BinaryPrimitives.ReadUInt64BigEndian(extra[(VmStateSizeLargeOffset - FixedSize)..]);
         }
-        if (extra.Length >= 16)
+        if (extra.Length >= IcountOffset - FixedSize)
         {
-            e.DiskSize = BinaryPrimitives.ReadUInt64BigEndian(extra[8..]);
+            e.DiskSize = BinaryPrimitives.ReadUInt64BigEndian(extra[(DiskSizeOffset - FixedSize)..]);
         }
-        if (extra.Length >= 24)
+        if (extra.Length >= QemuExtraSize)
         {
-            e.Icount = BinaryPrimitives.ReadUInt64BigEndian(extra[16..]);
+            e.Icount = BinaryPrimitives.ReadUInt64BigEndian(extra[(IcountOffset - FixedSize)..]);
         }
         if (extra.Length > QemuExtraSize)
         {
@@ -117,9 +123,9 @@ public sealed class SnapshotEntry
         BinaryPrimitives.WriteUInt32BigEndian(b.AsSpan(VmStateSizeOffset), VmStateSize > uint.MaxValue ? 0 : (uint)VmStateSize);
         BinaryPrimitives.WriteUInt32BigEndian(b.AsSpan(ExtraDataSizeOffset), (uint)extraSize);
         int pos = FixedSize;
-        BinaryPrimitives.WriteUInt64BigEndian(b.AsSpan(pos), VmStateSize);
-        BinaryPrimitives.WriteUInt64BigEndian(b.AsSpan(pos + 8), DiskSize);
-        BinaryPrimitives.WriteUInt64BigEndian(b.AsSpan(pos + 16), Icount);
+        BinaryPrimitives.WriteUInt64BigEndian(b.AsSpan(VmStateSizeLargeOffset), VmStateSize);
+        BinaryPrimitives.WriteUInt64BigEndian(b.AsSpan(DiskSizeOffset), DiskSize);
+        BinaryPrimitives.WriteUInt64BigEndian(b.AsSpan(IcountOffset), Icount);
         UnknownExtra.CopyTo(b, pos + QemuExtraSize);
         pos += extraSize;
         id.CopyTo(b, pos);

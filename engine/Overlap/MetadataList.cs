@@ -55,8 +55,6 @@ public sealed partial class MetadataList
     public const int WindowClusters = 4096;
 
     private const int WindowShift = 12;
-    private const int MinClusterBits = 9;
-    private const int MaxClusterBits = 21;
 
     private readonly Dictionary<long, MetadataWindow> _windows = [];
     private readonly Action<long, long>? _memoryLimitReached;

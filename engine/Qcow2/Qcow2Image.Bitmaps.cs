@@ -8,8 +8,10 @@ public sealed partial class Qcow2Image
     /// <summary>nb_bitmaps of the bitmaps extension (0: no extension).</summary>
     private uint _nbBitmaps;
 
-    /// <summary>Fields of the bitmaps extension: u32 nb_bitmaps, u32 reserved, u64 directory size, u64 directory offset.</summary>
-    private const int BitmapsExtNbBitmapsField = 0, BitmapsExtDirectorySizeField = 8, BitmapsExtDirectoryOffsetField = 16;
+    /// <summary>Fields of the bitmaps extension (engine/Format/HeaderExtension).</summary>
+    private const int BitmapsExtNbBitmapsField = HeaderExtension.BitmapsNbBitmapsOffset,
+        BitmapsExtDirectorySizeField = HeaderExtension.BitmapsDirectorySizeOffset,
+        BitmapsExtDirectoryOffsetField = HeaderExtension.BitmapsDirectoryOffsetOffset;
 
     /// <summary>The in-memory bitmaps in QEMU's bs->dirty_bitmaps order (the most recently created first).</summary>
     private readonly List<DirtyBitmap> _dirtyBitmaps = new();

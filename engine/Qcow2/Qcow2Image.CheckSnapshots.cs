@@ -330,7 +330,7 @@ public sealed partial class Qcow2Image
     }
 
     /// <summary>Bits 9..55 of a bitmap table entry: the data cluster offset.</summary>
-    private const ulong BitmapTableOffsetMask = 0x00fffffffffffe00;
+    private const ulong BitmapTableOffsetMask = BitmapTableEntry.OffsetMask;
     /// <summary>Bits 1..8 and 56..63 of a bitmap table entry are reserved.</summary>
     private const ulong BitmapTableReservedMask = 0xff000000000001fe;
 

@@ -8,17 +8,6 @@ namespace Qcow2;
 
 public sealed partial class Qcow2Image
 {
-    /// <summary>Cluster sizes QEMU supports: 2^9 (512 B) to 2^21 (2 MiB).</summary>
-    public const int MinClusterBits = 9, MaxClusterBits = 21;
-    /// <summary>QCOW_MAX_L1_SIZE: the active L1 may not exceed 32 MiB.</summary>
-    public const long MaxL1SizeBytes = 32L << 20;
-    /// <summary>QCOW_MAX_REFTABLE_SIZE: the refcount table may not exceed 8 MiB.</summary>
-    public const long MaxRefcountTableBytes = 8L << 20;
-    /// <summary>The longest backing file name QEMU reads.</summary>
-    public const int MaxBackingFileNameLength = 1023;
-    /// <summary>QCOW_MAX_CLUSTER_OFFSET: host offsets must fit in 56 bits.</summary>
-    public const long MaxClusterOffset = (1L << 56) - 1;
-
     /// <summary>Opens a qcow2 image over storage, with QEMU's open-time checks in QEMU's order.</summary>
     public static Qcow2Image Open(IStorage storage, string fileName, OpenOptions options)
     {

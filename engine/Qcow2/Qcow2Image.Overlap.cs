@@ -349,10 +349,10 @@ public sealed partial class Qcow2Image : IOverlapChecker
             // QEMU warns that the bitmaps are inconsistent, ignores the extension and drops it on a read-write open.
             return false;
         }
-        uint nbBitmaps = BinaryPrimitives.ReadUInt32BigEndian(data);
-        ulong directorySize = BinaryPrimitives.ReadUInt64BigEndian(data.AsSpan(8));
-        ulong directoryOffset = BinaryPrimitives.ReadUInt64BigEndian(data.AsSpan(16));
-        string? error = BinaryPrimitives.ReadUInt32BigEndian(data.AsSpan(4)) != 0 ? "bitmaps_ext: Reserved field is not zero"
+        uint nbBitmaps = BinaryPrimitives.ReadUInt32BigEndian(data.AsSpan(HeaderExtension.BitmapsNbBitmapsOffset));
+        ulong directorySize = BinaryPrimitives.ReadUInt64BigEndian(data.AsSpan(HeaderExtension.BitmapsDirectorySizeOffset));
+        ulong directoryOffset = BinaryPrimitives.ReadUInt64BigEndian(data.AsSpan(HeaderExtension.BitmapsDirectoryOffsetOffset));
+        string? error = BinaryPrimitives.ReadUInt32BigEndian(data.AsSpan(HeaderExtension.BitmapsReservedOffset)) != 0 ? "bitmaps_ext: Reserved field is not zero"
             : nbBitmaps > MaxBitmaps ? $"bitmaps_ext: Image has {nbBitmaps} bitmaps, exceeding the QEMU supported maximum of {MaxBitmaps}"
             : nbBitmaps == 0 ? "found bitmaps extension with zero bitmaps"
             : (directoryOffset & (ulong)(_clusterSize - 1)) != 0 ? "bitmaps_ext: invalid bitmap directory offset"

@@ -33,7 +33,7 @@ public sealed partial class Qcow2Image
     }
 
     /// <summary>Bits 9..63 of a refcount table entry: the refcount block offset.</summary>
-    private const ulong RefcountTableEntryOffsetMask = 0xfffffffffffffe00;
+    private const ulong RefcountTableEntryOffsetMask = RefcountTableEntry.OffsetMask;
 
     /// <summary>The refcount of a cluster (0 when its block is not allocated).</summary>
     private ulong GetRefcount(long clusterIndex)

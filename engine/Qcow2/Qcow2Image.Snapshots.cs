@@ -6,11 +6,6 @@ namespace Qcow2;
 
 public sealed partial class Qcow2Image
 {
-    /// <summary>QCOW_MAX_SNAPSHOTS.</summary>
-    public const int MaxSnapshots = 65536;
-    /// <summary>QCOW_MAX_SNAPSHOTS_SIZE: the snapshot table may not exceed 64 MiB.</summary>
-    public const long MaxSnapshotsSize = 1024L * MaxSnapshots;
-
     private List<SnapshotEntry> _snapshots = new();
     private long _snapshotsOffset;
     private long _snapshotsSize;

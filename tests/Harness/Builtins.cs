@@ -5,17 +5,23 @@ using System.Text.RegularExpressions;
 
 namespace Qcow2.Harness;
 
-/// <summary>The commands a statement may start with: the tools, echo, and iotests' common.rc helpers.</summary>
+/// <summary>The commands a statement may start with: the tools, shell builtins, and iotests' common.rc helpers.</summary>
 internal static partial class Builtins
 {
     private static readonly HashSet<string> Commands =
     [
-        "qimg", "qio", "mkimage", "echo", "_make_test_img", "_check_test_img", "_img_info",
-        "poke_file", "peek_file_le", "peek_file_be", "truncate", "cp", "rm", "_notrun",
+        "qimg", "qio", "mkimage", "echo", "cat", "true", "false", ":", "test", "[", "_make_test_img", "_check_test_img",
+        "_img_info", "poke_file", "peek_file_le", "peek_file_be", "truncate", "cp", "rm", "_notrun",
     ];
 
+    /// <summary>Commands the interpreter runs itself, because they change its control flow or variables.</summary>
+    public static readonly IReadOnlySet<string> ControlCommands = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "break", "continue", "return", "local",
+    };
+
     /// <summary>Whether name can start a statement.</summary>
-    public static bool IsCommand(string name) => Commands.Contains(name);
+    public static bool IsCommand(string name) => Commands.Contains(name) || ControlCommands.Contains(name);
 
     /// <summary>The target tool a command runs, if any (helpers run qimg).</summary>
     public static string? ToolOf(string name) => name switch
@@ -28,12 +34,24 @@ internal static partial class Builtins
     /// <summary>Thrown by _notrun to stop the scenario with a reason.</summary>
     internal sealed class NotRunException(string reason) : Exception(reason);
 
-    /// <summary>Runs a builtin; text it prints goes to stdout (chunk IsError=false).</summary>
-    public static ToolRun Run(Interpreter it, string name, IReadOnlyList<string> args)
+    /// <summary>Runs a builtin with stdin (a here-document or null); text it prints goes to stdout (chunk IsError=false).</summary>
+    public static ToolRun Run(Interpreter it, string name, IReadOnlyList<string> args, string? stdin)
     {
         var env = it.Env;
         switch (name)
         {
+            case "true" or ":":
+                return Out("");
+
+            case "false":
+                return new ToolRun(1, []);
+
+            case "test" or "[":
+                return Conditions.Run(name, args, it.PathOf);
+
+            case "cat":
+                return Cat(it, args, stdin);
+
             case "echo":
                 var newline = true;
                 var words = args.ToList();
@@ -116,6 +134,32 @@ internal static partial class Builtins
             default:
                 throw new ArgumentOutOfRangeException(nameof(name), name, "not a builtin");
         }
+    }
+
+    /// <summary>cat [FILE...]: prints the files, or stdin without arguments.</summary>
+    private static ToolRun Cat(Interpreter it, IReadOnlyList<string> args, string? stdin)
+    {
+        if (args.Count == 0)
+        {
+            return Out(stdin ?? "");
+        }
+
+        var chunks = new List<OutputChunk>();
+        var status = 0;
+        foreach (var a in args)
+        {
+            if (File.Exists(it.PathOf(a)))
+            {
+                chunks.Add(new OutputChunk(false, File.ReadAllText(it.PathOf(a))));
+            }
+            else
+            {
+                chunks.Add(new OutputChunk(true, $"cat: {a}: No such file or directory\n"));
+                status = 1;
+            }
+        }
+
+        return new ToolRun(status, chunks);
     }
 
     private static ToolRun Out(string text) => new(0, [new OutputChunk(false, text)]);

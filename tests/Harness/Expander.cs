@@ -3,9 +3,19 @@ using System.Text;
 
 namespace Qcow2.Harness;
 
-/// <summary>Expands raw words: quotes, backslashes, <c>$VAR</c>, <c>${VAR}</c>, <c>$?</c>, <c>${PIPESTATUS[N]}</c> and <c>$((arith))</c>.</summary>
-internal sealed class Expander(Func<string, string?> lookup)
+/// <summary>
+/// Expands raw words: quotes, backslashes, <c>$VAR</c>, <c>${VAR}</c>, <c>$?</c>, <c>${PIPESTATUS[N]}</c>,
+/// positional parameters (<c>$1</c>..<c>$9</c>, <c>$#</c>, <c>$@</c>, <c>$*</c>) and <c>$((arith))</c>.
+/// </summary>
+internal sealed class Expander(Func<string, string?> lookup, IReadOnlyList<string>? positional = null, Action<string, string>? assign = null)
 {
+    /// <summary>
+    /// Expands a word to the arguments it gives: none or one, or, for <c>"$@"</c> (or <c>$@</c>) alone,
+    /// one per positional parameter.
+    /// </summary>
+    public IEnumerable<string> ExpandArgs(string raw) =>
+        raw is "\"$@\"" or "$@" ? positional ?? [] : ExpandWord(raw) is { } w ? [w] : [];
+
     /// <summary>Expands a word to a single argument; null when an unquoted expansion came out empty (the word vanishes).</summary>
     public string? ExpandWord(string raw)
     {
@@ -113,7 +123,7 @@ internal sealed class Expander(Func<string, string?> lookup)
             }
 
             var inner = s[(i + 3)..(j - 1)];
-            sb.Append(Arithmetic.Evaluate(ExpandHeredoc(inner), lookup).ToString(CultureInfo.InvariantCulture));
+            sb.Append(Arithmetic.Evaluate(ExpandHeredoc(inner), lookup, assign).ToString(CultureInfo.InvariantCulture));
             return j + 1;
         }
 
@@ -124,9 +134,9 @@ internal sealed class Expander(Func<string, string?> lookup)
             return end + 1;
         }
 
-        if (i + 1 < s.Length && s[i + 1] == '?')
+        if (i + 1 < s.Length && s[i + 1] is '?' or '#' or '@' or '*' or (>= '1' and <= '9'))
         {
-            sb.Append(lookup("?") ?? "0");
+            sb.Append(lookup(s[i + 1].ToString()) ?? "");
             return i + 2;
         }
 

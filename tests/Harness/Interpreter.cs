@@ -7,19 +7,19 @@ namespace Qcow2.Harness;
 /// on one file collects it: a tool's stderr arrives as written, its stdout when flushed; with
 /// <c>cmd | filter</c> the filtered stdout arrives after cmd ends; with <c>2&gt;&amp;1 |</c> both pass the filter.
 /// </summary>
-internal sealed class Interpreter
+internal sealed partial class Interpreter
 {
-    private enum Dest
-    {
-        Sink,
-        Pipe,
-        Null,
-    }
-
     private readonly Scenario _scenario;
     private readonly Target _target;
     private readonly StringBuilder _output = new();
-    private readonly string _file;
+
+    // Where stdout and stderr of the command running now go; null discards (/dev/null).
+    private StringBuilder? _stdout;
+    private StringBuilder? _stderr;
+
+    // The file and line of the statement running now, for error messages.
+    private string _file;
+    private int _line;
 
     /// <summary>Creates an interpreter for one run of scenario in testDir.</summary>
     public Interpreter(Scenario scenario, Target target, string testDir)
@@ -28,6 +28,8 @@ internal sealed class Interpreter
         _target = target;
         _file = ScenarioParser.DisplayPath(scenario.ScriptPath);
         Env = new ScenarioEnv(testDir, scenario.Number);
+        _stdout = _output;
+        _stderr = _output;
     }
 
     /// <summary>The scenario's variables.</summary>
@@ -40,24 +42,19 @@ internal sealed class Interpreter
     public string Run()
     {
         _output.Append("QA output created by ").Append(_scenario.Number).Append('\n');
-        foreach (var statement in _scenario.Body)
+        try
         {
-            try
-            {
-                Execute(statement);
-            }
-            catch (Builtins.NotRunException e)
-            {
-                NotRunReason = e.Message;
-                break;
-            }
+            ExecuteList(_scenario.Body);
+        }
+        catch (Builtins.NotRunException e)
+        {
+            NotRunReason = e.Message;
+        }
 #pragma warning disable CA1031 // any failure of a statement is reported in the output, which then fails the comparison
-            catch (Exception e) when (e is ArgumentException or FormatException or IOException or UnauthorizedAccessException or KeyNotFoundException)
+        catch (Exception e) when (e is ArgumentException or FormatException or IOException or UnauthorizedAccessException or KeyNotFoundException)
 #pragma warning restore CA1031
-            {
-                _output.Append($"iotests: {_file}:{statement.Line}: {e.Message}\n");
-                break;
-            }
+        {
+            _output.Append($"iotests: {_file}:{_line}: {e.Message}\n");
         }
 
         return _output.ToString();
@@ -98,72 +95,4 @@ internal sealed class Interpreter
 
         return run with { Chunks = chunks };
     }
-
-    private void Execute(Statement statement)
-    {
-        var expander = new Expander(Env.Get);
-        switch (statement)
-        {
-            case Assignment a:
-                foreach (var (name, value) in a.Pairs)
-                {
-                    Env.Set(name, expander.ExpandWord(value.Raw) ?? "");
-                }
-
-                Env.SetStatus([0]);
-                break;
-
-            case Pipeline p:
-                RunPipeline(p, expander);
-                break;
-        }
-    }
-
-    private void RunPipeline(Pipeline p, Expander expander)
-    {
-        var first = p.Commands[0];
-        var args = Expand(first, expander);
-        var outDest = p.Commands.Count > 1 ? Dest.Pipe : Dest.Sink;
-        var errDest = Dest.Sink;
-        foreach (var r in first.Redirects)
-        {
-            switch (r)
-            {
-                case RedirectKind.StdoutToNull: outDest = Dest.Null; break;
-                case RedirectKind.StderrToNull: errDest = Dest.Null; break;
-                case RedirectKind.StderrToStdout: errDest = outDest; break;
-            }
-        }
-
-        var stdin = first.Stdin is null ? null : first.Stdin.Expand ? expander.ExpandHeredoc(first.Stdin.Body) : first.Stdin.Body;
-        var merge = outDest == errDest && outDest != Dest.Null;
-        var run = Builtins.ToolOf(first.Name) == first.Name
-            ? RunTool(first.Name, args, stdin, merge)
-            : Builtins.Run(this, first.Name, args);
-
-        var pipe = new StringBuilder();
-        foreach (var c in run.Chunks)
-        {
-            switch (c.IsError ? errDest : outDest)
-            {
-                case Dest.Sink: _output.Append(c.Text); break;
-                case Dest.Pipe: pipe.Append(c.Text); break;
-            }
-        }
-
-        var statuses = new List<int> { run.ExitCode };
-        var text = pipe.ToString();
-        foreach (var filter in p.Commands.Skip(1))
-        {
-            var (filtered, status) = Filters.Apply(filter.Name, Expand(filter, expander), text, Env);
-            text = filtered;
-            statuses.Add(status);
-        }
-
-        _output.Append(text);
-        Env.SetStatus(statuses);
-    }
-
-    private static List<string> Expand(SimpleCommand c, Expander expander) =>
-        c.Words.Skip(1).Select(w => expander.ExpandWord(w.Raw)).OfType<string>().ToList();
 }

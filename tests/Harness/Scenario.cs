@@ -21,7 +21,7 @@ internal sealed record Scenario(
     public IEnumerable<string> ToolsUsed()
     {
         var used = new SortedSet<string>(StringComparer.Ordinal);
-        foreach (var p in Body.OfType<Pipeline>())
+        foreach (var p in Body.SelectMany(s => s.Descendants()).OfType<Pipeline>())
         {
             foreach (var c in p.Commands)
             {

@@ -32,9 +32,27 @@ internal sealed class ScenarioEnv
     /// <summary>Exit statuses of the last pipeline's commands.</summary>
     public IReadOnlyList<int> PipeStatus { get; set; } = [0];
 
-    /// <summary>Reads a variable ($?, PIPESTATUS[N] included); null when unset.</summary>
+    /// <summary>The positional parameters ($1, $2, ...) of the function running now.</summary>
+    public IReadOnlyList<string> Positional { get; set; } = [];
+
+    /// <summary>Reads a variable ($?, PIPESTATUS[N], $1..$9, $#, $@ and $* included); null when unset.</summary>
     public string? Get(string name)
     {
+        if (name.Length == 1 && name[0] is >= '1' and <= '9')
+        {
+            return name[0] - '1' < Positional.Count ? Positional[name[0] - '1'] : null;
+        }
+
+        if (name is "@" or "*")
+        {
+            return string.Join(' ', Positional);
+        }
+
+        if (name == "#")
+        {
+            return Positional.Count.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
         if (name.StartsWith("PIPESTATUS[", StringComparison.Ordinal) && name.EndsWith(']'))
         {
             return int.TryParse(name["PIPESTATUS[".Length..^1], out var k) && k >= 0 && k < PipeStatus.Count
@@ -47,6 +65,12 @@ internal sealed class ScenarioEnv
 
     /// <summary>Sets a variable.</summary>
     public void Set(string name, string value) => _vars[name] = value;
+
+    /// <summary>Unsets a variable.</summary>
+    public void Unset(string name) => _vars.Remove(name);
+
+    /// <summary>The status of the last statement ($?).</summary>
+    public int Status => PipeStatus[^1];
 
     /// <summary>Records a pipeline's statuses; $? is the last one, as in the shell.</summary>
     public void SetStatus(IReadOnlyList<int> statuses)

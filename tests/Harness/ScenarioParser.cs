@@ -1,5 +1,3 @@
-using System.Text;
-
 namespace Qcow2.Harness;
 
 /// <summary>Reads a scenario script: the header block, then the body in the small shell-like language.</summary>
@@ -20,7 +18,7 @@ internal static class ScenarioParser
                 throw new ScriptException(display, 1, "the first comment line must be a one-line description");
             }
 
-            var body = ParseBody(text, display);
+            var body = ParseBody(text, display, Path.GetDirectoryName(Path.GetFullPath(scriptPath)));
             return new Scenario(stem, scriptPath, golden, description, groups, requires, body, null);
         }
         catch (ScriptException e)
@@ -43,7 +41,7 @@ internal static class ScenarioParser
         var groups = new List<string>();
         var requires = new List<string>();
         var first = true;
-        foreach (var raw in SplitLines(text))
+        foreach (var raw in Tokenizer.SplitLines(text))
         {
             if (raw.StartsWith("#!", StringComparison.Ordinal) && first)
             {
@@ -75,129 +73,40 @@ internal static class ScenarioParser
         return (description, groups, requires);
     }
 
-    /// <summary>Parses a script body into statements.</summary>
-    public static List<Statement> ParseBody(string text, string file)
+    /// <summary>Parses a script body into statements and checks that every command exists.</summary>
+    public static List<Statement> ParseBody(string text, string file, string? dir = null)
     {
-        var lines = SplitLines(text);
-        var statements = new List<Statement>();
-        var i = 0;
-        while (i < lines.Count)
-        {
-            var start = i;
-            var logical = new StringBuilder(lines[i]);
-            while (EndsWithContinuation(logical) && i + 1 < lines.Count)
-            {
-                logical.Length--;
-                i++;
-                logical.Append(lines[i]);
-            }
-
-            i++;
-            var tokens = Tokenizer.Tokenize(logical.ToString(), file, start + 1);
-            var parsed = BuildStatements(tokens, file, start + 1);
-            foreach (var (cmd, heredoc) in parsed.Heredocs)
-            {
-                var body = new StringBuilder();
-                var found = false;
-                while (i < lines.Count)
-                {
-                    var l = lines[i++];
-                    var candidate = heredoc.StripTabs ? l.TrimStart('\t') : l;
-                    if (candidate == heredoc.Delimiter)
-                    {
-                        found = true;
-                        break;
-                    }
-
-                    body.Append(candidate).Append('\n');
-                }
-
-                if (!found)
-                {
-                    throw new ScriptException(file, start + 1, $"here-document delimited by '{heredoc.Delimiter}' is not terminated");
-                }
-
-                cmd.Stdin = new Heredoc(body.ToString(), heredoc.Expand);
-            }
-
-            statements.AddRange(parsed.Statements);
-        }
-
-        return statements;
+        var body = ScriptParser.Parse(text, file, dir ?? Path.GetDirectoryName(Path.GetFullPath(file)) ?? ".");
+        var functions = body.SelectMany(s => s.Descendants()).OfType<FunctionDef>().Select(f => f.Name).ToHashSet(StringComparer.Ordinal);
+        CheckCommands(body, file, functions);
+        return body;
     }
 
-    private static bool EndsWithContinuation(StringBuilder sb)
+    private static void CheckCommands(IEnumerable<Statement> statements, string file, HashSet<string> functions)
     {
-        var n = 0;
-        for (var k = sb.Length - 1; k >= 0 && sb[k] == '\\'; k--)
+        foreach (var s in statements)
         {
-            n++;
-        }
+            if (s is Source src)
+            {
+                CheckCommands(src.Body, src.File, functions);
+                continue;
+            }
 
-        return n % 2 == 1;
+            if (s is Pipeline { Commands: [var first, ..] } && !functions.Contains(first.Name) && !Builtins.IsCommand(first.Name))
+            {
+                var hint = Filters.IsFilter(first.Name) ? " (filters read a pipe: put them after '|')" : "";
+                throw new ScriptException(file, first.Line, $"unknown command '{first.Name}'{hint}");
+            }
+
+            CheckCommands(s.Children, file, functions);
+        }
     }
 
-    private sealed record Parsed(List<Statement> Statements, List<(SimpleCommand Cmd, Tokenizer.HeredocSpec Spec)> Heredocs);
-
-    private static Parsed BuildStatements(List<Tokenizer.Token> tokens, string file, int line)
-    {
-        var statements = new List<Statement>();
-        var heredocs = new List<(SimpleCommand, Tokenizer.HeredocSpec)>();
-        var commands = new List<SimpleCommand>();
-        var current = new SimpleCommand();
-
-        void EndCommand()
-        {
-            if (current.Words.Count == 0)
-            {
-                throw new ScriptException(file, line, "missing command before '|' or ';' or redirection");
-            }
-
-            commands.Add(current);
-            current = new SimpleCommand();
-        }
-
-        void EndStatement()
-        {
-            if (commands.Count == 0 && current.Words.Count == 0)
-            {
-                return;
-            }
-
-            EndCommand();
-            statements.Add(MakeStatement(commands, file, line));
-            commands = [];
-        }
-
-        foreach (var t in tokens)
-        {
-            switch (t)
-            {
-                case Tokenizer.WordToken w:
-                    current.Words.Add(new Word(w.Raw));
-                    break;
-                case Tokenizer.PipeToken:
-                    EndCommand();
-                    break;
-                case Tokenizer.SemicolonToken:
-                    EndStatement();
-                    break;
-                case Tokenizer.RedirectToken r:
-                    current.Redirects.Add(r.Kind);
-                    break;
-                case Tokenizer.HeredocToken h:
-                    heredocs.Add((current, h.Spec));
-                    break;
-            }
-        }
-
-        EndStatement();
-        return new Parsed(statements, heredocs);
-    }
-
-    private static Statement MakeStatement(List<SimpleCommand> commands, string file, int line)
+    /// <summary>Makes an assignment or a pipeline of a simple command and its filters.</summary>
+    public static Statement MakeStatement(List<SimpleCommand> commands, string file)
     {
         var first = commands[0];
+        var line = first.Line;
         if (commands.Count == 1 && first.Redirects.Count == 0 && first.Stdin is null && first.Words.All(w => AssignmentName(w.Raw) is not null))
         {
             return new Assignment(line, first.Words.Select(w =>
@@ -210,25 +119,6 @@ internal static class ScenarioParser
         if (AssignmentName(first.Name) is not null)
         {
             throw new ScriptException(file, line, $"variable prefixes on a command are not supported ('{first.Name}')");
-        }
-
-        if (!Builtins.IsCommand(first.Name))
-        {
-            var hint = Filters.IsFilter(first.Name) ? " (filters read a pipe: put them after '|')" : "";
-            throw new ScriptException(file, line, $"unknown command '{first.Name}'{hint}");
-        }
-
-        foreach (var c in commands.Skip(1))
-        {
-            if (!Filters.IsFilter(c.Name))
-            {
-                throw new ScriptException(file, line, $"'{c.Name}' is not a filter; after '|' use one of: {string.Join(", ", Filters.Names)}");
-            }
-
-            if (c.Redirects.Count > 0 || c.Stdin is not null)
-            {
-                throw new ScriptException(file, line, $"filter '{c.Name}' takes no redirections");
-            }
         }
 
         return new Pipeline(line, commands);
@@ -250,17 +140,6 @@ internal static class ScenarioParser
     /// <summary>Whether s is a shell variable name.</summary>
     public static bool IsName(string s) =>
         s.Length > 0 && (char.IsAsciiLetter(s[0]) || s[0] == '_') && s.All(c => char.IsAsciiLetterOrDigit(c) || c == '_');
-
-    private static List<string> SplitLines(string text)
-    {
-        var lines = text.Replace("\r\n", "\n", StringComparison.Ordinal).Split('\n').ToList();
-        if (lines.Count > 0 && lines[^1].Length == 0)
-        {
-            lines.RemoveAt(lines.Count - 1);
-        }
-
-        return lines;
-    }
 
     private static string[] Words(string s) => s.Split([' ', '\t', ','], StringSplitOptions.RemoveEmptyEntries);
 }

@@ -6,17 +6,17 @@ namespace Qcow2.Tools.Qimg;
 /// </summary>
 public static class Qcow2CreateValidator
 {
-    /// <summary>Smallest cluster size (cluster_bits 9).</summary>
-    public const int MinClusterSize = 512;
+    /// <summary>Smallest cluster size (the engine's <see cref="Format.Limits"/>).</summary>
+    public const int MinClusterSize = Format.Limits.MinClusterSize;
 
-    /// <summary>Largest cluster size (cluster_bits 21).</summary>
-    public const int MaxClusterSize = 2 * 1024 * 1024;
+    /// <summary>Largest cluster size.</summary>
+    public const int MaxClusterSize = Format.Limits.MaxClusterSize;
 
-    /// <summary>Extended L2 entries split a cluster into 32 subclusters of at least 512 bytes.</summary>
-    public const int MinClusterSizeExtendedL2 = MinClusterSize * 32;
+    /// <summary>Smallest cluster size with extended L2 entries.</summary>
+    public const int MinClusterSizeExtendedL2 = Format.Limits.MinClusterSizeExtendedL2;
 
-    /// <summary>QCOW_MAX_L1_SIZE (32 MiB) divided by the 8-byte L1 entry: the most L1 entries an image may have.</summary>
-    public const long MaxL1Entries = 32L * 1024 * 1024 / 8;
+    /// <summary>The most L1 entries an image may have.</summary>
+    public const long MaxL1Entries = Format.Limits.MaxL1Entries;
 
     /// <summary>Block drivers qemu knows (the values the QAPI BlockdevDriver enum accepts for backing-fmt).</summary>
     private static readonly HashSet<string> BlockdevDrivers =

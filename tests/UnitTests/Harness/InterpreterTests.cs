@@ -15,7 +15,12 @@ public sealed class InterpreterTests
     [TearDown]
     public void TearDown() => _box.Dispose();
 
-    private string Body(string body) => _box.Output(body)["QA output created by 999\n".Length..];
+    private string Body(string body)
+    {
+        var s = _box.Add("999", "# self-test\n" + body, "");
+        Assert.That(s.ParseError, Is.Null);
+        return _box.Run(s).Output["QA output created by 999\n".Length..];
+    }
 
     [Test]
     public void Output_starts_with_the_QA_line() =>
@@ -109,5 +114,171 @@ public sealed class InterpreterTests
         var big = new string('x', 5000);
         var output = Body($"qio o:{big} e:err\n");
         Assert.That(output, Is.EqualTo(big[..4096] + "err\n" + big[4096..] + "\n"));
+    }
+
+    [Test]
+    public void For_loops_in_multi_line_and_one_line_form()
+    {
+        Assert.That(Body("for x in a 'b c' \"\" d; do\n    echo \"[$x]\"\ndone\necho $x\n"), Is.EqualTo("[a]\n[b c]\n[]\n[d]\nd\n"));
+        Assert.That(Body("for i in 1 2 3; do echo -n $i; done; echo\n"), Is.EqualTo("123\n"));
+        Assert.That(Body("for i in \\\n    1 \\\n    2 \\\n\ndo\necho $i\ndone\n"), Is.EqualTo("1\n2\n"));
+    }
+
+    [Test]
+    public void Nested_loops_with_break_and_continue()
+    {
+        var script = "for i in 1 2 3; do\n  for j in a b c; do\n    if [ $j = b ]; then continue; fi\n    if [ $i = 2 ]; then continue 2; fi\n"
+            + "    if [ $i = 3 ]; then break 2; fi\n    echo $i$j\n  done\ndone\necho end\n";
+        Assert.That(Body(script), Is.EqualTo("1a\n1c\nend\n"));
+    }
+
+    [Test]
+    public void While_and_until_loop_on_arithmetic_and_test_conditions()
+    {
+        Assert.That(Body("i=0\nwhile (( i < 3 )); do echo $i; i=$((i + 1)); done\n"), Is.EqualTo("0\n1\n2\n"));
+        Assert.That(Body("i=3\nuntil [ $i -le 0 ]\ndo\n  echo $i\n  (( i-- ))\ndone\n"), Is.EqualTo("3\n2\n1\n"));
+        Assert.That(Body("while true; do echo once; break; done\n"), Is.EqualTo("once\n"));
+    }
+
+    [Test]
+    public void If_elif_else_takes_the_first_true_branch()
+    {
+        const string f = "t() {\n  if [ \"$1\" = a ]; then\n    echo A\n  elif (( $1 > 5 )); then\n    echo big\n  else\n    echo other\n  fi\n}\n";
+        Assert.That(Body(f + "t a\nt 7\nt 2\nif false; then echo no; fi; echo $?\n"), Is.EqualTo("A\nbig\nother\n0\n"));
+    }
+
+    [TestCase("[ abc = abc ]", 0)]
+    [TestCase("[ abc == abd ]", 1)]
+    [TestCase("[ abc != abd ]", 0)]
+    [TestCase("[ -z '' ]", 0)]
+    [TestCase("[ -n '' ]", 1)]
+    [TestCase("[ -n x ]", 0)]
+    [TestCase("[ x ]", 0)]
+    [TestCase("[ '' ]", 1)]
+    [TestCase("[ ]", 1)]
+    [TestCase("[ 10 -eq 0xa ]", 2)]
+    [TestCase("[ 10 -eq 10 ]", 0)]
+    [TestCase("[ 3 -ne 4 ]", 0)]
+    [TestCase("[ -3 -lt 2 ]", 0)]
+    [TestCase("[ 2 -le 2 ]", 0)]
+    [TestCase("[ 2 -gt 2 ]", 1)]
+    [TestCase("[ 2 -ge 3 ]", 1)]
+    [TestCase("[ ! 2 -ge 3 ]", 0)]
+    [TestCase("[ a = a -a b = c ]", 1)]
+    [TestCase("[ a = a -o b = c ]", 0)]
+    [TestCase("[ \\( a = b \\) -o x ]", 0)]
+    [TestCase("test -e f", 0)]
+    [TestCase("test -f f", 0)]
+    [TestCase("test -e nothing", 1)]
+    [TestCase("[ a = a", 2)]
+    public void Test_builtin_gives_the_shell_status(string condition, int status) =>
+        Assert.That(Body($"echo hi > f\n{condition}\necho $?\n"), Does.EndWith($"{status}\n"));
+
+    [Test]
+    public void Test_builtin_reports_a_non_integer() =>
+        Assert.That(Body("[ abc -eq 1 ]\necho $?\n"), Is.EqualTo("[: abc: integer expression expected\n2\n"));
+
+    [Test]
+    public void And_or_lists_run_by_status()
+    {
+        Assert.That(Body("true && echo yes || echo no\nfalse && echo yes || echo no\n"), Is.EqualTo("yes\nno\n"));
+        Assert.That(Body("qio x:3 && echo never\necho $?\n! false && echo negated\n"), Is.EqualTo("3\nnegated\n"));
+        Assert.That(Body("[ 1 = 1 ] &&\n    echo continued\n"), Is.EqualTo("continued\n"));
+    }
+
+    [Test]
+    public void Arithmetic_commands_compare_assign_and_short_circuit()
+    {
+        Assert.That(Body("(( 2 > 1 && 1 != 1 )); echo $?\n(( 0 || 3 <= 3 )); echo $?\n"), Is.EqualTo("1\n0\n"));
+        Assert.That(Body("i=5\n(( i += 2, j = i * 2 ))\necho $i $j $((i++)) $i $((++i)) $((i == 9 ? 100 : 200))\n"), Is.EqualTo("7 14 7 8 9 100\n"));
+        Assert.That(Body("x=0\n(( 0 && (x = 1) ))\necho $x $(( 1 || 1 / 0 ))\n"), Is.EqualTo("0 1\n"));
+        // C precedence: * over +, + over <<, << over <, < over ==, == over |, | over &&.
+        Assert.That(Body("echo $((1 + 2 * 3 == 7 && 8 >> 1 < 5)) $((2 | 1 == 1)) $((1 << 2 + 1)) $((-3 % 2)) $((~0 ^ 5))\n"), Is.EqualTo("1 3 8 -1 -6\n"));
+    }
+
+    [Test]
+    public void Functions_take_positional_parameters_and_return_a_status()
+    {
+        var f = "show() {\n    echo \"$# args: $1 $2|$@|\"\n    for a in \"$@\"; do echo \"<$a>\"; done\n    return 3\n    echo unreachable\n}\n";
+        Assert.That(Body(f + "show one 'two words'\necho $? \"[$1]\"\n"),
+            Is.EqualTo("2 args: one two words|one two words|\n<one>\n<two words>\n3 []\n"));
+    }
+
+    [Test]
+    public void One_line_functions_locals_and_nested_calls()
+    {
+        var f = "inner() { echo \"inner $1 x=$x\"; }\nouter()\n{\n    local x=in y\n    inner $1$1\n    y=set\n    g=global\n}\n";
+        Assert.That(Body(f + "x=out\ny=before\nouter z\necho $x $y $g\n"), Is.EqualTo("inner zz x=in\nout before global\n"));
+    }
+
+    [Test]
+    public void Return_leaves_a_loop_inside_a_function()
+    {
+        var f = "first_big() { for v in \"$@\"; do if (( v > 10 )); then echo $v; return 0; fi; done; return 1; }\n";
+        Assert.That(Body(f + "first_big 3 12 40; echo $?\nfirst_big 1 2; echo $?\n"), Is.EqualTo("12\n0\n1\n"));
+    }
+
+    [Test]
+    public void Function_output_passes_filters_and_redirections()
+    {
+        var f = "both() { qio o:out e:err; }\n";
+        Assert.That(Body(f + "both | grep -v nothing\n"), Is.EqualTo("err\nout\n"));
+        Assert.That(Body(f + "both 2>&1 | grep -v err\n"), Is.EqualTo("out\n"));
+        Assert.That(Body(f + "both >/dev/null\n"), Is.EqualTo("err\n"));
+    }
+
+    [Test]
+    public void Heredoc_written_to_a_file_by_cat_in_a_loop_and_read_back()
+    {
+        var script = "for event in l1_update l2_load; do\ncat > \"$TEST_DIR/blkdebug.conf\" <<EOF\n[inject-error]\nevent = \"$event\"\nEOF\n"
+            + "cat blkdebug.conf\ndone\n";
+        Assert.That(Body(script), Is.EqualTo("[inject-error]\nevent = \"l1_update\"\n[inject-error]\nevent = \"l2_load\"\n"));
+    }
+
+    [Test]
+    public void Output_redirection_truncates_or_appends()
+    {
+        Assert.That(Body("echo one > f\necho two >> f\ncat f\necho three > f\ncat f\n"), Is.EqualTo("one\ntwo\nthree\n"));
+        // Like a real process whose stdout is a file: stderr is written at once, stdout when the tool exits.
+        Assert.That(Body("qio o:a e:b > f 2>&1\necho --\ncat f\n"), Is.EqualTo("--\nb\na\n"));
+        Assert.That(Body("qio o:a e:b 2> f\necho --\ncat f\n"), Is.EqualTo("a\n--\nb\n"));
+        Assert.That(Body("echo msg >&2 | grep -v msg\n"), Is.EqualTo("msg\n"));
+    }
+
+    [Test]
+    public void A_loop_redirected_to_a_file_or_a_filter_collects_every_pass()
+    {
+        Assert.That(Body("for i in 1 2; do echo $i; done > f\ncat f\n"), Is.EqualTo("1\n2\n"));
+        Assert.That(Body("for i in 1 2 3; do echo $i; done | grep -v 2\n"), Is.EqualTo("1\n3\n"));
+        Assert.That(Body("{ echo a; echo b; } | grep b\n"), Is.EqualTo("b\n"));
+    }
+
+    [Test]
+    public void Cat_of_a_missing_file_fails_like_cat() =>
+        Assert.That(Body("cat nothing\necho $?\n"), Is.EqualTo("cat: nothing: No such file or directory\n1\n"));
+
+    [Test]
+    public void Source_runs_a_file_next_to_the_scenario()
+    {
+        File.WriteAllText(Path.Combine(_box.Root, "tests", "iotests", "common.test"), "greet() { echo \"hello $1\"; }\nshared=yes\n");
+        Assert.That(Body(". ./common.test\ngreet world\necho $shared\n"), Is.EqualTo("hello world\nyes\n"));
+    }
+
+    [Test]
+    public void Break_outside_a_loop_stops_the_scenario_with_its_line() =>
+        Assert.That(Body("echo ok\nbreak\necho never\n"), Does.Match(@"^ok\niotests: .*999:3: break: only meaningful in a 'for', 'while', or 'until' loop\n$"));
+
+    [Test]
+    public void Input_redirection_feeds_a_file_to_a_tool_or_cat()
+    {
+        Assert.That(Body("i=0\nwhile (( i < 3 )); do echo \"line $((i * 32))k\"; (( i++ )); done > cmds\nqio in < cmds\ncat < cmds\n"),
+            Is.EqualTo("line 0k\nline 32k\nline 64k\nline 0k\nline 32k\nline 64k\n"));
+    }
+
+    [Test]
+    public void A_function_call_sets_pipestatus_to_its_own_status_and_can_be_redefined()
+    {
+        var f = "f() { qio x:3 | grep -v x; }\nf\necho \"${PIPESTATUS[0]} ${PIPESTATUS[1]}|\"\nf() { echo second; }\nf\n";
+        Assert.That(Body(f), Is.EqualTo("1 |\nsecond\n"));
     }
 }
