@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using Qcow2.Corpus.Hostile;
 using Qcow2.Tools.Qimg;
 using Qcow2.UnitTests.Interop;
 

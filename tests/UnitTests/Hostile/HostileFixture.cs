@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using Qcow2.Cli;
+using Qcow2.Corpus.Hostile;
 using Qcow2.Tools.Qimg;
 using Qcow2.Tools.Qio;
 using Qcow2.UnitTests.Interop;

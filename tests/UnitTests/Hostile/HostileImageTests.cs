@@ -1,3 +1,4 @@
+using Qcow2.Corpus.Hostile;
 using Qcow2.UnitTests.Interop;
 
 namespace Qcow2.UnitTests.Hostile;

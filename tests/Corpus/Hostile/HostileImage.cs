@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
 
-namespace Qcow2.UnitTests.Hostile;
+namespace Qcow2.Corpus.Hostile;
 
 /// <summary>One byte range to overwrite in an image.</summary>
 /// <param name="Offset">file offset</param>
@@ -48,10 +48,20 @@ public sealed record HostileImage
     public string? RefusedByDesign { get; init; }
 
     /// <summary>A big-endian 64-bit value.</summary>
-    public static byte[] U64(ulong v) => ImageBytes.Be64(v);
+    public static byte[] U64(ulong v)
+    {
+        var b = new byte[8];
+        BinaryPrimitives.WriteUInt64BigEndian(b, v);
+        return b;
+    }
 
     /// <summary>A big-endian 32-bit value.</summary>
-    public static byte[] U32(uint v) => ImageBytes.Be32(v);
+    public static byte[] U32(uint v)
+    {
+        var b = new byte[4];
+        BinaryPrimitives.WriteUInt32BigEndian(b, v);
+        return b;
+    }
 
     /// <summary>A header extension: type, length and data padded to 8 bytes, optionally followed by the end marker.</summary>
     public static byte[] Extension(uint type, byte[] data, bool end = true)

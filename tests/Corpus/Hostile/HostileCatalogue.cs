@@ -1,6 +1,6 @@
-using static Qcow2.UnitTests.Hostile.HostileImage;
+using static Qcow2.Corpus.Hostile.HostileImage;
 
-namespace Qcow2.UnitTests.Hostile;
+namespace Qcow2.Corpus.Hostile;
 
 /// <summary>
 /// The bad inputs of the reference catalogue (§4.5, after iotest 080 and 036) and the §1.1 header checks, each as a

@@ -1,0 +1,63 @@
+using System.Diagnostics;
+
+namespace Qcow2.Corpus;
+
+/// <summary>Makes the sidecars from real QEMU: qemu-img convert -f qcow2 -O raw for the content, qemu-img map for the extents.</summary>
+public static class Expectations
+{
+    /// <summary>The longest QEMU may take over one case.</summary>
+    private static readonly TimeSpan Limit = TimeSpan.FromSeconds(120);
+
+    /// <summary>Asks QEMU about one case of the corpus folder.</summary>
+    public static Sidecar FromQemu(string casesDir, CorpusCase c)
+    {
+        string image = Path.Combine(casesDir, c.ImageFile);
+        string raw = Path.Combine(Path.GetTempPath(), $"corpus-{Environment.ProcessId}-{c.Name}.raw");
+        try
+        {
+            var (rc, _, err) = Run("qemu-img", ["convert", "-f", "qcow2", "-O", "raw", image, raw]);
+            if (rc != 0)
+            {
+                return new Sidecar(c.Name, false, FirstLine(err, casesDir), 0, null, []);
+            }
+            long size = new FileInfo(raw).Length;
+            var (mrc, map, merr) = Run("qemu-img", ["map", "-f", "qcow2", "--output=json", image]);
+            var runs = mrc == 0 ? Sidecar.MapExtents(map, size) : Sidecar.MapExtents("[]", size);
+            var scan = new ContentScan(runs);
+            using (var f = File.OpenRead(raw))
+            {
+                scan.ReadAll(f, long.MaxValue);
+            }
+            var extents = runs.Select((r, i) => new Extent(r.Start, r.Length, r.Data, r.Zero, scan.ExtentSha256[i])).ToList();
+            return new Sidecar(c.Name, true, mrc == 0 ? null : "qemu-img map: " + FirstLine(merr, casesDir), size, scan.Sha256(), extents);
+        }
+        finally
+        {
+            File.Delete(raw);
+        }
+    }
+
+    /// <summary>The first line of a message, with the corpus folder's path taken out (sidecars do not depend on where the corpus is).</summary>
+    private static string FirstLine(string text, string casesDir) =>
+        text.Replace(Path.GetFullPath(casesDir).TrimEnd('/') + "/", "", StringComparison.Ordinal)
+            .Split('\n', StringSplitOptions.RemoveEmptyEntries).FirstOrDefault() ?? "";
+
+    private static (int Rc, string Out, string Err) Run(string file, string[] args)
+    {
+        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in args)
+        {
+            psi.ArgumentList.Add(a);
+        }
+        using var p = Process.Start(psi)!;
+        var o = p.StandardOutput.ReadToEndAsync();
+        var e = p.StandardError.ReadToEndAsync();
+        if (!p.WaitForExit(Limit))
+        {
+            p.Kill(true);
+            p.WaitForExit();
+            return (-1, "", $"{file} timed out");
+        }
+        return (p.ExitCode, o.Result, e.Result);
+    }
+}

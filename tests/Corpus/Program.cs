@@ -1,0 +1,3 @@
+using Qcow2.Corpus;
+
+return CorpusCommand.Execute(args, Console.Out, Console.Error);
