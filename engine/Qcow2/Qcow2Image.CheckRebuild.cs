@@ -165,11 +165,7 @@ public sealed partial class Qcow2Image
         }
         while (changed != 0);
 
-        var raw = new byte[reftable.Length * 8];
-        for (int i = 0; i < reftable.Length; i++)
-        {
-            BinaryPrimitives.WriteUInt64BigEndian(raw.AsSpan(i * 8), reftable[i]);
-        }
+        byte[] raw = TableBytes(reftable, reftable.Length);
         long tableAt = reftableOffset;
         int ret = Guard(() => PreWriteOverlapCheck(OverlapTypes.None, tableAt, raw.Length));
         if (ret == 0)

@@ -78,11 +78,7 @@ public sealed partial class Qcow2Image
         {
             _refblockCache.Flush();
             PreWriteOverlapCheck(OverlapTypes.None, newOffset, newBytes);
-            var raw = new byte[newBytes];
-            for (int i = 0; i < newSize; i++)
-            {
-                BinaryPrimitives.WriteUInt64BigEndian(raw.AsSpan(i * 8), newTable[i]);
-            }
+            byte[] raw = TableBytes(newTable, newTable.Length);
             _file.DebugEvent("l1_grow_write_table");
             _file.Write(newOffset, raw);
             var hdr = new byte[12];

@@ -156,11 +156,7 @@ public sealed partial class Qcow2Image
         {
             _file.DebugEvent("refblock_alloc_write_blocks");
             _refblockCache.Flush();
-            var raw = new byte[tableSize * 8];
-            for (long i = 0; i < tableSize; i++)
-            {
-                BinaryPrimitives.WriteUInt64BigEndian(raw.AsSpan((int)(i * 8)), newTable[i]);
-            }
+            byte[] raw = TableBytes(newTable, checked((int)tableSize));
             _file.DebugEvent("refblock_alloc_write_table");
             _file.Write(tableOffset, raw);
             var hdr = new byte[12];

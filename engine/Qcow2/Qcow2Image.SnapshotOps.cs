@@ -352,6 +352,7 @@ public sealed partial class Qcow2Image
         MetaEnter(_snapshotsOffset, _snapshotsSize, OverlapTypes.SnapshotTable);
     }
 
+    /// <summary>The first entries of a table of 64-bit entries (L1, refcount table), big-endian as on disk.</summary>
     private static byte[] TableBytes(ulong[] table, int entries)
     {
         var raw = new byte[entries * 8];

@@ -105,11 +105,7 @@ public sealed partial class Qcow2Image
         }
         if (addend >= 0 && l1Modified)
         {
-            var raw = new byte[l1Size * 8];
-            for (int i = 0; i < l1Size; i++)
-            {
-                BinaryPrimitives.WriteUInt64BigEndian(raw.AsSpan(i * 8), l1[i]);
-            }
+            byte[] raw = TableBytes(l1, l1Size);
             _file.Write(l1TableOffset, raw);
             _file.Flush();
         }
