@@ -3,7 +3,7 @@ using System.Text.Json;
 
 namespace Qcow2.Corpus;
 
-/// <summary>One run of the guest disk with its SHA-256: 64 KiB blocks that all read as zeros, or none of which do.</summary>
+/// <summary>One run of the guest disk with its SHA-256: 4 KiB blocks that all read as zeros, or none of which do.</summary>
 /// <param name="Start">guest offset</param>
 /// <param name="Length">bytes</param>
 /// <param name="Data">not Zero</param>
@@ -14,7 +14,7 @@ public sealed record Extent(long Start, long Length, bool Data, bool Zero, strin
 /// <summary>
 /// A case's expectation, as real QEMU 7.2 sees it: whether qemu-img convert -f qcow2 reads it (and its first error
 /// line if not), the guest size, the SHA-256 of the whole guest disk and of each extent (runs of zero and non-zero
-/// 64 KiB blocks).
+/// 4 KiB blocks).
 /// </summary>
 public sealed record Sidecar(string Name, bool Read, string? Error, long Size, string? Sha256, IReadOnlyList<Extent> Extents)
 {
@@ -72,7 +72,7 @@ public sealed record Sidecar(string Name, bool Read, string? Error, long Size, s
     }
 
     /// <summary>
-    /// The extents of a guest disk, from its content: runs of 64 KiB blocks that are all zeros or not. (Not from
+    /// The extents of a guest disk, from its content: runs of 4 KiB blocks that are all zeros or not. (Not from
     /// qemu-img map: its zero flags follow the host file system's holes, so they change from one machine to another.)
     /// When there are more than <see cref="MaxExtents"/> runs, only the longest zero runs stay apart.
     /// </summary>
@@ -131,7 +131,7 @@ public sealed record Sidecar(string Name, bool Read, string? Error, long Size, s
     }
 
     /// <summary>The block size of <see cref="ContentExtents"/>.</summary>
-    private const int Block = 65536;
+    private const int Block = 4096;
 
     /// <summary>The most extents a sidecar lists.</summary>
     public const int MaxExtents = 256;
