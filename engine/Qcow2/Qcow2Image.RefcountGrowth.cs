@@ -34,37 +34,29 @@ public sealed partial class Qcow2Image
             throw new BlockIOException(Errno.EIO);
         }
 
-        try
+        // As QEMU: a new block whose write or hookup fails stays in the cache (dirty when its own write failed), so
+        // the close-time flush tries it again and reports the failure ('Failed to flush the refcount block cache').
+        if (InSameRefcountBlock(newBlock, clusterIndex << _clusterBits))
         {
-            if (InSameRefcountBlock(newBlock, clusterIndex << _clusterBits))
-            {
-                var block = _refblockCache.GetEmpty(newBlock);
-                RefcountBlock.Set(block, (newBlock >> _clusterBits) & (_refcountBlockSize - 1), _refcountOrder, 1);
-            }
-            else
-            {
-                UpdateRefcount(newBlock, _clusterSize, 1, false, DiscardType.Never);
-                _refblockCache.Flush();
-                _refblockCache.GetEmpty(newBlock);
-            }
-            _file.DebugEvent("refblock_alloc_write");
-            _refblockCache.MarkDirty(newBlock);
-            _refblockCache.Flush();
-
-            if (tableIndex < _refcountTableSize)
-            {
-                var data = new byte[8];
-                BinaryPrimitives.WriteUInt64BigEndian(data, (ulong)newBlock);
-                _file.DebugEvent("refblock_alloc_hookup");
-                _file.Write(_refcountTableOffset + tableIndex * 8, data);
-            }
+            var block = _refblockCache.GetEmpty(newBlock);
+            RefcountBlock.Set(block, (newBlock >> _clusterBits) & (_refcountBlockSize - 1), _refcountOrder, 1);
         }
-        catch (BlockIOException)
+        else
         {
-            // Better than QEMU, which keeps the table cached (and perhaps dirty) at a cluster nothing references: once
-            // that cluster is allocated again, a later cache flush would write the stale table over its new contents.
-            _refblockCache.Discard(newBlock);
-            throw;
+            UpdateRefcount(newBlock, _clusterSize, 1, false, DiscardType.Never);
+            _refblockCache.Flush();
+            _refblockCache.GetEmpty(newBlock);
+        }
+        _file.DebugEvent("refblock_alloc_write");
+        _refblockCache.MarkDirty(newBlock);
+        _refblockCache.Flush();
+
+        if (tableIndex < _refcountTableSize)
+        {
+            var data = new byte[8];
+            BinaryPrimitives.WriteUInt64BigEndian(data, (ulong)newBlock);
+            _file.DebugEvent("refblock_alloc_hookup");
+            _file.Write(_refcountTableOffset + tableIndex * 8, data);
         }
 
         if (tableIndex < _refcountTableSize)

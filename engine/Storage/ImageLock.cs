@@ -43,13 +43,37 @@ public sealed class ImageLock
             return;
         }
         string? error = Apply(Permissions | perm, ~Shared | ~shared, unlock: false)
-            ?? Check(perm, shared, displayName);
+            ?? CheckSettled(perm, shared, displayName);
         if (error is not null)
         {
             Apply(Permissions, ~Shared, unlock: true);
             throw new ImageOpenException(error, Errno.EAGAIN);
         }
         Commit(perm, shared);
+    }
+
+    /// <summary>Tries before a conflict counts (see <see cref="CheckSettled"/>).</summary>
+    private const int ConflictTries = 20;
+
+    /// <summary>Pause between tries: 20 × 5 ms keeps a real conflict's error within 0.1 s.</summary>
+    private const int ConflictPauseMs = 5;
+
+    /// <summary>
+    /// <see cref="Check"/>, repeated for a moment while it finds a conflict. A multi-threaded process that embeds the
+    /// engine and starts child processes (the test run does, and so may any host program) lends every open
+    /// description to each child between its fork and its exec; for that instant the child holds the locks of an
+    /// image this process has just closed, and a reopen would see them as another user's. QEMU's tools are
+    /// single-threaded and test once; a real holder still fails here, 0.1 s later, with the same message.
+    /// </summary>
+    private string? CheckSettled(BlockPermissions perm, BlockPermissions shared, string displayName)
+    {
+        string? error = Check(perm, shared, displayName);
+        for (int i = 1; i < ConflictTries && error is not null; i++)
+        {
+            Thread.Sleep(ConflictPauseMs);
+            error = Check(perm, shared, displayName);
+        }
+        return error;
     }
 
     /// <summary>Takes nothing and shares everything: how a backing file's open steps aside while another open of the

@@ -28,14 +28,31 @@ public static class ImageArgs
         {
             file = ApplyImageOpts(filename, options);
         }
+        return OpenFile(ctx, file, options, warnProbedRaw: false);
+    }
+
+    /// <summary>
+    /// Opens file with options, turning engine failures into qemu-img's "Could not open 'NAME': REASON"; with
+    /// warnProbedRaw, a writable image whose format was probed as raw gets QEMU's warning about block 0.
+    /// </summary>
+    public static BlockDevice OpenFile(ToolContext ctx, string file, OpenOptions options, bool warnProbedRaw)
+    {
+        BlockDevice dev;
         try
         {
-            return ImageOpener.Open(file, options);
+            dev = ImageOpener.Open(file, options);
         }
         catch (Exception e) when (e is not QimgException)
         {
             throw new QimgException($"Could not open '{file}': {e.Message}");
         }
+        if (warnProbedRaw && options.Format is null && dev is RawDevice)
+        {
+            ctx.Err.Write($"WARNING: Image format was not specified for '{file}' and probing guessed raw.\n"
+                + "         Automatically detecting the format is dangerous for raw images, write operations on block 0 will be restricted.\n"
+                + "         Specify the 'raw' format explicitly to remove the restrictions.\n");
+        }
+        return dev;
     }
 
     /// <summary>Reads an --image-opts list (driver=..., file.filename=..., other image options) into options; returns the file name.</summary>
@@ -56,7 +73,7 @@ public static class ImageArgs
                 throw new QimgException($"Invalid parameter '{list[p..(comma < 0 ? list.Length : comma)]}'");
             }
             string key = list[p..eq];
-            p = QemuOpts.ReadValue(list, eq + 1, out string value);
+            p = OptionString.ReadValue(list, eq + 1, out string value);
             if (p < list.Length)
             {
                 p++;

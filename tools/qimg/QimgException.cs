@@ -1,20 +1,12 @@
 namespace Qcow2.Tools.Qimg;
 
 /// <summary>A failure that qimg reports as `qimg: PREFIX MESSAGE` plus an optional raw hint, then exits with ExitCode.</summary>
-public class QimgException : Exception
+public class QimgException : ToolException
 {
     /// <summary>Creates the error with qemu-img's message text (without the tool prefix).</summary>
-    public QimgException(string message, string? hint = null, int exitCode = 1) : base(message)
+    public QimgException(string message, string? hint = null, int exitCode = 1) : base(message, hint, exitCode)
     {
-        Hint = hint;
-        ExitCode = exitCode;
     }
-
-    /// <summary>Text printed right after the message line, exactly as given (qemu's error hints carry their own newlines).</summary>
-    public string? Hint { get; }
-
-    /// <summary>Exit status of the command.</summary>
-    public int ExitCode { get; }
 }
 
 /// <summary>A command-line mistake: qemu-img's error_exit, which adds "Try 'qimg --help' for more information".</summary>

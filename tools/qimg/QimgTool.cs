@@ -27,7 +27,7 @@ public static class QimgTool
             ctx.Err.Write($"{Name}: {e.Message}\nTry '{Name} --help' for more information\n");
             return e.ExitCode;
         }
-        catch (QimgException e)
+        catch (ToolException e)
         {
             ctx.Err.Write($"{Name}: {e.Message}\n{e.Hint}");
             return e.ExitCode;

@@ -21,21 +21,6 @@ public static class WritableImage
             WriteThrough = writeThrough,
         }.ForTool(ctx);
         string file = imageOpts ? ImageArgs.ApplyImageOpts(filename, options) : filename;
-        BlockDevice dev;
-        try
-        {
-            dev = ImageOpener.Open(file, options);
-        }
-        catch (Exception e) when (e is not QimgException)
-        {
-            throw new QimgException($"Could not open '{file}': {e.Message}");
-        }
-        if (options.Format is null && dev is RawDevice)
-        {
-            ctx.Err.Write($"WARNING: Image format was not specified for '{file}' and probing guessed raw.\n"
-                + "         Automatically detecting the format is dangerous for raw images, write operations on block 0 will be restricted.\n"
-                + "         Specify the 'raw' format explicitly to remove the restrictions.\n");
-        }
-        return dev;
+        return ImageArgs.OpenFile(ctx, file, options, warnProbedRaw: true);
     }
 }

@@ -15,12 +15,12 @@ public static class QioTool
 
     private static readonly LongOption[] LongOptions =
     [
-        new("help", false, 'h'), new("version", false, 'V'), new("cmd", true, 'c'), new("format", true, 'f'),
-        new("read-only", false, 'r'), new("snapshot", false, 's'), new("nocache", false, 'n'),
-        new("copy-on-read", false, 'C'), new("misalign", false, 'm'), new("native-aio", false, 'k'),
-        new("aio", true, 'i'), new("discard", true, 'd'), new("cache", true, 't'), new("trace", true, 'T'),
-        new("object", true, OptObject), new("image-opts", false, OptImageOpts), new("force-share", false, 'U'),
-        new("qmp-events", false, OptQmpEvents),
+        new("help", ArgKind.None, 'h'), new("version", ArgKind.None, 'V'), new("cmd", ArgKind.Required, 'c'), new("format", ArgKind.Required, 'f'),
+        new("read-only", ArgKind.None, 'r'), new("snapshot", ArgKind.None, 's'), new("nocache", ArgKind.None, 'n'),
+        new("copy-on-read", ArgKind.None, 'C'), new("misalign", ArgKind.None, 'm'), new("native-aio", ArgKind.None, 'k'),
+        new("aio", ArgKind.Required, 'i'), new("discard", ArgKind.Required, 'd'), new("cache", ArgKind.Required, 't'), new("trace", ArgKind.Required, 'T'),
+        new("object", ArgKind.Required, OptObject), new("image-opts", ArgKind.None, OptImageOpts), new("force-share", ArgKind.None, 'U'),
+        new("qmp-events", ArgKind.None, OptQmpEvents),
     ];
 
     /// <summary>Runs qio with the given arguments; returns the exit code.</summary>

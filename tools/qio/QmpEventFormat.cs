@@ -14,14 +14,14 @@ internal static class QmpEventFormat
         var sb = new StringBuilder();
         sb.Append("{\"timestamp\": {\"seconds\": ").Append(now.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture))
           .Append(", \"microseconds\": ").Append(us.ToString(CultureInfo.InvariantCulture))
-          .Append("}, \"event\": ").Append(Quote(e.Name)).Append(", \"data\": {");
+          .Append("}, \"event\": ").Append(QJson.Quote(e.Name)).Append(", \"data\": {");
         for (int i = 0; i < e.Data.Count; i++)
         {
             if (i > 0)
             {
                 sb.Append(", ");
             }
-            sb.Append(Quote(e.Data[i].Key)).Append(": ").Append(Value(e.Data[i].Value));
+            sb.Append(QJson.Quote(e.Data[i].Key)).Append(": ").Append(Value(e.Data[i].Value));
         }
         return sb.Append("}}").ToString();
     }
@@ -30,34 +30,8 @@ internal static class QmpEventFormat
     {
         null => "null",
         bool b => b ? "true" : "false",
-        string s => Quote(s),
+        string s => QJson.Quote(s),
         IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
-        _ => Quote(v.ToString() ?? ""),
+        _ => QJson.Quote(v.ToString() ?? ""),
     };
-
-    private static string Quote(string s)
-    {
-        var sb = new StringBuilder("\"");
-        foreach (char c in s)
-        {
-            switch (c)
-            {
-                case '"': sb.Append("\\\""); break;
-                case '\\': sb.Append("\\\\"); break;
-                case '\n': sb.Append("\\n"); break;
-                case '\t': sb.Append("\\t"); break;
-                default:
-                    if (c < 0x20)
-                    {
-                        sb.Append("\\u").Append(((int)c).ToString("x4", CultureInfo.InvariantCulture));
-                    }
-                    else
-                    {
-                        sb.Append(c);
-                    }
-                    break;
-            }
-        }
-        return sb.Append('"').ToString();
-    }
 }

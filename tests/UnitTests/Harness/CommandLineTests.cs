@@ -119,8 +119,8 @@ public sealed class CommandLineTests
     public void The_CI_variable_turns_the_gate_on_unless_empty_0_or_false()
     {
         string[] on = ["1", "true", "yes"], off = ["", "0", "false", "FALSE"];
-        Assert.That(on.Where(Options.IsCiValue), Is.EqualTo(on));
-        Assert.That(off.Where(Options.IsCiValue), Is.Empty);
+        Assert.That(on.Where(Qcow2.Harness.Options.IsCiValue), Is.EqualTo(on));
+        Assert.That(off.Where(Qcow2.Harness.Options.IsCiValue), Is.Empty);
     }
 
     [Test]

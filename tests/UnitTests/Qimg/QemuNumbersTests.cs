@@ -105,7 +105,7 @@ public class QemuNumbersTests
     [Test]
     public void Cvtnum_names_the_suffixes_on_bad_input()
     {
-        var e = Assert.Throws<QimgException>(() => QemuNumbers.Cvtnum("image size", "12Q"))!;
+        var e = Assert.Throws<QimgException>(() => QimgNumbers.Cvtnum("image size", "12Q"))!;
         Assert.That(e.Message, Is.EqualTo("Invalid image size specified. You may use k, M, G, T, P or E suffixes for"));
         Assert.That(e.Hint, Is.EqualTo("qimg: kilobytes, megabytes, gigabytes, terabytes, petabytes and exabytes.\n"));
     }
@@ -115,7 +115,7 @@ public class QemuNumbersTests
     [TestCase("16E")]
     public void Cvtnum_names_the_range_above_int64(string text)
     {
-        var e = Assert.Throws<QimgException>(() => QemuNumbers.Cvtnum("image size", text))!;
+        var e = Assert.Throws<QimgException>(() => QimgNumbers.Cvtnum("image size", text))!;
         Assert.That(e.Message, Is.EqualTo("Invalid image size specified. Must be between 0 and 9223372036854775807."));
     }
 }

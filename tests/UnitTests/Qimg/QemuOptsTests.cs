@@ -49,14 +49,14 @@ public class QemuOptsTests
     [TestCase("cluster_size=99999999999999999999", "Value '99999999999999999999' is out of range for parameter 'cluster_size'")]
     public void Parse_rejects_with_qemus_message(string list, string message)
     {
-        var e = Assert.Throws<QimgException>(() => Qcow2Opts().Parse(list))!;
+        var e = Assert.Throws<ToolException>(() => Qcow2Opts().Parse(list))!;
         Assert.That(e.Message, Is.EqualTo(message));
     }
 
     [Test]
     public void Size_errors_carry_the_suffix_hint()
     {
-        var e = Assert.Throws<QimgException>(() => Qcow2Opts().Parse("size=x"))!;
+        var e = Assert.Throws<ToolException>(() => Qcow2Opts().Parse("size=x"))!;
         Assert.That(e.Hint, Is.EqualTo("Optional suffix k, M, G, T, P or E means kilo-, mega-, giga-, tera-, peta-\nand exabytes, respectively.\n"));
     }
 

@@ -52,16 +52,14 @@ internal static class IoCommands
     private static int Read(QioSession s, string[] argv)
     {
         var o = s.Out;
-        bool machine = false, quiet = false, verbose = false, pflag = false, sflag = false, lflag = false, bflag = false;
-        int pattern = 0;
+        bool sflag = false, lflag = false, bflag = false;
         long patternOffset = 0, patternCount = 0;
-        var g = new GetOpt(argv, "bCl:pP:qs:v", s.Err);
+        var g = new IoOptions(s, argv, "bCl:pP:qs:v");
         for (int c; (c = g.Next()) != -1;)
         {
             switch (c)
             {
                 case 'b': bflag = true; break;
-                case 'C': machine = true; break;
                 case 'l':
                     lflag = true;
                     var l = Number(s, g.OptArg!, out int lrc);
@@ -72,16 +70,7 @@ internal static class IoCommands
                     patternCount = l.Value;
                     break;
                 case 'p': break;
-                case 'P':
-                    pflag = true;
-                    var pat = Numbers.ParsePattern(g.OptArg!, o);
-                    if (pat is null)
-                    {
-                        return EINVAL;
-                    }
-                    pattern = pat.Value;
-                    break;
-                case 'q': quiet = true; break;
+                case IoOptions.BadPattern: return EINVAL;
                 case 's':
                     sflag = true;
                     var so = Number(s, g.OptArg!, out int src);
@@ -91,7 +80,6 @@ internal static class IoCommands
                     }
                     patternOffset = so.Value;
                     break;
-                case 'v': verbose = true; break;
                 default: return Usage(s, ReadInfo);
             }
         }
@@ -99,64 +87,53 @@ internal static class IoCommands
         {
             return Usage(s, ReadInfo);
         }
-        var offset = Number(s, g.Operands[0], out int rc);
-        if (offset is null)
+        if (!RangeArgs.OffsetAndRequest(s, g.Operands, out long offset, out long count, out int rc))
         {
             return rc;
         }
-        var count = Number(s, g.Operands[1], out rc);
-        if (count is null)
-        {
-            return rc;
-        }
-        if (count > Numbers.RequestMaxBytes)
-        {
-            o.WriteLine($"length cannot exceed {Numbers.RequestMaxBytes}, given {g.Operands[1]}");
-            return EINVAL;
-        }
-        if (!pflag && (lflag || sflag))
+        if (!g.PatternGiven && (lflag || sflag))
         {
             return Usage(s, ReadInfo);
         }
         if (!lflag)
         {
-            patternCount = count.Value - patternOffset;
+            patternCount = count - patternOffset;
         }
         if (patternCount < 0 || patternCount + patternOffset > count)
         {
             o.WriteLine("pattern verification range exceeds end of read data");
             return EINVAL;
         }
-        if (bflag && !CheckSectorAligned(s, offset.Value, count.Value))
+        if (bflag && !CheckSectorAligned(s, offset, count))
         {
             return EINVAL;
         }
 
-        var buf = new byte[count.Value];
+        var buf = new byte[count];
         buf.AsSpan().Fill(0xab);
         var dev = s.Device!;
         long t1 = Stopwatch.GetTimestamp();
-        int ret = bflag ? QioSession.Try(() => dev.ReadVmState(offset.Value, buf)) : QioSession.Try(() => dev.Read(offset.Value, buf));
+        int ret = bflag ? QioSession.Try(() => dev.ReadVmState(offset, buf)) : QioSession.Try(() => dev.Read(offset, buf));
         var elapsed = Stopwatch.GetElapsedTime(t1);
         if (ret < 0)
         {
             o.WriteLine($"read failed: {QioSession.StrError(ret)}");
             return ret;
         }
-        if (pflag && !IsFilled(buf.AsSpan((int)patternOffset, (int)patternCount), (byte)pattern))
+        if (g.PatternGiven && !IsFilled(buf.AsSpan((int)patternOffset, (int)patternCount), (byte)g.Pattern))
         {
             o.WriteLine($"Pattern verification failed at offset {offset + patternOffset}, {patternCount} bytes");
             ret = EINVAL;
         }
-        if (quiet)
+        if (g.Quiet)
         {
             return ret;
         }
-        if (verbose)
+        if (g.Verbose)
         {
-            Report.Dump(o, buf, offset.Value);
+            Report.Dump(o, buf, offset);
         }
-        Report.Print(o, "read", elapsed, offset.Value, count.Value, count.Value, 1, machine);
+        Report.Print(o, "read", elapsed, offset, count, count, 1, g.Machine);
         return ret;
     }
 
@@ -210,25 +187,12 @@ internal static class IoCommands
     private static int Readv(QioSession s, string[] argv)
     {
         var o = s.Out;
-        bool machine = false, quiet = false, verbose = false, pflag = false;
-        int pattern = 0;
-        var g = new GetOpt(argv, "CP:qv", s.Err);
+        var g = new IoOptions(s, argv, "CP:qv");
         for (int c; (c = g.Next()) != -1;)
         {
             switch (c)
             {
-                case 'C': machine = true; break;
-                case 'P':
-                    pflag = true;
-                    var pat = Numbers.ParsePattern(g.OptArg!, o);
-                    if (pat is null)
-                    {
-                        return EINVAL;
-                    }
-                    pattern = pat.Value;
-                    break;
-                case 'q': quiet = true; break;
-                case 'v': verbose = true; break;
+                case IoOptions.BadPattern: return EINVAL;
                 default: return Usage(s, ReadvInfo);
             }
         }
@@ -236,72 +200,55 @@ internal static class IoCommands
         {
             return Usage(s, ReadvInfo);
         }
-        var offset = Number(s, g.Operands[0], out int rc);
-        if (offset is null)
+        if (!RangeArgs.OffsetAndVector(s, g.Operands, out long offset, out long size, out int rc))
         {
             return rc;
         }
-        var size = VectorLength(s, g.Operands.Skip(1).ToList(), out rc);
-        if (size is null)
-        {
-            return rc;
-        }
-        var buf = new byte[size.Value];
+        var buf = new byte[size];
         buf.AsSpan().Fill(0xab);
         var dev = s.Device!;
         long t1 = Stopwatch.GetTimestamp();
-        int ret = QioSession.Try(() => dev.Read(offset.Value, buf));
+        int ret = QioSession.Try(() => dev.Read(offset, buf));
         var elapsed = Stopwatch.GetElapsedTime(t1);
         if (ret < 0)
         {
             o.WriteLine($"readv failed: {QioSession.StrError(ret)}");
             return ret;
         }
-        if (pflag && !IsFilled(buf, (byte)pattern))
+        if (g.PatternGiven && !IsFilled(buf, (byte)g.Pattern))
         {
             o.WriteLine($"Pattern verification failed at offset {offset}, {size} bytes");
             ret = EINVAL;
         }
-        if (quiet)
+        if (g.Quiet)
         {
             return ret;
         }
-        if (verbose)
+        if (g.Verbose)
         {
-            Report.Dump(o, buf, offset.Value);
+            Report.Dump(o, buf, offset);
         }
-        Report.Print(o, "read", elapsed, offset.Value, size.Value, size.Value, 1, machine);
+        Report.Print(o, "read", elapsed, offset, size, size, 1, g.Machine);
         return ret;
     }
 
     private static int Write(QioSession s, string[] argv)
     {
         var o = s.Out;
-        bool machine = false, quiet = false, bflag = false, pflag = false, zflag = false, cflag = false, sflag = false;
+        bool bflag = false, zflag = false, cflag = false, sflag = false;
         bool fua = false, noFallback = false, mayUnmap = false;
-        int pattern = 0xcd;
         string? sourceFile = null;
-        var g = new GetOpt(argv, "bcCfnpP:qs:uz", s.Err);
+        var g = new IoOptions(s, argv, "bcCfnpP:qs:uz", 0xcd);
         for (int c; (c = g.Next()) != -1;)
         {
             switch (c)
             {
                 case 'b': bflag = true; break;
                 case 'c': cflag = true; break;
-                case 'C': machine = true; break;
                 case 'f': fua = true; break;
                 case 'n': noFallback = true; break;
                 case 'p': break;
-                case 'P':
-                    pflag = true;
-                    var pat = Numbers.ParsePattern(g.OptArg!, o);
-                    if (pat is null)
-                    {
-                        return EINVAL;
-                    }
-                    pattern = pat.Value;
-                    break;
-                case 'q': quiet = true; break;
+                case IoOptions.BadPattern: return EINVAL;
                 case 's': sflag = true; sourceFile = g.OptArg; break;
                 case 'u': mayUnmap = true; break;
                 case 'z': zflag = true; break;
@@ -332,18 +279,12 @@ internal static class IoCommands
             o.WriteLine("-u requires -z to be specified");
             return EINVAL;
         }
-        if ((zflag ? 1 : 0) + (pflag ? 1 : 0) + (sflag ? 1 : 0) > 1)
+        if ((zflag ? 1 : 0) + (g.PatternGiven ? 1 : 0) + (sflag ? 1 : 0) > 1)
         {
             o.WriteLine("Only one of -z, -P, and -s can be specified at the same time");
             return EINVAL;
         }
-        var offset = Number(s, g.Operands[0], out int rc);
-        if (offset is null)
-        {
-            return rc;
-        }
-        var count = Number(s, g.Operands[1], out rc);
-        if (count is null)
+        if (!RangeArgs.OffsetAndLength(s, g.Operands, out long offset, out long count, out int rc))
         {
             return rc;
         }
@@ -352,7 +293,7 @@ internal static class IoCommands
             o.WriteLine($"length cannot exceed {Numbers.RequestMaxBytes} without -n, given {g.Operands[1]}");
             return EINVAL;
         }
-        if ((bflag || cflag) && !CheckSectorAligned(s, offset.Value, count.Value))
+        if ((bflag || cflag) && !CheckSectorAligned(s, offset, count))
         {
             return EINVAL;
         }
@@ -365,7 +306,7 @@ internal static class IoCommands
                 // Only reachable with -n, which requires -z.
                 return -(int)Errno.ERANGE;
             }
-            buf = new byte[count.Value];
+            buf = new byte[count];
             if (sflag)
             {
                 if (!FillFromFile(s, sourceFile!, buf))
@@ -375,7 +316,7 @@ internal static class IoCommands
             }
             else
             {
-                buf.AsSpan().Fill((byte)pattern);
+                buf.AsSpan().Fill((byte)g.Pattern);
             }
         }
 
@@ -384,19 +325,19 @@ internal static class IoCommands
         int ret;
         if (bflag)
         {
-            ret = QioSession.Try(() => dev.WriteVmState(offset.Value, buf));
+            ret = QioSession.Try(() => dev.WriteVmState(offset, buf));
         }
         else if (zflag)
         {
-            ret = QioSession.Try(() => dev.WriteZeroes(offset.Value, count.Value, mayUnmap));
+            ret = QioSession.Try(() => dev.WriteZeroes(offset, count, mayUnmap));
         }
         else if (cflag)
         {
-            ret = QioSession.Try(() => dev.WriteCompressed(offset.Value, buf));
+            ret = QioSession.Try(() => dev.WriteCompressed(offset, buf));
         }
         else
         {
-            ret = QioSession.Try(() => dev.Write(offset.Value, buf));
+            ret = QioSession.Try(() => dev.Write(offset, buf));
         }
         var elapsed = Stopwatch.GetElapsedTime(t1);
         if (ret < 0)
@@ -404,9 +345,9 @@ internal static class IoCommands
             o.WriteLine($"write failed: {QioSession.StrError(ret)}");
             return ret;
         }
-        if (!quiet)
+        if (!g.Quiet)
         {
-            Report.Print(o, "wrote", elapsed, offset.Value, count.Value, count.Value, 1, machine);
+            Report.Print(o, "wrote", elapsed, offset, count, count, 1, g.Machine);
         }
         return 0;
     }
@@ -455,24 +396,13 @@ internal static class IoCommands
     private static int Writev(QioSession s, string[] argv)
     {
         var o = s.Out;
-        bool machine = false, quiet = false;
-        int pattern = 0xcd;
-        var g = new GetOpt(argv, "CfqP:", s.Err);
+        var g = new IoOptions(s, argv, "CfqP:", 0xcd);
         for (int c; (c = g.Next()) != -1;)
         {
             switch (c)
             {
-                case 'C': machine = true; break;
                 case 'f': break;
-                case 'q': quiet = true; break;
-                case 'P':
-                    var pat = Numbers.ParsePattern(g.OptArg!, o);
-                    if (pat is null)
-                    {
-                        return EINVAL;
-                    }
-                    pattern = pat.Value;
-                    break;
+                case IoOptions.BadPattern: return EINVAL;
                 default: return Usage(s, WritevInfo);
             }
         }
@@ -480,30 +410,24 @@ internal static class IoCommands
         {
             return Usage(s, WritevInfo);
         }
-        var offset = Number(s, g.Operands[0], out int rc);
-        if (offset is null)
+        if (!RangeArgs.OffsetAndVector(s, g.Operands, out long offset, out long size, out int rc))
         {
             return rc;
         }
-        var size = VectorLength(s, g.Operands.Skip(1).ToList(), out rc);
-        if (size is null)
-        {
-            return rc;
-        }
-        var buf = new byte[size.Value];
-        buf.AsSpan().Fill((byte)pattern);
+        var buf = new byte[size];
+        buf.AsSpan().Fill((byte)g.Pattern);
         var dev = s.Device!;
         long t1 = Stopwatch.GetTimestamp();
-        int ret = QioSession.Try(() => dev.Write(offset.Value, buf));
+        int ret = QioSession.Try(() => dev.Write(offset, buf));
         var elapsed = Stopwatch.GetElapsedTime(t1);
         if (ret < 0)
         {
             o.WriteLine($"writev failed: {QioSession.StrError(ret)}");
             return ret;
         }
-        if (!quiet)
+        if (!g.Quiet)
         {
-            Report.Print(o, "wrote", elapsed, offset.Value, size.Value, size.Value, 1, machine);
+            Report.Print(o, "wrote", elapsed, offset, size, size, 1, g.Machine);
         }
         return 0;
     }
@@ -511,14 +435,11 @@ internal static class IoCommands
     private static int Discard(QioSession s, string[] argv)
     {
         var o = s.Out;
-        bool machine = false, quiet = false;
-        var g = new GetOpt(argv, "Cq", s.Err);
+        var g = new IoOptions(s, argv, "Cq");
         for (int c; (c = g.Next()) != -1;)
         {
             switch (c)
             {
-                case 'C': machine = true; break;
-                case 'q': quiet = true; break;
                 default: return Usage(s, DiscardInfo);
             }
         }
@@ -526,33 +447,22 @@ internal static class IoCommands
         {
             return Usage(s, DiscardInfo);
         }
-        var offset = Number(s, g.Operands[0], out int rc);
-        if (offset is null)
+        if (!RangeArgs.OffsetAndRequest(s, g.Operands, out long offset, out long bytes, out int rc))
         {
             return rc;
-        }
-        var bytes = Number(s, g.Operands[1], out rc);
-        if (bytes is null)
-        {
-            return rc;
-        }
-        if (bytes > Numbers.RequestMaxBytes)
-        {
-            o.WriteLine($"length cannot exceed {Numbers.RequestMaxBytes}, given {g.Operands[1]}");
-            return EINVAL;
         }
         var dev = s.Device!;
         long t1 = Stopwatch.GetTimestamp();
-        int ret = QioSession.Try(() => dev.Discard(offset.Value, bytes.Value));
+        int ret = QioSession.Try(() => dev.Discard(offset, bytes));
         var elapsed = Stopwatch.GetElapsedTime(t1);
         if (ret < 0)
         {
             o.WriteLine($"discard failed: {QioSession.StrError(ret)}");
             return ret;
         }
-        if (!quiet)
+        if (!g.Quiet)
         {
-            Report.Print(o, "discard", elapsed, offset.Value, bytes.Value, bytes.Value, 1, machine);
+            Report.Print(o, "discard", elapsed, offset, bytes, bytes, 1, g.Machine);
         }
         return 0;
     }

@@ -94,7 +94,7 @@ internal static class MiscCommands
     /// <summary>sleep MS: lets pending requests complete, then waits.</summary>
     public static int Sleep(QioSession s, string[] argv)
     {
-        if (!Numbers.StrToLong(argv[1], out long ms) || ms < 0)
+        if (!QemuNumbers.StrToLong(argv[1], out long ms) || ms < 0)
         {
             s.Out.WriteLine($"{argv[1]} is not a valid number");
             return EINVAL;

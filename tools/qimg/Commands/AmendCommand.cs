@@ -1,0 +1,206 @@
+using Qcow2.Block;
+using Qcow2.Cli;
+
+namespace Qcow2.Tools.Qimg;
+
+/// <summary>qimg amend: qemu-img 7.2's img_amend (change compat, refcount width, lazy refcounts or size of a qcow2 image).</summary>
+public static class AmendCommand
+{
+    private const int OptForce = 258;
+
+    /// <summary>The usage line shown by --help.</summary>
+    public const string Syntax = "amend [--object objectdef] [--image-opts] [-p] [-q] [-f fmt] [-t cache] [--force] -o options filename";
+
+    private static readonly IReadOnlyList<LongOption> LongOptions =
+    [
+        .. CommandOptions.Common,
+        new("force", ArgKind.None, OptForce),
+    ];
+
+    /// <summary>qcow2's amend options (qcow2_amend_opts: the LUKS ones, then the common ones), in QEMU's order.</summary>
+    public static readonly IReadOnlyList<OptDesc> Qcow2Amend =
+    [
+        new("encrypt.state", OptType.String, "Select new state of affected keyslots (active/inactive)"),
+        new("encrypt.keyslot", OptType.Number, "Select a single keyslot to modify explicitly"),
+        new("encrypt.old-secret", OptType.String, "Select all keyslots that match this password"),
+        new("encrypt.new-secret", OptType.String, "New secret to set in the matching keyslots. Empty string to erase"),
+        new("encrypt.iter-time", OptType.Number, "Time to spend in PBKDF in milliseconds"),
+        new("size", OptType.Size, "Virtual disk size"),
+        new("compat", OptType.String, "Compatibility level (v2 [0.10] or v3 [1.1])"),
+        new("backing_file", OptType.String, "File name of a base image"),
+        new("backing_fmt", OptType.String, "Image format of the base image"),
+        new("data_file", OptType.String, "File name of an external data file"),
+        new("data_file_raw", OptType.Bool, "The external data file must stay valid as a raw image"),
+        new("lazy_refcounts", OptType.Bool, "Postpone refcount updates", "off"),
+        new("refcount_bits", OptType.Number, "Width of a reference count entry in bits", "16"),
+    ];
+
+    /// <summary>Formats qemu-img 7.2 knows besides qcow2 (none of which qimg can amend).</summary>
+    private static readonly HashSet<string> KnownFormats =
+        ["raw", "blkdebug", "blklogwrites", "blkverify", "bochs", "cloop", "dmg", "luks", "parallels", "qcow", "qed", "vdi", "vhdx", "vmdk", "vpc", "vvfat", "file"];
+
+    /// <summary>Runs the command; args[0] is "amend".</summary>
+    public static int Run(string[] args, ToolContext ctx)
+    {
+        string? options = null;
+        string cache = "writeback";
+        var g = new CommandOptions(args, ":ho:f:t:pq", LongOptions, ctx);
+        for (int c; (c = g.Next()) != -1;)
+        {
+            switch (c)
+            {
+                case 'o':
+                    options = CreateCommand.AccumulateOptions(options, g.OptArg!);
+                    break;
+                case 't':
+                    cache = g.OptArg!;
+                    break;
+                case OptForce:
+                    // Only encryption amendments look at --force, and qimg has none.
+                    break;
+            }
+        }
+        if (options is null)
+        {
+            throw new QimgUsageException("Must specify options (-o)");
+        }
+        var bar = new Progress(ctx, g.ShowProgress);
+        try
+        {
+            return Amend(ctx, g, options, g.Format, cache, g.ImageOpts, bar);
+        }
+        finally
+        {
+            bar.End();
+        }
+    }
+
+    private static int Amend(ToolContext ctx, CommandOptions g, string options, string? fmt, string cache, bool imageOpts, Progress bar)
+    {
+        string? filename = g.Operands.Count == 1 ? g.Operands[0] : null;
+        if (fmt is not null && QemuOpts.HasHelpOption(options))
+        {
+            return PrintHelp(ctx, fmt);
+        }
+        if (filename is null)
+        {
+            throw new QimgException("Expecting one image file name");
+        }
+        bool writeThrough = cache switch
+        {
+            "writeback" or "none" or "unsafe" => false,
+            "writethrough" or "directsync" => true,
+            _ => throw new QimgException($"Invalid cache option: {cache}"),
+        };
+        using BlockDevice dev = SnapshotCommand.OpenImage(ctx, filename, fmt, imageOpts, writable: true, forceShare: false);
+        if (QemuOpts.HasHelpOption(options))
+        {
+            return PrintHelp(ctx, dev.FormatName);
+        }
+        if (dev is not Qcow2Image image)
+        {
+            throw new QimgException($"Format driver '{dev.FormatName}' does not support option amendment");
+        }
+        _ = writeThrough;
+        var opts = new QemuOpts(Qcow2Amend) { Warn = QimgNumbers.WarnTo(ctx.Err) };
+        try
+        {
+            opts.Parse(options);
+        }
+        catch (ToolException e)
+        {
+            // An option qcow2 only knows at creation gets a hint saying so.
+            var all = new QemuOpts(Qcow2Amend.Concat(CreateOptionLists.Qcow2Format.Where(d => Qcow2Amend.All(a => a.Name != d.Name))).ToList());
+            string? hint = e.Hint;
+            try
+            {
+                all.Parse(options);
+                hint += "This option is only supported for image creation\n";
+            }
+            catch (ToolException)
+            {
+            }
+            throw new QimgException(e.Message, hint);
+        }
+        var request = new AmendRequest
+        {
+            EncryptOptions = Qcow2Amend.Any(d => d.Name.StartsWith("encrypt.", StringComparison.Ordinal) && opts.Has(d.Name)),
+            Size = opts.Get("size")?.Number,
+            Compat = opts.GetString("compat"),
+            BackingFile = opts.GetString("backing_file"),
+            BackingFormat = opts.GetString("backing_fmt"),
+            DataFile = opts.GetString("data_file"),
+            DataFileRaw = opts.Get("data_file_raw")?.Flag,
+            LazyRefcounts = opts.Get("lazy_refcounts")?.Flag,
+            RefcountBits = opts.Get("refcount_bits")?.Number,
+        };
+        bar.Print(0);
+        try
+        {
+            image.Amend(request, (offset, total) => bar.Print(100f * offset / total));
+        }
+        catch (ImageChangeException e)
+        {
+            bar.Print(100);
+            foreach (string line in e.Reports)
+            {
+                ctx.Err.Write($"{QimgTool.Name}: {line}\n");
+            }
+            throw new QimgException(e.Message, e.Hint);
+        }
+        catch (BlockIOException e)
+        {
+            bar.Print(100);
+            throw new QimgException(e.Message);
+        }
+        bar.Print(100);
+        return 0;
+    }
+
+    private static int PrintHelp(ToolContext ctx, string format)
+    {
+        if (format != "qcow2")
+        {
+            throw new QimgException(KnownFormats.Contains(format)
+                ? $"Format driver '{format}' does not support option amendment"
+                : $"Unknown file format '{format}'");
+        }
+        ctx.Out.Write($"Amend options for '{format}':\n");
+        foreach (string line in QemuOpts.HelpLines(Qcow2Amend))
+        {
+            ctx.Out.Write(line + "\n");
+        }
+        return 0;
+    }
+
+    /// <summary>qemu-progress's simple printer: "    (P/100%)\r" when the percentage moves, a newline at the end.</summary>
+    private sealed class Progress(ToolContext ctx, bool enabled)
+    {
+        private float _last;
+
+        public void Print(float current)
+        {
+            if (!enabled)
+            {
+                return;
+            }
+            current = Math.Min(current, 100f);
+            if (current > _last + 1 || current < _last - 1 || current == 0 || current == 100)
+            {
+                _last = current;
+                // printf's %.2f rounds the exact binary value, ties to even; a float times 100 is exact in a double.
+                long hundredths = (long)Math.Round((double)current * 100, MidpointRounding.ToEven);
+                ctx.Out.Write(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"    ({hundredths / 100}.{hundredths % 100:00}/100%)\r"));
+                ctx.Out.Flush();
+            }
+        }
+
+        public void End()
+        {
+            if (enabled)
+            {
+                ctx.Out.Write("\n");
+            }
+        }
+    }
+}

@@ -1,0 +1,273 @@
+using Qcow2.Block;
+using Qcow2.Cli;
+
+namespace Qcow2.Tools.Qimg;
+
+/// <summary>qimg create: qemu-img create's options, checks, messages and "Formatting ..." line, for raw and qcow2.</summary>
+public static class CreateCommand
+{
+    /// <summary>The usage line shown by --help.</summary>
+    public const string Syntax = "create [-q] [-f fmt] [-b backing_file [-F backing_fmt]] [-u] [-o options] filename [size]";
+
+    /// <summary>Formats qemu-img knows but qimg cannot create.</summary>
+    private static readonly HashSet<string> OtherQemuFormats =
+        ["blkdebug", "blklogwrites", "blkverify", "bochs", "cloop", "dmg", "luks", "parallels", "qcow", "qed", "vdi", "vhdx", "vmdk", "vpc", "vvfat", "file"];
+
+
+    private static readonly IReadOnlyList<LongOption> LongOptions = [CommandOptions.Help, CommandOptions.Object];
+
+    /// <summary>Runs the command; args[0] is "create".</summary>
+    public static int Run(string[] args, ToolContext ctx)
+    {
+        string? baseFmt = null;
+        string? baseFile = null;
+        string? options = null;
+        bool noBacking = false;
+        var g = new CommandOptions(args, ":F:b:f:ho:qu", LongOptions, ctx);
+        for (int c; (c = g.Next()) != -1;)
+        {
+            switch (c)
+            {
+                case 'F':
+                    baseFmt = g.OptArg;
+                    break;
+                case 'b':
+                    baseFile = g.OptArg;
+                    break;
+                case 'o':
+                    options = AccumulateOptions(options, g.OptArg!);
+                    break;
+                case 'u':
+                    noBacking = true;
+                    break;
+            }
+        }
+        string fmt = g.Format ?? "raw";
+        IReadOnlyList<string> operands = g.Operands;
+        string? filename = operands.Count > 0 ? operands[0] : null;
+        if (options is not null && QemuOpts.HasHelpOption(options))
+        {
+            return PrintOptionHelp(ctx, filename, fmt);
+        }
+        if (filename is null)
+        {
+            throw new QimgUsageException("Expecting image file name");
+        }
+        long? imgSize = null;
+        if (operands.Count > 1)
+        {
+            imgSize = QimgNumbers.Cvtnum("image size", operands[1], QimgNumbers.WarnTo(ctx.Err));
+        }
+        if (operands.Count > 2)
+        {
+            throw new QimgUsageException($"Unexpected argument: {operands[2]}");
+        }
+        try
+        {
+            ImgCreate(ctx, new CreateRequest(filename, fmt, baseFile, baseFmt, options, imgSize, noBacking, g.Quiet));
+        }
+        catch (ToolException e) when (e is not QimgUsageException)
+        {
+            throw new QimgException($"{filename}: {e.Message}", e.Hint, e.ExitCode);
+        }
+        return 0;
+    }
+
+    /// <summary>What one create command asks for.</summary>
+    public sealed record CreateRequest(
+        string Filename, string Format, string? BaseFile, string? BaseFormat, string? Options, long? Size, bool NoBacking, bool Quiet);
+
+    /// <summary>qemu-img's accumulate_options: checks one -o argument and appends it to the list.</summary>
+    public static string AccumulateOptions(string? options, string arg)
+    {
+        if (!QemuOpts.IsValidOptionList(arg))
+        {
+            throw new QimgException($"Invalid option list: {arg}");
+        }
+        return options is null ? arg : options + "," + arg;
+    }
+
+    /// <summary>print_block_option_help for -o help (create and convert).</summary>
+    internal static int PrintOptionHelp(ToolContext ctx, string? filename, string fmt)
+    {
+        IReadOnlyList<OptDesc> descs = CreateOptionLists.ForFormat(fmt)
+            ?? throw new QimgException($"Unknown file format '{fmt}'");
+        if (filename is not null)
+        {
+            descs = CreateOptionLists.Merge(descs);
+            ctx.Out.Write("Supported options:\n");
+        }
+        else
+        {
+            ctx.Out.Write($"Supported {fmt} options:\n");
+        }
+        foreach (string line in QemuOpts.HelpLines(descs))
+        {
+            ctx.Out.Write(line + "\n");
+        }
+        if (filename is null)
+        {
+            ctx.Out.Write("\nThe protocol level may support further options.\nSpecify the target filename to include those options.\n");
+        }
+        return 0;
+    }
+
+    /// <summary>bdrv_img_create: checks the request, prints the Formatting line and creates the image.</summary>
+    public static void ImgCreate(ToolContext ctx, CreateRequest r)
+    {
+        IReadOnlyList<OptDesc>? formatDescs = CreateOptionLists.ForFormat(r.Format);
+        if (formatDescs is null)
+        {
+            throw new QimgException(OtherQemuFormats.Contains(r.Format)
+                ? $"Format '{r.Format}' is not supported by qimg (only qcow2 and raw)"
+                : $"Unknown file format '{r.Format}'");
+        }
+        var opts = new QemuOpts(CreateOptionLists.Merge(formatDescs)) { Warn = QimgNumbers.WarnTo(ctx.Err) };
+        if (r.Options is not null)
+        {
+            opts.Parse(r.Options);
+        }
+        if (!opts.Has("size"))
+        {
+            if (r.Size is long s)
+            {
+                opts.SetNumber("size", s);
+            }
+        }
+        else if (r.Size is not null)
+        {
+            throw new QimgException("The image size must be specified only once");
+        }
+        bool hasBackingOpts = formatDescs.Any(d => d.Name == "backing_file");
+        if (r.BaseFile is not null)
+        {
+            if (!hasBackingOpts)
+            {
+                throw new QimgException($"Backing file not supported for file format '{r.Format}'");
+            }
+            opts.Set("backing_file", r.BaseFile);
+        }
+        if (r.BaseFormat is not null)
+        {
+            if (!hasBackingOpts)
+            {
+                throw new QimgException($"Backing file format not supported for file format '{r.Format}'");
+            }
+            opts.Set("backing_fmt", r.BaseFormat);
+        }
+        string? backingFile = opts.GetString("backing_file");
+        if (backingFile is not null)
+        {
+            if (backingFile == r.Filename)
+            {
+                throw new QimgException("Error: Trying to create an image with the same filename as the backing file");
+            }
+            if (backingFile.Length == 0)
+            {
+                throw new QimgException("Expected backing file name, got empty string");
+            }
+        }
+        string? backingFmt = opts.GetString("backing_fmt");
+        long size = opts.Get("size") is OptValue sv ? (long)sv.Number : -1;
+        if (backingFile is not null && !r.NoBacking)
+        {
+            size = ProbeBacking(ctx, r.Filename, backingFile, backingFmt, size, opts);
+        }
+        else if (backingFile is not null && backingFmt is null)
+        {
+            throw new QimgException("Backing file specified without backing format");
+        }
+        if (size == -1)
+        {
+            throw new QimgException("Image creation needs a size parameter");
+        }
+        if (!r.Quiet)
+        {
+            ctx.Out.Write($"Formatting '{r.Filename}', fmt={r.Format} {opts.Print()}\n");
+            ctx.Out.Flush();
+        }
+        if (r.Format == "raw")
+        {
+            string prealloc = RawCreator.ParsePreallocation(opts.GetString("preallocation"));
+            RawCreator.CheckExtentSizeHint(opts);
+            RawCreator.Create(ctx, r.Filename, size, prealloc);
+        }
+        else
+        {
+            CreateQcow2(ctx, r.Filename, opts, size);
+        }
+    }
+
+    /// <summary>Opens the backing file as qemu-img does before creating an overlay; returns the size to use.</summary>
+    private static long ProbeBacking(ToolContext ctx, string filename, string backingFile, string? backingFmt, long size, QemuOpts opts)
+    {
+        string full = ImageArgs.CombineBackingPath(filename, backingFile);
+        BlockDevice dev;
+        try
+        {
+            dev = ImageOpener.Open(full, new OpenOptions
+            {
+                Format = backingFmt,
+                ReadOnly = true,
+            }.ForTool(ctx));
+        }
+        catch (Exception e)
+        {
+            throw new QimgException(e.Message, "Could not open backing image.\n");
+        }
+        using (dev)
+        {
+            if (backingFmt is null)
+            {
+                throw new QimgException("Backing file specified without backing format", $"Detected format of {dev.FormatName}.");
+            }
+            if (size == -1)
+            {
+                size = dev.Size;
+                opts.SetNumber("size", size);
+            }
+        }
+        return size;
+    }
+
+    /// <summary>qcow2_co_create_opts: creates the empty file, checks the options, then lets the engine lay out the image; removes the file on failure.</summary>
+    private static void CreateQcow2(ToolContext ctx, string filename, QemuOpts opts, long size)
+    {
+        RawCreator.CheckExtentSizeHint(opts);
+        RawCreator.CreateEmpty(ctx, filename).Dispose();
+        string path = ctx.Resolve(filename);
+        try
+        {
+            Qcow2CreateValidator.CheckTypes(opts);
+            long rounded = size > long.MaxValue - (RawCreator.SectorSize - 1)
+                ? long.MaxValue
+                : (size + RawCreator.SectorSize - 1) / RawCreator.SectorSize * RawCreator.SectorSize;
+            Qcow2CreateOptions options = Qcow2CreateValidator.Validate(opts, rounded);
+            try
+            {
+                Qcow2Image.Create(path, options);
+            }
+            catch (Exception e) when (e is not QimgException)
+            {
+                throw new QimgException(e.Message);
+            }
+        }
+        catch
+        {
+            DeleteQuietly(path);
+            throw;
+        }
+    }
+
+    private static void DeleteQuietly(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // qemu's bdrv_co_delete_file_noerr ignores failures too.
+        }
+    }
+}

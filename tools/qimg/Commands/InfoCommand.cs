@@ -1,0 +1,95 @@
+using Qcow2.Block;
+using Qcow2.Cli;
+
+namespace Qcow2.Tools.Qimg;
+
+/// <summary>qimg info: qemu-img info's options, human and JSON output, --backing-chain.</summary>
+public static class InfoCommand
+{
+    private const int OptOutput = 256;
+    private const int OptBackingChain = 257;
+
+    /// <summary>The usage line shown by --help.</summary>
+    public const string Syntax = "info [--image-opts] [-f fmt] [--output=ofmt] [--backing-chain] [-U] filename";
+
+    private static readonly IReadOnlyList<LongOption> LongOptions =
+    [
+        CommandOptions.Help,
+        CommandOptions.Object,
+        CommandOptions.FormatOption,
+        new("output", ArgKind.Required, OptOutput),
+        new("backing-chain", ArgKind.None, OptBackingChain),
+        CommandOptions.ImageOptsOption,
+        CommandOptions.ForceShareOption,
+    ];
+
+    /// <summary>Runs the command; args[0] is "info".</summary>
+    public static int Run(string[] args, ToolContext ctx)
+    {
+        string? output = null;
+        bool chain = false;
+        var g = new CommandOptions(args, ":f:hU", LongOptions, ctx);
+        for (int c; (c = g.Next()) != -1;)
+        {
+            switch (c)
+            {
+                case OptOutput:
+                    output = g.OptArg;
+                    break;
+                case OptBackingChain:
+                    chain = true;
+                    break;
+            }
+        }
+        if (g.Operands.Count != 1)
+        {
+            throw new QimgUsageException("Expecting one image file name");
+        }
+        bool json = OutputFormat.IsJson(output);
+        List<ImageInfo> list = Collect(ctx, g.Operands[0], g.Format, g.ImageOpts, chain, g.ForceShare);
+        if (json)
+        {
+            object value = chain ? list.Select(i => (object)i.ToQDict()).ToList() : list[0].ToQDict();
+            ctx.Out.Write(QJson.Pretty(value) + "\n");
+        }
+        else
+        {
+            ctx.Out.Write(string.Join("\n", list.Select(i => i.ToHuman())));
+        }
+        return 0;
+    }
+
+    /// <summary>collect_image_info_list: the image and, with chain, each backing file opened in turn by its resolved name.</summary>
+    public static List<ImageInfo> Collect(ToolContext ctx, string filename, string? fmt, bool imageOpts, bool chain, bool forceShare = false)
+    {
+        var list = new List<ImageInfo>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        string? name = filename;
+        while (name is not null)
+        {
+            if (!seen.Add(name))
+            {
+                throw new QimgException($"Backing file '{name}' creates an infinite loop.");
+            }
+            if (imageOpts && fmt is not null)
+            {
+                throw new QimgException("--image-opts and --format are mutually exclusive");
+            }
+            ImageInfo info;
+            using (BlockDevice dev = ImageArgs.Open(ctx, name, fmt, imageOpts, noBacking: true, forceShare))
+            {
+                info = ImageInfo.Query(dev, imageOpts ? dev.FileName : name);
+            }
+            list.Add(info);
+            name = null;
+            fmt = null;
+            imageOpts = false;
+            if (chain)
+            {
+                name = info.FullBackingFilename;
+                fmt = info.BackingFilenameFormat;
+            }
+        }
+        return list;
+    }
+}
