@@ -142,6 +142,11 @@ if ! command -v qemu-img >/dev/null 2>&1 || ! command -v qemu-io >/dev/null 2>&1
         echo "  brew install qemu                   (macOS)"
     fi
 fi
+# The conformance corpus (tests/Corpus, category corpus) also runs libqcow, from Debian's python3-libqcow.
+if ! /usr/bin/python3 -c "import pyqcow" >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "pyqcow not found: installing python3-libqcow libqcow-utils"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-libqcow libqcow-utils >/dev/null
+fi
 
 junit_dir=""
 if [ -n "$junit" ]; then

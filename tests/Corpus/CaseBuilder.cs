@@ -8,8 +8,8 @@ namespace Qcow2.Corpus;
 /// <summary>
 /// Builds one case in the output folder with this project's own tools, run in-process (their layouts are qemu-img's
 /// and qemu-io's byte for byte). In arguments, {img} stands for the case's image (NAME.qcow2), {d} for its folder
-/// of other files (NAME.d) and {abs} for that folder's absolute path; all run with the output folder as current
-/// directory, so relative backing names resolve against the image's own folder, as QEMU resolves them.
+/// of other files (NAME.d, as a backing name relative to the image's folder, which is how QEMU resolves it) and
+/// {abs} for that folder's absolute path. Files the tools open are named by absolute paths ({img} expands to one).
 /// </summary>
 public sealed class CaseBuilder
 {
@@ -76,12 +76,11 @@ public sealed class CaseBuilder
 
     /// <summary>
     /// Writes a raw file of the case's folder with seeded pseudo-random content that compresses partly: per 4 KiB,
-    /// random bytes, one repeated byte, or zeros.
+    /// random bytes, one repeated byte, or zeros. Returns its full path.
     /// </summary>
     public string RandomFile(string name, int size, int seed)
     {
-        string rel = Path.Combine(_case.SideFolder, name);
-        string path = Path.Combine(Dir, rel);
+        string path = SidePath(name);
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         var rng = new Random(seed);
         var data = new byte[size];
@@ -96,7 +95,7 @@ public sealed class CaseBuilder
             }
         }
         File.WriteAllBytes(path, data);
-        return rel;
+        return path;
     }
 
     /// <summary>Overwrites bytes of the image.</summary>
@@ -108,7 +107,7 @@ public sealed class CaseBuilder
     }
 
     private string Expand(string a) => a
-        .Replace("{img}", _case.ImageFile, StringComparison.Ordinal)
+        .Replace("{img}", ImagePath, StringComparison.Ordinal)
         .Replace("{d}", _case.SideFolder, StringComparison.Ordinal)
         .Replace("{abs}", Path.GetFullPath(Path.Combine(Dir, _case.SideFolder)), StringComparison.Ordinal);
 

@@ -91,7 +91,7 @@ public static class CorpusCommand
             .Where(n => only is null || only(n)).Order(StringComparer.Ordinal)
             .Select(n => (n, Sidecar.Parse(File.ReadAllText(Path.Combine(expected, n + ".json"))))).ToList();
         var bounds = new Bounds(
-            TimeSpan.FromSeconds(double.Parse(options.GetValueOrDefault("timeout", "30"), CultureInfo.InvariantCulture)),
+            TimeSpan.FromSeconds(double.Parse(options.GetValueOrDefault("timeout", "60"), CultureInfo.InvariantCulture)),
             long.Parse(options.GetValueOrDefault("memory", "4294967296"), CultureInfo.InvariantCulture));
         int jobs = int.Parse(options.GetValueOrDefault("jobs", "2"), CultureInfo.InvariantCulture);
         var results = Runner.RunAll(cases, list, adapters, bounds, jobs);

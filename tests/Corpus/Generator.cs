@@ -10,8 +10,19 @@ public static class Generator
     /// <summary>The fixed time stamped on snapshots, so that images do not depend on the clock.</summary>
     public static readonly DateTimeOffset SnapshotTime = new(2020, 1, 1, 0, 0, 0, TimeSpan.Zero);
 
+    /// <summary>One generation at a time in a process: the snapshot clock is process-wide.</summary>
+    private static readonly Lock Gate = new();
+
     /// <summary>Writes the cases whose names match filter (all when null) into dir, replacing earlier files.</summary>
     public static int Generate(string dir, Func<string, bool>? filter, TextWriter log)
+    {
+        lock (Gate)
+        {
+            return GenerateNow(dir, filter, log);
+        }
+    }
+
+    private static int GenerateNow(string dir, Func<string, bool>? filter, TextWriter log)
     {
         Directory.CreateDirectory(dir);
         var clock = Qcow2Image.SnapshotClock;

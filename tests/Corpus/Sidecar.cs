@@ -3,17 +3,18 @@ using System.Text.Json;
 
 namespace Qcow2.Corpus;
 
-/// <summary>One run of the guest disk with its SHA-256: a run of qemu-img map entries with the same data/zero flags.</summary>
+/// <summary>One run of the guest disk with its SHA-256: 4 KiB blocks that all read as zeros, or none of which do.</summary>
 /// <param name="Start">guest offset</param>
 /// <param name="Length">bytes</param>
-/// <param name="Data">qemu-img map's "data" (false: unallocated or zero)</param>
-/// <param name="Zero">qemu-img map's "zero" (reads as zeros)</param>
+/// <param name="Data">not Zero</param>
+/// <param name="Zero">the run reads as zeros</param>
 /// <param name="Sha256">hex digest of the run's guest content</param>
 public sealed record Extent(long Start, long Length, bool Data, bool Zero, string Sha256);
 
 /// <summary>
 /// A case's expectation, as real QEMU 7.2 sees it: whether qemu-img convert -f qcow2 reads it (and its first error
-/// line if not), the guest size, the SHA-256 of the whole guest disk and of each extent (from qemu-img map).
+/// line if not), the guest size, the SHA-256 of the whole guest disk and of each extent (runs of zero and non-zero
+/// 4 KiB blocks).
 /// </summary>
 public sealed record Sidecar(string Name, bool Read, string? Error, long Size, string? Sha256, IReadOnlyList<Extent> Extents)
 {
@@ -41,7 +42,6 @@ public sealed record Sidecar(string Name, bool Read, string? Error, long Size, s
                     w.WriteStartObject();
                     w.WriteNumber("start", e.Start);
                     w.WriteNumber("length", e.Length);
-                    w.WriteBoolean("data", e.Data);
                     w.WriteBoolean("zero", e.Zero);
                     w.WriteString("sha256", e.Sha256);
                     w.WriteEndObject();
@@ -65,46 +65,73 @@ public sealed record Sidecar(string Name, bool Read, string? Error, long Size, s
             return new Sidecar(r.GetProperty("name").GetString()!, false, error, 0, null, []);
         }
         var extents = r.GetProperty("extents").EnumerateArray().Select(x => new Extent(
-            x.GetProperty("start").GetInt64(), x.GetProperty("length").GetInt64(), x.GetProperty("data").GetBoolean(),
+            x.GetProperty("start").GetInt64(), x.GetProperty("length").GetInt64(), !x.GetProperty("zero").GetBoolean(),
             x.GetProperty("zero").GetBoolean(), x.GetProperty("sha256").GetString()!)).ToList();
         return new Sidecar(r.GetProperty("name").GetString()!, true, error, r.GetProperty("size").GetInt64(),
             r.GetProperty("sha256").GetString(), extents);
     }
 
-    /// <summary>The extents of qemu-img map's JSON output: entries merged while data and zero stay the same.</summary>
-    public static List<(long Start, long Length, bool Data, bool Zero)> MapExtents(string mapJson, long size)
+    /// <summary>
+    /// The extents of a guest disk, from its content: runs of 4 KiB blocks that are all zeros or not. (Not from
+    /// qemu-img map: its zero flags follow the host file system's holes, so they change from one machine to another.)
+    /// When there are more than <see cref="MaxExtents"/> runs, only the longest zero runs stay apart.
+    /// </summary>
+    public static List<(long Start, long Length, bool Data, bool Zero)> ContentExtents(string rawPath)
+    {
+        var zero = new List<bool>();
+        long size;
+        using (var f = File.OpenRead(rawPath))
+        {
+            size = f.Length;
+            var buf = new byte[Block];
+            int n;
+            while ((n = f.ReadAtLeast(buf, Block, throwOnEndOfStream: false)) > 0)
+            {
+                zero.Add(!buf.AsSpan(0, n).ContainsAnyExcept((byte)0));
+            }
+        }
+        var runs = Runs(zero, size);
+        if (runs.Count > MaxExtents)
+        {
+            var keep = runs.Where(r => r.Zero).OrderByDescending(r => r.Length).ThenBy(r => r.Start).Take(MaxExtents / 2 - 1)
+                .Select(r => r.Start).ToHashSet();
+            var merged = new List<(long Start, long Length, bool Data, bool Zero)>();
+            foreach (var r in runs.Select(r => r with { Zero = r.Zero && keep.Contains(r.Start), Data = !(r.Zero && keep.Contains(r.Start)) }))
+            {
+                if (merged.Count > 0 && merged[^1].Zero == r.Zero)
+                {
+                    merged[^1] = merged[^1] with { Length = merged[^1].Length + r.Length };
+                }
+                else
+                {
+                    merged.Add(r);
+                }
+            }
+            runs = merged;
+        }
+        return runs;
+    }
+
+    private static List<(long Start, long Length, bool Data, bool Zero)> Runs(List<bool> zero, long size)
     {
         var runs = new List<(long Start, long Length, bool Data, bool Zero)>();
-        using var doc = JsonDocument.Parse(mapJson);
-        foreach (var x in doc.RootElement.EnumerateArray())
+        for (int i = 0; i < zero.Count; i++)
         {
-            long start = x.GetProperty("start").GetInt64(), length = x.GetProperty("length").GetInt64();
-            bool data = x.GetProperty("data").GetBoolean(), zero = x.GetProperty("zero").GetBoolean();
-            if (length == 0)
+            long start = (long)i * Block, length = Math.Min(Block, size - start);
+            if (runs.Count > 0 && runs[^1].Zero == zero[i])
             {
-                continue;
-            }
-            if (runs.Count > 0 && runs[^1].Data == data && runs[^1].Zero == zero && runs[^1].Start + runs[^1].Length == start)
-            {
-                runs[^1] = (runs[^1].Start, runs[^1].Length + length, data, zero);
+                runs[^1] = runs[^1] with { Length = runs[^1].Length + length };
             }
             else
             {
-                runs.Add((start, length, data, zero));
-            }
-        }
-        if (runs.Count > MaxExtents || runs.Sum(r => r.Length) != size)
-        {
-            // Too fragmented (or not covering the disk): fixed chunks instead, flagged as data.
-            long chunk = Math.Max(1 << 20, (size / MaxExtents + 65535) & ~65535L);
-            runs = [];
-            for (long s = 0; s < size; s += chunk)
-            {
-                runs.Add((s, Math.Min(chunk, size - s), true, false));
+                runs.Add((start, length, !zero[i], zero[i]));
             }
         }
         return runs;
     }
+
+    /// <summary>The block size of <see cref="ContentExtents"/>.</summary>
+    private const int Block = 4096;
 
     /// <summary>The most extents a sidecar lists.</summary>
     public const int MaxExtents = 256;

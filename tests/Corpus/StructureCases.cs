@@ -18,8 +18,8 @@ public static class StructureCases
     private static void QcowBase(CaseBuilder b, string name, string size = "4M", string options = "")
     {
         string[] o = options.Length == 0 ? [] : ["-o", options];
-        b.Img(["create", "-q", "-f", "qcow2", .. o, $"{{d}}/{name}", size]);
-        b.IoOn($"{{d}}/{name}", size == "1M" ? ["write -P 0xb1 0 1M"] : ["write -P 0xb1 0 1M", "write -P 0xb2 3M 64k"]);
+        b.Img(["create", "-q", "-f", "qcow2", .. o, $"{{abs}}/{name}", size]);
+        b.IoOn($"{{abs}}/{name}", size == "1M" ? ["write -P 0xb1 0 1M"] : ["write -P 0xb1 0 1M", "write -P 0xb2 3M 64k"]);
     }
 
     /// <summary>An overlay of backing (as named) with format fmt, and writes over part of the backing data.</summary>
@@ -47,8 +47,8 @@ public static class StructureCases
         yield return new("y_backing_chain_of_three", b =>
         {
             b.RawFile("base.raw", 4 << 20, (0, 2 << 20, 0xb1));
-            b.Img("create", "-q", "-f", "qcow2", "-b", "base.raw", "-F", "raw", "{d}/mid.qcow2", "4M");
-            b.IoOn("{d}/mid.qcow2", "write -P 0xd1 1M 1M", "write -z 1536k 64k");
+            b.Img("create", "-q", "-f", "qcow2", "-b", "base.raw", "-F", "raw", "{abs}/mid.qcow2", "4M");
+            b.IoOn("{abs}/mid.qcow2", "write -P 0xd1 1M 1M", "write -z 1536k 64k");
             Overlay(b, "{d}/mid.qcow2", "qcow2");
         });
         yield return new("y_backing_shorter_than_overlay", b =>

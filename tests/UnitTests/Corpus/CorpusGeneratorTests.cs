@@ -1,0 +1,80 @@
+using System.Security.Cryptography;
+using Qcow2.Corpus;
+
+namespace Qcow2.UnitTests.Corpus;
+
+/// <summary>The corpus generator: deterministic bytes, enough cases of each kind, one checked-in sidecar per case.</summary>
+[TestFixture]
+[NonParallelizable]
+public sealed class CorpusGeneratorTests
+{
+    private static Dictionary<string, string> Digests(string dir) =>
+        Directory.GetFiles(dir, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal)
+            .ToDictionary(f => Path.GetRelativePath(dir, f), f => Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(f))));
+
+    [Test]
+    [Category("slow")]
+    public void Generating_twice_writes_the_same_bytes()
+    {
+        using var tmp = new TempDir("corpus-determinism");
+        string dir = tmp.Sub("cases");
+        int n = Generator.Generate(dir, null, TextWriter.Null);
+        var first = Digests(dir);
+        Generator.Generate(dir, null, TextWriter.Null);
+        var second = Digests(dir);
+        Assert.That(n, Is.EqualTo(Generator.Cases.Count));
+        Assert.That(Directory.GetFiles(dir, "*.qcow2"), Has.Length.EqualTo(n));
+        Assert.That(second, Is.EqualTo(first));
+    }
+
+    [Test]
+    public void Generating_the_chains_snapshots_and_compressed_cases_twice_writes_the_same_bytes()
+    {
+        using var tmp = new TempDir("corpus-determinism-fast");
+        string dir = tmp.Sub("cases");
+        static bool Some(string c) => c.StartsWith("y_backing", StringComparison.Ordinal) || c.StartsWith("y_snapshot", StringComparison.Ordinal)
+            || c.StartsWith("y_compressed", StringComparison.Ordinal) || c.StartsWith("y_bitmap", StringComparison.Ordinal);
+        int n = Generator.Generate(dir, Some, TextWriter.Null);
+        var first = Digests(dir);
+        Generator.Generate(dir, Some, TextWriter.Null);
+        Assert.That(n, Is.GreaterThan(20));
+        Assert.That(Digests(dir), Is.EqualTo(first));
+    }
+
+    [Test]
+    public void Snapshot_cases_do_not_depend_on_the_clock()
+    {
+        using var tmp = new TempDir("corpus-clock");
+        Generator.Generate(tmp.Sub("a"), c => c == "y_snapshot_one", TextWriter.Null);
+        Thread.Sleep(1100);
+        Generator.Generate(tmp.Sub("b"), c => c == "y_snapshot_one", TextWriter.Null);
+        Assert.That(Digests(tmp.PathOf("b")), Is.EqualTo(Digests(tmp.PathOf("a"))));
+    }
+
+    [Test]
+    public void The_corpus_has_at_least_150_cases_of_every_prefix()
+    {
+        var names = Generator.Cases.Select(c => c.Name).ToList();
+        Assert.That(names, Has.Count.GreaterThanOrEqualTo(150));
+        Assert.That(names, Is.Unique);
+        Assert.That(names.All(n => n.StartsWith("y_", StringComparison.Ordinal) || n.StartsWith("n_", StringComparison.Ordinal) || n.StartsWith("i_", StringComparison.Ordinal)));
+        foreach (char p in "yni")
+        {
+            Assert.That(names.Count(n => n[0] == p), Is.GreaterThanOrEqualTo(10), $"{p}_ cases");
+        }
+    }
+
+    [Test]
+    public void Every_case_has_a_checked_in_sidecar_and_every_sidecar_a_case()
+    {
+        var sidecars = Directory.GetFiles(CorpusPaths.Expected, "*.json").Select(Path.GetFileNameWithoutExtension).Order(StringComparer.Ordinal);
+        Assert.That(sidecars, Is.EqualTo(Generator.Cases.Select(c => c.Name)));
+    }
+
+    [Test]
+    public void Every_hostile_catalogue_row_is_a_case()
+    {
+        var hostile = Generator.Cases.Where(c => c.Name.Contains("_hostile_", StringComparison.Ordinal)).Select(c => c.Name[10..]);
+        Assert.That(hostile, Is.EquivalentTo(Qcow2.Corpus.Hostile.HostileCatalogue.All.Keys));
+    }
+}

@@ -1,0 +1,40 @@
+using Qcow2.Corpus;
+
+namespace Qcow2.UnitTests.Corpus;
+
+/// <summary>
+/// The whole corpus against QEMU 7.2, our qimg and libqcow, as CI runs it: QEMU and ours must pass every case;
+/// libqcow's results are printed (the published matrix is docs/corpus-results.md) and must merely complete.
+/// </summary>
+[TestFixture]
+[NonParallelizable]
+[Category("corpus")]
+[Category("slow")]
+public sealed class CorpusMatrixTests
+{
+    [Test]
+    public void Qemu_and_ours_pass_every_case_and_libqcow_runs()
+    {
+        ToolProcess.Require("qemu-img");
+        if (!File.Exists("/usr/bin/python3") || ToolProcess.TryRun("/usr/bin/python3", Path.GetTempPath(), ["-c", "import pyqcow"])?.ExitCode != 0)
+        {
+            QemuRequired.Missing("python3-libqcow");
+        }
+        using var tmp = new TempDir("corpus-matrix");
+        string cases = tmp.Sub("cases");
+        Generator.Generate(cases, null, TextWriter.Null);
+        var output = new StringWriter();
+        string md = tmp.PathOf("matrix.md"), json = tmp.PathOf("matrix.json");
+        int rc = CorpusCommand.Execute(
+            ["run", cases, CorpusPaths.Expected, "--md", md, "--json", json,
+             $"qemu={CorpusPaths.Adapter("qemu")}", $"ours={CorpusPaths.Adapter("qimg")}", $"libqcow={CorpusPaths.Adapter("libqcow")}"],
+            output, TextWriter.Null);
+        TestContext.Out.WriteLine(output.ToString());
+        Assert.That(rc, Is.EqualTo(0));
+        string matrix = File.ReadAllText(md);
+        int n = Generator.Cases.Count;
+        Assert.That(output.ToString(), Does.Contain($"qemu: {n} passed, 0 failed"), matrix);
+        Assert.That(output.ToString(), Does.Contain($"ours: {n} passed, 0 failed"), matrix);
+        Assert.That(output.ToString(), Does.Match(@"libqcow: \d+ passed, \d+ failed"));
+    }
+}

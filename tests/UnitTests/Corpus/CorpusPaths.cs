@@ -1,0 +1,27 @@
+namespace Qcow2.UnitTests.Corpus;
+
+/// <summary>Where the corpus lives in this clone: its checked-in sidecars and adapters.</summary>
+internal static class CorpusPaths
+{
+    /// <summary>The clone's root (the folder holding Qcow2Overlap.slnx), found upwards from the test binaries.</summary>
+    public static string Root
+    {
+        get
+        {
+            for (var d = new DirectoryInfo(TestContext.CurrentContext.TestDirectory); d is not null; d = d.Parent)
+            {
+                if (File.Exists(Path.Combine(d.FullName, "Qcow2Overlap.slnx")))
+                {
+                    return d.FullName;
+                }
+            }
+            throw new DirectoryNotFoundException("Qcow2Overlap.slnx not found above the test binaries");
+        }
+    }
+
+    /// <summary>The checked-in sidecars.</summary>
+    public static string Expected => Path.Combine(Root, "tests", "Corpus", "expected");
+
+    /// <summary>An adapter shipped with the corpus.</summary>
+    public static string Adapter(string name) => Path.Combine(Root, "tests", "Corpus", "adapters", name);
+}
