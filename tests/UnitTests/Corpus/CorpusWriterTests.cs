@@ -64,26 +64,25 @@ public sealed class CorpusWriterTests
         Assert.That(r, Has.Property("Outcome").EqualTo(Outcome.OverwroteMetadata).And.Property("Detail").EqualTo("metadata byte at 0x30000 changed"));
     }
 
-    [Test]
-    public void A_dropped_write_is_wrong_data()
-    {
-        var r = Run(Plain, Fake("lossy", "[ \"$5\" = 8192 ] && exit 0\nexec qemu-io -f qcow2 -c \"write -q -P $3 $4 $5\" \"$2\""));
-        Assert.That(r, Has.Property("Outcome").EqualTo(Outcome.WrongData).And.Property("Detail").EqualTo("guest byte 0x1000 is 0xa3, not 0xa4"));
-    }
+    /// <summary>Wrong writers: the body of their 'write' verb, the class and the detail the runner must give.</summary>
+    private static readonly (string Name, string Body, Outcome Outcome, string Detail)[] WrongWriters =
+    [
+        // Drops the 8 KiB write.
+        ("lossy", "[ \"$5\" = 8192 ] && exit 0\nexec qemu-io -f qcow2 -c \"write -q -P $3 $4 $5\" \"$2\"",
+            Outcome.WrongData, "guest byte 0x1000 is 0xa3, not 0xa4"),
+        // After the write, sets the refcount of the header cluster to 0.
+        ("breaks-refcounts", "qemu-io -f qcow2 -c \"write -q -P $3 $4 $5\" \"$2\" || exit 1\nprintf '\\0\\0' | dd of=\"$2\" bs=1 seek=131072 conv=notrunc status=none",
+            Outcome.CheckFailed, "qemu-img check exit 2"),
+        ("refuses", "echo 'write failed: Operation not permitted' >&2; exit 1", Outcome.RefusedValid, "Operation not permitted"),
+    ];
 
-    [Test]
-    public void A_broken_refcount_fails_the_check()
-    {
-        // After the write, the first refcount block's entry for the header cluster is set to 0.
-        var r = Run(Plain, Fake("breaks-refcounts", "qemu-io -f qcow2 -c \"write -q -P $3 $4 $5\" \"$2\" || exit 1\nprintf '\\0\\0' | dd of=\"$2\" bs=1 seek=131072 conv=notrunc status=none"));
-        Assert.That(r, Has.Property("Outcome").EqualTo(Outcome.CheckFailed).And.Property("Detail").StartsWith("qemu-img check exit 2"));
-    }
+    private static IEnumerable<TestCaseData> Wrong() => WrongWriters.Select(w => new TestCaseData(w.Name, w.Body, w.Outcome, w.Detail).SetName($"A_wrong_writer_is_caught({w.Name})"));
 
-    [Test]
-    public void A_refused_write_in_a_plain_case_is_refused_valid()
+    [TestCaseSource(nameof(Wrong))]
+    public void A_wrong_writer_is_caught(string name, string body, Outcome outcome, string detail)
     {
-        var r = Run(Plain, Fake("refuses", "echo 'write failed: Operation not permitted' >&2; exit 1"));
-        Assert.That(r, Has.Property("Outcome").EqualTo(Outcome.RefusedValid).And.Property("Detail").Contains("Operation not permitted"));
+        var r = Run(Plain, Fake(name, body));
+        Assert.That(r, Has.Property("Outcome").EqualTo(outcome).And.Property("Detail").Contains(detail));
     }
 
     [Test]
