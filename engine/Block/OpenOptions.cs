@@ -66,6 +66,9 @@ public sealed class OpenOptions
 
     /// <summary>Node name reported in events; null for none.</summary>
     public string? NodeName { get; set; }
+
+    /// <summary>The clock that dates new snapshots (QEMU's g_get_real_time); tests give a fixed one for reproducible images.</summary>
+    public TimeProvider Clock { get; set; } = TimeProvider.System;
 }
 
 /// <summary>A QMP event: name and data members in the order QEMU prints them.</summary>

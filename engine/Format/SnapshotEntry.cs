@@ -46,9 +46,6 @@ public sealed class SnapshotEntry
     /// <summary>Extra data beyond the fields QEMU knows, preserved on rewrite.</summary>
     public byte[] UnknownExtra { get; set; } = [];
 
-    /// <summary>Bytes this entry occupies in the table.</summary>
-    public int StoredSize => (FixedSize + (int)Math.Max(ExtraDataSize, QemuExtraSize) + Encoding.UTF8.GetByteCount(Id) + Encoding.UTF8.GetByteCount(Name) + 7) & ~7;
-
     /// <summary>Parses the entry at offset of the table; returns the offset after it. Throws CorruptImageException with QEMU's message.</summary>
     public static SnapshotEntry Parse(ReadOnlySpan<byte> table, int offset, int index, ulong defaultDiskSize, out int next)
     {

@@ -7,9 +7,6 @@ namespace Qcow2;
 
 public sealed partial class Qcow2Image
 {
-    /// <summary>The clock that dates new snapshots (g_get_real_time); tests replace it to make images reproducible.</summary>
-    public static Func<DateTimeOffset> SnapshotClock { get; set; } = () => DateTimeOffset.UtcNow;
-
     /// <summary>
     /// Creates an internal snapshot of the current state, as qemu-img snapshot -c does (qcow2_snapshot_create): the next
     /// free numeric id, a copy of the active L1 table, one more reference on everything it reaches, a rewritten table.
@@ -27,7 +24,7 @@ public sealed partial class Qcow2Image
         {
             throw new BlockIOException(Errno.EFBIG);
         }
-        long usec = (SnapshotClock().ToUniversalTime() - DateTimeOffset.UnixEpoch).Ticks / 10;
+        long usec = (_options.Clock.GetUtcNow() - DateTimeOffset.UnixEpoch).Ticks / 10;
         var sn = new SnapshotEntry
         {
             Id = NextSnapshotId(),

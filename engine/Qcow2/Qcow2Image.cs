@@ -14,7 +14,6 @@ public sealed partial class Qcow2Image : BlockDevice
     private readonly OpenOptions _options;
     private readonly bool _readOnly;
     private Header _header = new();
-    private byte[] _cluster0Tail = [];
     private List<HeaderExtension> _unknownExtensions = new();
     private byte[]? _featureTable;
 

@@ -22,6 +22,9 @@ public sealed class CaseBuilder
         _case = c;
     }
 
+    /// <summary>The clock the tools date snapshots with: fixed, so the same case gets the same bytes.</summary>
+    private static readonly FixedClock Clock = new(Generator.SnapshotTime);
+
     /// <summary>The output folder.</summary>
     public string Dir { get; }
 
@@ -120,7 +123,7 @@ public sealed class CaseBuilder
         }
         var o = new StringWriter();
         var e = new StringWriter();
-        var ctx = new ToolContext(new StringReader(""), o, e, Dir);
+        var ctx = new ToolContext(new StringReader(""), o, e, Dir) { Clock = Clock };
         int rc = tool(expanded, ctx);
         ctx.Out.Flush();
         // qemu-io exits 0 when one of its commands fails, and says so on stderr.

@@ -29,6 +29,9 @@ public sealed class ToolContext
     /// <summary>Directory against which relative paths are resolved.</summary>
     public string CurrentDirectory { get; }
 
+    /// <summary>The clock images opened by this run date new snapshots with (the system's, unless a test fixes it).</summary>
+    public TimeProvider Clock { get; init; } = TimeProvider.System;
+
     /// <summary>Resolves a path given on the command line.</summary>
     public string Resolve(string path) => Path.GetFullPath(path, CurrentDirectory);
 

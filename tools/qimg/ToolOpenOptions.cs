@@ -14,6 +14,7 @@ internal static class ToolOpenOptions
         options.Diagnostics = ctx.Err;
         options.ReportPrefix = QimgTool.Name + ": ";
         options.Messages = ctx.Out;
+        options.Clock = ctx.Clock;
         return options;
     }
 }

@@ -171,6 +171,7 @@ internal sealed class QioSession
             ReportPrefix = ProgramName + ": ",
             Messages = Out,
             BaseDirectory = Ctx.CurrentDirectory,
+            Clock = Ctx.Clock,
         };
         string? fileName = request.Name;
         string? error = null;

@@ -81,6 +81,6 @@ internal sealed record CrashScenario(string Name, int ClusterSize, Action<Qcow2I
     }
 
     /// <summary>Opens a store read-write as qcow2.</summary>
-    public static Qcow2Image Open(IStorage storage) =>
-        Qcow2Image.Open(storage, "crash.qcow2", new OpenOptions { Format = "qcow2" });
+    public static Qcow2Image Open(IStorage storage, TimeProvider? clock = null) =>
+        Qcow2Image.Open(storage, "crash.qcow2", new OpenOptions { Format = "qcow2", Clock = clock ?? TimeProvider.System });
 }

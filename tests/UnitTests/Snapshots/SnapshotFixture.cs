@@ -8,18 +8,13 @@ using Qcow2.UnitTests.Qimg;
 namespace Qcow2.UnitTests.Snapshots;
 
 /// <summary>Runs qimg snapshot in-process next to real qemu-img, with the snapshot clock pinned to qemu-img's dates.</summary>
-[NonParallelizable]
 public abstract class SnapshotFixture : QimgFixture
 {
-    private Func<DateTimeOffset> _savedClock = Qcow2Image.SnapshotClock;
+    private TimeProvider _clock = TimeProvider.System;
 
-    /// <summary>Saves the snapshot clock.</summary>
+    /// <summary>Each test starts with the system clock.</summary>
     [SetUp]
-    public void SaveClock() => _savedClock = Qcow2Image.SnapshotClock;
-
-    /// <summary>Restores the snapshot clock.</summary>
-    [TearDown]
-    public void RestoreClock() => Qcow2Image.SnapshotClock = _savedClock;
+    public void ResetClock() => _clock = TimeProvider.System;
 
     /// <summary>Runs `qimg snapshot ARGS` through SnapshotCommand.Run, mapping usage errors as qimg's dispatcher does.</summary>
     protected RunResult QimgSnapshot(params string[] args)
@@ -29,7 +24,7 @@ public abstract class SnapshotFixture : QimgFixture
         int code;
         try
         {
-            code = SnapshotCommand.Run(["snapshot", .. args], new ToolContext(TextReader.Null, output, error, Dir));
+            code = SnapshotCommand.Run(["snapshot", .. args], new ToolContext(TextReader.Null, output, error, Dir) { Clock = _clock });
         }
         catch (QimgUsageException e)
         {
@@ -57,7 +52,7 @@ public abstract class SnapshotFixture : QimgFixture
         using var img = (Qcow2Image)ImageOpener.Open(PathOf(image), new OpenOptions { ReadOnly = true, BaseDirectory = Dir });
         var newest = img.Snapshots.MaxBy(s => ulong.TryParse(s.Id, out ulong v) ? v : 0);
         long ticks = newest is null ? 0 : newest.DateSec * TimeSpan.TicksPerSecond + newest.DateNsec / 100;
-        Qcow2Image.SnapshotClock = () => DateTimeOffset.UnixEpoch.AddTicks(ticks);
+        _clock = new Qcow2.Corpus.FixedClock(DateTimeOffset.UnixEpoch.AddTicks(ticks));
     }
 
     /// <summary>Creates an image with qemu-img and copies it, so both tools start from identical bytes.</summary>
