@@ -12,5 +12,5 @@ namespace Qcow2.Overlap;
 public interface IOverlapChecker
 {
     /// <summary>The types overlapping [offset, offset + size) of the image file, without <paramref name="ignore"/>.</summary>
-    OverlapTypes Check(OverlapTypes ignore, long offset, long size);
+    OverlapTypes FindOverlaps(OverlapTypes ignore, long offset, long size);
 }

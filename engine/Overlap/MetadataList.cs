@@ -236,7 +236,7 @@ public sealed partial class MetadataList
     /// The OR of the types of every cluster that [offset, offset + size) touches, without <paramref name="ignore"/>;
     /// windows the memory limit keeps from loading contribute nothing.
     /// </summary>
-    public OverlapTypes Check(OverlapTypes ignore, long offset, long size)
+    public OverlapTypes FindOverlaps(OverlapTypes ignore, long offset, long size)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(offset);
         ArgumentOutOfRangeException.ThrowIfNegative(size);

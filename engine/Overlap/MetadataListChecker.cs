@@ -16,14 +16,14 @@ public sealed class MetadataListChecker : IOverlapChecker
     public MetadataList List { get; }
 
     /// <inheritdoc/>
-    public OverlapTypes Check(OverlapTypes ignore, long offset, long size)
+    public OverlapTypes FindOverlaps(OverlapTypes ignore, long offset, long size)
     {
         if (size == 0)
         {
             return OverlapTypes.None;
         }
 
-        var result = List.Check(ignore, offset, size);
+        var result = List.FindOverlaps(ignore, offset, size);
         if (offset >> List.ClusterBits == 0 && (List.Enabled & ~ignore).HasFlag(OverlapTypes.MainHeader))
         {
             result |= OverlapTypes.MainHeader;

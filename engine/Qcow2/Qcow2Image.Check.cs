@@ -54,7 +54,7 @@ public sealed partial class Qcow2Image
     /// allows; the per-item lines go to diagnostics, and error_report lines start with reportPrefix.
     /// Open the image with <see cref="Block.OpenOptions.CheckMode"/> (read-write to repair).
     /// </summary>
-    public CheckResult Check(CheckRepair fix, TextWriter diagnostics, string reportPrefix = "")
+    public CheckResult CheckConsistency(CheckRepair fix, TextWriter diagnostics, string reportPrefix = "")
     {
         ArgumentNullException.ThrowIfNull(diagnostics);
         ObjectDisposedException.ThrowIf(_disposed, this);
@@ -157,7 +157,7 @@ public sealed partial class Qcow2Image
     /// <summary>Repairs a dirty image opened read-write as qcow2_do_open does: check with every fix, fail with the errno.</summary>
     private void RepairDirtyImageByCheck()
     {
-        var r = Check(CheckRepair.All, _options.Diagnostics, "");
+        var r = CheckConsistency(CheckRepair.All, _options.Diagnostics, "");
         if (r.Failure is not null || r.CheckErrors != 0)
         {
             var e = r.Failure ?? Errno.EIO;

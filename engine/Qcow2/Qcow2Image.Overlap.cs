@@ -139,9 +139,9 @@ public sealed partial class Qcow2Image : IOverlapChecker
     }
 
     /// <summary>Every enabled structure type (not in ignore) that [offset, offset + size) overlaps, by the configured method.</summary>
-    public OverlapTypes Check(OverlapTypes ignore, long offset, long size) =>
+    public OverlapTypes FindOverlaps(OverlapTypes ignore, long offset, long size) =>
         _listChecker is not null
-            ? _listChecker.Check(ignore, offset, size)
+            ? _listChecker.FindOverlaps(ignore, offset, size)
             : ScanOverlaps(ignore, offset, size);
 
     /// <summary>Upstream QEMU's linear scan (qcow2_check_metadata_overlap), returning every overlapping type instead of the first.</summary>
@@ -282,7 +282,7 @@ public sealed partial class Qcow2Image : IOverlapChecker
     /// <summary>Refuses a write that would overlap metadata: marks the image corrupt and fails with EIO (qcow2_pre_write_overlap_check).</summary>
     private void PreWriteOverlapCheck(OverlapTypes ignore, long offset, long size)
     {
-        var hits = Check(ignore, offset, size);
+        var hits = FindOverlaps(ignore, offset, size);
         if (hits == OverlapTypes.None)
         {
             return;

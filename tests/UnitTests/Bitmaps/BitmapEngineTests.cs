@@ -107,7 +107,7 @@ public sealed class BitmapEngineTests
         var oracle = img.ScanTypeMap(clusters);
         for (long c = 0; c < clusters; c++)
         {
-            var got = img.MetadataList!.Check(OverlapTypes.None, c * cs, cs);
+            var got = img.MetadataList!.FindOverlaps(OverlapTypes.None, c * cs, cs);
             Assert.That(got, Is.EqualTo(oracle[c]), $"{where}: cluster {c}");
         }
     }

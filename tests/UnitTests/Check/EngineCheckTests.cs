@@ -37,7 +37,7 @@ public class EngineCheckTests
         var s = ImageWithOneCluster();
         var img = OpenForCheck(s, false);
         var err = new StringWriter();
-        var r = img.Check(CheckRepair.None, err);
+        var r = img.CheckConsistency(CheckRepair.None, err);
         Assert.Multiple(() =>
         {
             Assert.That(err.ToString(), Is.Empty);
@@ -58,16 +58,16 @@ public class EngineCheckTests
         SetRefcount(s, 6, 1);
         var img = OpenForCheck(s, true);
         var err = new StringWriter { NewLine = "\n" };
-        var report = img.Check(CheckRepair.None, err);
+        var report = img.CheckConsistency(CheckRepair.None, err);
         Assert.That(report.Leaks, Is.EqualTo(1));
         Assert.That(report.Corruptions, Is.EqualTo(0));
         Assert.That(err.ToString(), Is.EqualTo("Leaked cluster 6 refcount=1 reference=0\n"));
 
         err.GetStringBuilder().Clear();
-        var fixedResult = img.Check(CheckRepair.Leaks, err);
+        var fixedResult = img.CheckConsistency(CheckRepair.Leaks, err);
         Assert.That(fixedResult.LeaksFixed, Is.EqualTo(1));
         Assert.That(err.ToString(), Is.EqualTo("Leaked cluster 6 refcount=1 reference=0\nRepairing cluster 6 refcount=1 reference=0\n"));
-        Assert.That(img.Check(CheckRepair.None, TextWriter.Null) with { ImageEndOffset = 0 },
+        Assert.That(img.CheckConsistency(CheckRepair.None, TextWriter.Null) with { ImageEndOffset = 0 },
             Is.EqualTo(new CheckResult { TotalClusters = 1024, AllocatedClusters = 1 }));
     }
 
@@ -78,14 +78,14 @@ public class EngineCheckTests
         SetRefcount(s, 3, 0);
         var img = OpenForCheck(s, true);
         var err = new StringWriter { NewLine = "\n" };
-        Assert.That(img.Check(CheckRepair.Leaks, err).Failure, Is.EqualTo(Errno.EIO));
+        Assert.That(img.CheckConsistency(CheckRepair.Leaks, err).Failure, Is.EqualTo(Errno.EIO));
         Assert.That(err.ToString(), Does.EndWith("ERROR need to rebuild refcount structures\n"));
 
         err.GetStringBuilder().Clear();
-        var r = img.Check(CheckRepair.All, err);
+        var r = img.CheckConsistency(CheckRepair.All, err);
         Assert.That(err.ToString(), Does.Contain("Rebuilding refcount structure\n"));
         Assert.That(r.CorruptionsFixed, Is.EqualTo(1));
-        var again = img.Check(CheckRepair.None, TextWriter.Null);
+        var again = img.CheckConsistency(CheckRepair.None, TextWriter.Null);
         Assert.That((again.Corruptions, again.Leaks, again.CheckErrors), Is.EqualTo((0L, 0L, 0L)));
         Assert.That(img.Header.RefcountTableOffset, Is.Not.EqualTo(0x10000UL));
     }
@@ -94,6 +94,6 @@ public class EngineCheckTests
     public void Repairing_check_needs_a_writable_image()
     {
         var img = OpenForCheck(ImageWithOneCluster(), false);
-        Assert.Throws<InvalidOperationException>(() => img.Check(CheckRepair.All, TextWriter.Null));
+        Assert.Throws<InvalidOperationException>(() => img.CheckConsistency(CheckRepair.All, TextWriter.Null));
     }
 }

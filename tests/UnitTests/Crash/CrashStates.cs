@@ -55,7 +55,7 @@ internal static class CrashStates
             using var img = Qcow2Image.Open(new MemoryStorage(file), "crash.qcow2",
                 new OpenOptions { Format = "qcow2", CheckMode = true, ReadOnly = true });
             var err = new StringWriter { NewLine = "\n" };
-            var r = img.Check(CheckRepair.None, err);
+            var r = img.CheckConsistency(CheckRepair.None, err);
             bool corrupt = r.Corruptions > 0 || r.CheckErrors > 0 || r.Failure is not null;
             return new CrashVerdict(corrupt, r.Leaks > 0, err.ToString().Trim());
         }

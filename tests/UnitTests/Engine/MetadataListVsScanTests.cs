@@ -168,7 +168,7 @@ public sealed class MetadataListVsScanTests
             {
                 continue;
             }
-            var got = list!.Check(OverlapTypes.None, at, cs);
+            var got = list!.FindOverlaps(OverlapTypes.None, at, cs);
             if (got != oracle[c])
             {
                 Assert.Fail($"{where}: cluster {c} (offset 0x{at:x}): list says {got}, scan says {oracle[c]}");

@@ -54,11 +54,11 @@ public sealed class OverlapCheckerTests
                 foreach (var (type, offset, length) in Structures)
                 {
                     long end = offset + (length + Cs - 1) / Cs * Cs;
-                    Assert.That(img.Check(OverlapTypes.None, offset - 512, 512) & type, Is.EqualTo(OverlapTypes.None), $"{how}: just before {type}");
-                    Assert.That(img.Check(OverlapTypes.None, offset - 512, 1024) & type, Is.EqualTo(type), $"{how}: across the start of {type}");
-                    Assert.That(img.Check(OverlapTypes.None, end - 1, 1) & type, Is.EqualTo(type), $"{how}: last byte of {type}'s cluster");
-                    Assert.That(img.Check(OverlapTypes.None, end, 512) & type, Is.EqualTo(OverlapTypes.None), $"{how}: just after {type}");
-                    Assert.That(img.Check(type, offset, 512) & type, Is.EqualTo(OverlapTypes.None), $"{how}: {type} ignored");
+                    Assert.That(img.FindOverlaps(OverlapTypes.None, offset - 512, 512) & type, Is.EqualTo(OverlapTypes.None), $"{how}: just before {type}");
+                    Assert.That(img.FindOverlaps(OverlapTypes.None, offset - 512, 1024) & type, Is.EqualTo(type), $"{how}: across the start of {type}");
+                    Assert.That(img.FindOverlaps(OverlapTypes.None, end - 1, 1) & type, Is.EqualTo(type), $"{how}: last byte of {type}'s cluster");
+                    Assert.That(img.FindOverlaps(OverlapTypes.None, end, 512) & type, Is.EqualTo(OverlapTypes.None), $"{how}: just after {type}");
+                    Assert.That(img.FindOverlaps(type, offset, 512) & type, Is.EqualTo(OverlapTypes.None), $"{how}: {type} ignored");
                 }
             }
         }
@@ -71,8 +71,8 @@ public sealed class OverlapCheckerTests
         {
             using (img)
             {
-                Assert.That(img.Check(OverlapTypes.None, 0x30000, 0), Is.EqualTo(OverlapTypes.None));
-                Assert.That(img.Check(OverlapTypes.None, 0, 0), Is.EqualTo(OverlapTypes.None));
+                Assert.That(img.FindOverlaps(OverlapTypes.None, 0x30000, 0), Is.EqualTo(OverlapTypes.None));
+                Assert.That(img.FindOverlaps(OverlapTypes.None, 0, 0), Is.EqualTo(OverlapTypes.None));
             }
         }
     }
@@ -85,7 +85,7 @@ public sealed class OverlapCheckerTests
             using (img)
             {
                 // Bytes 0x3fff0..0x40010 touch the L1 cluster (0x30000, 8 bytes used) and the inactive L2 cluster.
-                var hits = img.Check(OverlapTypes.None, 0x3fff0, 0x20);
+                var hits = img.FindOverlaps(OverlapTypes.None, 0x3fff0, 0x20);
                 Assert.That(hits, Is.EqualTo(OverlapTypes.ActiveL1 | OverlapTypes.InactiveL2));
             }
         }
@@ -98,9 +98,9 @@ public sealed class OverlapCheckerTests
         {
             using (img)
             {
-                Assert.That(img.Check(OverlapTypes.None, Cs - 1, 1), Is.EqualTo(OverlapTypes.MainHeader));
-                Assert.That(img.Check(OverlapTypes.None, 0, Cs), Is.EqualTo(OverlapTypes.MainHeader));
-                Assert.That(img.Check(OverlapTypes.MainHeader, 0, 512), Is.EqualTo(OverlapTypes.None));
+                Assert.That(img.FindOverlaps(OverlapTypes.None, Cs - 1, 1), Is.EqualTo(OverlapTypes.MainHeader));
+                Assert.That(img.FindOverlaps(OverlapTypes.None, 0, Cs), Is.EqualTo(OverlapTypes.MainHeader));
+                Assert.That(img.FindOverlaps(OverlapTypes.MainHeader, 0, 512), Is.EqualTo(OverlapTypes.None));
             }
         }
     }
@@ -120,7 +120,7 @@ public sealed class OverlapCheckerTests
             var seen = OverlapTypes.None;
             for (long at = 0; at < 0xa0000; at += Cs)
             {
-                seen |= img.Check(OverlapTypes.None, at, Cs);
+                seen |= img.FindOverlaps(OverlapTypes.None, at, Cs);
             }
             Assert.That(seen, Is.EqualTo(expected), $"{template} with the {mode}");
         }

@@ -85,7 +85,7 @@ internal static class FuzzEngineTier
             }
             at += st.Length;
         }
-        img.Check(CheckRepair.None, TextWriter.Null);
+        img.CheckConsistency(CheckRepair.None, TextWriter.Null);
     }
 
     private static OpenOptions Options(bool readOnly) => new() { Format = "qcow2", ReadOnly = readOnly, NoBacking = true };

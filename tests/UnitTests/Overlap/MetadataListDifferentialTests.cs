@@ -142,7 +142,7 @@ public class MetadataListDifferentialTests
                     var ignore = rng.Next(3) == 0 ? (OverlapTypes)rng.Next(0x200) : OverlapTypes.None;
                     long size = rng.Next(4) == 0 ? 0 : rng.NextInt64(1, 3 * clusterSize * 4);
                     what = $"check {ignore} {offset:x} {size}";
-                    var got = list.Check(ignore, offset, size);
+                    var got = list.FindOverlaps(ignore, offset, size);
                     long last = (offset + size + clusterSize - 1) / clusterSize;
                     var expected = OverlapTypes.None;
                     bool anyUnchecked = false;
@@ -184,7 +184,7 @@ public class MetadataListDifferentialTests
         long clusterSize = 1L << list.ClusterBits;
         for (long c = 0; c < domain; c++)
         {
-            var got = list.Check(OverlapTypes.None, c * clusterSize, clusterSize);
+            var got = list.FindOverlaps(OverlapTypes.None, c * clusterSize, clusterSize);
             var expected = model.GetValueOrDefault(c);
             if (got == expected)
             {

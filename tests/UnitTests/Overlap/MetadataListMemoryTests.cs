@@ -45,7 +45,7 @@ public class MetadataListMemoryTests
         Assert.That(events, Is.EqualTo(Enumerable.Repeat((0L, 268435456L), 4)));
         Assert.That(list.MemoryUsage, Is.EqualTo(152));
         Assert.That(list.CachedWindowCount, Is.EqualTo(0), "failed loads leave no slot taken (fixed quirk)");
-        Assert.That(list.Check(OverlapTypes.None, 0x30000, 512), Is.EqualTo(OverlapTypes.None));
+        Assert.That(list.FindOverlaps(OverlapTypes.None, 0x30000, 512), Is.EqualTo(OverlapTypes.None));
         Assert.That(events, Has.Count.EqualTo(5));
     }
 
@@ -63,9 +63,9 @@ public class MetadataListMemoryTests
         list.Enter(0x30000, 1, OverlapTypes.ActiveL1);
         list.Enter(0x40000, 1, OverlapTypes.ActiveL2);
         Assert.That(list.MemoryUsage, Is.EqualTo(4188));
-        Assert.That(list.Check(OverlapTypes.None, 256L << 20, K64), Is.EqualTo(OverlapTypes.None));
-        Assert.That(list.Check(OverlapTypes.None, 0x50000, K64), Is.EqualTo(OverlapTypes.None));
-        Assert.That(list.Check(OverlapTypes.None, 0x40000, K64), Is.EqualTo(OverlapTypes.ActiveL2));
+        Assert.That(list.FindOverlaps(OverlapTypes.None, 256L << 20, K64), Is.EqualTo(OverlapTypes.None));
+        Assert.That(list.FindOverlaps(OverlapTypes.None, 0x50000, K64), Is.EqualTo(OverlapTypes.None));
+        Assert.That(list.FindOverlaps(OverlapTypes.None, 0x40000, K64), Is.EqualTo(OverlapTypes.ActiveL2));
         Assert.That(events, Is.Empty);
         Assert.That(list.MemoryUsage, Is.EqualTo(4188));
     }
@@ -90,14 +90,14 @@ public class MetadataListMemoryTests
 
         // "write 0 512": the data cluster at 2 MiB needs window 1; window 0 is evicted, its fragment list would be larger
         // than its map, so it keeps the map and no memory is left for window 1.
-        Assert.That(list.Check(OverlapTypes.None, 2097152, 512), Is.EqualTo(OverlapTypes.None));
+        Assert.That(list.FindOverlaps(OverlapTypes.None, 2097152, 512), Is.EqualTo(OverlapTypes.None));
         Assert.That(events, Is.EqualTo(new[] { (2097152L, 2097152L) }));
         var w0 = list.InspectWindow(0)!.Value;
         Assert.That(w0.HasMap && !w0.InCache, Is.True);
         Assert.That(list.MemoryUsage, Is.EqualTo(4220));
 
         // "write 512 512": L2 entry 1 points at the first L2 table (0x4600 = 17920), still protected by the kept map.
-        var hit = list.Check(OverlapTypes.None, 17920, 512);
+        var hit = list.FindOverlaps(OverlapTypes.None, 17920, 512);
         Assert.That(OverlapTypeInfo.LowestName(hit), Is.EqualTo("active L2 table"));
         Assert.That(events, Has.Count.EqualTo(1));
     }
@@ -168,8 +168,8 @@ public class MetadataListMemoryTests
         Assert.That(list.MemoryUsage, Is.EqualTo(56 + 64 + 4 + 4096));
 
         // Window 1's kept map still answers; window 0 reports nothing and another event.
-        Assert.That(list.Check(OverlapTypes.None, (W + 4) * 512, 512), Is.EqualTo(OverlapTypes.RefcountBlock));
-        Assert.That(list.Check(OverlapTypes.None, 0, 512), Is.EqualTo(OverlapTypes.None));
+        Assert.That(list.FindOverlaps(OverlapTypes.None, (W + 4) * 512, 512), Is.EqualTo(OverlapTypes.RefcountBlock));
+        Assert.That(list.FindOverlaps(OverlapTypes.None, 0, 512), Is.EqualTo(OverlapTypes.None));
         Assert.That(events, Has.Count.EqualTo(2));
     }
 }

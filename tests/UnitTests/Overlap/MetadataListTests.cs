@@ -16,7 +16,7 @@ public class MetadataListTests
         MetadataList.Create(bits, fileLength, bitmapSize, limit, enabled, events == null ? null : (s, l) => events.Add((s, l)));
 
     private static OverlapTypes At(MetadataList list, long cluster) =>
-        list.Check(OverlapTypes.None, cluster << list.ClusterBits, 1L << list.ClusterBits);
+        list.FindOverlaps(OverlapTypes.None, cluster << list.ClusterBits, 1L << list.ClusterBits);
 
     [Test]
     public void Enter_marks_exactly_its_clusters_across_a_window_boundary()
@@ -44,13 +44,13 @@ public class MetadataListTests
         list.Enter(0x40000, 1, OverlapTypes.InactiveL2);
         Assert.Multiple(() =>
         {
-            Assert.That(list.Check(OverlapTypes.None, 0x30000, 0x20000),
+            Assert.That(list.FindOverlaps(OverlapTypes.None, 0x30000, 0x20000),
                 Is.EqualTo(OverlapTypes.ActiveL1 | OverlapTypes.ActiveL2 | OverlapTypes.InactiveL2));
-            Assert.That(list.Check(OverlapTypes.ActiveL2, 0x40000, 0x10000), Is.EqualTo(OverlapTypes.InactiveL2));
-            Assert.That(list.Check(OverlapTypes.None, 0x3FFFF, 2), Is.EqualTo(OverlapTypes.ActiveL1 | OverlapTypes.ActiveL2 | OverlapTypes.InactiveL2));
-            Assert.That(list.Check(OverlapTypes.None, 0x2FFFF, 1), Is.EqualTo(OverlapTypes.None));
-            Assert.That(list.Check(OverlapTypes.None, 0x50000, 0x10000), Is.EqualTo(OverlapTypes.None));
-            Assert.That(OverlapTypeInfo.LowestName(list.Check(OverlapTypes.None, 0x40000, 512)), Is.EqualTo("active L2 table"));
+            Assert.That(list.FindOverlaps(OverlapTypes.ActiveL2, 0x40000, 0x10000), Is.EqualTo(OverlapTypes.InactiveL2));
+            Assert.That(list.FindOverlaps(OverlapTypes.None, 0x3FFFF, 2), Is.EqualTo(OverlapTypes.ActiveL1 | OverlapTypes.ActiveL2 | OverlapTypes.InactiveL2));
+            Assert.That(list.FindOverlaps(OverlapTypes.None, 0x2FFFF, 1), Is.EqualTo(OverlapTypes.None));
+            Assert.That(list.FindOverlaps(OverlapTypes.None, 0x50000, 0x10000), Is.EqualTo(OverlapTypes.None));
+            Assert.That(OverlapTypeInfo.LowestName(list.FindOverlaps(OverlapTypes.None, 0x40000, 512)), Is.EqualTo("active L2 table"));
         });
     }
 
@@ -62,10 +62,10 @@ public class MetadataListTests
         var checker = new MetadataListChecker(list);
         Assert.Multiple(() =>
         {
-            Assert.That(list.Check(OverlapTypes.None, 0x40000, 0), Is.EqualTo(OverlapTypes.None), "aligned: no cluster");
-            Assert.That(list.Check(OverlapTypes.None, 0x40200, 0), Is.EqualTo(OverlapTypes.ActiveL2), "unaligned: one cluster");
-            Assert.That(checker.Check(OverlapTypes.None, 0x40200, 0), Is.EqualTo(OverlapTypes.None));
-            Assert.That(checker.Check(OverlapTypes.None, 0x40200, 1), Is.EqualTo(OverlapTypes.ActiveL2));
+            Assert.That(list.FindOverlaps(OverlapTypes.None, 0x40000, 0), Is.EqualTo(OverlapTypes.None), "aligned: no cluster");
+            Assert.That(list.FindOverlaps(OverlapTypes.None, 0x40200, 0), Is.EqualTo(OverlapTypes.ActiveL2), "unaligned: one cluster");
+            Assert.That(checker.FindOverlaps(OverlapTypes.None, 0x40200, 0), Is.EqualTo(OverlapTypes.None));
+            Assert.That(checker.FindOverlaps(OverlapTypes.None, 0x40200, 1), Is.EqualTo(OverlapTypes.ActiveL2));
         });
     }
 
@@ -76,13 +76,13 @@ public class MetadataListTests
         var checker = new MetadataListChecker(list);
         Assert.Multiple(() =>
         {
-            Assert.That(list.Check(OverlapTypes.None, 512, 512), Is.EqualTo(OverlapTypes.None), "nothing entered");
-            Assert.That(checker.Check(OverlapTypes.None, 512, 512), Is.EqualTo(OverlapTypes.MainHeader));
-            Assert.That(checker.Check(OverlapTypes.MainHeader, 0, 512), Is.EqualTo(OverlapTypes.None));
-            Assert.That(checker.Check(OverlapTypes.None, 0x10000, 512), Is.EqualTo(OverlapTypes.None));
+            Assert.That(list.FindOverlaps(OverlapTypes.None, 512, 512), Is.EqualTo(OverlapTypes.None), "nothing entered");
+            Assert.That(checker.FindOverlaps(OverlapTypes.None, 512, 512), Is.EqualTo(OverlapTypes.MainHeader));
+            Assert.That(checker.FindOverlaps(OverlapTypes.MainHeader, 0, 512), Is.EqualTo(OverlapTypes.None));
+            Assert.That(checker.FindOverlaps(OverlapTypes.None, 0x10000, 512), Is.EqualTo(OverlapTypes.None));
         });
         var noHeader = new MetadataListChecker(NewList(Bits64K, enabled: OverlapTypes.ActiveL1));
-        Assert.That(noHeader.Check(OverlapTypes.None, 0, 512), Is.EqualTo(OverlapTypes.None));
+        Assert.That(noHeader.FindOverlaps(OverlapTypes.None, 0, 512), Is.EqualTo(OverlapTypes.None));
     }
 
     [Test]
@@ -90,7 +90,7 @@ public class MetadataListTests
     {
         var list = NewList(Bits64K);
         list.Enter(0x40200, 1, OverlapTypes.ActiveL2);
-        Assert.That(list.Check(OverlapTypes.None, 0, 0x100000), Is.EqualTo(OverlapTypes.None));
+        Assert.That(list.FindOverlaps(OverlapTypes.None, 0, 0x100000), Is.EqualTo(OverlapTypes.None));
         Assert.That(list.WindowCount, Is.EqualTo(0));
     }
 
@@ -137,7 +137,7 @@ public class MetadataListTests
         var list = NewList(Bits512, fileLength: (2 * W << Bits512) + 1);
         Assert.That(list.WindowCount, Is.EqualTo(3), "ceil(file length / window bytes)");
         long before = list.MemoryUsage;
-        list.Check(OverlapTypes.None, 10 * W << Bits512, 512);
+        list.FindOverlaps(OverlapTypes.None, 10 * W << Bits512, 512);
         list.Remove(10 * W << Bits512, 1, OverlapTypes.ActiveL1);
         Assert.That(list.WindowCount, Is.EqualTo(3));
         list.Enter(5 * W << Bits512, 1, OverlapTypes.ActiveL1);
@@ -321,6 +321,6 @@ public class MetadataListTests
         Assert.Throws<ArgumentOutOfRangeException>(() => MetadataList.Create(22, 0, 0, null, OverlapTemplates.All, null));
         var list = NewList();
         Assert.Throws<ArgumentOutOfRangeException>(() => list.Enter(-512, 1, OverlapTypes.ActiveL1));
-        Assert.Throws<ArgumentOutOfRangeException>(() => list.Check(OverlapTypes.None, 0, -1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => list.FindOverlaps(OverlapTypes.None, 0, -1));
     }
 }

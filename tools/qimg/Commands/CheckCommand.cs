@@ -75,7 +75,7 @@ public static class CheckCommand
         }
 
         string prefix = QimgTool.Name + ": ";
-        var check = img.Check(fix, ctx.Err, prefix);
+        var check = img.CheckConsistency(fix, ctx.Err, prefix);
         if (check.Failure is null && (check.CorruptionsFixed != 0 || check.LeaksFixed != 0))
         {
             if (!json)
@@ -85,7 +85,7 @@ public static class CheckCommand
                     + $"    {check.CorruptionsFixed} corruptions\n\n"
                     + "Double checking the fixed image now...\n");
             }
-            var again = img.Check(CheckRepair.None, ctx.Err, prefix);
+            var again = img.CheckConsistency(CheckRepair.None, ctx.Err, prefix);
             check = again with { LeaksFixed = check.LeaksFixed, CorruptionsFixed = check.CorruptionsFixed };
         }
 
