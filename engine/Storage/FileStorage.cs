@@ -179,9 +179,16 @@ public sealed class FileStorage : IStorage
         };
     }
 
+    /// <summary>BDRV_O_NO_FLUSH (cache=unsafe): <see cref="Flush"/> does nothing.</summary>
+    public bool NoFlush { get; init; }
+
     /// <inheritdoc/>
     public void Flush()
     {
+        if (NoFlush)
+        {
+            return;
+        }
         // bdrv_co_flush: nothing to do when nothing was written since the last successful flush.
         long generation = _writeGeneration;
         if (generation == _flushedGeneration)

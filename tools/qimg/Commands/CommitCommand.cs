@@ -67,7 +67,8 @@ public static class CommitCommand
         {
             throw new QimgException($"Invalid cache option: {cache}");
         }
-        using BlockDevice top = WritableImage.Open(ctx, filename, g.Format, g.ImageOpts, noBacking: false, CacheModes.WritesThrough(cache));
+        using BlockDevice top = WritableImage.Open(ctx, filename, g.Format, g.ImageOpts, noBacking: false, CacheModes.WritesThrough(cache),
+            noFlush: cache == "unsafe");
         var bar = new QemuProgress(ctx, g.ShowProgress, 1.0f);
         bar.Print(0, 100);
         try
