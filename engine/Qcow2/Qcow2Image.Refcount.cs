@@ -207,6 +207,24 @@ public sealed partial class Qcow2Image
         }
     }
 
+    /// <summary>Runs work with s->cache_discards set (qcow2_cluster_discard, qcow2_subcluster_zeroize): the clusters it
+    /// frees are discarded together at its end, merged where adjacent, or not at all when it fails.</summary>
+    private void WithCachedDiscards(Action work)
+    {
+        _cacheDiscards = true;
+        bool ok = false;
+        try
+        {
+            work();
+            ok = true;
+        }
+        finally
+        {
+            _cacheDiscards = false;
+            ProcessDiscards(ok);
+        }
+    }
+
     /// <summary>qcow2_process_discards: passes the queued ranges down in order when ok, else drops them.</summary>
     private void ProcessDiscards(bool ok)
     {
