@@ -217,7 +217,9 @@ step "unit and interop tests" unit_tests "TestCategory!=iotests" "$(junit_for un
 # --- packaging (issue 12): the Native AOT publish of the four tools into dist/<rid>/ and the dotnet tool packages
 # installed from a folder feed, each run outside the clone (tests/packaging/check.sh, one "N passed, N failed"
 # line). Before the suite steps, so that the reference-cli step below runs the fresh native executables.
-step "packaging: native publish and dotnet tool install" "$root/tests/packaging/check.sh"
+packaging_report=()
+[ -n "$junit_dir" ] && packaging_report=(--junit "$junit_dir/packaging.xml")
+step "packaging: native publish and dotnet tool install" "$root/tests/packaging/check.sh" "${packaging_report[@]}"
 # --- end packaging
 suite_step "$target"
 if [ "$target" = reference ]; then

@@ -23,6 +23,9 @@ internal sealed class MetadataCache
 
     private long _clock;
 
+    /// <summary>The table a caller is changing entry by entry (QEMU holds a reference to it), or -1.</summary>
+    private long _held = -1;
+
     /// <summary>Creates a cache of tables of tableSize bytes, loaded and stored through the given functions.</summary>
     public MetadataCache(int tableSize, int capacity, Func<long, byte[]> load, Action<long, byte[]> store, Action flushFile)
     {
@@ -69,11 +72,46 @@ internal sealed class MetadataCache
     /// <summary>Whether the table at offset is cached.</summary>
     public bool Contains(long offset) => _entries.ContainsKey(offset);
 
-    /// <summary>Marks the table at offset as modified.</summary>
-    public void MarkDirty(long offset) => _entries[offset].Dirty = true;
+    /// <summary>
+    /// Marks the table at offset as modified. A table dropped since the caller got it stays dropped: that happens only
+    /// when a corruption made the image unusable in the middle of an operation and the caches were cleared (as QEMU's
+    /// driver is taken away, its tables are never written again).
+    /// </summary>
+    public void MarkDirty(long offset)
+    {
+        if (_entries.TryGetValue(offset, out var e))
+        {
+            e.Dirty = true;
+        }
+    }
 
-    /// <summary>Drops the table at offset without writing it (its cluster was freed).</summary>
-    public void Discard(long offset) => _entries.Remove(offset);
+    /// <summary>
+    /// Drops the table at offset without writing it (its cluster was freed). A held table stays: only a corrupt image
+    /// frees the table it is changing (an entry pointing at its own L2 table), where QEMU's cache would assert, and
+    /// dropping it would lose the changes made to it so far.
+    /// </summary>
+    public void Discard(long offset)
+    {
+        if (offset != _held)
+        {
+            _entries.Remove(offset);
+        }
+    }
+
+    /// <summary>Keeps the table at offset in the cache (not discarded, not evicted) until the result is disposed.</summary>
+    public Holding Hold(long offset)
+    {
+        long previous = _held;
+        _held = offset;
+        return new Holding(this, previous);
+    }
+
+    /// <summary>The scope of <see cref="Hold"/>.</summary>
+    public readonly struct Holding(MetadataCache cache, long previous) : IDisposable
+    {
+        /// <inheritdoc/>
+        public void Dispose() => cache._held = previous;
+    }
 
     /// <summary>Drops everything without writing (the image became unusable or was reloaded).</summary>
     public void Clear() => _entries.Clear();
@@ -149,7 +187,7 @@ internal sealed class MetadataCache
         {
             return;
         }
-        var victim = _entries.MinBy(kv => kv.Value.LastUse);
+        var victim = _entries.Where(kv => kv.Key != _held).MinBy(kv => kv.Value.LastUse);
         if (victim.Value.Dirty)
         {
             FlushDependency();

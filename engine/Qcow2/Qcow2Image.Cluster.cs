@@ -370,13 +370,14 @@ public sealed partial class Qcow2Image
             _l2Cache.SetDependency(_refblockCache);
         }
         var (l2Offset, table, index) = GetClusterTable(m.GuestOffset);
+        using var held = _l2Cache.Hold(l2Offset);
         _l2Cache.MarkDirty(l2Offset);
         var old = new List<ulong>();
         for (int i = 0; i < m.NbClusters; i++)
         {
             long host = m.AllocOffset + ((long)i << _clusterBits);
             ulong prev = GetEntry(table, index + i);
-            if (prev != 0)
+            if (prev != 0 && !PointsIntoAllocation(prev, m))
             {
                 old.Add(prev);
             }
@@ -389,6 +390,34 @@ public sealed partial class Qcow2Image
                 FreeAnyCluster(e, DiscardType.Never);
             }
         }
+    }
+
+    /// <summary>
+    /// Whether an entry being replaced points into the clusters just allocated for it. Only a corrupt image does that
+    /// (an entry to a cluster whose refcount was 0, which the allocator then handed out), and freeing it would take
+    /// the reference the new data holds: the next allocation would overwrite acknowledged data. QEMU frees it anyway
+    /// (found by the fuzzer, FUZZ_SEED=3 mutant 40780); we leave it, so the refcount stays that of the new data.
+    /// </summary>
+    private bool PointsIntoAllocation(ulong entry, L2Meta m)
+    {
+        var e = new L2Entry(entry);
+        long start, length;
+        switch (e.Type)
+        {
+            case ClusterType.Compressed:
+                start = e.CompressedOffset(_clusterBits);
+                length = e.CompressedSize(_clusterBits);
+                break;
+            case ClusterType.Normal:
+            case ClusterType.ZeroAlloc:
+                start = e.HostOffset;
+                length = _clusterSize;
+                break;
+            default:
+                return false;
+        }
+        long end = m.AllocOffset + ((long)m.NbClusters << _clusterBits);
+        return start < end && start + length > m.AllocOffset;
     }
 
     private void PerformCow(L2Meta m)

@@ -34,7 +34,7 @@ public sealed partial class Qcow2Image
     /// <summary>
     /// Plans W1 for the held requests, or returns null when they cannot be ordered safely (the requests then go to the
     /// file in their own order, as before): a shrinking file, a live cluster rewritten in place, a header change past the
-    /// first sector, or refcounts that are already wrong.
+    /// first sector, refcounts that are already wrong, or a file far larger than the clusters its refcounts describe.
     /// </summary>
     private CrashSafePlan? PlanCrashSafe(OverlayStorage overlay)
     {
@@ -73,6 +73,12 @@ public sealed partial class Qcow2Image
             p.MovedL2[l2] = next++ << _clusterBits;
         }
         LayOutRefcountStructure(p, next);
+        if (p.NewBlocks > 4 * p.Reftable.LongCount(e => (e & RefcountTableEntryOffsetMask) != 0) + 64)
+        {
+            // A file whose end lies far past the clusters its refcount blocks describe (a hostile or very sparse
+            // image): the dense copy would write gigabytes of empty refcount blocks, so the requests go as QEMU's do.
+            return null;
+        }
         return FillRefcounts(p, moveL1) && CheckRewrites(p, overlay, changed) ? p : null;
     }
 

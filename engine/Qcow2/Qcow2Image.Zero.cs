@@ -120,6 +120,7 @@ public sealed partial class Qcow2Image
     private long ZeroInL2Slice(long offset, long nbClusters, bool mayUnmap)
     {
         var (l2Offset, table, index) = GetClusterTable(offset);
+        using var held = _l2Cache.Hold(l2Offset);
         nbClusters = Math.Min(nbClusters, _l2Size - index);
         for (int i = 0; i < nbClusters; i++)
         {
@@ -203,6 +204,7 @@ public sealed partial class Qcow2Image
     private long DiscardInL2Slice(long offset, long nbClusters, bool fullDiscard)
     {
         var (l2Offset, table, index) = GetClusterTable(offset);
+        using var held = _l2Cache.Hold(l2Offset);
         nbClusters = Math.Min(nbClusters, _l2Size - index);
         for (int i = 0; i < nbClusters; i++)
         {

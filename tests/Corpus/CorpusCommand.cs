@@ -15,8 +15,10 @@ public static class CorpusCommand
                corpus expect CASES EXPECTED [--only REGEX]
                corpus run CASES EXPECTED [--only REGEX] [--timeout SECONDS] [--memory BYTES] [--jobs N]
                           [--md FILE] [--json FILE] NAME=COMMAND...
+               corpus writers [--only REGEX] [--timeout SECONDS] [--md FILE] [--json FILE] NAME=COMMAND...
         An adapter COMMAND (split at spaces) gets the image path as its last argument and writes the guest disk to
-        stdout, or exits non-zero to refuse the image.
+        stdout, or exits non-zero to refuse the image. A writer adapter COMMAND gets 'create IMAGE SIZE' or
+        'write IMAGE PATTERN OFFSET LENGTH' (decimal numbers) and exits non-zero to refuse.
         """;
 
     /// <summary>Runs the command; returns the exit code.</summary>
@@ -47,6 +49,8 @@ public static class CorpusCommand
                 return Expect(positional[1], positional[2], only, output, error);
             case "run" when positional.Count >= 4:
                 return Run(positional[1], positional[2], positional.Skip(3).ToList(), options, only, output, error);
+            case "writers" when positional.Count >= 2:
+                return Writers(positional.Skip(1).ToList(), options, only, output, error);
             default:
                 error.WriteLine(Usage);
                 return 2;
@@ -76,16 +80,9 @@ public static class CorpusCommand
     private static int Run(string cases, string expected, List<string> adapterArgs, Dictionary<string, string> options,
         Func<string, bool>? only, TextWriter output, TextWriter error)
     {
-        var adapters = new List<Adapter>();
-        foreach (var a in adapterArgs)
+        if (ParseAdapters(adapterArgs, error) is not { } adapters)
         {
-            int eq = a.IndexOf('=', StringComparison.Ordinal);
-            if (eq <= 0)
-            {
-                error.WriteLine($"corpus: adapter '{a}' is not NAME=COMMAND");
-                return 2;
-            }
-            adapters.Add(new Adapter(a[..eq], a[(eq + 1)..].Split(' ', StringSplitOptions.RemoveEmptyEntries)));
+            return 2;
         }
         var list = Directory.GetFiles(expected, "*.json").Select(Path.GetFileNameWithoutExtension).OfType<string>()
             .Where(n => only is null || only(n)).Order(StringComparer.Ordinal)
@@ -95,6 +92,51 @@ public static class CorpusCommand
             long.Parse(options.GetValueOrDefault("memory", "4294967296"), CultureInfo.InvariantCulture));
         int jobs = int.Parse(options.GetValueOrDefault("jobs", "2"), CultureInfo.InvariantCulture);
         var results = Runner.RunAll(cases, list, adapters, bounds, jobs);
+        Report(results, adapters, options, output);
+        return 0;
+    }
+
+    private static int Writers(List<string> adapterArgs, Dictionary<string, string> options, Func<string, bool>? only,
+        TextWriter output, TextWriter error)
+    {
+        if (ParseAdapters(adapterArgs, error) is not { } adapters)
+        {
+            return 2;
+        }
+        var bounds = new Bounds(
+            TimeSpan.FromSeconds(double.Parse(options.GetValueOrDefault("timeout", "60"), CultureInfo.InvariantCulture)), 0);
+        var work = Directory.CreateTempSubdirectory("corpus-writers-");
+        try
+        {
+            var cases = WriterCases.All.Where(c => only is null || only(c.Name)).ToList();
+            Report(WriterRunner.RunAll(work.FullName, cases, adapters, bounds), adapters, options, output);
+        }
+        finally
+        {
+            work.Delete(recursive: true);
+        }
+        return 0;
+    }
+
+    private static List<Adapter>? ParseAdapters(List<string> adapterArgs, TextWriter error)
+    {
+        var adapters = new List<Adapter>();
+        foreach (var a in adapterArgs)
+        {
+            int eq = a.IndexOf('=', StringComparison.Ordinal);
+            if (eq <= 0)
+            {
+                error.WriteLine($"corpus: adapter '{a}' is not NAME=COMMAND");
+                return null;
+            }
+            adapters.Add(new Adapter(a[..eq], a[(eq + 1)..].Split(' ', StringSplitOptions.RemoveEmptyEntries)));
+        }
+        return adapters;
+    }
+
+    /// <summary>Writes the matrix files the options name and one summary line per adapter.</summary>
+    private static void Report(List<CaseResult> results, List<Adapter> adapters, Dictionary<string, string> options, TextWriter output)
+    {
         var names = adapters.Select(a => a.Name).ToList();
         if (options.TryGetValue("md", out var md))
         {
@@ -108,7 +150,6 @@ public static class CorpusCommand
         {
             output.WriteLine(Matrix.Summary(results, n));
         }
-        return 0;
     }
 
     private static (List<string> Positional, Dictionary<string, string> Options) Parse(string[] args)

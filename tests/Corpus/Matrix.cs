@@ -22,7 +22,9 @@ public static class Matrix
     {
         var sb = new StringBuilder();
         var cases = results.Select(r => r.Case).Distinct().ToList();
-        sb.Append(CultureInfo.InvariantCulture, $"{cases.Count} cases ({cases.Count(c => c[0] == 'y')} y_, {cases.Count(c => c[0] == 'n')} n_, {cases.Count(c => c[0] == 'i')} i_).\n\n");
+        sb.Append(cases.All(c => c[0] == 'w')
+            ? string.Create(CultureInfo.InvariantCulture, $"{cases.Count} writer cases ({cases.Count(c => c.StartsWith("w_overlap_", StringComparison.Ordinal))} of them overlap cases).\n\n")
+            : string.Create(CultureInfo.InvariantCulture, $"{cases.Count} cases ({cases.Count(c => c[0] == 'y')} y_, {cases.Count(c => c[0] == 'n')} n_, {cases.Count(c => c[0] == 'i')} i_).\n\n"));
         sb.Append("| adapter | pass | ").Append(string.Join(" | ", Failures.Select(f => f.Name()))).Append(" |\n");
         sb.Append("|---|---:|").Append(string.Concat(Failures.Select(_ => "---:|"))).Append('\n');
         foreach (var a in adapters)

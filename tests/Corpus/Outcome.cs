@@ -23,6 +23,12 @@ public enum Outcome
 
     /// <summary>Did not finish within the time bound.</summary>
     Timeout,
+
+    /// <summary>Writer contract: after the writes, qemu-img check does not call the image clean, or QEMU cannot read it.</summary>
+    CheckFailed,
+
+    /// <summary>Writer contract: a write into an overlap case changed the metadata structure the L2 entry points at.</summary>
+    OverwroteMetadata,
 }
 
 /// <summary>Names of the outcomes as the matrix prints them.</summary>
@@ -38,6 +44,8 @@ public static class OutcomeNames
         Outcome.AcceptedInvalid => "accepted invalid",
         Outcome.Crash => "crash",
         Outcome.Timeout => "timeout",
+        Outcome.CheckFailed => "check failed",
+        Outcome.OverwroteMetadata => "overwrote metadata",
         _ => o.ToString(),
     };
 }

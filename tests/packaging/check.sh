@@ -5,36 +5,69 @@
 # iotests runner on the suite it carries. run-tests.sh --all runs this as one step and counts its closing line
 # "N passed, N failed, N skipped".
 #
-#   tests/packaging/check.sh [--no-native] [--no-tool]
+#   tests/packaging/check.sh [--no-native] [--no-tool] [--tools DIR] [--junit FILE]
+#
+# With --tools DIR only the checks of the tools run, on the executables qimg, qio, mkimage and iotests in DIR (an
+# installation made some other way); nothing is built.
+# With --junit FILE each check becomes a test case of one JUnit suite "packaging" in FILE (a failure carries the
+# last lines of the command's output), as run-tests.sh --all --junit DIR asks for every step.
 set -uo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-native=1 tool=1
-for a in "$@"; do
-    case "$a" in
+native=1 tool=1 junit="" installed=""
+while [ $# -gt 0 ]; do
+    case "$1" in
         --no-native) native=0 ;;
         --no-tool) tool=0 ;;
-        *) echo "check.sh: unknown option $a" >&2; exit 2 ;;
+        --junit|--tools)
+            [ $# -ge 2 ] && [ -n "$2" ] || { echo "check.sh: option $1 needs a value" >&2; exit 2; }
+            if [ "$1" = --junit ]; then junit="$2"; else installed="$(cd "$2" && pwd)" || exit 2; fi
+            shift ;;
+        *) echo "check.sh: unknown option $1" >&2; exit 2 ;;
     esac
+    shift
 done
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/qcow2-packaging.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 passed=0 failed=0
 log="$work/log"
+cases="$work/cases.xml"
+: >"$cases"
+
+# xml_escape: standard input with the five XML special characters escaped and control characters dropped.
+xml_escape() {
+    sed -e 's/&/\&amp;/g' -e 's/</\&lt;/g' -e 's/>/\&gt;/g' -e 's/"/\&quot;/g' -e "s/'/\&apos;/g" | tr -d '\000-\010\013\014\016-\037'
+}
+
+# record NAME SECONDS [FAILURE-TEXT-FILE]: one JUnit test case (only with --junit).
+record() {
+    [ -n "$junit" ] || return 0
+    local name
+    name=$(printf '%s' "$1" | xml_escape)
+    if [ -n "${3:-}" ]; then
+        { printf '    <testcase classname="packaging" name="%s" time="%s">\n      <failure message="check failed">' "$name" "$2"
+          tail -n 20 "$3" | xml_escape
+          printf '</failure>\n    </testcase>\n'; } >>"$cases"
+    else
+        printf '    <testcase classname="packaging" name="%s" time="%s"/>\n' "$name" "$2" >>"$cases"
+    fi
+}
 
 # check NAME EXPECTED-PATTERN COMMAND...: runs the command in the scratch folder; passes when it exits 0 and its
 # output matches the extended regular expression.
 check() {
-    local name="$1" pattern="$2"
+    local name="$1" pattern="$2" began=$SECONDS
     shift 2
     if (cd "$work/run" && "$@") >"$log" 2>&1 && grep -Eq -- "$pattern" "$log"; then
         echo "  pass  $name"
         passed=$((passed + 1))
+        record "$name" $((SECONDS - began))
     else
         echo "  FAIL  $name"
         sed 's/^/        /' "$log" | tail -n 20
         failed=$((failed + 1))
+        record "$name" $((SECONDS - began)) "$log"
     fi
 }
 
@@ -59,6 +92,10 @@ tools_work() {
 
 start=$SECONDS
 mkdir -p "$work/run"
+if [ -n "$installed" ]; then
+    native=0 tool=0
+    tools_work "$installed" "$installed/"
+fi
 if [ "$tool" = 1 ]; then
     feed="$work/feed"
     # A feed of only this folder and a package cache of its own: the install cannot pick up a package of the same
@@ -98,5 +135,15 @@ if [ "$native" = 1 ]; then
 fi
 
 echo "packaging checks took $((SECONDS - start)) s"
+if [ -n "$junit" ]; then
+    mkdir -p "$(dirname "$junit")"
+    { echo '<?xml version="1.0" encoding="utf-8"?>'
+      echo '<testsuites>'
+      printf '  <testsuite name="packaging" tests="%d" failures="%d" errors="0" skipped="0" time="%d">\n' \
+          $((passed + failed)) "$failed" $((SECONDS - start))
+      cat "$cases"
+      echo '  </testsuite>'
+      echo '</testsuites>'; } >"$junit"
+fi
 echo "$passed passed, $failed failed, 0 skipped"
 [ "$failed" = 0 ]

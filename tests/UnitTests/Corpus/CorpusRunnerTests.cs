@@ -26,16 +26,7 @@ public sealed class CorpusRunnerTests
     /// <summary>Writes a bash adapter whose body runs with $1 the image and $BASE our qimg adapter.</summary>
     private Adapter Fake(string name, string body)
     {
-        string path = _tmp.PathOf(name);
-        File.WriteAllText(path, $"#!/usr/bin/env bash\nBASE={CorpusPaths.Adapter("qimg")}\n{body}\n");
-        if (OperatingSystem.IsWindows())
-        {
-            Assert.Ignore("the fake adapters are bash scripts");
-        }
-        else
-        {
-            File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        }
+        string path = _tmp.Script(name, $"#!/usr/bin/env bash\nBASE={CorpusPaths.Adapter("qimg")}\n{body}\n");
         return new Adapter(name, [path]);
     }
 

@@ -101,7 +101,7 @@ internal sealed class FuzzRunner : IDisposable
                 trace?.Invoke(c, r);
                 Check(c, r, findings, finding);
                 refused |= c.Args[0] == "info" && c.Args.Length == 2 && r.ExitCode != 0;
-                if (!File.ReadAllBytes(ImagePath).AsSpan().SequenceEqual(image))
+                if (!Holds(ImagePath, image))
                 {
                     findings.Add(finding("read-only-write", c.ToString(), "a read-only command changed the image"));
                     File.WriteAllBytes(ImagePath, image);
@@ -118,7 +118,7 @@ internal sealed class FuzzRunner : IDisposable
                 // arrays for all of it, in QEMU too (qemu-img's peak is of the same order): only time bounds it then.
                 bool grown = new FileInfo(ImagePath).Length > 1L << 30;
                 Check(c, grown ? r with { Allocated = 0 } : r, findings, finding);
-                if (refused && c.Args[0] != "check" && !File.ReadAllBytes(ImagePath).AsSpan().SequenceEqual(image))
+                if (refused && c.Args[0] != "check" && !Holds(ImagePath, image))
                 {
                     findings.Add(finding("wrote-refused-image", c.ToString(), "changed an image our read-only open refuses"));
                 }
@@ -153,6 +153,10 @@ internal sealed class FuzzRunner : IDisposable
             findings.Add(finding("crash", "engine tier", "unexpected exception (caught): " + _unexpected));
         }
     }
+
+    /// <summary>Whether the file at path holds exactly image (a command may have grown it past what one array holds).</summary>
+    public static bool Holds(string path, byte[] image) =>
+        new FileInfo(path).Length == image.Length && File.ReadAllBytes(path).AsSpan().SequenceEqual(image);
 
     /// <summary>Runs one command in-process on the current thread, watching for unexpected exceptions and counting allocations.</summary>
     public FuzzRun RunOne(FuzzCommand c)

@@ -18,6 +18,23 @@ public sealed class TempDir : IDisposable
     /// <summary>Creates (if needed) a sub-folder and returns its full path.</summary>
     public string Sub(string name) => Directory.CreateDirectory(PathOf(name)).FullName;
 
+    /// <summary>
+    /// Writes an executable script (text starting with its #! line) at name inside this folder (a sub-folder path is
+    /// fine when it exists) and returns its full path; a test that needs one is ignored on Windows.
+    /// </summary>
+    public string Script(string name, string text)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            Assert.Ignore("the stand-in programs are shell scripts");
+            return "";
+        }
+        string path = PathOf(name);
+        File.WriteAllText(path, text);
+        File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        return path;
+    }
+
     /// <summary>Removes the folder and everything in it; a file still held open elsewhere leaves it to the OS temp cleaner.</summary>
     public void Dispose()
     {
