@@ -195,7 +195,7 @@ public sealed class FileStorage : IStorage
         {
             return;
         }
-        RandomAccess.FlushToDisk(_handle);
+        HostFile.DataSync(_handle);
         _flushedGeneration = generation;
     }
 
