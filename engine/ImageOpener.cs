@@ -23,7 +23,7 @@ public static class ImageOpener
         bool forceShare = ForceShare(options);
         try
         {
-            storage = new FileStorage(path, options.ReadOnly, Locking(options));
+            storage = new FileStorage(path, options.ReadOnly, Locking(options)) { NoFlush = options.NoFlush };
         }
         catch (FileNotFoundException)
         {

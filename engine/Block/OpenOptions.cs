@@ -15,6 +15,10 @@ public sealed class OpenOptions
     /// <summary>Flush after every write, as a writethrough cache mode does (qemu-io's default; qemu-img uses writeback).</summary>
     public bool WriteThrough { get; set; }
 
+    /// <summary>BDRV_O_NO_FLUSH (cache mode unsafe, qemu-img convert's default for the target): flushes still write the
+    /// image's caches back, but never reach the host file's disk (no fdatasync).</summary>
+    public bool NoFlush { get; set; }
+
     /// <summary>Do not open backing files (qemu-img info, -U style probing).</summary>
     public bool NoBacking { get; set; }
 

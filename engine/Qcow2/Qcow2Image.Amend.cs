@@ -656,26 +656,32 @@ public sealed partial class Qcow2Image
                 SignalCorruption(true, -1, -1, $"Refblock offset {Hex(rbOffset)} unaligned (reftable index: {Hex(ti)})");
                 throw AmendError("Image is corrupt (unaligned refblock offset)", Errno.EIO);
             }
-            for (long bi = 0; bi < _refcountBlockSize; bi++)
+            // The block is looked up again only after a finished new block, whose allocation may have changed refcounts
+            // (QEMU holds it for the whole block); an absent block is a run of zero refcounts, copied a run at a time.
+            byte[]? old = null;
+            for (long bi = 0; bi < _refcountBlockSize;)
             {
                 if (entry >= newEntries)
                 {
                     Complete(ref newTable, ref allocated);
+                    old = null;
                 }
-                ulong refcount = 0;
                 if (rbOffset != 0)
                 {
-                    byte[] old;
-                    try
-                    {
-                        old = _refblockCache.Get(rbOffset);
-                    }
-                    catch (BlockIOException e)
-                    {
-                        throw AmendError("Failed to retrieve refblock", e);
-                    }
-                    refcount = RefcountBlock.Get(old, bi, _refcountOrder);
+                    old ??= RefblockForWalk(rbOffset);
                 }
+                else
+                {
+                    int run = (int)Math.Min(_refcountBlockSize - bi, newEntries - entry);
+                    if (block is not null)
+                    {
+                        ZeroRefcounts(block, entry, run, newOrder);
+                    }
+                    entry += run;
+                    bi += run;
+                    continue;
+                }
+                ulong refcount = RefcountBlock.Get(old, bi, _refcountOrder);
                 if (newBits < 64 && refcount >> newBits != 0)
                 {
                     long offset = ((ti << _refcountBlockBits) + bi) << _clusterBits;
@@ -686,6 +692,7 @@ public sealed partial class Qcow2Image
                     RefcountBlock.Set(block, entry, newOrder, refcount);
                 }
                 entry++;
+                bi++;
                 empty = empty && refcount == 0;
             }
         }
@@ -701,6 +708,34 @@ public sealed partial class Qcow2Image
             Complete(ref newTable, ref allocated);
         }
         _amendProgress.Status((walkIndex + 1) * _refcountTableSize, totalWalks * _refcountTableSize);
+    }
+
+    /// <summary>The refcount block the reftable walk reads.</summary>
+    private byte[] RefblockForWalk(long rbOffset)
+    {
+        try
+        {
+            return _refblockCache.Get(rbOffset);
+        }
+        catch (BlockIOException e)
+        {
+            throw AmendError("Failed to retrieve refblock", e);
+        }
+    }
+
+    /// <summary>Sets count refcounts from entry on to zero in a block of the given order.</summary>
+    private static void ZeroRefcounts(byte[] block, int entry, int count, int order)
+    {
+        int bits = 1 << order;
+        if ((long)entry * bits % 8 == 0 && (long)count * bits % 8 == 0)
+        {
+            Array.Clear(block, (int)((long)entry * bits / 8), (int)((long)count * bits / 8));
+            return;
+        }
+        for (int i = 0; i < count; i++)
+        {
+            RefcountBlock.Set(block, entry + i, order, 0);
+        }
     }
 
     /// <summary>alloc_refblock: grows the new table as needed and allocates a cluster for every non-empty new block.</summary>

@@ -224,7 +224,23 @@ public sealed partial class Qcow2Image
         {
             return ret;
         }
-        var l1 = ReadFile(l1Offset, (int)l1Bytes);
+        // A pooled buffer: a 64 TiB image's snapshot L1 tables are 1 MiB each, one after the other.
+        byte[] l1 = System.Buffers.ArrayPool<byte>.Shared.Rent((int)l1Bytes);
+        try
+        {
+            _file.Read(l1Offset, l1.AsSpan(0, (int)l1Bytes));
+            return CheckRefcountsL1Entries(ref res, table, l1, l1Size, fragInfo, fix, active);
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(l1);
+        }
+    }
+
+    /// <summary>The entries of check_refcounts_l1's table: each L2 table counted and checked.</summary>
+    private int CheckRefcountsL1Entries(ref CheckTally res, RefcountArray table, byte[] l1, long l1Size, bool fragInfo, CheckRepair fix, bool active)
+    {
+        int ret;
         for (int i = 0; i < l1Size; i++)
         {
             ulong e = BinaryPrimitives.ReadUInt64BigEndian(l1.AsSpan(i * L1Entry.Size));

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Text;
 using Qcow2.Format;
 using Qcow2.Overlap;
+using Qcow2.Storage;
 
 namespace Qcow2;
 
@@ -250,7 +251,8 @@ public sealed partial class Qcow2Image
             if ((_overlapCheck & OverlapTypes.InactiveL2) != 0 && sn.L1Size <= MaxL1SizeBytes / 8
                 && OffsetIntoCluster((long)sn.L1TableOffset) == 0)
             {
-                EnterL2Tables(ReadTable((long)sn.L1TableOffset, (int)sn.L1Size), OverlapTypes.InactiveL2);
+                TableScan.ForEachNonZero(_file, (long)sn.L1TableOffset, (int)sn.L1Size,
+                    (_, e) => MetaEnter((long)(e & L1Entry.OffsetMask), (e & L1Entry.OffsetMask) != 0 ? _clusterSize : 0, OverlapTypes.InactiveL2));
             }
         }
     }

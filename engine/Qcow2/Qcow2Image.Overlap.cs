@@ -1,8 +1,8 @@
-using System.Buffers;
 using System.Buffers.Binary;
 using Qcow2.Block;
 using Qcow2.Format;
 using Qcow2.Overlap;
+using Qcow2.Storage;
 
 namespace Qcow2;
 
@@ -235,25 +235,16 @@ public sealed partial class Qcow2Image : IOverlapChecker
                     continue;
                 }
                 // QEMU reads each snapshot L1 table from the file on every check; so does the oracle, into one reused
-                // buffer (a 64 TiB image has 1 MiB tables, and a fresh array per table per write was the scan's main cost).
-                byte[] rented = ArrayPool<byte>.Shared.Rent((int)sn.L1Size * 8);
-                try
+                // buffer (a 64 TiB image has 1 MiB tables, and a fresh array per table per write was the scan's main cost),
+                // decoding only the non-zero entries.
+                TableScan.ForEachNonZero(_file, (long)sn.L1TableOffset, (int)sn.L1Size, (_, e) =>
                 {
-                    Span<byte> raw = rented.AsSpan(0, (int)sn.L1Size * 8);
-                    _file.Read((long)sn.L1TableOffset, raw);
-                    for (int i = 0; i < sn.L1Size; i++)
+                    long l2 = (long)(e & L1Entry.OffsetMask);
+                    if (l2 != 0)
                     {
-                        long l2 = (long)(BinaryPrimitives.ReadUInt64BigEndian(raw[(i * 8)..]) & L1Entry.OffsetMask);
-                        if (l2 != 0)
-                        {
-                            visit(l2, _clusterSize, OverlapTypes.InactiveL2);
-                        }
+                        visit(l2, _clusterSize, OverlapTypes.InactiveL2);
                     }
-                }
-                finally
-                {
-                    ArrayPool<byte>.Shared.Return(rented);
-                }
+                });
             }
         }
         if ((types & OverlapTypes.BitmapDirectory) != 0 && (_header.AutoclearFeatures & Features.AutoclearBitmaps) != 0

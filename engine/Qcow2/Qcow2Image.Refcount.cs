@@ -133,13 +133,17 @@ public sealed partial class Qcow2Image
                     }
                     if (DiscardPassthrough(type))
                     {
-                        DiscardIgnoringErrors(clusterOffset, _clusterSize);
+                        QueueDiscard(clusterOffset, _clusterSize);
                     }
                 }
             }
         }
         catch (Exception e) when (e is BlockIOException or RetryAllocation)
         {
+            if (!_cacheDiscards)
+            {
+                ProcessDiscards(false);
+            }
             if (clusterOffset > offset)
             {
                 try
@@ -152,6 +156,83 @@ public sealed partial class Qcow2Image
                 }
             }
             throw;
+        }
+        if (!_cacheDiscards)
+        {
+            ProcessDiscards(true);
+        }
+    }
+
+    /// <summary>Freed ranges waiting to be discarded, adjacent ones merged (QEMU's s->discards).</summary>
+    private readonly List<(long Offset, long Length)> _discards = [];
+
+    /// <summary>s->cache_discards: the queued discards wait for the end of a snapshot refcount update.</summary>
+    private bool _cacheDiscards;
+
+    /// <summary>update_refcount_discard: queues a freed range, merged with a queued range it touches, then merges queued
+    /// ranges that became adjacent.</summary>
+    private void QueueDiscard(long offset, long length)
+    {
+        int found = -1;
+        for (int i = 0; i < _discards.Count && found < 0; i++)
+        {
+            var d = _discards[i];
+            long start = Math.Min(offset, d.Offset), end = Math.Max(offset + length, d.Offset + d.Length);
+            if (end - start <= length + d.Length)
+            {
+                _discards[i] = (start, end - start);
+                found = i;
+            }
+        }
+        if (found < 0)
+        {
+            _discards.Add((offset, length));
+            return;
+        }
+        var m = _discards[found];
+        for (int i = _discards.Count - 1; i >= 0; i--)
+        {
+            var p = _discards[i];
+            if (i == found || p.Offset > m.Offset + m.Length || m.Offset > p.Offset + p.Length)
+            {
+                continue;
+            }
+            m = (Math.Min(m.Offset, p.Offset), m.Length + p.Length);
+            _discards[found] = m;
+            _discards.RemoveAt(i);
+            if (i < found)
+            {
+                found--;
+            }
+        }
+    }
+
+    /// <summary>Runs work with s->cache_discards set (qcow2_cluster_discard, qcow2_subcluster_zeroize): the clusters it
+    /// frees are discarded together at its end, merged where adjacent, or not at all when it fails.</summary>
+    private void WithCachedDiscards(Action work)
+    {
+        _cacheDiscards = true;
+        bool ok = false;
+        try
+        {
+            work();
+            ok = true;
+        }
+        finally
+        {
+            _cacheDiscards = false;
+            ProcessDiscards(ok);
+        }
+    }
+
+    /// <summary>qcow2_process_discards: passes the queued ranges down in order when ok, else drops them.</summary>
+    private void ProcessDiscards(bool ok)
+    {
+        var queued = _discards.ToArray();
+        _discards.Clear();
+        foreach (var (offset, length) in ok ? queued : [])
+        {
+            DiscardIgnoringErrors(offset, length);
         }
     }
 

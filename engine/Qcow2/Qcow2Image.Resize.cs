@@ -132,12 +132,15 @@ public sealed partial class Qcow2Image
         try
         {
             long at = (long)start;
-            while (nbClusters > 0)
+            WithCachedDiscards(() =>
             {
-                long cleared = DiscardFullyInL2Slice(at, nbClusters);
-                nbClusters -= cleared;
-                at += cleared * _clusterSize;
-            }
+                while (nbClusters > 0)
+                {
+                    long cleared = DiscardFullyInL2Slice(at, nbClusters);
+                    nbClusters -= cleared;
+                    at += cleared * _clusterSize;
+                }
+            });
         }
         catch (BlockIOException e)
         {

@@ -15,6 +15,9 @@ public sealed partial class Qcow2Image
         ulong[] l1 = l1TableOffset != _l1TableOffset ? ReadTable(l1TableOffset, l1Size) : _l1Table;
         bool l1Modified = false;
         bool decrease = addend < 0;
+        // The freed clusters are discarded together after the flush, merged where adjacent (s->cache_discards).
+        _cacheDiscards = true;
+        bool flushed = false;
         try
         {
             for (int i = 0; i < l1Size; i++)
@@ -97,11 +100,17 @@ public sealed partial class Qcow2Image
                 }
             }
             FlushCaches();
+            flushed = true;
         }
         catch (RetryAllocation)
         {
             // QEMU passes update_refcount's -EAGAIN (a refcount block was just allocated) up as the result.
             throw new BlockIOException(Errno.EAGAIN);
+        }
+        finally
+        {
+            _cacheDiscards = false;
+            ProcessDiscards(flushed);
         }
         if (addend >= 0 && l1Modified)
         {

@@ -62,14 +62,17 @@ public sealed partial class Qcow2Image
             }
         }
         long nbClusters = SizeToClusters(Math.Min(offset + bytes, Size) - offset);
-        while (nbClusters > 0)
+        WithCachedDiscards(() =>
         {
-            long cleared = _header.Version < 3
-                ? DiscardInL2Slice(offset, nbClusters, fullDiscard: false)
-                : ZeroInL2Slice(offset, nbClusters, mayUnmap);
-            nbClusters -= cleared;
-            offset += cleared * _clusterSize;
-        }
+            while (nbClusters > 0)
+            {
+                long cleared = _header.Version < 3
+                    ? DiscardInL2Slice(offset, nbClusters, fullDiscard: false)
+                    : ZeroInL2Slice(offset, nbClusters, mayUnmap);
+                nbClusters -= cleared;
+                offset += cleared * _clusterSize;
+            }
+        });
         return true;
     }
 
@@ -187,12 +190,15 @@ public sealed partial class Qcow2Image
             return;
         }
         long nbClusters = SizeToClusters(bytes);
-        while (nbClusters > 0)
+        WithCachedDiscards(() =>
         {
-            long cleared = DiscardInL2Slice(offset, nbClusters, fullDiscard: false);
-            nbClusters -= cleared;
-            offset += cleared * _clusterSize;
-        }
+            while (nbClusters > 0)
+            {
+                long cleared = DiscardInL2Slice(offset, nbClusters, fullDiscard: false);
+                nbClusters -= cleared;
+                offset += cleared * _clusterSize;
+            }
+        });
     }
 
     private long DiscardInL2Slice(long offset, long nbClusters, bool fullDiscard)

@@ -5,8 +5,14 @@ namespace Qcow2.Storage;
 /// <summary>A host file as image storage, with QEMU's image locks on its own open file description.</summary>
 public sealed class FileStorage : IStorage
 {
-    private readonly FileStream _stream;
+    // The handle is taken once and used with positional I/O (pread/pwrite): FileStream's SafeFileHandle property
+    // re-synchronises the stream position (one lseek) every time it is read.
+    private readonly SafeFileHandle _handle;
     private readonly string _path;
+
+    // The file length as the block layer keeps it (QEMU's total_sectors): read once with fstat, then updated where
+    // this open grows or cuts the file; -1 when unknown (after a failed request, which may have grown it part way).
+    private long _length = -1;
 
     /// <summary>Opens an existing file for reading, and for writing unless readOnly; with locking, keeps image locks
     /// (none are held until <see cref="ImageLock.Update"/> takes some).</summary>
@@ -24,7 +30,7 @@ public sealed class FileStorage : IStorage
     {
         _path = path;
         ReadOnly = readOnly;
-        _stream = new FileStream(handle, readOnly ? FileAccess.Read : FileAccess.ReadWrite, 1);
+        _handle = handle;
         Lock = imageLock;
     }
 
@@ -66,7 +72,7 @@ public sealed class FileStorage : IStorage
     public ImageLock? Lock { get; }
 
     /// <inheritdoc/>
-    public long Length => _stream.Length;
+    public long Length => _length >= 0 ? _length : _length = RandomAccess.GetLength(_handle);
 
     /// <inheritdoc/>
     public bool ReadOnly { get; }
@@ -78,7 +84,7 @@ public sealed class FileStorage : IStorage
         int done = 0;
         while (done < buffer.Length)
         {
-            int n = RandomAccess.Read(_stream.SafeFileHandle, buffer[done..], offset + done);
+            int n = RandomAccess.Read(_handle, buffer[done..], offset + done);
             if (n <= 0)
             {
                 buffer[done..].Clear();
@@ -99,11 +105,16 @@ public sealed class FileStorage : IStorage
         _writeGeneration++;
         try
         {
-            RandomAccess.Write(_stream.SafeFileHandle, data, offset);
+            RandomAccess.Write(_handle, data, offset);
         }
         catch (Exception e) when (e is ArgumentOutOfRangeException or IOException)
         {
+            _length = -1;
             throw HostError(e);
+        }
+        if (data.Length > 0)
+        {
+            Grown(offset + data.Length);
         }
     }
 
@@ -118,11 +129,16 @@ public sealed class FileStorage : IStorage
         _writeGeneration++;
         try
         {
-            HostFile.ZeroRange(_stream.SafeFileHandle, offset, length);
+            HostFile.ZeroRange(_handle, offset, length);
         }
         catch (Exception e) when (e is ArgumentOutOfRangeException or IOException)
         {
+            _length = -1;
             throw HostError(e);
+        }
+        if (length > 0)
+        {
+            Grown(offset + length);
         }
     }
 
@@ -131,11 +147,22 @@ public sealed class FileStorage : IStorage
     {
         try
         {
-            _stream.SetLength(length);
+            _length = -1;
+            RandomAccess.SetLength(_handle, length);
+            _length = length;
         }
         catch (Exception e) when (e is ArgumentOutOfRangeException or IOException)
         {
             throw HostError(e);
+        }
+    }
+
+    /// <summary>A successful request that ended at end: the file now reaches at least that far.</summary>
+    private void Grown(long end)
+    {
+        if (_length >= 0 && end > _length && end > 0)
+        {
+            _length = end;
         }
     }
 
@@ -152,16 +179,23 @@ public sealed class FileStorage : IStorage
         };
     }
 
+    /// <summary>BDRV_O_NO_FLUSH (cache=unsafe): <see cref="Flush"/> does nothing.</summary>
+    public bool NoFlush { get; init; }
+
     /// <inheritdoc/>
     public void Flush()
     {
+        if (NoFlush)
+        {
+            return;
+        }
         // bdrv_co_flush: nothing to do when nothing was written since the last successful flush.
         long generation = _writeGeneration;
         if (generation == _flushedGeneration)
         {
             return;
         }
-        _stream.Flush(true);
+        HostFile.DataSync(_handle);
         _flushedGeneration = generation;
     }
 
@@ -174,14 +208,18 @@ public sealed class FileStorage : IStorage
         if (!ReadOnly && length > 0)
         {
             _writeGeneration++;
-            HostFile.PunchHole(_stream.SafeFileHandle, offset, length);
+            HostFile.PunchHole(_handle, offset, length);
         }
     }
 
     /// <inheritdoc/>
     public void Allocate(long offset, long length)
     {
-        if (!HostFile.Allocate(_stream.SafeFileHandle, offset, length) && Length < offset + length)
+        if (HostFile.Allocate(_handle, offset, length))
+        {
+            Grown(offset + length);
+        }
+        else if (Length < offset + length)
         {
             SetLength(offset + length);
         }
@@ -191,5 +229,5 @@ public sealed class FileStorage : IStorage
     public long AllocatedSize => HostFile.AllocatedBytes(_path, Length);
 
     /// <inheritdoc/>
-    public void Dispose() => _stream.Dispose();
+    public void Dispose() => _handle.Dispose();
 }

@@ -23,6 +23,10 @@ internal sealed class OverlayStorage(IStorage inner) : IStorage
     private const int PageSize = 1 << PageBits;
 
     private readonly Dictionary<long, byte[]> _pages = new();
+
+    /// <summary>The page every whole discarded page shares (never written: <see cref="Put"/> replaces it first), so a
+    /// discard of freed data clusters costs no memory per byte.</summary>
+    private static readonly byte[] ZeroPage = new byte[PageSize];
     private long _length = inner.Length;
 
     /// <summary>Bytes of the inner store at or past this offset read as zeros (the overlay was cut below them).</summary>
@@ -107,10 +111,22 @@ internal sealed class OverlayStorage(IStorage inner) : IStorage
     {
         Requests.Add(new HeldRequest(HeldRequestKind.Discard, offset, [], length));
         long end = Math.Min(offset + length, _length);
-        if (offset < end)
+        if (offset >= end)
+        {
+            return;
+        }
+        long firstWhole = RoundUpToPage(offset), lastWhole = end & ~(long)(PageSize - 1);
+        if (firstWhole >= lastWhole)
         {
             Put(offset, new byte[end - offset]);
+            return;
         }
+        Put(offset, new byte[firstWhole - offset]);
+        for (long page = firstWhole >> PageBits; page < lastWhole >> PageBits; page++)
+        {
+            _pages[page] = ZeroPage;
+        }
+        Put(lastWhole, new byte[end - lastWhole]);
     }
 
     public void Flush() => Requests.Add(new HeldRequest(HeldRequestKind.Flush, 0, [], 0));
@@ -129,10 +145,11 @@ internal sealed class OverlayStorage(IStorage inner) : IStorage
             long page = offset >> PageBits;
             int at = (int)(offset & (PageSize - 1));
             int n = Math.Min(data.Length, PageSize - at);
-            if (!_pages.TryGetValue(page, out var p))
+            if (!_pages.TryGetValue(page, out var p) || ReferenceEquals(p, ZeroPage))
             {
+                bool zeros = p is not null;
                 p = new byte[PageSize];
-                if (n < PageSize)
+                if (n < PageSize && !zeros)
                 {
                     ReadInner(page << PageBits, p);
                 }

@@ -7,7 +7,8 @@ namespace Qcow2.Tools.Qimg;
 public static class WritableImage
 {
     /// <summary>Opens filename (or the --image-opts list) read-write; throws qemu-img's "Could not open" message.</summary>
-    public static BlockDevice Open(ToolContext ctx, string filename, string? format, bool imageOpts, bool noBacking, bool writeThrough)
+    public static BlockDevice Open(ToolContext ctx, string filename, string? format, bool imageOpts, bool noBacking, bool writeThrough,
+        bool noFlush = false)
     {
         if (imageOpts && format is not null)
         {
@@ -19,6 +20,7 @@ public static class WritableImage
             ReadOnly = false,
             NoBacking = noBacking,
             WriteThrough = writeThrough,
+            NoFlush = noFlush,
         }.ForTool(ctx);
         string file = imageOpts ? ImageArgs.ApplyImageOpts(filename, options) : filename;
         return ImageArgs.OpenFile(ctx, file, options, warnProbedRaw: true);

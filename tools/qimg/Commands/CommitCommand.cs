@@ -67,7 +67,8 @@ public static class CommitCommand
         {
             throw new QimgException($"Invalid cache option: {cache}");
         }
-        using BlockDevice top = WritableImage.Open(ctx, filename, g.Format, g.ImageOpts, noBacking: false, CacheModes.WritesThrough(cache));
+        using BlockDevice top = WritableImage.Open(ctx, filename, g.Format, g.ImageOpts, noBacking: false, CacheModes.WritesThrough(cache),
+            noFlush: cache == "unsafe");
         var bar = new QemuProgress(ctx, g.ShowProgress, 1.0f);
         bar.Print(0, 100);
         try
@@ -255,9 +256,10 @@ public static class CommitCommand
             {
                 Complete(pending, target);
             }
-            var buffer = new byte[bytes];
-            top.Read(offset, buffer);
-            pending.Add(new CopyOp(offset, buffer));
+            // Pooled buffers: at most MaxInFlight of up to MaxIoBytes are in use, as QEMU's mirror buffer bounds them.
+            byte[] buffer = System.Buffers.ArrayPool<byte>.Shared.Rent((int)bytes);
+            top.Read(offset, buffer.AsSpan(0, (int)bytes));
+            pending.Add(new CopyOp(offset, buffer, (int)bytes));
         }
         else if ((flags & QemuBlockStatus.Zero) != 0)
         {
@@ -285,9 +287,13 @@ public static class CommitCommand
     }
 
     /// <summary>A copy whose data was read and whose write is still to come.</summary>
-    private sealed record CopyOp(long Offset, byte[] Data)
+    private sealed record CopyOp(long Offset, byte[] Data, int Length)
     {
-        public void WriteTo(BlockDevice target) => target.Write(Offset, Data);
+        public void WriteTo(BlockDevice target)
+        {
+            target.Write(Offset, Data.AsSpan(0, Length));
+            System.Buffers.ArrayPool<byte>.Shared.Return(Data);
+        }
     }
 
     /// <summary>bdrv_is_allocated_above(top, base_overlay, include_base): allocated in a layer above the base.</summary>

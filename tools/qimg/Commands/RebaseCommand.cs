@@ -79,7 +79,8 @@ public static class RebaseCommand
         {
             throw new QimgException($"Invalid source cache option: {srcCache}");
         }
-        using BlockDevice dev = WritableImage.Open(ctx, filename, fmt, imageOpts, noBacking: unsafeMode, CacheModes.WritesThrough(cache));
+        using BlockDevice dev = WritableImage.Open(ctx, filename, fmt, imageOpts, noBacking: unsafeMode, CacheModes.WritesThrough(cache),
+            noFlush: cache == "unsafe");
         if (baseFmt is not null && !QemuFormatNames.IsKnown(baseFmt))
         {
             throw new QimgException($"Invalid format name: '{baseFmt}'");

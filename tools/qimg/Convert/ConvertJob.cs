@@ -66,7 +66,8 @@ public sealed class ConvertJob(
         {
             throw new QimgException($"Could not open '{outFilename}': {LockMessage}", LockHint(outFilename));
         }
-        target = ConvertTarget.Open(ctx, outFilename, r.OutFormat, r.SkipCreate && r.TargetImageOpts, writeThrough, out string targetFile);
+        target = ConvertTarget.Open(ctx, outFilename, r.OutFormat, r.SkipCreate && r.TargetImageOpts, writeThrough,
+            noFlush: r.Cache == "unsafe", out string targetFile);
         if (r.Bitmaps && target is not Qcow2Image { Header.Version: >= 3 })
         {
             throw new QimgException($"Format driver '{target.FormatName}' does not support bitmaps");

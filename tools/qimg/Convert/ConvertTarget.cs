@@ -116,7 +116,8 @@ public static class ConvertTarget
     }
 
     /// <summary>Opens the target read-write (img_open / img_open_file) and says which file it is; throws "Could not open 'NAME': REASON".</summary>
-    public static BlockDevice Open(ToolContext ctx, string filename, string? format, bool imageOpts, bool writeThrough, out string file)
+    /// <remarks>noFlush: the target cache mode is unsafe (qemu-img convert's default), so nothing is synced to disk.</remarks>
+    public static BlockDevice Open(ToolContext ctx, string filename, string? format, bool imageOpts, bool writeThrough, bool noFlush, out string file)
     {
         if (imageOpts && format is not null)
         {
@@ -127,6 +128,7 @@ public static class ConvertTarget
             Format = format,
             ReadOnly = false,
             WriteThrough = writeThrough,
+            NoFlush = noFlush,
         }.ForTool(ctx);
         file = imageOpts ? ImageArgs.ApplyImageOpts(filename, options) : filename;
         return ImageArgs.OpenFile(ctx, file, options, warnProbedRaw: false);
