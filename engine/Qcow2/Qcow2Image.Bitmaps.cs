@@ -351,10 +351,21 @@ public sealed partial class Qcow2Image
         }
     }
 
-    /// <summary>free_bitmap_clusters: frees a bitmap's data clusters and its table (nothing when the table is invalid).</summary>
+    /// <summary>
+    /// free_bitmap_clusters: frees a bitmap's data clusters and its table. Nothing is freed (and nothing thrown) when the
+    /// table cannot be read or is invalid: QEMU's callers ignore the error and the clusters leak.
+    /// </summary>
     private void FreeBitmapClusters(long tableOffset, uint tableSize)
     {
-        var table = LoadBitmapTable(tableOffset, tableSize);
+        ulong[]? table;
+        try
+        {
+            table = LoadBitmapTable(tableOffset, tableSize);
+        }
+        catch (BlockIOException)
+        {
+            return;
+        }
         if (table is null)
         {
             return;

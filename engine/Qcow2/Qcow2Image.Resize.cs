@@ -107,6 +107,9 @@ public sealed partial class Qcow2Image
             }
         }
 
+        // qcow2_co_truncate sets the node's length before it writes the header field: when that write fails, the node
+        // keeps the new length (the L1 table already covers it) and the next header update writes it.
+        _header.Size = (ulong)offset;
         try
         {
             var b = new byte[8];
@@ -118,7 +121,6 @@ public sealed partial class Qcow2Image
         {
             throw AmendError("Failed to update the image size", e);
         }
-        _header.Size = (ulong)offset;
         TruncateDirtyBitmaps();
     }
 

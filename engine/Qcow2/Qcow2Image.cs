@@ -166,6 +166,7 @@ public sealed partial class Qcow2Image : BlockDevice
         {
             if (!_readOnly && !_unusable)
             {
+                FlushBeforeClose();
                 Close();
             }
         }
@@ -178,6 +179,19 @@ public sealed partial class Qcow2Image : BlockDevice
             _disposed = true;
             Backing?.Dispose();
             _file.Dispose();
+        }
+    }
+
+    /// <summary>bdrv_close flushes the node (bdrv_flush) before the driver closes it, and ignores the result.</summary>
+    private void FlushBeforeClose()
+    {
+        try
+        {
+            FlushCaches();
+        }
+        catch (BlockIOException)
+        {
+            // A table that failed stays dirty; qcow2_inactivate tries it again and reports the failure.
         }
     }
 

@@ -106,11 +106,14 @@ public static class ResizeCommand
         }
         catch (ImageChangeException e)
         {
-            throw new QimgException(e.Message, e.Hint);
+            // img_resize reports the failure before blk_unref closes the image (and reports what closing fails at).
+            ctx.Err.Write($"{QimgTool.Name}: {e.Message}\n{e.Hint}");
+            return 1;
         }
         catch (BlockIOException e)
         {
-            throw new QimgException(e.Message);
+            ctx.Err.Write($"{QimgTool.Name}: {e.Message}\n");
+            return 1;
         }
         if (!g.Quiet)
         {
