@@ -29,7 +29,16 @@ internal static unsafe class ClusterDeflate
     }
 
 
-    private static readonly (nint Init, nint Deflate, nint End) Native = LoadZlib();
+    private static readonly (nint Init, nint Deflate, nint Reset) Native = LoadZlib();
+
+    /// <summary>
+    /// This thread's deflate stream, initialised once and reset for each cluster: deflateReset gives the same output as
+    /// a fresh deflateInit2, without the 270 KiB allocation and release per cluster that made glibc grow and trim its
+    /// heap each time (a third of `convert -c`'s time). The stream lives in native memory, since zlib's state points
+    /// back at it; it lasts as long as the thread.
+    /// </summary>
+    [ThreadStatic]
+    private static ZStream* t_stream;
 
     private static (nint, nint, nint) LoadZlib()
     {
@@ -42,9 +51,9 @@ internal static unsafe class ClusterDeflate
             if (NativeLibrary.TryLoad(name, out var lib)
                 && NativeLibrary.TryGetExport(lib, "deflateInit2_", out var init)
                 && NativeLibrary.TryGetExport(lib, "deflate", out var deflate)
-                && NativeLibrary.TryGetExport(lib, "deflateEnd", out var end))
+                && NativeLibrary.TryGetExport(lib, "deflateReset", out var reset))
             {
-                return (init, deflate, end);
+                return (init, deflate, reset);
             }
         }
         return default;
@@ -62,37 +71,44 @@ internal static unsafe class ClusterDeflate
 
     private static byte[]? CompressWithZlib(byte[] cluster, int limit)
     {
-        var init = (delegate* unmanaged<ZStream*, int, int, int, int, int, byte*, int, int>)Native.Init;
-        var deflate = (delegate* unmanaged<ZStream*, int, int>)Native.Deflate;
-        var end = (delegate* unmanaged<ZStream*, int>)Native.End;
-        var output = new byte[limit];
-        ZStream strm = default;
-        byte* version = stackalloc byte[] { (byte)'1', (byte)'.', (byte)'2', (byte)'.', (byte)'1', (byte)'3', 0 };
-        if (init(&strm, ZDefaultCompression, ZDeflated, WindowBits, MemLevel, ZDefaultStrategy, version, sizeof(ZStream)) != ZOk)
+        var strm = ThreadStream();
+        if (strm is null)
         {
             return CompressManaged(cluster, limit);
         }
-        try
+        var deflate = (delegate* unmanaged<ZStream*, int, int>)Native.Deflate;
+        var output = new byte[limit];
+        fixed (byte* src = cluster)
+        fixed (byte* dst = output)
         {
-            fixed (byte* src = cluster)
-            fixed (byte* dst = output)
-            {
-                strm.NextIn = src;
-                strm.AvailIn = (uint)cluster.Length;
-                strm.NextOut = dst;
-                strm.AvailOut = (uint)limit;
-                int ret = deflate(&strm, ZFinish);
-                if (ret != ZStreamEnd)
-                {
-                    return null;
-                }
-                return output.AsSpan(0, limit - (int)strm.AvailOut).ToArray();
-            }
+            strm->NextIn = src;
+            strm->AvailIn = (uint)cluster.Length;
+            strm->NextOut = dst;
+            strm->AvailOut = (uint)limit;
+            int ret = deflate(strm, ZFinish);
+            int written = limit - (int)strm->AvailOut;
+            strm->NextIn = strm->NextOut = null;
+            return ret == ZStreamEnd ? output.AsSpan(0, written).ToArray() : null;
         }
-        finally
+    }
+
+    /// <summary>This thread's stream, reset and ready for a cluster; null when zlib cannot initialise one.</summary>
+    private static ZStream* ThreadStream()
+    {
+        if (t_stream is not null)
         {
-            end(&strm);
+            var reset = (delegate* unmanaged<ZStream*, int>)Native.Reset;
+            return reset(t_stream) == ZOk ? t_stream : null;
         }
+        var init = (delegate* unmanaged<ZStream*, int, int, int, int, int, byte*, int, int>)Native.Init;
+        var strm = (ZStream*)NativeMemory.AllocZeroed((nuint)sizeof(ZStream));
+        byte* version = stackalloc byte[] { (byte)'1', (byte)'.', (byte)'2', (byte)'.', (byte)'1', (byte)'3', 0 };
+        if (init(strm, ZDefaultCompression, ZDeflated, WindowBits, MemLevel, ZDefaultStrategy, version, sizeof(ZStream)) != ZOk)
+        {
+            NativeMemory.Free(strm);
+            return null;
+        }
+        return t_stream = strm;
     }
 
     private static byte[]? CompressManaged(byte[] cluster, int limit)
