@@ -2,7 +2,7 @@ using System.Diagnostics;
 
 namespace Qcow2.Tools.Qio.Commands;
 
-/// <summary>read, readv, write, writev and discard.</summary>
+/// <summary>read, readv, write and writev.</summary>
 internal static class IoCommands
 {
     private const int EINVAL = -(int)Errno.EINVAL;
@@ -23,10 +23,6 @@ internal static class IoCommands
     /// <summary>writev.</summary>
     public static readonly CommandInfo WritevInfo = new("writev", null, Writev, 2, -1,
         "[-Cfq] [-P pattern] off len [len..]", "writes a number of bytes at a specified offset", HelpTexts.Writev, NeedsWrite: true);
-
-    /// <summary>discard.</summary>
-    public static readonly CommandInfo DiscardInfo = new("discard", "d", Discard, 2, -1,
-        "[-Cq] off len", "discards a number of bytes at a specified offset", HelpTexts.Discard, NeedsWrite: true);
 
     /// <summary>Prints the usage line of a command after a bad option; returns -EINVAL.</summary>
     public static int Usage(QioSession s, CommandInfo ci)
@@ -428,41 +424,6 @@ internal static class IoCommands
         if (!g.Quiet)
         {
             Report.Print(o, "wrote", elapsed, offset, size, size, 1, g.Machine);
-        }
-        return 0;
-    }
-
-    private static int Discard(QioSession s, string[] argv)
-    {
-        var o = s.Out;
-        var g = new IoOptions(s, argv, "Cq");
-        for (int c; (c = g.Next()) != -1;)
-        {
-            switch (c)
-            {
-                default: return Usage(s, DiscardInfo);
-            }
-        }
-        if (g.Operands.Count != 2)
-        {
-            return Usage(s, DiscardInfo);
-        }
-        if (!RangeArgs.OffsetAndRequest(s, g.Operands, out long offset, out long bytes, out int rc))
-        {
-            return rc;
-        }
-        var dev = s.Device!;
-        long t1 = Stopwatch.GetTimestamp();
-        int ret = QioSession.Try(() => dev.Discard(offset, bytes));
-        var elapsed = Stopwatch.GetElapsedTime(t1);
-        if (ret < 0)
-        {
-            o.WriteLine($"discard failed: {QioSession.StrError(ret)}");
-            return ret;
-        }
-        if (!g.Quiet)
-        {
-            Report.Print(o, "discard", elapsed, offset, bytes, bytes, 1, g.Machine);
         }
         return 0;
     }
