@@ -288,7 +288,7 @@ public sealed partial class Qcow2Image
     /// <summary>qcow2_downgrade: refuses what version 2 cannot express, then turns zero clusters into data or holes.</summary>
     private void Downgrade()
     {
-        if (_refcountOrder != 4)
+        if (_refcounts.Order != 4)
         {
             throw AmendError("compat=0.10 requires refcount_bits=16", Errno.ENOTSUP);
         }

@@ -20,11 +20,11 @@ public sealed partial class Qcow2Image
     /// <summary>check_refblocks: validates the refcount table and counts every refcount block.</summary>
     private int CheckRefblocks(ref CheckTally res, CheckRepair fix, ref bool rebuild, RefcountArray table)
     {
-        for (long i = 0; i < _refcountTableSize; i++)
+        for (long i = 0; i < _refcounts.TableSize; i++)
         {
-            long offset = (long)(_refcountTable[i] & RefcountTableEntryOffsetMask);
+            long offset = (long)(_refcounts.Table[i] & RefcountTableEntryOffsetMask);
             long cluster = (long)((ulong)offset >> _clusterBits);
-            if ((_refcountTable[i] & RefcountTableEntryReservedMask) != 0)
+            if ((_refcounts.Table[i] & RefcountTableEntryReservedMask) != 0)
             {
                 CheckPrint($"ERROR refcount table entry {i} has reserved bits set");
                 res.Corruptions++;

@@ -19,11 +19,11 @@ public sealed partial class Qcow2Image
         public long Size { get; private set; }
 
         private long ByteSize(long entries) =>
-            img.SizeToClusters(((entries << img._refcountOrder) + 7) / 8) * img._clusterSize;
+            img.SizeToClusters(((entries << img._refcounts.Order) + 7) / 8) * img._clusterSize;
 
-        public ulong Get(long index) => RefcountBlock.Get(Data, index, img._refcountOrder);
+        public ulong Get(long index) => RefcountBlock.Get(Data, index, img._refcounts.Order);
 
-        public void Set(long index, ulong value) => RefcountBlock.Set(Data, index, img._refcountOrder, value);
+        public void Set(long index, ulong value) => RefcountBlock.Set(Data, index, img._refcounts.Order, value);
 
         /// <summary>realloc_refcount_array: grows (zero-filled) or shrinks to newSize entries.</summary>
         public void Resize(long newSize)
@@ -78,7 +78,7 @@ public sealed partial class Qcow2Image
                 }
             }
             ulong refcount = table.Get(k);
-            if (refcount == _refcountMax)
+            if (refcount == _refcounts.Max)
             {
                 CheckPrint($"ERROR: overflow cluster offset=0x{clusterOffset:x}");
                 CheckPrint("Use qemu-img amend to increase the refcount entry width or qemu-img convert to create a clean copy if the image cannot be opened for writing");
@@ -140,7 +140,7 @@ public sealed partial class Qcow2Image
         {
             return ret;
         }
-        ret = IncRefcounts(ref res, table, _refcountTableOffset, _refcountTableSize * 8);
+        ret = IncRefcounts(ref res, table, _refcounts.TableOffset, _refcounts.TableSize * 8);
         if (ret < 0)
         {
             return ret;

@@ -248,7 +248,7 @@ public sealed partial class Qcow2Image
         }
         else
         {
-            _l2Cache.SetDependency(_refblockCache);
+            _l2Cache.SetDependency(_refcounts.Cache);
         }
         var (l2Offset, table, index) = GetClusterTable(m.GuestOffset);
         using var held = _l2Cache.Hold(l2Offset);

@@ -52,7 +52,7 @@ public sealed partial class Qcow2Image
         long newOffset = AllocClusters(newBytes);
         try
         {
-            _refblockCache.Flush();
+            _refcounts.Cache.Flush();
             PreWriteOverlapCheck(OverlapTypes.None, newOffset, newBytes);
             byte[] raw = TableBytes(newTable, newTable.Length);
             _file.DebugEvent("l1_grow_write_table");
@@ -96,7 +96,7 @@ public sealed partial class Qcow2Image
         }
         try
         {
-            _refblockCache.Flush();
+            _refcounts.Cache.Flush();
             byte[] copy;
             if (oldL2 == 0)
             {

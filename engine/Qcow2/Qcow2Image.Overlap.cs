@@ -53,10 +53,10 @@ public sealed partial class Qcow2Image : IOverlapChecker
         }
         _listChecker = new MetadataListChecker(_metadataList);
         MetaEnter(0, _clusterSize, OverlapTypes.MainHeader);
-        MetaEnter(_refcountTableOffset, _refcountTableSize * 8, OverlapTypes.RefcountTable);
-        for (long i = 0; i <= _maxRefcountTableIndex && i < _refcountTableSize; i++)
+        MetaEnter(_refcounts.TableOffset, _refcounts.TableSize * 8, OverlapTypes.RefcountTable);
+        for (long i = 0; i <= _refcounts.MaxTableIndex && i < _refcounts.TableSize; i++)
         {
-            long rb = (long)(_refcountTable[i] & RefcountTableEntryOffsetMask);
+            long rb = (long)(_refcounts.Table[i] & RefcountTableEntryOffsetMask);
             if (rb != 0)
             {
                 MetaEnter(rb, _clusterSize, OverlapTypes.RefcountBlock);
@@ -106,10 +106,10 @@ public sealed partial class Qcow2Image : IOverlapChecker
     private void NoteRefcountTableMoved(long oldOffset, long oldBytes)
     {
         MetaRemove(oldOffset, oldBytes, OverlapTypes.RefcountTable);
-        MetaEnter(_refcountTableOffset, _refcountTableSize * 8, OverlapTypes.RefcountTable);
-        for (long i = 0; i < _refcountTableSize; i++)
+        MetaEnter(_refcounts.TableOffset, _refcounts.TableSize * 8, OverlapTypes.RefcountTable);
+        for (long i = 0; i < _refcounts.TableSize; i++)
         {
-            long rb = (long)(_refcountTable[i] & RefcountTableEntryOffsetMask);
+            long rb = (long)(_refcounts.Table[i] & RefcountTableEntryOffsetMask);
             if (rb != 0)
             {
                 MetaEnter(rb, _clusterSize, OverlapTypes.RefcountBlock);
@@ -186,9 +186,9 @@ public sealed partial class Qcow2Image : IOverlapChecker
         {
             visit(_l1TableOffset, (long)_l1Size * 8, OverlapTypes.ActiveL1);
         }
-        if ((types & OverlapTypes.RefcountTable) != 0 && _refcountTableSize > 0)
+        if ((types & OverlapTypes.RefcountTable) != 0 && _refcounts.TableSize > 0)
         {
-            visit(_refcountTableOffset, _refcountTableSize * 8, OverlapTypes.RefcountTable);
+            visit(_refcounts.TableOffset, _refcounts.TableSize * 8, OverlapTypes.RefcountTable);
         }
         if ((types & OverlapTypes.SnapshotTable) != 0 && _snapshotsSize > 0)
         {
@@ -217,9 +217,9 @@ public sealed partial class Qcow2Image : IOverlapChecker
         }
         if ((types & OverlapTypes.RefcountBlock) != 0)
         {
-            for (long i = 0; i <= _maxRefcountTableIndex && i < _refcountTableSize; i++)
+            for (long i = 0; i <= _refcounts.MaxTableIndex && i < _refcounts.TableSize; i++)
             {
-                long rb = (long)(_refcountTable[i] & RefcountTableEntryOffsetMask);
+                long rb = (long)(_refcounts.Table[i] & RefcountTableEntryOffsetMask);
                 if (rb != 0)
                 {
                     visit(rb, _clusterSize, OverlapTypes.RefcountBlock);
@@ -325,7 +325,7 @@ public sealed partial class Qcow2Image : IOverlapChecker
             if (!_inactivating)
             {
                 _l2Cache.Clear();
-                _refblockCache.Clear();
+                _refcounts.Cache.Clear();
             }
         }
         _signaledCorruption = true;

@@ -69,7 +69,7 @@ public sealed partial class Qcow2Image
             }
             try
             {
-                _refblockCache.Flush();
+                _refcounts.Cache.Flush();
             }
             catch (BlockIOException e)
             {
@@ -82,12 +82,11 @@ public sealed partial class Qcow2Image
             throw;
         }
 
-        int oldOrder = _refcountOrder;
-        long oldSize = _refcountTableSize, oldOffset = _refcountTableOffset;
-        ulong[] oldTable = _refcountTable;
+        int oldOrder = _refcounts.Order;
+        long oldSize = _refcounts.TableSize, oldOffset = _refcounts.TableOffset;
+        ulong[] oldTable = _refcounts.Table;
         _header.RefcountOrder = (uint)order;
-        _refcountTableSize = newTable.LongLength;
-        _refcountTableOffset = newTableOffset;
+        _refcounts.Locate(newTableOffset, newTable.LongLength);
         try
         {
             UpdateHeader();
@@ -95,17 +94,12 @@ public sealed partial class Qcow2Image
         catch (BlockIOException e)
         {
             _header.RefcountOrder = (uint)oldOrder;
-            _refcountTableSize = oldSize;
-            _refcountTableOffset = oldOffset;
+            _refcounts.Locate(oldOffset, oldSize);
             FreeNewRefcountStructures(newTable, newTableOffset);
             throw AmendError("Failed to update the qcow2 header", e);
         }
-        _refcountTable = newTable;
-        UpdateMaxRefcountTableIndex();
-        _refcountOrder = order;
-        _refcountBlockBits = _clusterBits - (order - 3);
-        _refcountBlockSize = 1L << _refcountBlockBits;
-        _refcountMax = RefcountBlock.Max(order);
+        _refcounts.Switch(newTable, newTableOffset, newTable.LongLength);
+        _refcounts.SetOrder(order);
 
         // The overlap structures follow the switch; the old blocks are data clusters about to be freed.
         for (long i = 0; i < oldSize; i++)
@@ -157,10 +151,10 @@ public sealed partial class Qcow2Image
             empty = true;
         }
 
-        for (long ti = 0; ti < _refcountTableSize; ti++)
+        for (long ti = 0; ti < _refcounts.TableSize; ti++)
         {
-            _amendProgress.Status(walkIndex * _refcountTableSize + ti, totalWalks * _refcountTableSize);
-            long rbOffset = (long)(_refcountTable[ti] & RefcountTableEntryOffsetMask);
+            _amendProgress.Status(walkIndex * _refcounts.TableSize + ti, totalWalks * _refcounts.TableSize);
+            long rbOffset = (long)(_refcounts.Table[ti] & RefcountTableEntryOffsetMask);
             if (rbOffset != 0 && OffsetIntoCluster(rbOffset) != 0)
             {
                 SignalCorruption(true, -1, -1, $"Refblock offset {Hex(rbOffset)} unaligned (reftable index: {Hex(ti)})");
@@ -169,7 +163,7 @@ public sealed partial class Qcow2Image
             // The block is looked up again only after a finished new block, whose allocation may have changed refcounts
             // (QEMU holds it for the whole block); an absent block is a run of zero refcounts, copied a run at a time.
             byte[]? old = null;
-            for (long bi = 0; bi < _refcountBlockSize;)
+            for (long bi = 0; bi < _refcounts.BlockSize;)
             {
                 if (entry >= newEntries)
                 {
@@ -182,7 +176,7 @@ public sealed partial class Qcow2Image
                 }
                 else
                 {
-                    int run = (int)Math.Min(_refcountBlockSize - bi, newEntries - entry);
+                    int run = (int)Math.Min(_refcounts.BlockSize - bi, newEntries - entry);
                     if (block is not null)
                     {
                         ZeroRefcounts(block, entry, run, newOrder);
@@ -191,10 +185,10 @@ public sealed partial class Qcow2Image
                     bi += run;
                     continue;
                 }
-                ulong refcount = RefcountBlock.Get(old, bi, _refcountOrder);
+                ulong refcount = RefcountBlock.Get(old, bi, _refcounts.Order);
                 if (newBits < 64 && refcount >> newBits != 0)
                 {
-                    long offset = ((ti << _refcountBlockBits) + bi) << _clusterBits;
+                    long offset = ((ti << _refcounts.BlockBits) + bi) << _clusterBits;
                     throw AmendError($"Cannot decrease refcount entry width to {newBits} bits: Cluster at offset {Hex(offset)} has a refcount of {refcount}", Errno.EINVAL);
                 }
                 if (block is not null)
@@ -217,7 +211,7 @@ public sealed partial class Qcow2Image
             }
             Complete(ref newTable, ref allocated);
         }
-        _amendProgress.Status((walkIndex + 1) * _refcountTableSize, totalWalks * _refcountTableSize);
+        _amendProgress.Status((walkIndex + 1) * _refcounts.TableSize, totalWalks * _refcounts.TableSize);
     }
 
     /// <summary>The refcount block the reftable walk reads.</summary>
@@ -225,7 +219,7 @@ public sealed partial class Qcow2Image
     {
         try
         {
-            return _refblockCache.Get(rbOffset);
+            return _refcounts.Cache.Get(rbOffset);
         }
         catch (BlockIOException e)
         {

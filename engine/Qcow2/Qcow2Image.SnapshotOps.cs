@@ -350,7 +350,7 @@ public sealed partial class Qcow2Image
     }
 
     /// <summary>The first entries of a table of 64-bit entries (L1, refcount table), big-endian as on disk.</summary>
-    private static byte[] TableBytes(ulong[] table, int entries)
+    internal static byte[] TableBytes(ulong[] table, int entries)
     {
         var raw = new byte[entries * 8];
         for (int i = 0; i < entries; i++)
