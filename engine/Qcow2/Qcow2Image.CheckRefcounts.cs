@@ -135,7 +135,7 @@ public sealed partial class Qcow2Image
                 return ret;
             }
         }
-        ret = IncRefcounts(ref res, table, _snapshotsOffset, _snapshotsSize);
+        ret = IncRefcounts(ref res, table, _snapshots.Offset, _snapshots.Size);
         if (ret < 0)
         {
             return ret;

@@ -170,9 +170,7 @@ public sealed partial class Qcow2Image
 
         // Forget what the overlap checks knew of the previous table, then enter this one.
         ForgetCheckSnapshots();
-        _snapshots = list;
-        _snapshotsOffset = offset;
-        _snapshotsSize = size;
+        _snapshots.Replace(list, offset, size);
         // Any later header rewrite of the check (qcow2_update_header) writes what was read, as QEMU's s->nb_snapshots.
         _header.NbSnapshots = (uint)list.Count;
         _header.SnapshotsOffset = (ulong)offset;
@@ -239,7 +237,7 @@ public sealed partial class Qcow2Image
         {
             return;
         }
-        MetaEnter(_snapshotsOffset, _snapshotsSize, OverlapTypes.SnapshotTable);
+        MetaEnter(_snapshots.Offset, _snapshots.Size, OverlapTypes.SnapshotTable);
         foreach (var sn in _snapshots)
         {
             // Like QEMU's scan, which the check's repairs run against, even an oversized L1 table counts.
@@ -260,13 +258,11 @@ public sealed partial class Qcow2Image
     /// <summary>Drops the snapshot list the check read (QEMU invalidates it when the table cannot be read).</summary>
     private void ForgetCheckSnapshots()
     {
-        if (_metadataList is not null && _snapshotsSize > 0)
+        if (_metadataList is not null && _snapshots.Size > 0)
         {
-            MetaRemove(_snapshotsOffset, _snapshotsSize, OverlapTypes.SnapshotTable);
+            MetaRemove(_snapshots.Offset, _snapshots.Size, OverlapTypes.SnapshotTable);
         }
-        _snapshots = new List<SnapshotEntry>();
-        _snapshotsOffset = 0;
-        _snapshotsSize = 0;
+        _snapshots.Replace(new List<SnapshotEntry>(), 0, 0);
         _header.NbSnapshots = 0;
         _header.SnapshotsOffset = 0;
     }

@@ -179,7 +179,7 @@ public sealed partial class Qcow2Image
 
         if (!_options.CheckMode)
         {
-            ReadSnapshots();
+            _snapshots.Read((long)_header.SnapshotsOffset, (int)_header.NbSnapshots, (ulong)DiskSizeBytes);
         }
         else
         {

@@ -190,9 +190,9 @@ public sealed partial class Qcow2Image : IOverlapChecker
         {
             visit(_refcounts.TableOffset, _refcounts.TableSize * 8, OverlapTypes.RefcountTable);
         }
-        if ((types & OverlapTypes.SnapshotTable) != 0 && _snapshotsSize > 0)
+        if ((types & OverlapTypes.SnapshotTable) != 0 && _snapshots.Size > 0)
         {
-            visit(_snapshotsOffset, _snapshotsSize, OverlapTypes.SnapshotTable);
+            visit(_snapshots.Offset, _snapshots.Size, OverlapTypes.SnapshotTable);
         }
         if ((types & OverlapTypes.InactiveL1) != 0)
         {

@@ -1,5 +1,4 @@
 using Qcow2.Format;
-using Qcow2.Storage;
 
 namespace Qcow2;
 
@@ -67,26 +66,4 @@ public sealed partial class Qcow2Image
     internal static long RoundUp(long v, long align) => (v + align - 1) / align * align;
 
     internal static long DivRoundUp(long a, long b) => (a + b - 1) / b;
-
-    /// <summary>What the refcount structures are told by and ask of this image.</summary>
-    private sealed class RefcountHost(Qcow2Image img) : IRefcountHost
-    {
-        public IStorage File => img._file;
-
-        public MetadataCache L2Cache => img._l2Cache;
-
-        public TextWriter Diagnostics => img._options.Diagnostics;
-
-        public void SignalCorruption(string message) => img.SignalCorruption(true, -1, -1, message);
-
-        public void NoteRefcountBlockEntered(long offset) => img.NoteRefcountBlockEntered(offset);
-
-        public void NoteRefcountTableMoved(long oldOffset, long oldBytes) => img.NoteRefcountTableMoved(oldOffset, oldBytes);
-
-        public void RefcountTableSwitched(long offset, uint clusters)
-        {
-            img._header.RefcountTableOffset = (ulong)offset;
-            img._header.RefcountTableClusters = clusters;
-        }
-    }
 }

@@ -43,6 +43,7 @@ public sealed partial class Qcow2Image : BlockDevice
         _file = file;
         _options = options;
         _readOnly = options.ReadOnly || file.ReadOnly;
+        _snapshots = new SnapshotTable(new SnapshotHost(this), new MetadataTracker(this));
     }
 
     /// <summary>The header as last read or written (do not modify).</summary>
