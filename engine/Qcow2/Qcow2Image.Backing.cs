@@ -52,7 +52,7 @@ public sealed partial class Qcow2Image
         long entriesPerL1Cluster = _clusterSize / 8;
         long l1Clusters = (_l1Size + entriesPerL1Cluster - 1) / entriesPerL1Cluster;
         long refblockEntries = (long)_clusterSize * 8 / RefcountBits;
-        bool hasBitmaps = (_header.AutoclearFeatures & Features.AutoclearBitmaps) != 0 && _bitmapDirectorySize > 0;
+        bool hasBitmaps = (_header.AutoclearFeatures & Features.AutoclearBitmaps) != 0 && _bitmapDirectory.Size > 0;
         if (_header.Version >= 3 && _snapshots.Count == 0 && !hasBitmaps
             && EmptyImageFixedClusters + l1Clusters <= refblockEntries && _header.CryptMethod == 0)
         {

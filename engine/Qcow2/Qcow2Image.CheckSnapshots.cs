@@ -284,7 +284,7 @@ public sealed partial class Qcow2Image
         {
             return 0;
         }
-        int ret = IncRefcounts(ref res, table, _bitmapDirectoryOffset, _bitmapDirectorySize);
+        int ret = IncRefcounts(ref res, table, _bitmapDirectory.Offset, _bitmapDirectory.Size);
         if (ret < 0)
         {
             return ret;
@@ -352,11 +352,11 @@ public sealed partial class Qcow2Image
     {
         const int entryHeader = 24;
         const long maxDirectorySize = 1024L * 1024 * 64;
-        if (_bitmapDirectorySize == 0 || _bitmapDirectorySize > maxDirectorySize)
+        if (_bitmapDirectory.Size == 0 || _bitmapDirectory.Size > maxDirectorySize)
         {
             return null;
         }
-        var dir = ReadFile(_bitmapDirectoryOffset, (int)_bitmapDirectorySize);
+        var dir = ReadFile(_bitmapDirectory.Offset, (int)_bitmapDirectory.Size);
         var list = new List<(long, uint)>();
         int pos = 0;
         uint n = 0;

@@ -3,7 +3,7 @@ using Qcow2.Storage;
 
 namespace Qcow2;
 
-/// <summary>The image's side of its components' interfaces: what the refcount structures and the snapshot table ask of it.</summary>
+/// <summary>The image's side of its components' interfaces: what the refcount structures, the snapshot table and the bitmap directory ask of it.</summary>
 public sealed partial class Qcow2Image
 {
     /// <summary>What the refcount structures are told by and ask of this image.</summary>
@@ -44,6 +44,20 @@ public sealed partial class Qcow2Image
             img._header.NbSnapshots = (uint)count;
             img._header.SnapshotsOffset = (ulong)offset;
         }
+    }
+
+    /// <summary>What the bitmap directory asks of this image.</summary>
+    private sealed class BitmapDirectoryHost(Qcow2Image img) : IBitmapDirectoryHost
+    {
+        public IStorage File => img._file;
+
+        public Refcounts Refcounts => img._refcounts;
+
+        public int ClusterSize => img._clusterSize;
+
+        public long DiskLength => img.BitmapDiskLength;
+
+        public void PreWriteOverlapCheck(OverlapTypes ignore, long offset, long size) => img.PreWriteOverlapCheck(ignore, offset, size);
     }
 
     /// <summary>The image's metadata list as the components see it.</summary>

@@ -13,11 +13,9 @@ public sealed partial class Qcow2Image : IOverlapChecker
     private MetadataList? _metadataList;
     private MetadataListChecker? _listChecker;
     /// <summary>QCOW2_MAX_BITMAPS: the most bitmaps QEMU accepts in an image.</summary>
-    private const uint MaxBitmaps = 65535;
+    internal const uint MaxBitmaps = 65535;
     /// <summary>QCOW2_MAX_BITMAP_DIRECTORY_SIZE: the largest bitmap directory QEMU accepts.</summary>
-    private const ulong MaxBitmapDirectorySize = 1024UL * MaxBitmaps;
-    private long _bitmapDirectoryOffset;
-    private long _bitmapDirectorySize;
+    internal const ulong MaxBitmapDirectorySize = 1024UL * MaxBitmaps;
 
     /// <summary>Whether checks use the series' metadata list (true) or upstream's linear scan (false).</summary>
     public bool UsesMetadataList => _metadataList is not null;
@@ -65,9 +63,9 @@ public sealed partial class Qcow2Image : IOverlapChecker
         MetaEnter(_l1TableOffset, (long)_l1Size * 8, OverlapTypes.ActiveL1);
         EnterL2Tables(_l1Table, OverlapTypes.ActiveL2);
         EnterSnapshotStructures();
-        if ((_header.AutoclearFeatures & Features.AutoclearBitmaps) != 0 && _bitmapDirectorySize > 0)
+        if ((_header.AutoclearFeatures & Features.AutoclearBitmaps) != 0 && _bitmapDirectory.Size > 0)
         {
-            MetaEnter(_bitmapDirectoryOffset, _bitmapDirectorySize, OverlapTypes.BitmapDirectory);
+            MetaEnter(_bitmapDirectory.Offset, _bitmapDirectory.Size, OverlapTypes.BitmapDirectory);
         }
     }
 
@@ -248,9 +246,9 @@ public sealed partial class Qcow2Image : IOverlapChecker
             }
         }
         if ((types & OverlapTypes.BitmapDirectory) != 0 && (_header.AutoclearFeatures & Features.AutoclearBitmaps) != 0
-            && _bitmapDirectorySize > 0)
+            && _bitmapDirectory.Size > 0)
         {
-            visit(_bitmapDirectoryOffset, _bitmapDirectorySize, OverlapTypes.BitmapDirectory);
+            visit(_bitmapDirectory.Offset, _bitmapDirectory.Size, OverlapTypes.BitmapDirectory);
         }
     }
 
@@ -356,9 +354,8 @@ public sealed partial class Qcow2Image : IOverlapChecker
         {
             throw new ImageOpenException(error, Errno.EINVAL);
         }
-        _nbBitmaps = nbBitmaps;
-        _bitmapDirectorySize = (long)BinaryPrimitives.ReadUInt64BigEndian(data.AsSpan(8));
-        _bitmapDirectoryOffset = (long)BinaryPrimitives.ReadUInt64BigEndian(data.AsSpan(16));
+        _bitmapDirectory.Set(nbBitmaps, (long)BinaryPrimitives.ReadUInt64BigEndian(data.AsSpan(16)),
+            (long)BinaryPrimitives.ReadUInt64BigEndian(data.AsSpan(8)));
         return true;
     }
 }

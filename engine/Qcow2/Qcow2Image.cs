@@ -44,6 +44,7 @@ public sealed partial class Qcow2Image : BlockDevice
         _options = options;
         _readOnly = options.ReadOnly || file.ReadOnly;
         _snapshots = new SnapshotTable(new SnapshotHost(this), new MetadataTracker(this));
+        _bitmapDirectory = new BitmapDirectory(new BitmapDirectoryHost(this));
     }
 
     /// <summary>The header as last read or written (do not modify).</summary>
