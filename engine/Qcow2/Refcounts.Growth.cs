@@ -119,6 +119,23 @@ internal sealed partial class Refcounts
         long tableOffset = startOffset + additionalRefblocks * _clusterSize;
         long endOffset = tableOffset + tableClusters * _clusterSize;
 
+        FillAreaBlocks(newTable, areaReftableIndex, totalRefblockCount, startOffset, endOffset);
+        WriteArea(newTable, tableSize, tableOffset, tableClusters);
+        _host.RefcountTableSwitched(tableOffset, (uint)tableClusters);
+
+        long oldOffset = TableOffset, oldSize = TableSize;
+        Switch(newTable, tableOffset, tableSize);
+        _host.NoteRefcountTableMoved(oldOffset, oldSize * 8);
+        Free(oldOffset, oldSize * 8, DiscardType.Other);
+        return endOffset;
+    }
+
+    /// <summary>
+    /// qcow2_refcount_area's blocks: gives every table entry of the area a block (new ones from startOffset on) and counts
+    /// one reference to every cluster of the area up to endOffset in them, in the cache.
+    /// </summary>
+    private void FillAreaBlocks(ulong[] newTable, long areaReftableIndex, long totalRefblockCount, long startOffset, long endOffset)
+    {
         long blockOffset = startOffset;
         for (long i = areaReftableIndex; i < totalRefblockCount; i++)
         {
@@ -150,6 +167,15 @@ internal sealed partial class Refcounts
                 Cache.MarkDirty(thisBlock);
             }
         }
+    }
+
+    /// <summary>
+    /// qcow2_refcount_area's writes: the blocks, the new table, then the header's pointer to it. When one fails the
+    /// old table stays active (the fail path); the blocks only the new table knows are dropped from the cache so that no
+    /// stale copy is ever written over what their clusters hold later.
+    /// </summary>
+    private void WriteArea(ulong[] newTable, long tableSize, long tableOffset, long tableClusters)
+    {
         try
         {
             _host.File.DebugEvent("refblock_alloc_write_blocks");
@@ -165,18 +191,9 @@ internal sealed partial class Refcounts
         }
         catch (BlockIOException)
         {
-            // The old table stays active (qcow2_refcount_area's fail path); the blocks only the new table knows are
-            // dropped from the cache so that no stale copy is ever written over what their clusters hold later.
             DiscardBlocksNotIn(Table, newTable);
             throw;
         }
-        _host.RefcountTableSwitched(tableOffset, (uint)tableClusters);
-
-        long oldOffset = TableOffset, oldSize = TableSize;
-        Switch(newTable, tableOffset, tableSize);
-        _host.NoteRefcountTableMoved(oldOffset, oldSize * 8);
-        Free(oldOffset, oldSize * 8, DiscardType.Other);
-        return endOffset;
     }
 
     private void DiscardBlocksNotIn(ulong[] active, ulong[] candidate)

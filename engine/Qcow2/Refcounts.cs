@@ -240,25 +240,9 @@ internal sealed partial class Refcounts
                     _freeClusterIndex = clusterIndex;
                 }
                 RefcountBlock.Set(block, blockIndex, Order, refcount);
-                if (refcount == 0)
+                if (refcount == 0 && ClusterFreed(offset, clusterOffset, type))
                 {
-                    if (_freeByteOffset != 0 && StartOfCluster(_freeByteOffset) == clusterOffset)
-                    {
-                        _freeByteClusterFreed = true;
-                    }
-                    if (Cache.Contains(offset))
-                    {
-                        Cache.Discard(offset);
-                        oldTableIndex = -1;
-                    }
-                    if (_host.L2Cache.Contains(offset))
-                    {
-                        _host.L2Cache.Discard(offset);
-                    }
-                    if (DiscardPassthrough(type))
-                    {
-                        QueueDiscard(clusterOffset, _clusterSize);
-                    }
+                    oldTableIndex = -1;
                 }
             }
         }
@@ -270,20 +254,53 @@ internal sealed partial class Refcounts
             }
             if (clusterOffset > offset)
             {
-                try
-                {
-                    Update(offset, clusterOffset - offset, addend, !decrease, DiscardType.Never);
-                }
-                catch (Exception e2) when (e2 is BlockIOException or RetryAllocation)
-                {
-                    // QEMU ignores failures of the rollback.
-                }
+                RollBack(offset, clusterOffset - offset, addend, !decrease);
             }
             throw;
         }
         if (!CacheDiscards)
         {
             ProcessDiscards(true);
+        }
+    }
+
+    /// <summary>
+    /// update_refcount after a refcount reached 0: the compressed-data cursor learns its cluster was freed, a cached
+    /// table at offset (as QEMU looks it up: the range's start) is dropped, and the cluster is queued for discard.
+    /// Returns whether the refcount block cache dropped a table (the next cluster then looks its block up again).
+    /// </summary>
+    private bool ClusterFreed(long offset, long clusterOffset, DiscardType type)
+    {
+        bool dropped = false;
+        if (_freeByteOffset != 0 && StartOfCluster(_freeByteOffset) == clusterOffset)
+        {
+            _freeByteClusterFreed = true;
+        }
+        if (Cache.Contains(offset))
+        {
+            Cache.Discard(offset);
+            dropped = true;
+        }
+        if (_host.L2Cache.Contains(offset))
+        {
+            _host.L2Cache.Discard(offset);
+        }
+        if (DiscardPassthrough(type))
+        {
+            QueueDiscard(clusterOffset, _clusterSize);
+        }
+        return dropped;
+    }
+
+    /// <summary>update_refcount's fail path: undoes the part of the update already done; QEMU ignores a failure of that.</summary>
+    private void RollBack(long offset, long length, ulong addend, bool decrease)
+    {
+        try
+        {
+            Update(offset, length, addend, decrease, DiscardType.Never);
+        }
+        catch (Exception e) when (e is BlockIOException or RetryAllocation)
+        {
         }
     }
 }
