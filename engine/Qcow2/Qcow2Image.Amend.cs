@@ -80,7 +80,64 @@ public sealed partial class Qcow2Image
         CheckWritable();
         _amendReports.Clear();
         _amendProgress = new AmendProgress(status ?? ((_, _) => { }));
-        int oldVersion = (int)_header.Version, newVersion = oldVersion;
+        int oldVersion = (int)_header.Version;
+        var (newVersion, lazy, dataFileRaw, refcountBits) = PlanAmend(r);
+
+        _amendProgress.Total = (newVersion != oldVersion ? 1 : 0) + (refcountBits != RefcountBits ? 1 : 0);
+        if (newVersion > oldVersion)
+        {
+            _amendProgress.Current = AmendOperation.Upgrading;
+            Upgrade();
+        }
+        if (refcountBits != RefcountBits)
+        {
+            if (newVersion < 3 && refcountBits != 16)
+            {
+                throw AmendError("Refcount widths other than 16 bits require compatibility level 1.1 or above (use compat=1.1 or greater)", Errno.EINVAL);
+            }
+            _amendProgress.Current = AmendOperation.ChangingRefcountOrder;
+            ChangeRefcountOrder(System.Numerics.BitOperations.TrailingZeroCount(refcountBits));
+        }
+        if (dataFileRaw)
+        {
+            _header.AutoclearFeatures |= Features.AutoclearDataFileRaw;
+        }
+        else
+        {
+            _header.AutoclearFeatures &= ~Features.AutoclearDataFileRaw;
+        }
+        UpdateHeaderOrFail("Failed to update the image header");
+
+        if (r.BackingFile is not null || r.BackingFormat is not null)
+        {
+            if (r.BackingFile != BackingFileName || r.BackingFormat != BackingFormat)
+            {
+                throw AmendError("Cannot amend the backing file", Errno.EINVAL, "You can use 'qemu-img rebase' instead.\n");
+            }
+        }
+
+        AmendLazyRefcounts(lazy, newVersion);
+
+        if (r.Size is ulong size && size != 0)
+        {
+            // blk_truncate with exact=true and no preallocation; a shrink needs no --shrink here.
+            Truncate(unchecked((long)size), "off");
+        }
+
+        if (newVersion < oldVersion)
+        {
+            _amendProgress.Current = AmendOperation.Downgrading;
+            Downgrade();
+        }
+    }
+
+    /// <summary>What the amend options ask for, checked in the order of QEMU's amend option list.</summary>
+    private readonly record struct AmendPlan(int Version, bool Lazy, bool DataFileRaw, int RefcountBits);
+
+    /// <summary>The version, lazy refcounts, data-file-raw and refcount width the request asks for; throws for an option QEMU refuses.</summary>
+    private AmendPlan PlanAmend(AmendRequest r)
+    {
+        int newVersion = (int)_header.Version;
         bool lazy = LazyRefcounts;
         bool dataFileRaw = (_header.AutoclearFeatures & Features.AutoclearDataFileRaw) != 0;
         int refcountBits = RefcountBits;
@@ -124,69 +181,30 @@ public sealed partial class Qcow2Image
                 throw AmendError("Refcount width must be a power of two and may not exceed 64 bits", Errno.EINVAL);
             }
         }
+        return new AmendPlan(newVersion, lazy, dataFileRaw, refcountBits);
+    }
 
-        _amendProgress.Total = (newVersion != oldVersion ? 1 : 0) + (refcountBits != RefcountBits ? 1 : 0);
-        if (newVersion > oldVersion)
+    /// <summary>Turns lazy refcounts on or off as asked; off needs a clean image first (qcow2_mark_clean).</summary>
+    private void AmendLazyRefcounts(bool lazy, int newVersion)
+    {
+        if (LazyRefcounts == lazy)
         {
-            _amendProgress.Current = AmendOperation.Upgrading;
-            Upgrade();
+            return;
         }
-        if (refcountBits != RefcountBits)
+        if (lazy)
         {
-            if (newVersion < 3 && refcountBits != 16)
+            if (newVersion < 3)
             {
-                throw AmendError("Refcount widths other than 16 bits require compatibility level 1.1 or above (use compat=1.1 or greater)", Errno.EINVAL);
+                throw AmendError("Lazy refcounts only supported with compatibility level 1.1 and above (use compat=1.1 or greater)", Errno.EINVAL);
             }
-            _amendProgress.Current = AmendOperation.ChangingRefcountOrder;
-            ChangeRefcountOrder(System.Numerics.BitOperations.TrailingZeroCount(refcountBits));
-        }
-        if (dataFileRaw)
-        {
-            _header.AutoclearFeatures |= Features.AutoclearDataFileRaw;
+            _header.CompatibleFeatures |= Features.CompatLazyRefcounts;
+            UpdateHeaderOrFail("Failed to update the image header");
         }
         else
         {
-            _header.AutoclearFeatures &= ~Features.AutoclearDataFileRaw;
-        }
-        UpdateHeaderOrFail("Failed to update the image header");
-
-        if (r.BackingFile is not null || r.BackingFormat is not null)
-        {
-            if (r.BackingFile != BackingFileName || r.BackingFormat != BackingFormat)
-            {
-                throw AmendError("Cannot amend the backing file", Errno.EINVAL, "You can use 'qemu-img rebase' instead.\n");
-            }
-        }
-
-        if (LazyRefcounts != lazy)
-        {
-            if (lazy)
-            {
-                if (newVersion < 3)
-                {
-                    throw AmendError("Lazy refcounts only supported with compatibility level 1.1 and above (use compat=1.1 or greater)", Errno.EINVAL);
-                }
-                _header.CompatibleFeatures |= Features.CompatLazyRefcounts;
-                UpdateHeaderOrFail("Failed to update the image header");
-            }
-            else
-            {
-                MarkCleanOrFail();
-                _header.CompatibleFeatures &= ~Features.CompatLazyRefcounts;
-                UpdateHeaderOrFail("Failed to update the image header");
-            }
-        }
-
-        if (r.Size is ulong size && size != 0)
-        {
-            // blk_truncate with exact=true and no preallocation; a shrink needs no --shrink here.
-            Truncate(unchecked((long)size), "off");
-        }
-
-        if (newVersion < oldVersion)
-        {
-            _amendProgress.Current = AmendOperation.Downgrading;
-            Downgrade();
+            MarkCleanOrFail();
+            _header.CompatibleFeatures &= ~Features.CompatLazyRefcounts;
+            UpdateHeaderOrFail("Failed to update the image header");
         }
     }
 

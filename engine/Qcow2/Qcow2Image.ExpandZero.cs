@@ -77,69 +77,7 @@ public sealed partial class Qcow2Image
                     // Allocations may evict or reload the cached table.
                     table = _l2Cache.Get(l2Offset);
                 }
-                ulong entry = GetEntry(table, j);
-                var type = new L2Entry(entry).Type;
-                if (type is not (ClusterType.ZeroPlain or ClusterType.ZeroAlloc))
-                {
-                    continue;
-                }
-                long offset = (long)(entry & L2Entry.OffsetMask);
-                bool plain = type == ClusterType.ZeroPlain;
-                if (plain)
-                {
-                    if (Backing is null)
-                    {
-                        SetEntry(table, j, 0);
-                        MarkExpanded(active, l2Offset, ref dirty);
-                        continue;
-                    }
-                    offset = AllocClusters(_clusterSize);
-                    if (l2Refcount > 1)
-                    {
-                        try
-                        {
-                            UpdateRefcount(offset, _clusterSize, l2Refcount - 1, false, DiscardType.Other);
-                        }
-                        catch (Exception e) when (e is BlockIOException or RetryAllocation)
-                        {
-                            FreeClusters(offset, _clusterSize, DiscardType.Other);
-                            throw;
-                        }
-                    }
-                    if (active)
-                    {
-                        table = _l2Cache.Get(l2Offset);
-                    }
-                }
-                if (OffsetIntoCluster(offset) != 0)
-                {
-                    SignalCorruption(true, -1, -1,
-                        $"Cluster allocation offset {Hex(offset)} unaligned (L2 offset: {Hex(l2Offset)}, L2 index: {Hex(j)})");
-                    if (plain)
-                    {
-                        FreeClusters(offset, _clusterSize, DiscardType.Always);
-                    }
-                    throw new BlockIOException(Errno.EIO);
-                }
-                try
-                {
-                    PreWriteOverlapCheck(Overlap.OverlapTypes.None, offset, _clusterSize);
-                    _file.WriteZeroes(offset, _clusterSize);
-                }
-                catch (BlockIOException)
-                {
-                    if (plain)
-                    {
-                        FreeClusters(offset, _clusterSize, DiscardType.Always);
-                    }
-                    throw;
-                }
-                if (active)
-                {
-                    table = _l2Cache.Get(l2Offset);
-                }
-                SetEntry(table, j, l2Refcount == 1 ? (ulong)offset | L2Entry.Copied : (ulong)offset);
-                MarkExpanded(active, l2Offset, ref dirty);
+                ExpandZeroCluster(ref table, l2Offset, j, l2Refcount, active, ref dirty);
             }
             if (!active && dirty)
             {
@@ -148,6 +86,78 @@ public sealed partial class Qcow2Image
             }
             _amendProgress.Status(++_expandVisited, _expandTotal);
         }
+    }
+
+    /// <summary>
+    /// Expands entry j of the L2 table at l2Offset when it is a zero cluster: a plain one without a backing file becomes
+    /// unallocated, otherwise a newly allocated (plain) or the preallocated cluster is zeroed and becomes plain data.
+    /// table is reloaded from the cache where allocations may have evicted it.
+    /// </summary>
+    private void ExpandZeroCluster(ref byte[] table, long l2Offset, int j, ulong l2Refcount, bool active, ref bool dirty)
+    {
+        ulong entry = GetEntry(table, j);
+        var type = new L2Entry(entry).Type;
+        if (type is not (ClusterType.ZeroPlain or ClusterType.ZeroAlloc))
+        {
+            return;
+        }
+        long offset = (long)(entry & L2Entry.OffsetMask);
+        bool plain = type == ClusterType.ZeroPlain;
+        if (plain)
+        {
+            if (Backing is null)
+            {
+                SetEntry(table, j, 0);
+                MarkExpanded(active, l2Offset, ref dirty);
+                return;
+            }
+            offset = AllocClusters(_clusterSize);
+            if (l2Refcount > 1)
+            {
+                try
+                {
+                    UpdateRefcount(offset, _clusterSize, l2Refcount - 1, false, DiscardType.Other);
+                }
+                catch (Exception e) when (e is BlockIOException or RetryAllocation)
+                {
+                    FreeClusters(offset, _clusterSize, DiscardType.Other);
+                    throw;
+                }
+            }
+            if (active)
+            {
+                table = _l2Cache.Get(l2Offset);
+            }
+        }
+        if (OffsetIntoCluster(offset) != 0)
+        {
+            SignalCorruption(true, -1, -1,
+                $"Cluster allocation offset {Hex(offset)} unaligned (L2 offset: {Hex(l2Offset)}, L2 index: {Hex(j)})");
+            if (plain)
+            {
+                FreeClusters(offset, _clusterSize, DiscardType.Always);
+            }
+            throw new BlockIOException(Errno.EIO);
+        }
+        try
+        {
+            PreWriteOverlapCheck(Overlap.OverlapTypes.None, offset, _clusterSize);
+            _file.WriteZeroes(offset, _clusterSize);
+        }
+        catch (BlockIOException)
+        {
+            if (plain)
+            {
+                FreeClusters(offset, _clusterSize, DiscardType.Always);
+            }
+            throw;
+        }
+        if (active)
+        {
+            table = _l2Cache.Get(l2Offset);
+        }
+        SetEntry(table, j, l2Refcount == 1 ? (ulong)offset | L2Entry.Copied : (ulong)offset);
+        MarkExpanded(active, l2Offset, ref dirty);
     }
 
     private void MarkExpanded(bool active, long l2Offset, ref bool dirty)

@@ -15,66 +15,11 @@ public sealed partial class Qcow2Image
     /// </summary>
     private void ChangeRefcountOrder(int order)
     {
-        int newBlockEntries = 1 << (_clusterBits - (order - 3));
-        var newBlock = new byte[_clusterSize];
         ulong[] newTable = [];
-        long newTableOffset = 0, allocatedTableSize = 0;
-        bool allocation;
-        int walkIndex = 0;
+        long newTableOffset = 0;
         try
         {
-            do
-            {
-                allocation = false;
-                int totalWalks = Math.Max(walkIndex + 2, 3);
-                WalkOverReftable(ref newTable, newBlockEntries, order, null, AllocNewRefblock, ref allocation, walkIndex++, totalWalks);
-                if (allocation)
-                {
-                    if (newTableOffset != 0)
-                    {
-                        FreeClusters(newTableOffset, allocatedTableSize * 8, DiscardType.Never);
-                    }
-                    try
-                    {
-                        newTableOffset = AllocClusters(newTable.LongLength * 8);
-                    }
-                    catch (BlockIOException e)
-                    {
-                        newTableOffset = 0;
-                        throw AmendError("Failed to allocate the new reftable", e);
-                    }
-                    allocatedTableSize = newTable.LongLength;
-                }
-            }
-            while (allocation);
-
-            bool none = false;
-            WalkOverReftable(ref newTable, newBlockEntries, order, newBlock, FlushNewRefblock, ref none, walkIndex, walkIndex + 1);
-
-            try
-            {
-                PreWriteOverlapCheck(Overlap.OverlapTypes.None, newTableOffset, newTable.LongLength * 8);
-            }
-            catch (BlockIOException e)
-            {
-                throw AmendError("Overlap check failed", e);
-            }
-            try
-            {
-                _file.Write(newTableOffset, TableBytes(newTable, newTable.Length));
-            }
-            catch (BlockIOException e)
-            {
-                throw AmendError("Failed to write the new reftable", e);
-            }
-            try
-            {
-                _refcounts.Cache.Flush();
-            }
-            catch (BlockIOException e)
-            {
-                throw AmendError("Failed to flush the refblock cache", e);
-            }
+            BuildNewRefcountStructures(order, ref newTable, ref newTableOffset);
         }
         catch (ImageChangeException)
         {
@@ -112,6 +57,72 @@ public sealed partial class Qcow2Image
         }
         NoteRefcountTableMoved(oldOffset, oldSize * 8);
         FreeNewRefcountStructures(oldTable, oldOffset, oldSize);
+    }
+
+    /// <summary>
+    /// qcow2_change_refcount_order up to the switch: walks the old table to allocate the new blocks and table until no
+    /// more allocations happen, then writes the new blocks and table. newTable and newTableOffset say at every moment
+    /// what exists, so that the caller can free it when this throws.
+    /// </summary>
+    private void BuildNewRefcountStructures(int order, ref ulong[] newTable, ref long newTableOffset)
+    {
+        int newBlockEntries = 1 << (_clusterBits - (order - 3));
+        var newBlock = new byte[_clusterSize];
+        long allocatedTableSize = 0;
+        bool allocation;
+        int walkIndex = 0;
+        do
+        {
+            allocation = false;
+            int totalWalks = Math.Max(walkIndex + 2, 3);
+            WalkOverReftable(ref newTable, newBlockEntries, order, null, AllocNewRefblock, ref allocation, walkIndex++, totalWalks);
+            if (allocation)
+            {
+                if (newTableOffset != 0)
+                {
+                    FreeClusters(newTableOffset, allocatedTableSize * 8, DiscardType.Never);
+                }
+                try
+                {
+                    newTableOffset = AllocClusters(newTable.LongLength * 8);
+                }
+                catch (BlockIOException e)
+                {
+                    newTableOffset = 0;
+                    throw AmendError("Failed to allocate the new reftable", e);
+                }
+                allocatedTableSize = newTable.LongLength;
+            }
+        }
+        while (allocation);
+
+        bool none = false;
+        WalkOverReftable(ref newTable, newBlockEntries, order, newBlock, FlushNewRefblock, ref none, walkIndex, walkIndex + 1);
+
+        try
+        {
+            PreWriteOverlapCheck(Overlap.OverlapTypes.None, newTableOffset, newTable.LongLength * 8);
+        }
+        catch (BlockIOException e)
+        {
+            throw AmendError("Overlap check failed", e);
+        }
+        try
+        {
+            _file.Write(newTableOffset, TableBytes(newTable, newTable.Length));
+        }
+        catch (BlockIOException e)
+        {
+            throw AmendError("Failed to write the new reftable", e);
+        }
+        try
+        {
+            _refcounts.Cache.Flush();
+        }
+        catch (BlockIOException e)
+        {
+            throw AmendError("Failed to flush the refblock cache", e);
+        }
     }
 
     /// <summary>Frees every refcount block a table names and the table itself (the cleanup after the done label).</summary>
