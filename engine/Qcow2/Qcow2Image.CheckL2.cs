@@ -54,23 +54,10 @@ public sealed partial class Qcow2Image
             {
                 case ClusterType.Compressed:
                 {
-                    if (entry.IsCopied)
-                    {
-                        CheckPrint($"ERROR: coffset=0x{entry.CompressedOffset(_clusterBits):x}: copied flag must never be set for compressed clusters");
-                        entry = new L2Entry(raw & ~L2Entry.Copied);
-                        res.Corruptions++;
-                    }
-                    int ret = IncRefcounts(ref res, table, entry.CompressedOffset(_clusterBits), entry.CompressedSize(_clusterBits));
+                    int ret = CheckCompressedL2Entry(ref res, table, entry, fragInfo);
                     if (ret < 0)
                     {
                         return ret;
-                    }
-                    if (fragInfo)
-                    {
-                        res.AllocatedClusters++;
-                        res.CompressedClusters++;
-                        // Compressed clusters share sectors, so they always count as fragmented.
-                        res.FragmentedClusters++;
                     }
                     break;
                 }
@@ -121,6 +108,30 @@ public sealed partial class Qcow2Image
                     break;
                 }
             }
+        }
+        return 0;
+    }
+
+    /// <summary>check_refcounts_l2 for a compressed cluster: COPIED must not be set; counts the sectors it uses.</summary>
+    private int CheckCompressedL2Entry(ref CheckTally res, RefcountArray table, L2Entry entry, bool fragInfo)
+    {
+        if (entry.IsCopied)
+        {
+            CheckPrint($"ERROR: coffset=0x{entry.CompressedOffset(_clusterBits):x}: copied flag must never be set for compressed clusters");
+            entry = new L2Entry(entry.Raw & ~L2Entry.Copied);
+            res.Corruptions++;
+        }
+        int ret = IncRefcounts(ref res, table, entry.CompressedOffset(_clusterBits), entry.CompressedSize(_clusterBits));
+        if (ret < 0)
+        {
+            return ret;
+        }
+        if (fragInfo)
+        {
+            res.AllocatedClusters++;
+            res.CompressedClusters++;
+            // Compressed clusters share sectors, so they always count as fragmented.
+            res.FragmentedClusters++;
         }
         return 0;
     }

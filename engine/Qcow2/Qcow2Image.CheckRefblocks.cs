@@ -45,36 +45,11 @@ public sealed partial class Qcow2Image
                 CheckPrint($"{(repair ? "Repairing" : "ERROR")} refcount block {i} is outside image");
                 if (repair)
                 {
-                    int ret;
-                    if ((ulong)offset > (ulong)(long.MaxValue - _clusterSize))
+                    int ret = ResizeForRefblock(table, offset, cluster, out bool abort);
+                    if (abort)
                     {
-                        ret = Neg(Errno.EINVAL);
-                    }
-                    else
-                    {
-                        ret = Guard(() => _file.SetLength(offset + _clusterSize));
-                        if (ret != 0)
-                        {
-                            // The file driver's error_report_err: "Could not resize file: <strerror>".
-                            CheckReport($"Could not resize file: {StrError(ret)}");
-                        }
-                        if (ret == 0)
-                        {
-                            long newNb = SizeToClusters(_file.Length);
-                            try
-                            {
-                                table.Resize(newNb);
-                            }
-                            catch (BlockIOException e)
-                            {
-                                res.CheckErrors++;
-                                return Neg(e.Errno);
-                            }
-                            if (cluster >= table.Size)
-                            {
-                                ret = Neg(Errno.EINVAL);
-                            }
-                        }
+                        res.CheckErrors++;
+                        return ret;
                     }
                     if (ret == 0)
                     {
@@ -109,5 +84,36 @@ public sealed partial class Qcow2Image
             }
         }
         return 0;
+    }
+
+    /// <summary>
+    /// check_refblocks with repair: grows the file over a refcount block past its end, and the in-memory table with it;
+    /// 0, or a negative errno. abort: the in-memory table could not grow, and the check stops.
+    /// </summary>
+    private int ResizeForRefblock(RefcountArray table, long offset, long cluster, out bool abort)
+    {
+        abort = false;
+        if ((ulong)offset > (ulong)(long.MaxValue - _clusterSize))
+        {
+            return Neg(Errno.EINVAL);
+        }
+        int ret = Guard(() => _file.SetLength(offset + _clusterSize));
+        if (ret != 0)
+        {
+            // The file driver's error_report_err: "Could not resize file: <strerror>".
+            CheckReport($"Could not resize file: {StrError(ret)}");
+            return ret;
+        }
+        long newNb = SizeToClusters(_file.Length);
+        try
+        {
+            table.Resize(newNb);
+        }
+        catch (BlockIOException e)
+        {
+            abort = true;
+            return Neg(e.Errno);
+        }
+        return cluster >= table.Size ? Neg(Errno.EINVAL) : 0;
     }
 }

@@ -249,48 +249,11 @@ public sealed partial class Qcow2Image
 
         if (rebuild && (fix & CheckRepair.Errors) != 0)
         {
-            var oldRes = res;
-            long freshLeaks = 0;
-            CheckPrint("Rebuilding refcount structure");
-            ret = RebuildRefcountStructure(ref res, table, out string? error);
-            if (ret < 0)
-            {
-                CheckReport(error!);
-                return ret;
-            }
-            res.Corruptions = 0;
-            res.Leaks = 0;
-
-            // The refcount table was exchanged, so the references must be counted again.
-            rebuild = false;
-            table.Clear();
-            ret = CalculateRefcounts(ref res, CheckRepair.None, ref rebuild, table, table.Size);
+            ret = RebuildAndRecount(ref res, fix, table, ref highestCluster);
             if (ret < 0)
             {
                 return ret;
             }
-            if ((fix & CheckRepair.Leaks) != 0)
-            {
-                // The old refcount structures are leaked now; only leaks the rebuild itself caused remain.
-                var saved = res;
-                res = new CheckTally();
-                CompareRefcounts(ref res, CheckRepair.Leaks, ref rebuild, out highestCluster, table);
-                if (rebuild)
-                {
-                    CheckPrint("ERROR rebuilt refcount structure is still broken");
-                }
-                freshLeaks = res.Leaks;
-                res = saved;
-            }
-            if (res.Corruptions < oldRes.Corruptions)
-            {
-                res.CorruptionsFixed += oldRes.Corruptions - res.Corruptions;
-            }
-            if (res.Leaks < oldRes.Leaks)
-            {
-                res.LeaksFixed += oldRes.Leaks - res.Leaks;
-            }
-            res.Leaks += freshLeaks;
         }
         else if (fix != CheckRepair.None)
         {
@@ -313,6 +276,57 @@ public sealed partial class Qcow2Image
             return ret;
         }
         res.ImageEndOffset = (highestCluster + 1) * _clusterSize;
+        return 0;
+    }
+
+    /// <summary>
+    /// qcow2_check_refcounts' rebuild: writes new refcount structures, counts the references again and, with leak
+    /// repair, frees what the rebuild left leaked; the tally keeps what was fixed. 0, or a negative errno.
+    /// </summary>
+    private int RebuildAndRecount(ref CheckTally res, CheckRepair fix, RefcountArray table, ref long highestCluster)
+    {
+        var oldRes = res;
+        long freshLeaks = 0;
+        CheckPrint("Rebuilding refcount structure");
+        int ret = RebuildRefcountStructure(ref res, table, out string? error);
+        if (ret < 0)
+        {
+            CheckReport(error!);
+            return ret;
+        }
+        res.Corruptions = 0;
+        res.Leaks = 0;
+
+        // The refcount table was exchanged, so the references must be counted again.
+        bool rebuild = false;
+        table.Clear();
+        ret = CalculateRefcounts(ref res, CheckRepair.None, ref rebuild, table, table.Size);
+        if (ret < 0)
+        {
+            return ret;
+        }
+        if ((fix & CheckRepair.Leaks) != 0)
+        {
+            // The old refcount structures are leaked now; only leaks the rebuild itself caused remain.
+            var saved = res;
+            res = new CheckTally();
+            CompareRefcounts(ref res, CheckRepair.Leaks, ref rebuild, out highestCluster, table);
+            if (rebuild)
+            {
+                CheckPrint("ERROR rebuilt refcount structure is still broken");
+            }
+            freshLeaks = res.Leaks;
+            res = saved;
+        }
+        if (res.Corruptions < oldRes.Corruptions)
+        {
+            res.CorruptionsFixed += oldRes.Corruptions - res.Corruptions;
+        }
+        if (res.Leaks < oldRes.Leaks)
+        {
+            res.LeaksFixed += oldRes.Leaks - res.Leaks;
+        }
+        res.Leaks += freshLeaks;
         return 0;
     }
 }
