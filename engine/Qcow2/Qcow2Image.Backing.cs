@@ -103,7 +103,7 @@ public sealed partial class Qcow2Image
         BinaryPrimitives.WriteUInt64BigEndian(entry, (ulong)(2L * _clusterSize));
         _file.Write(_clusterSize, entry);
         _file.Flush();
-        _refcounts.Table[0] = 2UL * (ulong)_clusterSize;
+        _refcounts.SetEntry(0, 2UL * (ulong)_clusterSize);
         _refcounts.ResetFreeCursor();
         long first = AllocClusters(3L * _clusterSize + (long)_l1Size * 8);
         if (first != 0)

@@ -307,7 +307,7 @@ public sealed partial class Qcow2Image
                     }
                 }
                 MetaRemove(rb, _clusterSize, OverlapTypes.RefcountBlock);
-                _refcounts.Table[i] = 0;
+                _refcounts.SetEntry(i, 0);
             }
         }
         _refcounts.UpdateMaxTableIndex();

@@ -77,7 +77,7 @@ internal sealed partial class Refcounts
     /// <summary>The largest refcount the width holds.</summary>
     public ulong Max { get; private set; }
 
-    /// <summary>The refcount table in memory (entries may be changed in place by the image's repair and shrink paths).</summary>
+    /// <summary>The refcount table in memory (read it; change entries with <see cref="SetEntry"/>).</summary>
     public ulong[] Table { get; private set; } = [];
 
     /// <summary>Where the table is in the file.</summary>
@@ -89,7 +89,7 @@ internal sealed partial class Refcounts
     /// <summary>The highest table index with a refcount block (s->max_refcount_table_index).</summary>
     public long MaxTableIndex { get; private set; }
 
-    /// <summary>The refcount block cache.</summary>
+    /// <summary>The refcount block cache (the image creates it at open, with its load and store paths).</summary>
     public MetadataCache Cache { get; set; } = null!;
 
     /// <summary>s->cache_discards: the queued discards wait for the end of a snapshot refcount update.</summary>
@@ -121,6 +121,9 @@ internal sealed partial class Refcounts
         Locate(offset, size);
         UpdateMaxTableIndex();
     }
+
+    /// <summary>Changes one table entry in memory; the caller writes the table and calls <see cref="UpdateMaxTableIndex"/> as needed.</summary>
+    public void SetEntry(long index, ulong entry) => Table[index] = entry;
 
     /// <summary>Starts the allocator's search at the first cluster again.</summary>
     public void ResetFreeCursor() => _freeClusterIndex = 0;
