@@ -361,7 +361,7 @@ public sealed partial class Qcow2Image
         {
             PerformCow(m);
         }
-        if (LazyRefcounts)
+        if (UseLazyRefcounts)
         {
             MarkDirty();
         }

@@ -158,13 +158,19 @@ internal sealed class QioSession
                 return 1;
             }
         }
-        bool forceShareOn = request.ForceShare || (options.TryGetValue("force-share", out var fsv) && fsv == "on");
-        options.Remove("force-share");
+        options.TryGetValue("force-share", out var fsv);
+        bool forceShareOn = request.ForceShare || fsv is "on" or "yes" or "true" or "y";
+        if (fsv is null or "on" or "yes" or "true" or "y" or "off" or "no" or "false" or "n")
+        {
+            // A value that is no boolean stays, for the engine to refuse as QEMU does.
+            options.Remove("force-share");
+        }
 
         var open = new OpenOptions
         {
             ReadOnly = request.ReadOnly,
             WriteThrough = request.WriteThrough,
+            Unmap = request.Unmap,
             RequestSuspended = tag => AioRequest.Current?.NotifySuspended(tag),
             Events = PrintEvents ? e => Out.WriteLine(QmpEventFormat.Format(e, DateTimeOffset.UtcNow)) : null,
             Diagnostics = Err,
@@ -179,11 +185,12 @@ internal sealed class QioSession
         {
             open.Format = driver;
         }
-        if (options.Remove("read-only", out var ro))
+        // read-only and node-name stay among the options, whose values the engine checks as QEMU's block layer does.
+        if (options.TryGetValue("read-only", out var ro))
         {
-            open.ReadOnly |= ro == "on";
+            open.ReadOnly |= ro is "on" or "yes" or "true" or "y";
         }
-        if (options.Remove("node-name", out var nodeName))
+        if (options.TryGetValue("node-name", out var nodeName))
         {
             open.NodeName = nodeName;
         }
@@ -280,6 +287,9 @@ internal sealed record OpenRequest(string? Name, bool ReadOnly, bool ForceShare,
 {
     /// <summary>Whether the cache mode is writethrough (qemu-io's default): every write is followed by a flush.</summary>
     public bool WriteThrough { get; init; } = true;
+
+    /// <summary>BDRV_O_UNMAP: qemu-io sets it unless -d says ignore or off.</summary>
+    public bool Unmap { get; init; } = true;
 
     /// <summary>Whether this open is a reopen, whose errors QEMU prints bare (bdrv_reopen's error, e.g. a lock refused).</summary>
     public bool Reopening { get; init; }

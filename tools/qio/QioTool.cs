@@ -27,7 +27,7 @@ public static class QioTool
     public static int Run(string[] args, ToolContext ctx)
     {
         const string prog = QioSession.ProgramName;
-        bool readOnly = false, imageOpts = false, forceShare = false, writeThrough = true, qmpEvents = false;
+        bool readOnly = false, imageOpts = false, forceShare = false, writeThrough = true, qmpEvents = false, unmap = true;
         string? format = null;
         var commands = new List<string>();
         var g = new GetOpt([prog, .. args], "hVc:d:f:rsnCmki:t:T:U", ctx.Err, LongOptions, prog);
@@ -46,6 +46,7 @@ public static class QioTool
                         ctx.Err.WriteLine($"{prog}: Invalid discard option: {g.OptArg}");
                         return 1;
                     }
+                    unmap = g.OptArg is "on" or "unmap";
                     break;
                 case 'f': format = g.OptArg; break;
                 case 'c': commands.Add(g.OptArg!); break;
@@ -111,7 +112,7 @@ public static class QioTool
             {
                 options.Add(new("driver", format));
             }
-            if (session.OpenFile(new OpenRequest(name, readOnly, forceShare, options) { WriteThrough = writeThrough }) != 0)
+            if (session.OpenFile(new OpenRequest(name, readOnly, forceShare, options) { WriteThrough = writeThrough, Unmap = unmap }) != 0)
             {
                 return 1;
             }

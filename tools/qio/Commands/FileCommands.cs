@@ -44,7 +44,7 @@ internal static class FileCommands
 
     private static int Open(QioSession s, string[] argv)
     {
-        bool readOnly = false, forceShare = false, writeThrough = true;
+        bool readOnly = false, forceShare = false, writeThrough = true, unmap = true;
         var options = new List<KeyValuePair<string, string>>();
         var g = new GetOpt(argv, "snCro:ki:t:d:U", s.Err);
         for (int c; (c = g.Next()) != -1;)
@@ -69,6 +69,7 @@ internal static class FileCommands
                         s.ErrorReport($"Invalid discard option: {g.OptArg}");
                         return EINVAL;
                     }
+                    unmap = g.OptArg is "on" or "unmap";
                     break;
                 case 'i':
                     if (!IsAioMode(g.OptArg!))
@@ -106,7 +107,7 @@ internal static class FileCommands
             return IoCommands.Usage(s, OpenInfo);
         }
         string? name = operands.Count == 1 ? operands[0] : null;
-        return s.OpenFile(new OpenRequest(name, readOnly, forceShare, options) { WriteThrough = writeThrough }) != 0 ? EINVAL : 0;
+        return s.OpenFile(new OpenRequest(name, readOnly, forceShare, options) { WriteThrough = writeThrough, Unmap = unmap }) != 0 ? EINVAL : 0;
     }
 
     /// <summary>close.</summary>

@@ -1,0 +1,86 @@
+using NUnit.Framework;
+
+namespace Qcow2.UnitTests.Qimg;
+
+/// <summary>
+/// The options of an image's nodes (issue 13 item 3): the block layer's flags, discard, detect-zeroes and node-name, the
+/// file driver's options, the qcow2 driver's cache, lazy-refcounts, clean-interval and encryption options, and options
+/// nobody takes. qemu-img info and qemu-io open the same image with the same --image-opts; errors and output must match.
+/// </summary>
+[TestFixture]
+[Category("Interop")]
+public class OpenOptionTests : QimgFixture
+{
+    private static readonly string[] Options =
+    [
+        "cache-size=1M,l2-cache-size=512k,refcount-cache-size=256k", "cache-size=1M,l2-cache-size=2M", "cache-size=1M,refcount-cache-size=2M",
+        "cache-size=1M,l2-cache-size=1M", "cache-size=64k", "cache-size=1k", "l2-cache-size=1M,refcount-cache-size=1M",
+        "l2-cache-entry-size=1000", "l2-cache-entry-size=256", "l2-cache-entry-size=131072", "l2-cache-entry-size=4096",
+        "l2-cache-size=abc", "l2-cache-size=-1", "l2-cache-size=1.5k", "l2-cache-size=3T", "l2-cache-size=18446744073709551616",
+        "refcount-cache-size=3T", "refcount-cache-size=10G", "refcount-cache-size=100P",
+        "cache-clean-interval=-1", "cache-clean-interval=5000000000", "cache-clean-interval=abc", "cache-clean-interval=1.5",
+        "cache-clean-interval=0x10", "cache-clean-interval=18446744073709551616",
+        "lazy-refcounts=maybe", "lazy-refcounts=yes", "pass-discard-request=x", "pass-discard-other=on",
+        "overlap-check=foo", "overlap-check=all,overlap-check.template=none", "overlap-check.main-header=x",
+        "foo=1", "discard-no-unref=on", "l2-cache-size=1M,foo=bar", "foo=1,l2-cache-size=abc", "encrypt.format=luks",
+        "read-only=x", "auto-read-only=x", "cache.direct=x", "cache.no-flush=x", "detect-zeroes=x", "discard=x", "discard=on",
+        "detect-zeroes=unmap", "detect-zeroes=unmap,discard=unmap", "detect-zeroes=unmap,discard=off", "discard=x,detect-zeroes=x",
+        "detect-zeroes=x,read-only=x", "node-name=a234567890123456789012345678901", "node-name=a2345678901234567890123456789012",
+        "node-name=", "node-name=1x", "node-name=a.b-c_d", "node-name=1x,discard=x", "node-name=1x,detect-zeroes=x",
+        "file.foo=1", "discard=x,file.foo=1", "file.foo=1,read-only=x", "file.foo=1,lazy-refcounts=x", "file.locking=x,file.foo=1",
+        "file.aio=native", "file.aio=foo", "file.aio=io_uring", "file.read-only=x", "file.node-name=1x", "file.aio-max-batch=x",
+        "file.drop-cache=x", "file.pr-manager=x",
+    ];
+
+    [SetUp]
+    public void MakeImages()
+    {
+        ToolProcess.Require("qemu-img", "qemu-io");
+        Sh("qemu-img", "create", "-f", "qcow2", "t.qcow2", "64M");
+        Sh("qemu-img", "create", "-f", "qcow2", "-o", "compat=0.10", "v2.qcow2", "64M");
+    }
+
+    [TestCaseSource(nameof(Options))]
+    public void Qimg_info_opens_or_refuses_as_qemu_img(string options) =>
+        AssertSame("info", "--image-opts", $"driver=qcow2,file.filename=t.qcow2,{options}");
+
+    [TestCase("lazy-refcounts=on")]
+    [TestCase("lazy-refcounts=off")]
+    [TestCase("driver=raw,foo=1")]
+    [TestCase("driver=raw,l2-cache-size=1")]
+    [TestCase("driver=raw,offset=x")]
+    public void Qimg_check_and_map_open_or_refuse_as_qemu_img(string options)
+    {
+        string list = options.StartsWith("driver=", StringComparison.Ordinal)
+            ? $"{options},file.filename=t.qcow2" : $"driver=qcow2,file.filename=v2.qcow2,{options}";
+        AssertSame("check", "--image-opts", list);
+        AssertSame("map", "--image-opts", list);
+    }
+
+    [TestCaseSource(nameof(Options))]
+    public void Qio_opens_or_refuses_as_qemu_io(string options) =>
+        AssertSameQio("-c", "read 0 512", "--image-opts", $"driver=qcow2,file.filename=t.qcow2,{options}");
+
+    [TestCase("-d", "ignore")]
+    [TestCase("-d", "unmap")]
+    public void Qio_discard_flag_decides_detect_zeroes_unmap(string flag, string mode) =>
+        AssertSameQio(flag, mode, "-c", "read 0 512", "--image-opts", "driver=qcow2,file.filename=t.qcow2,detect-zeroes=unmap");
+
+    [TestCase("force-share=x")]
+    [TestCase("force-share=yes")]
+    public void Qio_read_only_force_share_as_qemu_io(string options) =>
+        AssertSameQio("-r", "-c", "read 0 512", "--image-opts", $"driver=qcow2,file.filename=t.qcow2,{options}");
+
+    private void AssertSameQio(params string[] args)
+    {
+        RunResult real = Qemu("qemu-io", args);
+        var ours = InProcess.Qio(Dir, args);
+        string what = "qio " + string.Join(' ', args);
+        Assert.Multiple(() =>
+        {
+            Assert.That(Qio.QioFixture.FilterTiming(ours.Out), Is.EqualTo(Qio.QioFixture.FilterTiming(real.Out.Replace("qemu-io", "qio"))), $"stdout of {what}");
+            Assert.That(ours.Err, Is.EqualTo(real.Err.Replace("qemu-io", "qio")), $"stderr of {what}");
+            Assert.That(ours.ExitCode, Is.EqualTo(real.ExitCode), $"exit code of {what}");
+        });
+    }
+}
