@@ -71,6 +71,16 @@ public class OpenOptionTests : QimgFixture
     public void Qio_read_only_force_share_as_qemu_io(string options) =>
         AssertSameQio("-r", "-c", "read 0 512", "--image-opts", $"driver=qcow2,file.filename=t.qcow2,{options}");
 
+    [Test]
+    public void Qio_snapshot_mode_writes_to_a_temporary_overlay()
+    {
+        Sh("qemu-io", "-c", "write -P 1 0 64k", "t.qcow2");
+        byte[] before = File.ReadAllBytes(PathOf("t.qcow2"));
+        AssertSameQio("-s", "-c", "write -P 2 0 512", "-c", "read -P 2 0 512", "-c", "read -P 1 512 512", "-c", "map", "-c", "info",
+            "-c", "alloc 0 1M", "t.qcow2");
+        Assert.That(File.ReadAllBytes(PathOf("t.qcow2")), Is.EqualTo(before), "-s must leave the image as it was");
+    }
+
     private void AssertSameQio(params string[] args)
     {
         RunResult real = Qemu("qemu-io", args);
