@@ -10,6 +10,7 @@ public static class ImageOpener
     /// <summary>Opens fileName (resolved against options.BaseDirectory) as options.Format, or as the probed format.</summary>
     public static BlockDevice Open(string fileName, OpenOptions options)
     {
+        fileName = JsonFileName.Apply(fileName, options);
         string imageName = Blkdebug.ParseFileName(fileName, options);
         BlockOptions.CheckFlags(options.Options);
         BlockOptions.CheckFileNode(options.Options);
@@ -75,6 +76,10 @@ public static class ImageOpener
             throw;
         }
     }
+
+    /// <summary>Whether a file name is a <c>json:{...}</c> one, which names its image file among its options (QEMU then
+    /// shows that file's name as the image's).</summary>
+    public static bool IsJsonFileName(string fileName) => JsonFileName.Is(fileName);
 
     /// <summary>The raw driver: its offset and size options are refused (this engine has no raw window), others are not
     /// the raw driver's ("Block format 'raw' does not support the option 'x'").</summary>

@@ -32,6 +32,48 @@ public class OpenOptionTests : QimgFixture
         "file.drop-cache=x", "file.pr-manager=x",
     ];
 
+    /// <summary>json: file names (issue 13 item 1): parse errors, flattening, list items, keys in QDict order, conflicts.</summary>
+    private static readonly string[] JsonNames =
+    [
+        "{\"a\":}", "{\"a\" 1}", "{a:1}", "{true:1}", "", "{\"a\":1}x", "{\"a\":1,}", "{\"a\":1 \"b\":2}", "[1 2]", "{1:2}",
+        "{\"a\":[1,]}", "{\"a\":tru}", "{\"a\":\"x", "{\"a\":01}", "\"x\"", "{\"a\":\"\\q\"}", "{\"a\":1}{}", "{\"driver\":\"qcow2\",",
+        "{\"a\":true}", "{\"a\":{}}", " {\"a\":-1e3} ",
+        "{\"driver\":\"qcow2\",\"file\":{\"driver\":\"file\",\"filename\":\"t.qcow2\"}}",
+        "{'driver':'qcow2','file.filename':'t.qcow2'}",
+        "{\"driver\":\"qcow2\",\"file\":\"t.qcow2\"}", "{\"driver\":\"qcow2\",\"filename\":\"t.qcow2\"}",
+        "{\"file.filename\":\"t.qcow2\"}", "{\"driver\":\"raw\",\"file.filename\":\"t.qcow2\"}",
+        "{\"driver\":\"qcow2\",\"file\":{\"filename\":\"nonexist.qcow2\"}}",
+        "{\"driver\":\"qcow2\",\"file\":{\"filename\":\"t.qcow2\"},\"cache\":{\"direct\":\"x\"}}",
+        "{\"driver\":\"qcow2\",\"file\":{\"filename\":\"t.qcow2\"},\"a\":[1,2]}",
+        "{\"driver\":\"qcow2\",\"file\":{\"filename\":\"t.qcow2\"},\"a\":null}",
+        "{\"driver\":\"qcow2\",\"file\":{\"filename\":\"t.qcow2\",\"x\":1,\"y\":2}}",
+        "{\"driver\":\"qcow2\",\"file\":{\"filename\":\"t.qcow2\"},\"overlap-check\":{\"active-l1\":\"x\",\"active-l2\":\"y\"}}",
+        "{\"driver\":\"qcow2\",\"file\":{\"filename\":\"t.qcow2\"},\"l2-cache-size\":1048576.5}",
+        "{\"driver\":\"qcow2\",\"file.filename\":\"t.qcow2\",\"lazy-refcounts\":true}",
+        "{\"driver\":\"qcow2\",\"file.filename\":\"t.qcow2\",\"lazy-refcounts\":1}",
+    ];
+
+    [TestCaseSource(nameof(JsonNames))]
+    public void Json_file_names_open_or_fail_as_in_qemu(string json)
+    {
+        AssertSame("info", "json:" + json);
+        AssertSame("check", "json:" + json);
+        AssertSameQio("-c", "read 0 512", "json:" + json);
+    }
+
+    [Test]
+    public void A_json_backing_file_and_json_sources_work_as_in_qemu()
+    {
+        const string json = "json:{\"driver\":\"qcow2\",\"file\":{\"driver\":\"file\",\"filename\":\"t.qcow2\"}}";
+        Sh("qemu-io", "-c", "write -P 5 0 64k", "t.qcow2");
+        AssertSame("create", "-f", "qcow2", "-b", json, "-F", "qcow2", "o.qcow2");
+        Assert.That(Qimg("info", "o.qcow2").Out.Replace("disk size: 196 KiB", ""), Is.EqualTo(QemuImg("info", "o.qcow2").Out.Replace("disk size: 196 KiB", "")));
+        AssertSameQio("-c", "read -P 5 0 64k", "-c", "read -P 0 64k 64k", "o.qcow2");
+        AssertSame("compare", json, "t.qcow2");
+        AssertSame("convert", "-O", "raw", json, "c.raw");
+        Assert.That(File.ReadAllBytes(PathOf("c.raw")).AsSpan(0, 65536).ToArray(), Is.All.EqualTo((byte)5));
+    }
+
     [SetUp]
     public void MakeImages()
     {
