@@ -242,7 +242,7 @@ public sealed partial class Qcow2Image
         {
             PerformCow(m);
         }
-        if (LazyRefcounts)
+        if (UseLazyRefcounts)
         {
             MarkDirty();
         }

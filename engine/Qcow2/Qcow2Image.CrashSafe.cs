@@ -29,7 +29,7 @@ public sealed partial class Qcow2Image
     /// </summary>
     private void RunCrashSafe(Action operation)
     {
-        if (!CrashSafeSnapshots || _file is IBlkdebugControl || _file is OverlayStorage || Dirty || LazyRefcounts || _readOnly)
+        if (!CrashSafeSnapshots || _file is IBlkdebugControl || _file is OverlayStorage || Dirty || UseLazyRefcounts || _readOnly)
         {
             operation();
             return;

@@ -141,7 +141,7 @@ public sealed partial class Qcow2Image
         {
             throw new ImageOpenException($"Could not initialize refcount handling: {e.Message}", e.Errno);
         }
-        int l2CacheTables = (int)Math.Clamp((32L << 20) / _clusterSize, 16, 4096);
+        int l2CacheTables = _runtimeOptions?.L2CacheTables ?? (int)Math.Clamp((32L << 20) / _clusterSize, 16, 4096);
         // qcow2_cache_do_get fires l2_load for an L2 table read from disk; qcow2_cache_entry_flush fires l2_update and
         // refblock_update_part before writing a table back.
         _l2Cache = new MetadataCache(_clusterSize, l2CacheTables, off =>
@@ -153,7 +153,8 @@ public sealed partial class Qcow2Image
             // the active kind and so, with overlap-check=all, marks images corrupt during legitimate snapshot operations.
             (off, data) => WriteMetadataTable(off, data, Overlap.OverlapTypes.ActiveL2 | Overlap.OverlapTypes.InactiveL2, "l2_update"),
             () => _file.Flush());
-        _refcounts.Cache = new MetadataCache(_clusterSize, Math.Max(4, l2CacheTables / 4), off => ReadFile(off, _clusterSize),
+        _refcounts.Cache = new MetadataCache(_clusterSize, _runtimeOptions?.RefcountCacheTables ?? Math.Max(4, l2CacheTables / 4),
+            off => ReadFile(off, _clusterSize),
             (off, data) => WriteMetadataTable(off, data, Overlap.OverlapTypes.RefcountBlock, "refblock_update_part"),
             () => _file.Flush());
 

@@ -10,6 +10,7 @@ public sealed partial class Qcow2Image : IOverlapChecker
 {
     private OverlapTypes _overlapCheck = OverlapTemplates.Default;
     private OverlapCheckOptions _overlapOptions = new();
+    private Qcow2RuntimeOptions? _runtimeOptions;
     private MetadataList? _metadataList;
     private MetadataListChecker? _listChecker;
     /// <summary>QCOW2_MAX_BITMAPS: the most bitmaps QEMU accepts in an image.</summary>
@@ -25,21 +26,10 @@ public sealed partial class Qcow2Image : IOverlapChecker
 
     private void ApplyOptions()
     {
-        var unknown = _options.Options.Keys.Where(k => !IsKnownOption(k)).ToList();
-        if (unknown.Count > 0)
-        {
-            throw new ImageOpenException($"Invalid parameter '{unknown[0]}'", Errno.EINVAL);
-        }
-        _overlapOptions = OverlapCheckOptions.Parse(_options.Options);
+        _runtimeOptions = Qcow2RuntimeOptions.Parse(_options.Options, _header, _clusterSize);
+        _overlapOptions = _runtimeOptions.Overlap;
         _overlapCheck = _overlapOptions.Enabled;
     }
-
-    private static bool IsKnownOption(string key) =>
-        OverlapCheckOptions.IsOverlapOption(key) || key.StartsWith("file.", StringComparison.Ordinal)
-        || key is "driver" or "node-name" or "read-only" or "cache.direct" or "cache.no-flush" or "discard"
-            or "lazy-refcounts" or "pass-discard-request" or "pass-discard-snapshot" or "pass-discard-other"
-            or "l2-cache-size" or "refcount-cache-size" or "cache-size" or "l2-cache-entry-size" or "cache-clean-interval"
-            or "detect-zeroes" or "auto-read-only" or "force-share" or "backing";
 
     /// <summary>Builds the metadata list and enters every structure the image has (the series' list creation at open).</summary>
     private void CreateOverlapStructures()

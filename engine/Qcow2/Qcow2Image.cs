@@ -65,6 +65,9 @@ public sealed partial class Qcow2Image : BlockDevice
     /// <summary>Whether lazy refcounts are on.</summary>
     public bool LazyRefcounts => (_header.CompatibleFeatures & Features.CompatLazyRefcounts) != 0;
 
+    /// <summary>Whether writes defer refcount updates (s->use_lazy_refcounts): the lazy-refcounts option, else the image's bit.</summary>
+    internal bool UseLazyRefcounts => _runtimeOptions?.LazyRefcounts ?? LazyRefcounts;
+
     /// <summary>Whether L2 entries are extended.</summary>
     public bool ExtendedL2 => (_header.IncompatibleFeatures & Features.IncompatExtendedL2) != 0;
 
