@@ -10,7 +10,13 @@ public static class ImageOpener
     /// <summary>Opens fileName (resolved against options.BaseDirectory) as options.Format, or as the probed format.</summary>
     public static BlockDevice Open(string fileName, OpenOptions options)
     {
+        // A name given as a file.filename option is a path as it stands; any other may carry a protocol prefix.
+        bool literal = options.LiteralFileName || JsonFileName.Is(fileName);
         fileName = JsonFileName.Apply(fileName, options);
+        if (!literal)
+        {
+            fileName = ProtocolPrefix.Resolve(fileName);
+        }
         string imageName = Blkdebug.ParseFileName(fileName, options);
         BlockOptions.CheckFlags(options.Options);
         BlockOptions.CheckFileNode(options.Options);
@@ -76,10 +82,6 @@ public static class ImageOpener
             throw;
         }
     }
-
-    /// <summary>Whether a file name is a <c>json:{...}</c> one, which names its image file among its options (QEMU then
-    /// shows that file's name as the image's).</summary>
-    public static bool IsJsonFileName(string fileName) => JsonFileName.Is(fileName);
 
     /// <summary>The raw driver: its offset and size options are refused (this engine has no raw window), others are not
     /// the raw driver's ("Block format 'raw' does not support the option 'x'").</summary>

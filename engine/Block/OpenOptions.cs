@@ -32,6 +32,10 @@ public sealed class OpenOptions
     /// source then refuses writers.</summary>
     public bool NoShare { get; set; }
 
+    /// <summary>The file name came from a file.filename option (--image-opts, -o), so it is a path even where it looks like
+    /// it has a protocol prefix (<c>a:b.qcow2</c>).</summary>
+    public bool LiteralFileName { get; set; }
+
     /// <summary>BDRV_O_UNMAP: discard requests may reach the file (qemu-io's default, changed by its -d; qemu-img leaves it
     /// off). The discard option overrides it; detect-zeroes=unmap needs it.</summary>
     public bool Unmap { get; set; }

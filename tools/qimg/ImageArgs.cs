@@ -86,6 +86,7 @@ public static class ImageArgs
                     break;
                 case "file.filename" or "filename" or "file":
                     file = value;
+                    options.LiteralFileName = true;
                     break;
                 case "file.driver" when value == "file":
                     break;

@@ -208,6 +208,7 @@ internal sealed class QioSession
         else if (options.Remove("file.filename", out var ff))
         {
             fileName = ff;
+            open.LiteralFileName = true;
         }
         else if (options.TryGetValue("file", out var node))
         {
@@ -216,6 +217,7 @@ internal sealed class QioSession
         else if (options.TryGetValue("file.image.filename", out var inner))
         {
             fileName = inner;
+            open.LiteralFileName = true;
         }
         else if (open.Format is null)
         {

@@ -74,6 +74,27 @@ public class OpenOptionTests : QimgFixture
         Assert.That(File.ReadAllBytes(PathOf("c.raw")).AsSpan(0, 65536).ToArray(), Is.All.EqualTo((byte)5));
     }
 
+    /// <summary>Protocol prefixes (issue 13 item 1): file: is stripped, a colon before any slash is a protocol unless the
+    /// name comes from a file.filename option, protocols QEMU does not know are unknown.</summary>
+    [TestCase("info", "file:t.qcow2")]
+    [TestCase("info", "a:b.qcow2")]
+    [TestCase("info", "file:a:b.qcow2")]
+    [TestCase("info", "./a:b.qcow2")]
+    [TestCase("info", "foo:bar")]
+    [TestCase("check", "file:t.qcow2")]
+    [TestCase("map", "file:t.qcow2")]
+    [TestCase("info", "--image-opts", "driver=qcow2,file.filename=a:b.qcow2")]
+    [TestCase("info", "--image-opts", "driver=qcow2,file.filename=file:t.qcow2")]
+    [TestCase("info", "json:{\"driver\":\"qcow2\",\"file.filename\":\"a:b.qcow2\"}")]
+    [TestCase("compare", "file:t.qcow2", "t.qcow2")]
+    [TestCase("create", "-f", "qcow2", "-b", "a:b.qcow2", "-F", "qcow2", "o.qcow2")]
+    public void Protocol_prefixes_as_in_qemu(params string[] args)
+    {
+        File.Copy(PathOf("t.qcow2"), PathOf("a:b.qcow2"));
+        AssertSame(args);
+        AssertSameQio("-c", "read 0 1", args[^1]);
+    }
+
     [SetUp]
     public void MakeImages()
     {

@@ -78,7 +78,8 @@ public static class InfoCommand
             ImageInfo info;
             using (BlockDevice dev = ImageArgs.Open(ctx, name, fmt, imageOpts, noBacking: true, forceShare))
             {
-                info = ImageInfo.Query(dev, imageOpts || ImageOpener.IsJsonFileName(name) ? dev.FileName : name);
+                // The engine's name for the image: the file an --image-opts list or a json: name names, without a file: prefix.
+                info = ImageInfo.Query(dev, dev.FileName);
             }
             list.Add(info);
             name = null;
