@@ -21,6 +21,9 @@ public sealed class Qcow2CreateOptions
     /// <summary>extended_l2=on.</summary>
     public bool ExtendedL2 { get; set; }
 
+    /// <summary>compression_type: 0 zlib, 1 zstd (which sets the incompatible compression bit; version 3 only).</summary>
+    public byte CompressionType { get; set; }
+
     /// <summary>backing_file, as it will be stored in the image.</summary>
     public string? BackingFile { get; set; }
 

@@ -111,6 +111,31 @@ internal static unsafe class ClusterDeflate
         return t_stream = strm;
     }
 
+    /// <summary>Fills <paramref name="cluster"/> from the stored bytes of a compressed cluster (raw deflate, which may be
+    /// followed by the sector's slack); false when they do not inflate to at least that many bytes (QEMU's -EIO).</summary>
+    public static bool Decompress(byte[] stored, Span<byte> cluster)
+    {
+        try
+        {
+            using var z = new DeflateStream(new MemoryStream(stored, writable: false), CompressionMode.Decompress);
+            int got = 0;
+            while (got < cluster.Length)
+            {
+                int n = z.Read(cluster[got..]);
+                if (n == 0)
+                {
+                    return false;
+                }
+                got += n;
+            }
+            return true;
+        }
+        catch (InvalidDataException)
+        {
+            return false;
+        }
+    }
+
     private static byte[]? CompressManaged(byte[] cluster, int limit)
     {
         using var ms = new MemoryStream();

@@ -1,4 +1,3 @@
-using System.IO.Compression;
 using Qcow2.Format;
 using Qcow2.Overlap;
 
@@ -12,7 +11,6 @@ public sealed partial class Qcow2Image
         _guestWriteGeneration++;
         CheckWritable();
         CheckRequest(offset, data.Length);
-        CheckCompressionSupported();
         MarkBitmapsDirty(offset, data.Length);
         if (OffsetIntoCluster(offset) != 0 || (OffsetIntoCluster(data.Length) != 0 && offset + data.Length != Size))
         {
@@ -30,7 +28,9 @@ public sealed partial class Qcow2Image
     {
         var input = new byte[_clusterSize];
         data.CopyTo(input);
-        var packed = Compression.ClusterDeflate.Compress(input);
+        var packed = _header.CompressionType == ZstdCompression
+            ? Compression.ClusterZstd.Compress(input)
+            : Compression.ClusterDeflate.Compress(input);
         if (packed is null || packed.Length > _clusterSize - 1)
         {
             // Incompressible: QEMU writes the cluster uncompressed.
@@ -71,42 +71,20 @@ public sealed partial class Qcow2Image
         }
     }
 
-    /// <summary>This engine compresses and decompresses zlib only; zstd clusters fail with ENOTSUP rather than being misread or miswritten.</summary>
-    private void CheckCompressionSupported()
-    {
-        if (_header.CompressionType != 0)
-        {
-            throw new BlockIOException(Errno.ENOTSUP);
-        }
-    }
+    /// <summary>compression_type 1: zstd clusters (the header's incompatible compression bit is set with it).</summary>
+    private const byte ZstdCompression = 1;
 
     private void ReadCompressed(L2Entry entry, long inCluster, Span<byte> dst)
     {
         _file.DebugEvent("read_compressed");
-        CheckCompressionSupported();
         long coffset = entry.CompressedOffset(_clusterBits);
         int csize = entry.CompressedSize(_clusterBits);
         var packed = ReadFile(coffset, csize);
         var cluster = new byte[_clusterSize];
-        try
-        {
-            using var z = new DeflateStream(new MemoryStream(packed), CompressionMode.Decompress);
-            int got = 0;
-            while (got < cluster.Length)
-            {
-                int n = z.Read(cluster, got, cluster.Length - got);
-                if (n == 0)
-                {
-                    break;
-                }
-                got += n;
-            }
-            if (got < cluster.Length)
-            {
-                throw new BlockIOException(Errno.EIO);
-            }
-        }
-        catch (InvalidDataException)
+        bool ok = _header.CompressionType == ZstdCompression
+            ? Compression.ClusterZstd.Decompress(packed, cluster)
+            : Compression.ClusterDeflate.Decompress(packed, cluster);
+        if (!ok)
         {
             throw new BlockIOException(Errno.EIO);
         }

@@ -50,6 +50,8 @@ public sealed partial class Qcow2Image
             RefcountOrder = (uint)System.Numerics.BitOperations.Log2((uint)o.RefcountBits),
             HeaderLength = o.Version >= 3 ? (uint)Header.V3Length : Header.V2Length,
             CompatibleFeatures = o.LazyRefcounts ? Features.CompatLazyRefcounts : 0,
+            IncompatibleFeatures = o.CompressionType != 0 ? Features.IncompatCompression : 0,
+            CompressionType = o.CompressionType,
         };
         var cluster0 = new byte[cs];
         h.ToBytes().CopyTo(cluster0, 0);

@@ -134,11 +134,6 @@ public static class Qcow2CreateValidator
             throw new QimgException("Non-zlib compression type is only supported with compatibility level 1.1 and above (use version=v3 or greater)");
         }
 
-        // What qemu accepts but qimg's engine does not implement.
-        if (compression != "zlib")
-        {
-            throw new QimgException($"Compression type '{compression}' is not supported by qimg (only zlib)");
-        }
         foreach (OptDesc d in opts.Descs)
         {
             if (opts.Get(d.Name) is OptValue v && CreateOptionLists.IsUnsupported(v))
@@ -165,6 +160,7 @@ public static class Qcow2CreateValidator
             BackingFile = backingFile,
             BackingFormat = opts.GetString("backing_fmt"),
             Preallocation = prealloc,
+            CompressionType = compression == "zstd" ? (byte)1 : (byte)0,
         };
     }
 

@@ -1,0 +1,128 @@
+using System.Runtime.InteropServices;
+
+namespace Qcow2.Compression;
+
+/// <summary>
+/// zstd clusters as QEMU's qcow2_zstd_compress and qcow2_zstd_decompress make and read them: one zstd frame of the whole
+/// cluster at the default level (ZSTD_compressStream2 with ZSTD_e_end on a fresh context), no length prefix, at most
+/// cluster size − 1 bytes; reading streams from the stored bytes (which may run past the frame into the sector's
+/// slack) until the cluster is full. The host's libzstd compresses when it can be loaded, so that clusters are
+/// byte-identical to QEMU's; elsewhere ZstdSharp (a port of the same library) does. Decompression is always ZstdSharp.
+/// </summary>
+internal static unsafe class ClusterZstd
+{
+    /// <summary>ZSTD_inBuffer and ZSTD_outBuffer share this layout.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    private struct Buffer
+    {
+        public byte* Data;
+        public nuint Size;
+        public nuint Pos;
+    }
+
+    private const int EndDirective = 2; // ZSTD_e_end
+    private const int ResetSessionOnly = 1; // ZSTD_reset_session_only
+
+    private static readonly (nint Create, nint Reset, nint Compress, nint IsError) Native = LoadZstd();
+
+    /// <summary>This thread's compression context, reset for each cluster (the same output as a fresh one).</summary>
+    [ThreadStatic]
+    private static nint t_context;
+
+    /// <summary>Whether the host libzstd is in use (compressed bytes then equal QEMU's).</summary>
+    public static bool UsesHostZstd => Native.Create != 0;
+
+    private static (nint, nint, nint, nint) LoadZstd()
+    {
+        if (!Environment.Is64BitProcess || OperatingSystem.IsWindows())
+        {
+            return default;
+        }
+        foreach (var name in new[] { "libzstd.so.1", "libzstd.so", "libzstd.1.dylib", "libzstd.dylib" })
+        {
+            if (NativeLibrary.TryLoad(name, out var lib)
+                && NativeLibrary.TryGetExport(lib, "ZSTD_createCCtx", out var create)
+                && NativeLibrary.TryGetExport(lib, "ZSTD_CCtx_reset", out var reset)
+                && NativeLibrary.TryGetExport(lib, "ZSTD_compressStream2", out var compress)
+                && NativeLibrary.TryGetExport(lib, "ZSTD_isError", out var isError))
+            {
+                return (create, reset, compress, isError);
+            }
+        }
+        return default;
+    }
+
+    /// <summary>The compressed cluster, or null when it does not fit in cluster size − 1 bytes (QEMU's -ENOMEM: the
+    /// cluster is then written uncompressed).</summary>
+    public static byte[]? Compress(byte[] cluster)
+    {
+        int limit = cluster.Length - 1;
+        return UsesHostZstd ? CompressWithHost(cluster, limit) : CompressManaged(cluster, limit);
+    }
+
+    private static byte[]? CompressWithHost(byte[] cluster, int limit)
+    {
+        nint cctx = ThreadContext();
+        if (cctx == 0)
+        {
+            return CompressManaged(cluster, limit);
+        }
+        var compress = (delegate* unmanaged<nint, Buffer*, Buffer*, int, nuint>)Native.Compress;
+        var output = new byte[limit];
+        fixed (byte* src = cluster)
+        fixed (byte* dst = output)
+        {
+            var input = new Buffer { Data = src, Size = (nuint)cluster.Length };
+            var outBuf = new Buffer { Data = dst, Size = (nuint)limit };
+            nuint ret = compress(cctx, &outBuf, &input, EndDirective);
+            // Anything but 0 (frame complete) is an error or a frame that does not fit: QEMU writes the cluster as it is.
+            return ret == 0 ? output.AsSpan(0, (int)outBuf.Pos).ToArray() : null;
+        }
+    }
+
+    /// <summary>This thread's context, reset and ready for a cluster; 0 when libzstd cannot make one.</summary>
+    private static nint ThreadContext()
+    {
+        if (t_context != 0)
+        {
+            var reset = (delegate* unmanaged<nint, int, nuint>)Native.Reset;
+            var isError = (delegate* unmanaged<nuint, uint>)Native.IsError;
+            return isError(reset(t_context, ResetSessionOnly)) == 0 ? t_context : 0;
+        }
+        var create = (delegate* unmanaged<nint>)Native.Create;
+        return t_context = create();
+    }
+
+    /// <summary>ZstdSharp's frame of the cluster (the fallback without a host libzstd), or null when it does not fit.</summary>
+    internal static byte[]? CompressManaged(byte[] cluster, int limit)
+    {
+        using var compressor = new ZstdSharp.Compressor();
+        var output = new byte[limit];
+        return compressor.TryWrap(cluster, output, out int written) ? output.AsSpan(0, written).ToArray() : null;
+    }
+
+    /// <summary>Fills <paramref name="cluster"/> from the stored bytes of a compressed cluster; false when they do not hold
+    /// a zstd stream of at least that many bytes (QEMU's -EIO).</summary>
+    public static bool Decompress(byte[] stored, Span<byte> cluster)
+    {
+        try
+        {
+            using var z = new ZstdSharp.DecompressionStream(new MemoryStream(stored, writable: false));
+            int got = 0;
+            while (got < cluster.Length)
+            {
+                int n = z.Read(cluster[got..]);
+                if (n == 0)
+                {
+                    return false;
+                }
+                got += n;
+            }
+            return true;
+        }
+        catch (Exception e) when (e is ZstdSharp.ZstdException or IOException or InvalidDataException)
+        {
+            return false;
+        }
+    }
+}
