@@ -100,7 +100,8 @@ public sealed partial class Qcow2Image
         _l1Size = (int)newSize;
         _header.L1Size = (uint)newSize;
         _header.L1TableOffset = (ulong)newOffset;
-        NoteActiveL1Moved(oldOffset, oldSize);
+        _tracker.Remove(oldOffset, (long)oldSize * 8, OverlapTypes.ActiveL1);
+        _tracker.Enter(_l1TableOffset, (long)_l1Size * 8, OverlapTypes.ActiveL1);
         FreeClusters(oldOffset, (long)oldSize * 8, DiscardType.Other);
     }
 
@@ -146,7 +147,7 @@ public sealed partial class Qcow2Image
             FreeClusters(l2Offset, _clusterSize, DiscardType.Always);
             throw;
         }
-        NoteActiveL2Entered(l2Offset);
+        _tracker.Enter(l2Offset, _clusterSize, OverlapTypes.ActiveL2);
     }
 
     /// <summary>The writable L2 table for a guest offset, allocating or copying it first (get_cluster_table).</summary>
@@ -168,7 +169,7 @@ public sealed partial class Qcow2Image
             L2Allocate(l1Index);
             if (l2Offset != 0)
             {
-                NoteActiveL2Removed(l2Offset);
+                _tracker.Remove(l2Offset, _clusterSize, OverlapTypes.ActiveL2);
                 FreeClusters(l2Offset, _clusterSize, DiscardType.Other);
             }
             l2Offset = (long)(_l1Table[l1Index] & L1Entry.OffsetMask);

@@ -63,7 +63,7 @@ public sealed partial class Qcow2Image
         {
             _refcountTable[tableIndex] = (ulong)newBlock;
             _maxRefcountTableIndex = Math.Max(_maxRefcountTableIndex, tableIndex);
-            NoteRefcountBlockEntered(newBlock);
+            _tracker.Enter(newBlock, _clusterSize, Overlap.OverlapTypes.RefcountBlock);
             throw new RetryAllocation();
         }
 

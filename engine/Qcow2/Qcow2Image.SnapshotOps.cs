@@ -206,11 +206,11 @@ public sealed partial class Qcow2Image
             long l2 = (long)(e & L1Entry.OffsetMask);
             if (l2 != 0)
             {
-                NoteActiveL2Removed(l2);
+                _tracker.Remove(l2, _clusterSize, OverlapTypes.ActiveL2);
             }
         }
         Array.Copy(snL1, _l1Table, _l1Size);
-        EnterL2Tables(_l1Table, OverlapTypes.ActiveL2);
+        ForEachMetadataStructure(OverlapTypes.ActiveL2, _tracker.Enter);
         if (failure is not null)
         {
             throw failure;
@@ -343,10 +343,10 @@ public sealed partial class Qcow2Image
         _header.NbSnapshots = (uint)_snapshots.Count;
         _header.SnapshotsOffset = (ulong)newOffset;
         FreeClusters(_snapshotsOffset, _snapshotsSize, DiscardType.Snapshot);
-        MetaRemove(_snapshotsOffset, _snapshotsSize, OverlapTypes.SnapshotTable);
+        _tracker.Remove(_snapshotsOffset, _snapshotsSize, OverlapTypes.SnapshotTable);
         _snapshotsOffset = newOffset;
         _snapshotsSize = size;
-        MetaEnter(_snapshotsOffset, _snapshotsSize, OverlapTypes.SnapshotTable);
+        _tracker.Enter(_snapshotsOffset, _snapshotsSize, OverlapTypes.SnapshotTable);
     }
 
     /// <summary>The first entries of a table of 64-bit entries (L1, refcount table), big-endian as on disk.</summary>

@@ -21,7 +21,7 @@ public class OverlapCheckOptionsTests
         {
             Assert.That(o.Enabled, Is.EqualTo(OverlapTemplates.Cached));
             Assert.That(o.Mode, Is.EqualTo(OverlapStructuresMode.List));
-            Assert.That(o.BitmapSize, Is.EqualTo(65536));
+            Assert.That(o.MapCacheSize, Is.EqualTo(65536));
             Assert.That(o.TotalSizeLimit, Is.Null);
         });
     }
@@ -117,7 +117,7 @@ public class OverlapCheckOptionsTests
     public void Structure_sizes_use_qemu_size_syntax()
     {
         var o = Parse(("overlap-structures.bitmap-size", "16k"), ("overlap-structures.total-size-limit", "4220"));
-        Assert.That(o.BitmapSize, Is.EqualTo(16384));
+        Assert.That(o.MapCacheSize, Is.EqualTo(16384));
         Assert.That(o.TotalSizeLimit, Is.EqualTo(4220));
         Assert.That(Parse(("overlap-structures.total-size-limit", "18446744073709551615")).TotalSizeLimit, Is.EqualTo(long.MaxValue));
     }
