@@ -175,7 +175,8 @@ public class OverlapCheckOptionsTests
     [Test]
     public void Option_names_cover_every_key()
     {
-        Assert.That(OverlapCheckOptions.OptionNames, Has.Count.EqualTo(14));
+        // overlap-check and its alias, one boolean per type, bitmap-size, total-size-limit and mode.
+        Assert.That(OverlapCheckOptions.OptionNames, Has.Count.EqualTo(2 + OverlapTypeInfo.Count + 3));
         Assert.That(OverlapCheckOptions.IsOverlapOption("overlap-check.bitmap-directory"), Is.True);
         Assert.That(OverlapCheckOptions.IsOverlapOption("overlap-structures.total-size-limit"), Is.True);
         Assert.That(OverlapCheckOptions.IsOverlapOption("l2-cache-size"), Is.False);
