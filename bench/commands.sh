@@ -11,7 +11,8 @@
 #   bm      1 GiB, 64 MiB written, 4 persistent bitmaps (dirty)
 # Each row is one command run as one process per tool. A round runs every row for both tools, the order of
 # the two tools alternating from round to round (A/B, B/A, ...), so load from other processes falls on both
-# alike. A row may have an untimed preparation (a fresh copy of the image for commands that change it).
+# alike. A row may have an untimed preparation (a fresh copy of the image for commands that change it), written
+# back to disk before the timed command starts.
 # Per run: wall clock (bash EPOCHREALTIME around the process), CPU (user + system) and peak RSS (GNU time %U %S
 # %M). The table gives the medians over rounds and ours/QEMU ratios; "out" says whether both tools printed the
 # same stdout in the first round (informational: dates and timings differ by nature). Uses dist/<rid>/ (native)
@@ -146,7 +147,11 @@ run_one() { # row-index tool-index round
     IFS='|' read -r label T IO <<<"$tool"
     W="$I/w-$label"
     mkdir -p "$W"
-    if [ -n "$prep" ]; then eval "$prep" >/dev/null 2>&1; fi
+    if [ -n "$prep" ]; then
+        eval "$prep" >/dev/null 2>&1
+        # The copy's dirty pages are written back now, untimed: else the timed command's first fdatasync pays for them.
+        sync -f "$W"
+    fi
     local t0 t1
     t0=$EPOCHREALTIME
     eval "/usr/bin/time -f '%U %S %M' -o '$tf' $cmd" >"$I/out.$label" 2>/dev/null || true

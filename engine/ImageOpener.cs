@@ -10,7 +10,10 @@ public static class ImageOpener
     /// <summary>Opens fileName (resolved against options.BaseDirectory) as options.Format, or as the probed format.</summary>
     public static BlockDevice Open(string fileName, OpenOptions options)
     {
+        fileName = JsonFileName.Apply(fileName, options);
         string imageName = Blkdebug.ParseFileName(fileName, options);
+        BlockOptions.CheckFlags(options.Options);
+        BlockOptions.CheckFileNode(options.Options);
         string path = Path.GetFullPath(imageName, options.BaseDirectory);
         IStorage storage;
         if (Directory.Exists(path))
@@ -43,6 +46,8 @@ public static class ImageOpener
         }
         try
         {
+            BlockOptions.CheckFileLeftovers(options.Options);
+            BlockOptions.CheckNode(options.Options, options.Unmap);
             var file = (FileStorage)storage;
             storage = Blkdebug.Wrap(storage, options);
             string format = options.Format ?? Probe(storage);
@@ -55,7 +60,7 @@ public static class ImageOpener
             BlockDevice device = format switch
             {
                 "qcow2" => Qcow2Image.Open(storage, fileName, options),
-                "raw" => new RawDevice(storage) { FileName = fileName, Probed = options.Format is null },
+                "raw" => OpenRaw(storage, fileName, options),
                 "qcow" => throw new ImageOpenException(
                     "QCOW version 1 images (QEMU's qcow driver) are not supported by this engine", Errno.ENOTSUP),
                 _ when options.Format is null => throw new ImageOpenException(
@@ -72,10 +77,37 @@ public static class ImageOpener
         }
     }
 
+    /// <summary>Whether a file name is a <c>json:{...}</c> one, which names its image file among its options (QEMU then
+    /// shows that file's name as the image's).</summary>
+    public static bool IsJsonFileName(string fileName) => JsonFileName.Is(fileName);
+
+    /// <summary>The raw driver: its offset and size options are refused (this engine has no raw window), others are not
+    /// the raw driver's ("Block format 'raw' does not support the option 'x'").</summary>
+    private static RawDevice OpenRaw(IStorage storage, string fileName, OpenOptions options)
+    {
+        foreach (string key in Overlap.QemuOptionSyntax.InQdictOrder(options.Options.Keys))
+        {
+            if (key is "offset" or "size")
+            {
+                Overlap.QemuOptionSyntax.ParseSize(key, options.Options[key]);
+            }
+            else if (!BlockOptions.IsNodeOption(key))
+            {
+                throw new ImageOpenException($"Block format 'raw' does not support the option '{key}'");
+            }
+        }
+        if (options.Options.ContainsKey("offset") || options.Options.ContainsKey("size"))
+        {
+            throw new ImageOpenException("the raw driver's offset and size options are not supported by this engine", Errno.ENOTSUP);
+        }
+        return new RawDevice(storage) { FileName = fileName, Probed = options.Format is null };
+    }
+
     /// <summary>force-share: the -U flag or the force-share=on option, which QEMU allows on read-only opens only.</summary>
     private static bool ForceShare(OpenOptions options)
     {
-        bool on = options.ForceShare || (options.Options.TryGetValue("force-share", out var v) && v == "on");
+        bool on = options.ForceShare
+            || (options.Options.TryGetValue("force-share", out var v) && Overlap.QemuOptionSyntax.ParseBool("force-share", v));
         if (on && !options.ReadOnly)
         {
             throw new ImageOpenException("force-share=on can only be used with read-only images");

@@ -32,6 +32,10 @@ public sealed class OpenOptions
     /// source then refuses writers.</summary>
     public bool NoShare { get; set; }
 
+    /// <summary>BDRV_O_UNMAP: discard requests may reach the file (qemu-io's default, changed by its -d; qemu-img leaves it
+    /// off). The discard option overrides it; detect-zeroes=unmap needs it.</summary>
+    public bool Unmap { get; set; }
+
     /// <summary>Take the resize permission (BDRV_O_RESIZE, as qemu-img resize opens).</summary>
     public bool Resize { get; set; }
 

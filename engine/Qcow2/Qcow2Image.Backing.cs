@@ -52,7 +52,7 @@ public sealed partial class Qcow2Image
         long entriesPerL1Cluster = _clusterSize / 8;
         long l1Clusters = (_l1Size + entriesPerL1Cluster - 1) / entriesPerL1Cluster;
         long refblockEntries = (long)_clusterSize * 8 / RefcountBits;
-        bool hasBitmaps = (_header.AutoclearFeatures & Features.AutoclearBitmaps) != 0 && _bitmapDirectorySize > 0;
+        bool hasBitmaps = (_header.AutoclearFeatures & Features.AutoclearBitmaps) != 0 && _bitmapDirectory.Size > 0;
         if (_header.Version >= 3 && _snapshots.Count == 0 && !hasBitmaps
             && EmptyImageFixedClusters + l1Clusters <= refblockEntries && _header.CryptMethod == 0)
         {
@@ -73,15 +73,15 @@ public sealed partial class Qcow2Image
             }
         }
         _l2Cache.Flush();
-        _refblockCache.Flush();
+        _refcounts.Cache.Flush();
     }
 
     private void MakeCompletelyEmpty(long l1Clusters)
     {
         _l2Cache.Flush();
         _l2Cache.Clear();
-        _refblockCache.Flush();
-        _refblockCache.Clear();
+        _refcounts.Cache.Flush();
+        _refcounts.Cache.Clear();
         MarkDirty();
 
         // The L1 table goes first; from here on the refcounts on disk no longer describe the image (it is dirty).
@@ -97,17 +97,14 @@ public sealed partial class Qcow2Image
         _file.Write(Header.L1TableOffsetOffset, pointers);
         _file.Flush();
         _l1TableOffset = 3L * _clusterSize;
-        _refcountTable = new ulong[_clusterSize / 8];
-        _refcountTableOffset = _clusterSize;
-        _refcountTableSize = _clusterSize / 8;
-        _maxRefcountTableIndex = 0;
+        _refcounts.Switch(new ulong[_clusterSize / 8], _clusterSize, _clusterSize / 8);
 
         var entry = new byte[8];
         BinaryPrimitives.WriteUInt64BigEndian(entry, (ulong)(2L * _clusterSize));
         _file.Write(_clusterSize, entry);
         _file.Flush();
-        _refcountTable[0] = 2UL * (ulong)_clusterSize;
-        _freeClusterIndex = 0;
+        _refcounts.SetEntry(0, 2UL * (ulong)_clusterSize);
+        _refcounts.ResetFreeCursor();
         long first = AllocClusters(3L * _clusterSize + (long)_l1Size * 8);
         if (first != 0)
         {

@@ -5,8 +5,11 @@ namespace Qcow2;
 
 public sealed partial class Qcow2Image
 {
-    /// <summary>nb_bitmaps of the bitmaps extension (0: no extension).</summary>
-    private uint _nbBitmaps;
+    /// <summary>The bitmap directory and the extension's count of bitmaps (QEMU's qcow2-bitmap.c).</summary>
+    private readonly BitmapDirectory _bitmapDirectory;
+
+    /// <summary>bitmap_list_load: reads and checks the bitmap directory; throws with QEMU's message.</summary>
+    private List<BitmapDirectoryEntry> LoadBitmapDirectory() => _bitmapDirectory.Load();
 
     /// <summary>Fields of the bitmaps extension (engine/Format/HeaderExtension).</summary>
     private const int BitmapsExtNbBitmapsField = HeaderExtension.BitmapsNbBitmapsOffset,
@@ -20,14 +23,14 @@ public sealed partial class Qcow2Image
     private void SyncBitmapsExtension()
     {
         _unknownExtensions.RemoveAll(e => e.Type == HeaderExtension.Bitmaps);
-        if (_nbBitmaps == 0)
+        if (_bitmapDirectory.Count == 0)
         {
             return;
         }
         var data = new byte[HeaderExtension.BitmapsSize];
-        BinaryPrimitives.WriteUInt32BigEndian(data.AsSpan(BitmapsExtNbBitmapsField), _nbBitmaps);
-        BinaryPrimitives.WriteUInt64BigEndian(data.AsSpan(BitmapsExtDirectorySizeField), (ulong)_bitmapDirectorySize);
-        BinaryPrimitives.WriteUInt64BigEndian(data.AsSpan(BitmapsExtDirectoryOffsetField), (ulong)_bitmapDirectoryOffset);
+        BinaryPrimitives.WriteUInt32BigEndian(data.AsSpan(BitmapsExtNbBitmapsField), _bitmapDirectory.Count);
+        BinaryPrimitives.WriteUInt64BigEndian(data.AsSpan(BitmapsExtDirectorySizeField), (ulong)_bitmapDirectory.Size);
+        BinaryPrimitives.WriteUInt64BigEndian(data.AsSpan(BitmapsExtDirectoryOffsetField), (ulong)_bitmapDirectory.Offset);
         _unknownExtensions.Insert(0, new HeaderExtension(HeaderExtension.Bitmaps, data));
     }
 
@@ -41,90 +44,6 @@ public sealed partial class Qcow2Image
 
     /// <summary>bdrv_getlength of the qcow2 node: the virtual size in whole sectors.</summary>
     private long BitmapDiskLength => (long)(_header.Size & ~511UL);
-
-    /// <summary>bitmap_list_load: reads and checks the bitmap directory; throws with QEMU's message.</summary>
-    private List<BitmapDirectoryEntry> LoadBitmapDirectory()
-    {
-        if (_bitmapDirectorySize == 0)
-        {
-            throw new BitmapOperationException("Requested bitmap directory size is zero");
-        }
-        if ((ulong)_bitmapDirectorySize > MaxBitmapDirectorySize)
-        {
-            throw new BitmapOperationException("Requested bitmap directory size is too big");
-        }
-        byte[] dir;
-        try
-        {
-            dir = ReadFile(_bitmapDirectoryOffset, (int)_bitmapDirectorySize);
-        }
-        catch (BlockIOException e)
-        {
-            throw new BitmapOperationException($"Failed to read bitmap directory: {e.Message}");
-        }
-        var list = new List<BitmapDirectoryEntry>();
-        long pos = 0;
-        uint count = 0;
-        const string broken = "Broken bitmap directory";
-        while (pos < dir.Length)
-        {
-            if (pos + BitmapDirectoryEntry.FixedSize > dir.Length)
-            {
-                throw new BitmapOperationException(broken);
-            }
-            if (++count > _nbBitmaps)
-            {
-                throw new BitmapOperationException("More bitmaps found than specified in header extension");
-            }
-            var e = BitmapDirectoryEntry.ReadFixed(dir.AsSpan((int)pos), out int nameSize);
-            long size = ((long)BitmapDirectoryEntry.FixedSize + nameSize + e.ExtraDataSize + 7) & ~7L;
-            if (pos + size > dir.Length)
-            {
-                throw new BitmapOperationException(broken);
-            }
-            if (e.ExtraDataSize != 0)
-            {
-                throw new BitmapOperationException("Bitmap extra data is not supported");
-            }
-            e.RawName = dir.AsSpan((int)pos + BitmapDirectoryEntry.FixedSize, nameSize).ToArray();
-            if (!CheckDirEntry(e))
-            {
-                throw new BitmapOperationException($"Bitmap '{e.Name}' doesn't satisfy the constraints");
-            }
-            // QEMU keeps the name as a C string: whatever follows a NUL is gone when the entry is written back.
-            e.RawName = System.Text.Encoding.UTF8.GetBytes(e.Name);
-            list.Add(e);
-            pos += size;
-        }
-        if (count != _nbBitmaps)
-        {
-            throw new BitmapOperationException("Less bitmaps found than specified in header extension");
-        }
-        return list;
-    }
-
-    /// <summary>check_dir_entry: the entry's fields are in range and its table is large enough for the disk (unless in use).</summary>
-    private bool CheckDirEntry(BitmapDirectoryEntry e)
-    {
-        bool fail = e.TableSize == 0 || e.TableOffset == 0 || OffsetIntoCluster(e.TableOffset) != 0
-            || e.TableSize > BitmapDirectoryEntry.MaxTableSize
-            || e.GranularityBits > BitmapDirectoryEntry.MaxGranularityBits
-            || e.GranularityBits < BitmapDirectoryEntry.MinGranularityBits
-            || (e.Flags & BitmapDirectoryEntry.ReservedFlags) != 0
-            || e.RawName.Length > BitmapDirectoryEntry.MaxNameSize
-            || e.Type != BitmapDirectoryEntry.TypeDirtyTracking;
-        if (fail)
-        {
-            return false;
-        }
-        ulong physBytes = (ulong)e.TableSize * (ulong)_clusterSize;
-        if (physBytes > BitmapDirectoryEntry.MaxPhysSize)
-        {
-            return false;
-        }
-        return (e.Flags & BitmapDirectoryEntry.FlagInUse) != 0
-            || (ulong)BitmapDiskLength <= (physBytes * 8) << e.GranularityBits;
-    }
 
     /// <summary>bitmap_table_load: the table's entries, or null when one is invalid.</summary>
     private ulong[]? LoadBitmapTable(long offset, uint size)
@@ -147,7 +66,7 @@ public sealed partial class Qcow2Image
     private bool LoadDirtyBitmaps()
     {
         SyncBitmapsExtension();
-        if (_nbBitmaps == 0)
+        if (_bitmapDirectory.Count == 0)
         {
             return false;
         }
@@ -237,66 +156,24 @@ public sealed partial class Qcow2Image
     /// <summary>update_ext_header_and_dir_in_place: rewrites the directory where it is, with the autoclear bit off meanwhile.</summary>
     private void UpdateExtHeaderAndDirInPlace(List<BitmapDirectoryEntry> list)
     {
-        if ((_header.AutoclearFeatures & Features.AutoclearBitmaps) == 0 || list.Count == 0 || list.Count != _nbBitmaps)
+        if ((_header.AutoclearFeatures & Features.AutoclearBitmaps) == 0 || list.Count == 0 || list.Count != _bitmapDirectory.Count)
         {
             throw new BlockIOException(Errno.EINVAL);
         }
         _header.AutoclearFeatures &= ~Features.AutoclearBitmaps;
         UpdateHeaderSync();
-        long offset = _bitmapDirectoryOffset, size = _bitmapDirectorySize;
-        BitmapListStore(list, ref offset, ref size, inPlace: true);
+        long offset = _bitmapDirectory.Offset, size = _bitmapDirectory.Size;
+        _bitmapDirectory.Store(list, ref offset, ref size, inPlace: true);
         UpdateHeaderSync();
         _header.AutoclearFeatures |= Features.AutoclearBitmaps;
         UpdateHeaderSync();
     }
 
-    /// <summary>bitmap_list_store: writes the directory, in place or into newly allocated clusters.</summary>
-    private void BitmapListStore(List<BitmapDirectoryEntry> list, ref long offset, ref long size, bool inPlace)
-    {
-        long dirSize = list.Sum(b => (long)BitmapDirectoryEntry.EntrySize(b.RawName.Length, 0));
-        if (dirSize == 0 || (ulong)dirSize > MaxBitmapDirectorySize)
-        {
-            throw new BlockIOException(Errno.EINVAL);
-        }
-        if (inPlace && (size != dirSize || offset == 0))
-        {
-            throw new BlockIOException(Errno.EINVAL);
-        }
-        var dir = new byte[dirSize];
-        int pos = 0;
-        foreach (var bm in list)
-        {
-            bm.Type = BitmapDirectoryEntry.TypeDirtyTracking;
-            bm.ExtraDataSize = 0;
-            if (!CheckDirEntry(bm))
-            {
-                throw new BlockIOException(Errno.EINVAL);
-            }
-            pos += bm.WriteTo(dir.AsSpan(pos));
-        }
-        long dirOffset = inPlace ? offset : AllocClusters(dirSize);
-        try
-        {
-            PreWriteOverlapCheck(inPlace ? Overlap.OverlapTypes.BitmapDirectory : Overlap.OverlapTypes.None, dirOffset, dirSize);
-            _file.Write(dirOffset, dir);
-        }
-        catch (BlockIOException)
-        {
-            if (!inPlace)
-            {
-                FreeClusters(dirOffset, dirSize, DiscardType.Other);
-            }
-            throw;
-        }
-        offset = dirOffset;
-        size = dirSize;
-    }
-
     /// <summary>update_ext_header_and_dir: writes a new directory (or none), points the header at it and frees the old one.</summary>
     private void UpdateExtHeaderAndDir(List<BitmapDirectoryEntry> list)
     {
-        long oldOffset = _bitmapDirectoryOffset, oldSize = _bitmapDirectorySize;
-        uint oldNb = _nbBitmaps;
+        long oldOffset = _bitmapDirectory.Offset, oldSize = _bitmapDirectory.Size;
+        uint oldNb = _bitmapDirectory.Count;
         ulong oldAutoclear = _header.AutoclearFeatures;
         long newOffset = 0, newSize = 0;
         uint newNb = 0;
@@ -307,7 +184,7 @@ public sealed partial class Qcow2Image
             {
                 throw new BlockIOException(Errno.EINVAL);
             }
-            BitmapListStore(list, ref newOffset, ref newSize, inPlace: false);
+            _bitmapDirectory.Store(list, ref newOffset, ref newSize, inPlace: false);
         }
         try
         {
@@ -320,9 +197,7 @@ public sealed partial class Qcow2Image
             {
                 _header.AutoclearFeatures &= ~Features.AutoclearBitmaps;
             }
-            _bitmapDirectoryOffset = newOffset;
-            _bitmapDirectorySize = newSize;
-            _nbBitmaps = newNb;
+            _bitmapDirectory.Set(newNb, newOffset, newSize);
             UpdateHeaderSync();
         }
         catch (BlockIOException)
@@ -331,9 +206,7 @@ public sealed partial class Qcow2Image
             {
                 FreeClusters(newOffset, newSize, DiscardType.Other);
             }
-            _bitmapDirectoryOffset = oldOffset;
-            _bitmapDirectorySize = oldSize;
-            _nbBitmaps = oldNb;
+            _bitmapDirectory.Set(oldNb, oldOffset, oldSize);
             _header.AutoclearFeatures = oldAutoclear;
             throw;
         }

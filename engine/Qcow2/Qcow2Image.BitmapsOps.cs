@@ -27,7 +27,7 @@ public sealed partial class Qcow2Image
     /// <summary>qcow2_get_bitmap_info_list: the persistent bitmaps as the directory on disk describes them.</summary>
     public IReadOnlyList<BitmapInfo> GetBitmapInfo()
     {
-        if (_nbBitmaps == 0)
+        if (_bitmapDirectory.Count == 0)
         {
             return [];
         }
@@ -125,7 +125,7 @@ public sealed partial class Qcow2Image
         {
             throw new BitmapOperationException($"Bitmap '{name}' is readonly and cannot be modified");
         }
-        if (bitmap.Persistent && _nbBitmaps > 0)
+        if (bitmap.Persistent && _bitmapDirectory.Count > 0)
         {
             var list = LoadBitmapDirectory();
             var bm = list.FirstOrDefault(e => e.Name == name);
@@ -203,7 +203,7 @@ public sealed partial class Qcow2Image
     private string? TruncateBitmapsCheck(out string? hint)
     {
         hint = null;
-        if (_nbBitmaps == 0)
+        if (_bitmapDirectory.Count == 0)
         {
             return null;
         }

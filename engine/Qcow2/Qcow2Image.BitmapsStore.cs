@@ -23,11 +23,11 @@ public sealed partial class Qcow2Image
     /// </summary>
     private void StorePersistentDirtyBitmaps()
     {
-        var list = _nbBitmaps == 0 ? new List<BitmapDirectoryEntry>() : LoadBitmapDirectory();
+        var list = _bitmapDirectory.Count == 0 ? new List<BitmapDirectoryEntry>() : LoadBitmapDirectory();
         var owners = new Dictionary<BitmapDirectoryEntry, DirtyBitmap>();
         var dropTables = new List<(long Offset, uint Size)>();
-        uint newNb = _nbBitmaps;
-        long newDirSize = _bitmapDirectorySize;
+        uint newNb = _bitmapDirectory.Count;
+        long newDirSize = _bitmapDirectory.Size;
         bool needWrite = false;
         foreach (var bitmap in _dirtyBitmaps)
         {

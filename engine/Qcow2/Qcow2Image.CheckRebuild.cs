@@ -59,8 +59,8 @@ public sealed partial class Qcow2Image
             {
                 continue;
             }
-            long blockIndex = cluster >> _refcountBlockBits;
-            long blockStart = blockIndex << _refcountBlockBits;
+            long blockIndex = cluster >> _refcounts.BlockBits;
+            long blockStart = blockIndex << _refcounts.BlockBits;
             long blockOffset;
             if (reftable.Length > blockIndex && reftable[blockIndex] != 0)
             {
@@ -110,7 +110,7 @@ public sealed partial class Qcow2Image
                 error = $"ERROR writing refblock: {StrError(ret)}";
                 return ret;
             }
-            cluster = blockStart + _refcountBlockSize - 1;
+            cluster = blockStart + _refcounts.BlockSize - 1;
         }
         return grown ? 1 : 0;
     }
@@ -123,13 +123,13 @@ public sealed partial class Qcow2Image
     {
         try
         {
-            _refblockCache.Flush();
+            _refcounts.Cache.Flush();
         }
         catch (BlockIOException)
         {
             // qcow2_cache_empty's result is ignored here.
         }
-        _refblockCache.Clear();
+        _refcounts.Cache.Clear();
 
         ulong[] reftable = [];
         int changed = RebuildWriteRefblocks(table, 0, table.Size, ref reftable, out error);
@@ -193,21 +193,18 @@ public sealed partial class Qcow2Image
         }
 
         // The old refcount blocks are no longer metadata for the overlap checks; the new ones are entered below.
-        for (long i = 0; i <= _maxRefcountTableIndex && i < _refcountTableSize; i++)
+        for (long i = 0; i <= _refcounts.MaxTableIndex && i < _refcounts.TableSize; i++)
         {
-            long rb = (long)(_refcountTable[i] & RefcountTableEntryOffsetMask);
+            long rb = (long)(_refcounts.Table[i] & RefcountTableEntryOffsetMask);
             if (rb > 0)
             {
                 _tracker.Remove(rb, _clusterSize, OverlapTypes.RefcountBlock);
             }
         }
-        long oldOffset = _refcountTableOffset, oldSize = _refcountTableSize;
-        _refcountTable = reftable;
-        _refcountTableSize = reftable.Length;
-        _refcountTableOffset = reftableOffset;
+        long oldOffset = _refcounts.TableOffset, oldSize = _refcounts.TableSize;
+        _refcounts.Switch(reftable, reftableOffset, reftable.Length);
         _header.RefcountTableOffset = (ulong)reftableOffset;
         _header.RefcountTableClusters = (uint)reftableClusters;
-        UpdateMaxRefcountTableIndex();
         NoteRefcountTableMoved(oldOffset, oldSize * 8);
         return 0;
     }

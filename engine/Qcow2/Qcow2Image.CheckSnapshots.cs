@@ -170,9 +170,7 @@ public sealed partial class Qcow2Image
 
         // Forget what the overlap checks knew of the previous table, then enter this one.
         ForgetCheckSnapshots();
-        _snapshots = list;
-        _snapshotsOffset = offset;
-        _snapshotsSize = size;
+        _snapshots.Replace(list, offset, size);
         // Any later header rewrite of the check (qcow2_update_header) writes what was read, as QEMU's s->nb_snapshots.
         _header.NbSnapshots = (uint)list.Count;
         _header.SnapshotsOffset = (ulong)offset;
@@ -235,7 +233,7 @@ public sealed partial class Qcow2Image
     /// <summary>Tells the tracker about the snapshot table and the snapshots' L1 (and, when tracked, L2) tables the check read.</summary>
     private void EnterCheckSnapshots()
     {
-        _tracker.Enter(_snapshotsOffset, _snapshotsSize, OverlapTypes.SnapshotTable);
+        _tracker.Enter(_snapshots.Offset, _snapshots.Size, OverlapTypes.SnapshotTable);
         foreach (var sn in _snapshots)
         {
             // Like QEMU's scan, which the check's repairs run against, even an oversized L1 table counts; one that ends
@@ -250,10 +248,8 @@ public sealed partial class Qcow2Image
     /// <summary>Drops the snapshot list the check read (QEMU invalidates it when the table cannot be read).</summary>
     private void ForgetCheckSnapshots()
     {
-        _tracker.Remove(_snapshotsOffset, _snapshotsSize, OverlapTypes.SnapshotTable);
-        _snapshots = new List<SnapshotEntry>();
-        _snapshotsOffset = 0;
-        _snapshotsSize = 0;
+        _tracker.Remove(_snapshots.Offset, _snapshots.Size, OverlapTypes.SnapshotTable);
+        _snapshots.Replace(new List<SnapshotEntry>(), 0, 0);
         _header.NbSnapshots = 0;
         _header.SnapshotsOffset = 0;
     }
@@ -275,7 +271,7 @@ public sealed partial class Qcow2Image
         {
             return 0;
         }
-        int ret = IncRefcounts(ref res, table, _bitmapDirectoryOffset, _bitmapDirectorySize);
+        int ret = IncRefcounts(ref res, table, _bitmapDirectory.Offset, _bitmapDirectory.Size);
         if (ret < 0)
         {
             return ret;
@@ -343,11 +339,11 @@ public sealed partial class Qcow2Image
     {
         const int entryHeader = 24;
         const long maxDirectorySize = 1024L * 1024 * 64;
-        if (_bitmapDirectorySize == 0 || _bitmapDirectorySize > maxDirectorySize)
+        if (_bitmapDirectory.Size == 0 || _bitmapDirectory.Size > maxDirectorySize)
         {
             return null;
         }
-        var dir = ReadFile(_bitmapDirectoryOffset, (int)_bitmapDirectorySize);
+        var dir = ReadFile(_bitmapDirectory.Offset, (int)_bitmapDirectory.Size);
         var list = new List<(long, uint)>();
         int pos = 0;
         uint n = 0;

@@ -29,7 +29,7 @@ public sealed partial class Qcow2Image
     /// </summary>
     private void RunCrashSafe(Action operation)
     {
-        if (!CrashSafeSnapshots || _file is IBlkdebugControl || _file is OverlayStorage || Dirty || LazyRefcounts || _readOnly)
+        if (!CrashSafeSnapshots || _file is IBlkdebugControl || _file is OverlayStorage || Dirty || UseLazyRefcounts || _readOnly)
         {
             operation();
             return;
@@ -124,9 +124,9 @@ public sealed partial class Qcow2Image
         {
             table[k] = (ulong)(blocksAt + k) << _clusterBits;
             var block = new byte[_clusterSize];
-            for (long j = 0; j < _refcountBlockSize; j++)
+            for (long j = 0; j < _refcounts.BlockSize; j++)
             {
-                RefcountBlock.Set(block, j, _refcountOrder, p.Refcounts[k * _refcountBlockSize + j]);
+                RefcountBlock.Set(block, j, _refcounts.Order, p.Refcounts[k * _refcounts.BlockSize + j]);
             }
             _file.Write((blocksAt + k) << _clusterBits, block);
         }

@@ -102,7 +102,7 @@ public sealed partial class Qcow2Image
     /// <summary>Places the new refcount table and blocks from cluster next on, large enough to cover themselves.</summary>
     private void LayOutRefcountStructure(CrashSafePlan p, long next)
     {
-        long perBlock = _refcountBlockSize;
+        long perBlock = _refcounts.BlockSize;
         long blocks = 0, tableClusters = 0;
         while (true)
         {
@@ -124,7 +124,7 @@ public sealed partial class Qcow2Image
     /// <summary>W1's refcounts: W0's, with the moved structures' old clusters freed and their copies counted once.</summary>
     private bool FillRefcounts(CrashSafePlan p, bool moveL1)
     {
-        long perBlock = _refcountBlockSize;
+        long perBlock = _refcounts.BlockSize;
         if (p.NewBlocks > Array.MaxLength / perBlock)
         {
             // Held writes far past the end (a hostile table offset): no plan; the operation runs as before.
@@ -145,7 +145,7 @@ public sealed partial class Qcow2Image
             var b = ReadFile(block, _clusterSize);
             for (long j = 0; j < perBlock && i * perBlock + j < rc.Length; j++)
             {
-                rc[i * perBlock + j] = RefcountBlock.Get(b, j, _refcountOrder);
+                rc[i * perBlock + j] = RefcountBlock.Get(b, j, _refcounts.Order);
             }
         }
         bool ok = true;

@@ -69,7 +69,7 @@ public sealed partial class Qcow2Image
         img.UpdateHeader();
         img.GrowToSize(o.Size);
         img._l2Cache.Flush();
-        img._refblockCache.Flush();
+        img._refcounts.Cache.Flush();
         img._disposed = true;
     }
 
@@ -103,7 +103,7 @@ public sealed partial class Qcow2Image
             offset += bytes;
         }
         _l2Cache.Flush();
-        _refblockCache.Flush();
+        _refcounts.Cache.Flush();
         if (_file.Length < hostEnd)
         {
             // preallocate_co extends the file to the end of the last allocated cluster.
@@ -171,7 +171,7 @@ public sealed partial class Qcow2Image
             nbData -= n;
         }
         _l2Cache.Flush();
-        _refblockCache.Flush();
+        _refcounts.Cache.Flush();
     }
 
     /// <summary>Repairs a dirty image when it is opened read-write (lazy refcounts left refcounts stale).</summary>

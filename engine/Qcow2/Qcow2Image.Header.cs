@@ -18,8 +18,8 @@ public sealed partial class Qcow2Image
         var buf = new List<byte>(_clusterSize);
         _header.L1Size = (uint)_l1Size;
         _header.L1TableOffset = (ulong)_l1TableOffset;
-        _header.RefcountTableOffset = (ulong)_refcountTableOffset;
-        _header.RefcountTableClusters = (uint)(_refcountTableSize >> (_clusterBits - 3));
+        _header.RefcountTableOffset = (ulong)_refcounts.TableOffset;
+        _header.RefcountTableClusters = (uint)(_refcounts.TableSize >> (_clusterBits - 3));
         if (_header.Version >= 3 && _header.HeaderLength < Header.V3Length)
         {
             _header.HeaderLength = Header.V3Length;
@@ -98,7 +98,7 @@ public sealed partial class Qcow2Image
     {
         _header.IncompatibleFeatures &= ~Features.IncompatDirty;
         _l2Cache.Flush();
-        _refblockCache.Flush();
+        _refcounts.Cache.Flush();
         UpdateHeader();
     }
 
@@ -110,7 +110,7 @@ public sealed partial class Qcow2Image
             return;
         }
         _l2Cache.Flush();
-        _refblockCache.Flush();
+        _refcounts.Cache.Flush();
         _header.IncompatibleFeatures &= ~Features.IncompatCorrupt;
         UpdateHeader();
     }

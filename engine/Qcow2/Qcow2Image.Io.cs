@@ -323,7 +323,7 @@ public sealed partial class Qcow2Image
         _l2Cache.Write();
         if (!Dirty)
         {
-            _refblockCache.Write();
+            _refcounts.Cache.Write();
         }
         // bdrv_co_flush fires flush_to_disk only when the node was written to since its last successful flush.
         long generation = _guestWriteGeneration;

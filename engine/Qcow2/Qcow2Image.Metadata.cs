@@ -20,15 +20,15 @@ public sealed partial class Qcow2Image
         {
             visit(0, _clusterSize, OverlapTypes.MainHeader);
         }
-        if ((types & OverlapTypes.RefcountTable) != 0 && _refcountTableSize > 0)
+        if ((types & OverlapTypes.RefcountTable) != 0 && _refcounts.TableSize > 0)
         {
-            visit(_refcountTableOffset, _refcountTableSize * 8, OverlapTypes.RefcountTable);
+            visit(_refcounts.TableOffset, _refcounts.TableSize * 8, OverlapTypes.RefcountTable);
         }
         if ((types & OverlapTypes.RefcountBlock) != 0)
         {
-            for (long i = 0; i <= _maxRefcountTableIndex && i < _refcountTableSize; i++)
+            for (long i = 0; i <= _refcounts.MaxTableIndex && i < _refcounts.TableSize; i++)
             {
-                long rb = (long)(_refcountTable[i] & RefcountTableEntryOffsetMask);
+                long rb = (long)(_refcounts.Table[i] & RefcountTableEntryOffsetMask);
                 if (rb != 0)
                 {
                     visit(rb, _clusterSize, OverlapTypes.RefcountBlock);
@@ -50,18 +50,18 @@ public sealed partial class Qcow2Image
                 }
             }
         }
-        if ((types & OverlapTypes.SnapshotTable) != 0 && _snapshotsSize > 0)
+        if ((types & OverlapTypes.SnapshotTable) != 0 && _snapshots.Size > 0)
         {
-            visit(_snapshotsOffset, _snapshotsSize, OverlapTypes.SnapshotTable);
+            visit(_snapshots.Offset, _snapshots.Size, OverlapTypes.SnapshotTable);
         }
         foreach (var sn in _snapshots)
         {
             ForEachSnapshotStructure(sn, types, visit);
         }
         if ((types & OverlapTypes.BitmapDirectory) != 0 && (_header.AutoclearFeatures & Features.AutoclearBitmaps) != 0
-            && _bitmapDirectorySize > 0)
+            && _bitmapDirectory.Size > 0)
         {
-            visit(_bitmapDirectoryOffset, _bitmapDirectorySize, OverlapTypes.BitmapDirectory);
+            visit(_bitmapDirectory.Offset, _bitmapDirectory.Size, OverlapTypes.BitmapDirectory);
         }
     }
 

@@ -94,10 +94,7 @@ public sealed partial class Qcow2Image
         {
             throw new ImageOpenException("Reference count entry width too large; may not exceed 64 bits", Errno.EINVAL);
         }
-        _refcountOrder = (int)h.RefcountOrder;
-        _refcountBlockBits = _clusterBits - (_refcountOrder - 3);
-        _refcountBlockSize = 1L << _refcountBlockBits;
-        _refcountMax = RefcountBlock.Max(_refcountOrder);
+        _refcounts = new Refcounts(new RefcountHost(this), _clusterBits, (int)h.RefcountOrder);
         if (h.CryptMethod != 0)
         {
             throw new ImageOpenException(h.CryptMethod > 2
@@ -107,8 +104,7 @@ public sealed partial class Qcow2Image
         _l2Bits = _clusterBits - 3;
         _l2Size = 1 << _l2Bits;
 
-        _refcountTableOffset = (long)h.RefcountTableOffset;
-        _refcountTableSize = (long)h.RefcountTableClusters << (_clusterBits - 3);
+        _refcounts.Locate((long)h.RefcountTableOffset, (long)h.RefcountTableClusters << (_clusterBits - 3));
         if (h.RefcountTableClusters == 0 && !_options.CheckMode)
         {
             throw new ImageOpenException("Image does not contain a reference count table", Errno.EINVAL);
@@ -139,14 +135,13 @@ public sealed partial class Qcow2Image
         {
             // qcow2_refcount_init
             _file.DebugEvent("reftable_load");
-            _refcountTable = ReadTable(_refcountTableOffset, (int)_refcountTableSize);
+            _refcounts.Load(ReadTable(_refcounts.TableOffset, (int)_refcounts.TableSize));
         }
         catch (BlockIOException e)
         {
             throw new ImageOpenException($"Could not initialize refcount handling: {e.Message}", e.Errno);
         }
-        UpdateMaxRefcountTableIndex();
-        int l2CacheTables = (int)Math.Clamp((32L << 20) / _clusterSize, 16, 4096);
+        int l2CacheTables = _runtimeOptions?.L2CacheTables ?? (int)Math.Clamp((32L << 20) / _clusterSize, 16, 4096);
         // qcow2_cache_do_get fires l2_load for an L2 table read from disk; qcow2_cache_entry_flush fires l2_update and
         // refblock_update_part before writing a table back.
         _l2Cache = new MetadataCache(_clusterSize, l2CacheTables, off =>
@@ -158,7 +153,8 @@ public sealed partial class Qcow2Image
             // the active kind and so, with overlap-check=all, marks images corrupt during legitimate snapshot operations.
             (off, data) => WriteMetadataTable(off, data, Overlap.OverlapTypes.ActiveL2 | Overlap.OverlapTypes.InactiveL2, "l2_update"),
             () => _file.Flush());
-        _refblockCache = new MetadataCache(_clusterSize, Math.Max(4, l2CacheTables / 4), off => ReadFile(off, _clusterSize),
+        _refcounts.Cache = new MetadataCache(_clusterSize, _runtimeOptions?.RefcountCacheTables ?? Math.Max(4, l2CacheTables / 4),
+            off => ReadFile(off, _clusterSize),
             (off, data) => WriteMetadataTable(off, data, Overlap.OverlapTypes.RefcountBlock, "refblock_update_part"),
             () => _file.Flush());
 
@@ -184,7 +180,7 @@ public sealed partial class Qcow2Image
 
         if (!_options.CheckMode)
         {
-            ReadSnapshots();
+            _snapshots.Read((long)_header.SnapshotsOffset, (int)_header.NbSnapshots, (ulong)DiskSizeBytes);
         }
         else
         {

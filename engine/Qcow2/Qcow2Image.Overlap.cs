@@ -10,6 +10,7 @@ public sealed partial class Qcow2Image : IOverlapChecker
 {
     private OverlapTypes _overlapCheck = OverlapTemplates.Default;
     private OverlapCheckOptions _overlapOptions = new();
+    private Qcow2RuntimeOptions? _runtimeOptions;
     /// <summary>Answers the overlap checks: the linear scan from the options' parse, the metadata list's checker once it is built.</summary>
     private IOverlapChecker _checker = null!;
     /// <summary>Told where metadata structures are allocated, moved and freed; records nothing until the metadata list is built.</summary>
@@ -17,11 +18,9 @@ public sealed partial class Qcow2Image : IOverlapChecker
     /// <summary>The types <see cref="_tracker"/> records (None for the no-op tracker), so that no table is read only to tell it.</summary>
     private OverlapTypes _trackedTypes;
     /// <summary>QCOW2_MAX_BITMAPS: the most bitmaps QEMU accepts in an image.</summary>
-    private const uint MaxBitmaps = 65535;
+    internal const uint MaxBitmaps = 65535;
     /// <summary>QCOW2_MAX_BITMAP_DIRECTORY_SIZE: the largest bitmap directory QEMU accepts.</summary>
-    private const ulong MaxBitmapDirectorySize = 1024UL * MaxBitmaps;
-    private long _bitmapDirectoryOffset;
-    private long _bitmapDirectorySize;
+    internal const ulong MaxBitmapDirectorySize = 1024UL * MaxBitmaps;
 
     /// <summary>Whether checks use the series' metadata list (true) or upstream's linear scan (false).</summary>
     public bool UsesMetadataList => MetadataList is not null;
@@ -31,23 +30,12 @@ public sealed partial class Qcow2Image : IOverlapChecker
 
     private void ApplyOptions()
     {
-        var unknown = _options.Options.Keys.Where(k => !IsKnownOption(k)).ToList();
-        if (unknown.Count > 0)
-        {
-            throw new ImageOpenException($"Invalid parameter '{unknown[0]}'", Errno.EINVAL);
-        }
-        _overlapOptions = OverlapCheckOptions.Parse(_options.Options);
+        _runtimeOptions = Qcow2RuntimeOptions.Parse(_options.Options, _header, _clusterSize);
+        _overlapOptions = _runtimeOptions.Overlap;
         _overlapCheck = _overlapOptions.Enabled;
         // Open's own writes (the header update, bitmap loading) come before the metadata list exists: the scan checks them.
         _checker = new LinearScanChecker(_clusterBits, _overlapCheck, ForEachMetadataStructure);
     }
-
-    private static bool IsKnownOption(string key) =>
-        OverlapCheckOptions.IsOverlapOption(key) || key.StartsWith("file.", StringComparison.Ordinal)
-        || key is "driver" or "node-name" or "read-only" or "cache.direct" or "cache.no-flush" or "discard"
-            or "lazy-refcounts" or "pass-discard-request" or "pass-discard-snapshot" or "pass-discard-other"
-            or "l2-cache-size" or "refcount-cache-size" or "cache-size" or "l2-cache-entry-size" or "cache-clean-interval"
-            or "detect-zeroes" or "auto-read-only" or "force-share" or "backing";
 
     /// <summary>
     /// Chooses the overlap checker and tracker the options ask for, once at open (and again when the image is emptied): in
@@ -100,10 +88,10 @@ public sealed partial class Qcow2Image : IOverlapChecker
     private void NoteRefcountTableMoved(long oldOffset, long oldBytes)
     {
         _tracker.Remove(oldOffset, oldBytes, OverlapTypes.RefcountTable);
-        _tracker.Enter(_refcountTableOffset, _refcountTableSize * 8, OverlapTypes.RefcountTable);
-        for (long i = 0; i < _refcountTableSize; i++)
+        _tracker.Enter(_refcounts.TableOffset, _refcounts.TableSize * 8, OverlapTypes.RefcountTable);
+        for (long i = 0; i < _refcounts.TableSize; i++)
         {
-            long rb = (long)(_refcountTable[i] & RefcountTableEntryOffsetMask);
+            long rb = (long)(_refcounts.Table[i] & RefcountTableEntryOffsetMask);
             if (rb != 0)
             {
                 _tracker.Enter(rb, _clusterSize, OverlapTypes.RefcountBlock);
@@ -180,7 +168,7 @@ public sealed partial class Qcow2Image : IOverlapChecker
             if (!_inactivating)
             {
                 _l2Cache.Clear();
-                _refblockCache.Clear();
+                _refcounts.Cache.Clear();
             }
         }
         _signaledCorruption = true;
@@ -211,9 +199,8 @@ public sealed partial class Qcow2Image : IOverlapChecker
         {
             throw new ImageOpenException(error, Errno.EINVAL);
         }
-        _nbBitmaps = nbBitmaps;
-        _bitmapDirectorySize = (long)BinaryPrimitives.ReadUInt64BigEndian(data.AsSpan(8));
-        _bitmapDirectoryOffset = (long)BinaryPrimitives.ReadUInt64BigEndian(data.AsSpan(16));
+        _bitmapDirectory.Set(nbBitmaps, (long)BinaryPrimitives.ReadUInt64BigEndian(data.AsSpan(16)),
+            (long)BinaryPrimitives.ReadUInt64BigEndian(data.AsSpan(8)));
         return true;
     }
 }

@@ -28,14 +28,14 @@ public sealed partial class Qcow2Image
         for (long i = 0; i < endCluster && count < threshold; i++)
         {
             long tableIndex = i / perBlock;
-            if (tableIndex >= _refcountTableSize)
+            if (tableIndex >= _refcounts.TableSize)
             {
                 continue;
             }
             if (tableIndex != loaded)
             {
                 loaded = tableIndex;
-                long offset = (long)(_refcountTable[tableIndex] & RefcountTableEntry.OffsetMask);
+                long offset = (long)(_refcounts.Table[tableIndex] & RefcountTableEntry.OffsetMask);
                 // An entry of 2^63 or more is negative here: no file offset, so it counts as missing too.
                 present = offset > 0 && offset <= fileLength - cs;
                 if (present)
@@ -43,7 +43,7 @@ public sealed partial class Qcow2Image
                     _file.Read(offset, block);
                 }
             }
-            if (present && RefcountBlock.Get(block, i % perBlock, _refcountOrder) != 0)
+            if (present && RefcountBlock.Get(block, i % perBlock, _refcounts.Order) != 0)
             {
                 count++;
             }

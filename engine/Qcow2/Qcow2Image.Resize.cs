@@ -99,7 +99,7 @@ public sealed partial class Qcow2Image
             try
             {
                 _l2Cache.Flush();
-                _refblockCache.Flush();
+                _refcounts.Cache.Flush();
             }
             catch (BlockIOException e)
             {
@@ -248,53 +248,53 @@ public sealed partial class Qcow2Image
             SignalCorruption(true, -1, -1, $"Cannot get entry from refcount block cache: Offset {Hex(offset)} is unaligned");
             throw new BlockIOException(Errno.EIO);
         }
-        return _refblockCache.Get(offset);
+        return _refcounts.Cache.Get(offset);
     }
 
     /// <summary>qcow2_shrink_reftable: drops every refcount block that counts nothing but itself.</summary>
     private void ShrinkReftable()
     {
-        var tmp = new ulong[_refcountTableSize];
-        for (long i = 0; i < _refcountTableSize; i++)
+        var tmp = new ulong[_refcounts.TableSize];
+        for (long i = 0; i < _refcounts.TableSize; i++)
         {
-            long rb = (long)(_refcountTable[i] & RefcountTableEntryOffsetMask);
+            long rb = (long)(_refcounts.Table[i] & RefcountTableEntryOffsetMask);
             if (rb == 0)
             {
                 continue;
             }
             var block = GetRefblockChecked(rb);
             bool unused;
-            if (i == (rb >> (_clusterBits + _refcountBlockBits)))
+            if (i == (rb >> (_clusterBits + _refcounts.BlockBits)))
             {
                 // The block counts itself: ignore that one reference.
-                long bi = (rb >> _clusterBits) & (_refcountBlockSize - 1);
-                ulong own = RefcountBlock.Get(block, bi, _refcountOrder);
-                RefcountBlock.Set(block, bi, _refcountOrder, 0);
+                long bi = (rb >> _clusterBits) & (_refcounts.BlockSize - 1);
+                ulong own = RefcountBlock.Get(block, bi, _refcounts.Order);
+                RefcountBlock.Set(block, bi, _refcounts.Order, 0);
                 unused = block.AsSpan().IndexOfAnyExcept((byte)0) < 0;
-                RefcountBlock.Set(block, bi, _refcountOrder, own);
+                RefcountBlock.Set(block, bi, _refcounts.Order, own);
             }
             else
             {
                 unused = block.AsSpan().IndexOfAnyExcept((byte)0) < 0;
             }
-            tmp[i] = unused ? 0 : _refcountTable[i];
+            tmp[i] = unused ? 0 : _refcounts.Table[i];
         }
 
         BlockIOException? failure = null;
         try
         {
-            _file.Write(_refcountTableOffset, TableBytes(tmp, tmp.Length));
+            _file.Write(_refcounts.TableOffset, TableBytes(tmp, tmp.Length));
             _file.Flush();
         }
         catch (BlockIOException e)
         {
             failure = e;
         }
-        for (long i = 0; i < _refcountTableSize; i++)
+        for (long i = 0; i < _refcounts.TableSize; i++)
         {
-            if (_refcountTable[i] != 0 && tmp[i] == 0)
+            if (_refcounts.Table[i] != 0 && tmp[i] == 0)
             {
-                long rb = (long)(_refcountTable[i] & RefcountTableEntryOffsetMask);
+                long rb = (long)(_refcounts.Table[i] & RefcountTableEntryOffsetMask);
                 if (failure is null)
                 {
                     try
@@ -307,10 +307,10 @@ public sealed partial class Qcow2Image
                     }
                 }
                 _tracker.Remove(rb, _clusterSize, OverlapTypes.RefcountBlock);
-                _refcountTable[i] = 0;
+                _refcounts.SetEntry(i, 0);
             }
         }
-        UpdateMaxRefcountTableIndex();
+        _refcounts.UpdateMaxTableIndex();
         if (failure is not null)
         {
             throw failure;
@@ -321,31 +321,28 @@ public sealed partial class Qcow2Image
     private void DiscardRefcountBlock(long blockOffset)
     {
         long clusterIndex = blockOffset >> _clusterBits;
-        long tableIndex = clusterIndex >> _refcountBlockBits;
-        long covering = tableIndex < _refcountTableSize ? (long)(_refcountTable[tableIndex] & RefcountTableEntryOffsetMask) : 0;
+        long tableIndex = clusterIndex >> _refcounts.BlockBits;
+        long covering = tableIndex < _refcounts.TableSize ? (long)(_refcounts.Table[tableIndex] & RefcountTableEntryOffsetMask) : 0;
         if (covering == 0)
         {
             SignalCorruption(true, -1, -1, $"Refblock at {Hex(blockOffset)} is not covered by the refcount structures");
             throw new BlockIOException(Errno.EIO);
         }
         var block = GetRefblockChecked(covering);
-        long bi = clusterIndex & (_refcountBlockSize - 1);
-        ulong refcount = RefcountBlock.Get(block, bi, _refcountOrder);
+        long bi = clusterIndex & (_refcounts.BlockSize - 1);
+        ulong refcount = RefcountBlock.Get(block, bi, _refcounts.Order);
         if (refcount != 1)
         {
             SignalCorruption(true, -1, -1,
                 $"Invalid refcount: refblock offset {Hex(covering)}, reftable index {(uint)tableIndex}, block offset {Hex(blockOffset)}, refcount {Hex((long)refcount)}");
             throw new BlockIOException(Errno.EINVAL);
         }
-        RefcountBlock.Set(block, bi, _refcountOrder, 0);
-        _refblockCache.MarkDirty(covering);
-        if (clusterIndex < _freeClusterIndex)
+        RefcountBlock.Set(block, bi, _refcounts.Order, 0);
+        _refcounts.Cache.MarkDirty(covering);
+        _refcounts.NoteFreed(clusterIndex);
+        if (_refcounts.Cache.Contains(blockOffset))
         {
-            _freeClusterIndex = clusterIndex;
-        }
-        if (_refblockCache.Contains(blockOffset))
-        {
-            _refblockCache.Discard(blockOffset);
+            _refcounts.Cache.Discard(blockOffset);
         }
         _file.Discard(blockOffset, _clusterSize);
     }

@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Text;
 using Qcow2.Format;
 using Qcow2.Overlap;
 
@@ -293,64 +292,8 @@ public sealed partial class Qcow2Image
         return negative ? unchecked(0 - v) : v;
     }
 
-    /// <summary>
-    /// Writes the whole snapshot table into newly allocated clusters, points the header at it and frees the old one
-    /// (qcow2_write_snapshots). Entries are written one by one at 8-byte aligned offsets; padding is left untouched.
-    /// </summary>
-    private void WriteSnapshots()
-    {
-        long size = 0;
-        var entries = new List<byte[]>(_snapshots.Count);
-        foreach (var sn in _snapshots)
-        {
-            var b = sn.ToBytes();
-            int unpadded = SnapshotEntry.FixedSize + SnapshotEntry.QemuExtraSize + sn.UnknownExtra.Length
-                + Encoding.UTF8.GetByteCount(sn.Id) + Encoding.UTF8.GetByteCount(sn.Name);
-            entries.Add(b.AsSpan(0, unpadded).ToArray());
-            size = RoundUp(size, 8) + unpadded;
-            if (size > MaxSnapshotsSize)
-            {
-                throw new BlockIOException(Errno.EFBIG);
-            }
-        }
-        long newOffset = AllocClusters(size);
-        try
-        {
-            FlushCaches();
-            PreWriteOverlapCheck(OverlapTypes.None, newOffset, size);
-            long pos = newOffset;
-            foreach (var b in entries)
-            {
-                pos = RoundUp(pos, 8);
-                _file.Write(pos, b);
-                pos += b.Length;
-            }
-            FlushCaches();
-            var hdr = new byte[12];
-            BinaryPrimitives.WriteUInt32BigEndian(hdr, (uint)_snapshots.Count);
-            BinaryPrimitives.WriteUInt64BigEndian(hdr.AsSpan(4), (ulong)newOffset);
-            _file.Write(Header.NbSnapshotsOffset, hdr);
-            _file.Flush();
-        }
-        catch (BlockIOException)
-        {
-            if (newOffset > 0)
-            {
-                FreeClusters(newOffset, size, DiscardType.Always);
-            }
-            throw;
-        }
-        _header.NbSnapshots = (uint)_snapshots.Count;
-        _header.SnapshotsOffset = (ulong)newOffset;
-        FreeClusters(_snapshotsOffset, _snapshotsSize, DiscardType.Snapshot);
-        _tracker.Remove(_snapshotsOffset, _snapshotsSize, OverlapTypes.SnapshotTable);
-        _snapshotsOffset = newOffset;
-        _snapshotsSize = size;
-        _tracker.Enter(_snapshotsOffset, _snapshotsSize, OverlapTypes.SnapshotTable);
-    }
-
     /// <summary>The first entries of a table of 64-bit entries (L1, refcount table), big-endian as on disk.</summary>
-    private static byte[] TableBytes(ulong[] table, int entries)
+    internal static byte[] TableBytes(ulong[] table, int entries)
     {
         var raw = new byte[entries * 8];
         for (int i = 0; i < entries; i++)

@@ -16,7 +16,7 @@ public sealed partial class Qcow2Image
         bool l1Modified = false;
         bool decrease = addend < 0;
         // The freed clusters are discarded together after the flush, merged where adjacent (s->cache_discards).
-        _cacheDiscards = true;
+        _refcounts.CacheDiscards = true;
         bool flushed = false;
         try
         {
@@ -76,7 +76,7 @@ public sealed partial class Qcow2Image
                     {
                         if (addend > 0)
                         {
-                            _l2Cache.SetDependency(_refblockCache);
+                            _l2Cache.SetDependency(_refcounts.Cache);
                         }
                         // The refcount update may have evicted or dropped the table: look it up again.
                         table = _l2Cache.Get(l2Offset);
@@ -109,8 +109,8 @@ public sealed partial class Qcow2Image
         }
         finally
         {
-            _cacheDiscards = false;
-            ProcessDiscards(flushed);
+            _refcounts.CacheDiscards = false;
+            _refcounts.ProcessDiscards(flushed);
         }
         if (addend >= 0 && l1Modified)
         {

@@ -26,20 +26,7 @@ public sealed partial class Qcow2Image : BlockDevice
     private long _l1TableOffset;
     private int _l1Size;
 
-    private ulong[] _refcountTable = [];
-    private long _refcountTableOffset;
-    private long _refcountTableSize;
-    private long _maxRefcountTableIndex;
-    private int _refcountOrder;
-    private int _refcountBlockBits;
-    private long _refcountBlockSize;
-    private ulong _refcountMax;
-    private long _freeClusterIndex;
-    private long _freeByteOffset;
-    private bool _freeByteClusterFreed;
-
     private MetadataCache _l2Cache = null!;
-    private MetadataCache _refblockCache = null!;
 
 
     /// <summary>Set once a fatal corruption made the image unusable (QEMU sets bs->drv to NULL).</summary>
@@ -56,6 +43,8 @@ public sealed partial class Qcow2Image : BlockDevice
         _file = file;
         _options = options;
         _readOnly = options.ReadOnly || file.ReadOnly;
+        _snapshots = new SnapshotTable(new SnapshotHost(this), new MetadataTracker(this));
+        _bitmapDirectory = new BitmapDirectory(new BitmapDirectoryHost(this));
     }
 
     /// <summary>The header as last read or written (do not modify).</summary>
@@ -65,7 +54,7 @@ public sealed partial class Qcow2Image : BlockDevice
     public int ClusterSize => _clusterSize;
 
     /// <summary>Refcount width in bits.</summary>
-    public int RefcountBits => 1 << _refcountOrder;
+    public int RefcountBits => 1 << _refcounts.Order;
 
     /// <summary>Whether the corrupt bit is set.</summary>
     public bool Corrupt => (_header.IncompatibleFeatures & Features.IncompatCorrupt) != 0;
@@ -75,6 +64,9 @@ public sealed partial class Qcow2Image : BlockDevice
 
     /// <summary>Whether lazy refcounts are on.</summary>
     public bool LazyRefcounts => (_header.CompatibleFeatures & Features.CompatLazyRefcounts) != 0;
+
+    /// <summary>Whether writes defer refcount updates (s->use_lazy_refcounts): the lazy-refcounts option, else the image's bit.</summary>
+    internal bool UseLazyRefcounts => _runtimeOptions?.LazyRefcounts ?? LazyRefcounts;
 
     /// <summary>Whether L2 entries are extended.</summary>
     public bool ExtendedL2 => (_header.IncompatibleFeatures & Features.IncompatExtendedL2) != 0;
@@ -210,7 +202,7 @@ public sealed partial class Qcow2Image : BlockDevice
             stored = false;
             Report($"Lost persistent bitmaps during inactivation of node '{BitmapNodeName}': {e.Message}");
         }
-        bool flushed = FlushOnClose(_l2Cache, "L2 table") & FlushOnClose(_refblockCache, "refcount block");
+        bool flushed = FlushOnClose(_l2Cache, "L2 table") & FlushOnClose(_refcounts.Cache, "refcount block");
         if (stored && flushed && Dirty && !_readOnly)
         {
             MarkClean();

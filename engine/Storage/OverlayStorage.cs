@@ -57,6 +57,12 @@ internal sealed class OverlayStorage(IStorage inner) : IStorage
             }
             else
             {
+                // The following pages that hold nothing either come with this one: one inner read for the run, as the
+                // request would be without the overlay.
+                while (n < buffer.Length && !_pages.ContainsKey(++page))
+                {
+                    n = Math.Min(buffer.Length, n + PageSize);
+                }
                 ReadInner(offset, buffer[..n]);
             }
             if (offset + n > _length)

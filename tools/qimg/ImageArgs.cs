@@ -28,14 +28,15 @@ public static class ImageArgs
         {
             file = ApplyImageOpts(filename, options);
         }
-        return OpenFile(ctx, file, options, warnProbedRaw: false);
+        return OpenFile(ctx, file, options, warnProbedRaw: false, imageOpts ? filename : null);
     }
 
     /// <summary>
     /// Opens file with options, turning engine failures into qemu-img's "Could not open 'NAME': REASON"; with
-    /// warnProbedRaw, a writable image whose format was probed as raw gets QEMU's warning about block 0.
+    /// warnProbedRaw, a writable image whose format was probed as raw gets QEMU's warning about block 0. NAME is
+    /// <paramref name="shownAs"/> when given: the option list of --image-opts, as qemu-img names the image then.
     /// </summary>
-    public static BlockDevice OpenFile(ToolContext ctx, string file, OpenOptions options, bool warnProbedRaw)
+    public static BlockDevice OpenFile(ToolContext ctx, string file, OpenOptions options, bool warnProbedRaw, string? shownAs = null)
     {
         BlockDevice dev;
         try
@@ -44,7 +45,7 @@ public static class ImageArgs
         }
         catch (Exception e) when (e is not QimgException)
         {
-            throw new QimgException($"Could not open '{file}': {e.Message}");
+            throw new QimgException($"Could not open '{shownAs ?? file}': {e.Message}");
         }
         if (warnProbedRaw && options.Format is null && dev is RawDevice)
         {

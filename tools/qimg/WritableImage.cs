@@ -23,6 +23,6 @@ public static class WritableImage
             NoFlush = noFlush,
         }.ForTool(ctx);
         string file = imageOpts ? ImageArgs.ApplyImageOpts(filename, options) : filename;
-        return ImageArgs.OpenFile(ctx, file, options, warnProbedRaw: true);
+        return ImageArgs.OpenFile(ctx, file, options, warnProbedRaw: true, imageOpts ? filename : null);
     }
 }

@@ -158,13 +158,19 @@ internal sealed class QioSession
                 return 1;
             }
         }
-        bool forceShareOn = request.ForceShare || (options.TryGetValue("force-share", out var fsv) && fsv == "on");
-        options.Remove("force-share");
+        options.TryGetValue("force-share", out var fsv);
+        bool forceShareOn = request.ForceShare || fsv is "on" or "yes" or "true" or "y";
+        if (fsv is null or "on" or "yes" or "true" or "y" or "off" or "no" or "false" or "n")
+        {
+            // A value that is no boolean stays, for the engine to refuse as QEMU does.
+            options.Remove("force-share");
+        }
 
         var open = new OpenOptions
         {
             ReadOnly = request.ReadOnly,
             WriteThrough = request.WriteThrough,
+            Unmap = request.Unmap,
             RequestSuspended = tag => AioRequest.Current?.NotifySuspended(tag),
             Events = PrintEvents ? e => Out.WriteLine(QmpEventFormat.Format(e, DateTimeOffset.UtcNow)) : null,
             Diagnostics = Err,
@@ -179,11 +185,12 @@ internal sealed class QioSession
         {
             open.Format = driver;
         }
-        if (options.Remove("read-only", out var ro))
+        // read-only and node-name stay among the options, whose values the engine checks as QEMU's block layer does.
+        if (options.TryGetValue("read-only", out var ro))
         {
-            open.ReadOnly |= ro == "on";
+            open.ReadOnly |= ro is "on" or "yes" or "true" or "y";
         }
-        if (options.Remove("node-name", out var nodeName))
+        if (options.TryGetValue("node-name", out var nodeName))
         {
             open.NodeName = nodeName;
         }
@@ -228,8 +235,8 @@ internal sealed class QioSession
             open.ForceShare = forceShareOn;
             try
             {
-                Device = ImageOpener.Open(fileName!, open);
-                if (open.Format is null && !open.ReadOnly && Device is RawDevice)
+                Device = request.Snapshot ? OpenTemporaryOverlay(fileName!, open) : ImageOpener.Open(fileName!, open);
+                if (open.Format is null && !open.ReadOnly && !request.Snapshot && Device is RawDevice)
                 {
                     // raw_open's warning for a probed raw image opened read-write.
                     Err.Write($"WARNING: Image format was not specified for '{fileName}' and probing guessed raw.\n"
@@ -246,6 +253,52 @@ internal sealed class QioSession
         }
         ErrorReport(request.Reopening ? error! : $"{prefix}: {error}");
         return 1;
+    }
+
+    /// <summary>
+    /// qemu-io -s (BDRV_O_SNAPSHOT, bdrv_append_temp_snapshot): the image is opened read-only, as a backing file, under a
+    /// temporary qcow2 overlay in $TMPDIR (default /var/tmp) that takes every write; the overlay's file is removed once
+    /// open, so its writes go with it when the image is closed or the process ends.
+    /// </summary>
+    private static BlockDevice OpenTemporaryOverlay(string fileName, OpenOptions open)
+    {
+        bool readOnly = open.ReadOnly;
+        open.ReadOnly = true;
+        long size;
+        string format;
+        using (BlockDevice image = ImageOpener.Open(fileName, open))
+        {
+            size = image.Size;
+            format = image is Qcow2Image ? "qcow2" : "raw";
+        }
+        string dir = Environment.GetEnvironmentVariable("TMPDIR") is { Length: > 0 } t ? t : "/var/tmp";
+        string temp = Path.Combine(dir, "vl." + Path.GetRandomFileName().Replace(".", "", StringComparison.Ordinal)[..6]);
+        Qcow2Image.Create(temp, new Qcow2CreateOptions
+        {
+            Size = size,
+            BackingFile = Path.GetFullPath(fileName, open.BaseDirectory),
+            BackingFormat = format,
+        });
+        try
+        {
+            return ImageOpener.Open(temp, new OpenOptions
+            {
+                Format = "qcow2",
+                ReadOnly = readOnly,
+                WriteThrough = open.WriteThrough,
+                Unmap = open.Unmap,
+                RequestSuspended = open.RequestSuspended,
+                Events = open.Events,
+                Diagnostics = open.Diagnostics,
+                ReportPrefix = open.ReportPrefix,
+                Messages = open.Messages,
+                Clock = open.Clock,
+            });
+        }
+        finally
+        {
+            File.Delete(temp);
+        }
     }
 
     /// <summary>Leaves the image as a killed process does: nothing is flushed or closed cleanly, but the file locks of
@@ -280,6 +333,12 @@ internal sealed record OpenRequest(string? Name, bool ReadOnly, bool ForceShare,
 {
     /// <summary>Whether the cache mode is writethrough (qemu-io's default): every write is followed by a flush.</summary>
     public bool WriteThrough { get; init; } = true;
+
+    /// <summary>-s: writes go to a temporary overlay and are dropped at close.</summary>
+    public bool Snapshot { get; init; }
+
+    /// <summary>BDRV_O_UNMAP: qemu-io sets it unless -d says ignore or off.</summary>
+    public bool Unmap { get; init; } = true;
 
     /// <summary>Whether this open is a reopen, whose errors QEMU prints bare (bdrv_reopen's error, e.g. a lock refused).</summary>
     public bool Reopening { get; init; }

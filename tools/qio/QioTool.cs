@@ -27,7 +27,7 @@ public static class QioTool
     public static int Run(string[] args, ToolContext ctx)
     {
         const string prog = QioSession.ProgramName;
-        bool readOnly = false, imageOpts = false, forceShare = false, writeThrough = true, qmpEvents = false;
+        bool readOnly = false, imageOpts = false, forceShare = false, writeThrough = true, qmpEvents = false, unmap = true, snapshot = false;
         string? format = null;
         var commands = new List<string>();
         var g = new GetOpt([prog, .. args], "hVc:d:f:rsnCmki:t:T:U", ctx.Err, LongOptions, prog);
@@ -35,9 +35,7 @@ public static class QioTool
         {
             switch (c)
             {
-                case 's':
-                    ctx.Err.WriteLine($"{prog}: snapshot mode (-s) is not supported by qio");
-                    return 1;
+                case 's': snapshot = true; break;
                 case 'n': writeThrough = false; break;
                 case 'C': case 'm': case 'k': case 'T': break;
                 case 'd':
@@ -46,6 +44,7 @@ public static class QioTool
                         ctx.Err.WriteLine($"{prog}: Invalid discard option: {g.OptArg}");
                         return 1;
                     }
+                    unmap = g.OptArg is "on" or "unmap";
                     break;
                 case 'f': format = g.OptArg; break;
                 case 'c': commands.Add(g.OptArg!); break;
@@ -111,7 +110,7 @@ public static class QioTool
             {
                 options.Add(new("driver", format));
             }
-            if (session.OpenFile(new OpenRequest(name, readOnly, forceShare, options) { WriteThrough = writeThrough }) != 0)
+            if (session.OpenFile(new OpenRequest(name, readOnly, forceShare, options) { WriteThrough = writeThrough, Unmap = unmap, Snapshot = snapshot }) != 0)
             {
                 return 1;
             }

@@ -50,28 +50,11 @@ public class FuzzFindingTests
         using var dir = new Support.TempDir("fuzz-finding");
         string path = dir.PathOf("t.img");
         File.Copy(Path.Combine(TestContext.CurrentContext.TestDirectory, "Fuzz", "findings", "3-445350.qcow2"), path);
-        var storage = new CountingStorage(new Qcow2.Storage.FileStorage(path, readOnly: false));
+        var storage = new Support.CountingStorage(new Qcow2.Storage.FileStorage(path, readOnly: false));
         using (var img = Qcow2Image.Open(storage, "t.img", new Qcow2.Block.OpenOptions { Format = "qcow2" }))
         {
             Assert.Throws<BlockIOException>(() => img.CreateSnapshot("fz"));
         }
         Assert.That(storage.Written, Is.LessThan(128L << 20), $"{storage.Written} bytes written");
-    }
-
-    /// <summary>Counts the bytes written through it.</summary>
-    private sealed class CountingStorage(Qcow2.Storage.IStorage inner) : Qcow2.Storage.IStorage
-    {
-        public long Written { get; private set; }
-        public long Length => inner.Length;
-        public bool ReadOnly => inner.ReadOnly;
-        public void Read(long offset, Span<byte> buffer) => inner.Read(offset, buffer);
-        public void Write(long offset, ReadOnlySpan<byte> data)
-        {
-            Written += data.Length;
-            inner.Write(offset, data);
-        }
-        public void SetLength(long length) => inner.SetLength(length);
-        public void Flush() => inner.Flush();
-        public void Dispose() => inner.Dispose();
     }
 }

@@ -18,6 +18,10 @@ public class QemuIoInteropTests : QioFixture
             "-c", "map", "-c", "alloc 0 1M", "-c", "alloc 1020k 8k", "-c", "truncate 2M", "-c", "map", "r.img"],
         ["-f", "raw", "-c", "aio_write -P 9 0 4k", "-c", "aio_flush", "-c", "aio_read -P 9 0 4k", "-c", "aio_flush",
             "-c", "aio_read 0 4M", "-c", "aio_flush", "-c", "write -s src.txt 64k 100", "-c", "read -v 64k 32", "r.img"],
+        // -s: writes go to a temporary overlay; the image itself must not change.
+        ["-s", "-f", "raw", "-c", "write -P 7 0 512", "-c", "read -P 7 0 512", "-c", "map", "-c", "length", "r.img"],
+        ["-s", "-r", "-f", "raw", "-c", "write 0 1", "-c", "read 0 1", "r.img"],
+        ["-c", "open -s -o driver=raw r.img", "-c", "write -P 3 1k 512", "-c", "read -P 3 1k 512", "-c", "close", "-c", "open -o driver=raw r.img", "-c", "read -P 0 1k 512"],
         ["-c", "open -o driver=raw nonexist", "-c", "open -r -o driver=raw r.img", "-c", "write 0 1", "-c", "close",
             "-c", "open -o driver=raw,file.filename=r.img", "-c", "length", "-c", "help read"],
     ];

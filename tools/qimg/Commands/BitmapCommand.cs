@@ -164,6 +164,6 @@ public static class BitmapCommand
             throw new QimgException("--image-opts and --format are mutually exclusive");
         }
         string file = imageOpts ? ImageArgs.ApplyImageOpts(filename, options) : filename;
-        return ImageArgs.OpenFile(ctx, file, options, warnProbedRaw: writable);
+        return ImageArgs.OpenFile(ctx, file, options, warnProbedRaw: writable, imageOpts ? filename : null);
     }
 }

@@ -123,9 +123,9 @@ public static class CheckCommand
         string file = imageOpts ? ImageArgs.ApplyImageOpts(filename, options) : filename;
         if (forceShare && readWrite)
         {
-            throw new QimgException($"Could not open '{file}': force-share=on can only be used with read-only images");
+            throw new QimgException($"Could not open '{(imageOpts ? filename : file)}': force-share=on can only be used with read-only images");
         }
-        return ImageArgs.OpenFile(ctx, file, options, warnProbedRaw: readWrite);
+        return ImageArgs.OpenFile(ctx, file, options, warnProbedRaw: readWrite, imageOpts ? filename : null);
     }
 
     /// <summary>The human report, every line ending in a newline.</summary>

@@ -78,7 +78,7 @@ public static class InfoCommand
             ImageInfo info;
             using (BlockDevice dev = ImageArgs.Open(ctx, name, fmt, imageOpts, noBacking: true, forceShare))
             {
-                info = ImageInfo.Query(dev, imageOpts ? dev.FileName : name);
+                info = ImageInfo.Query(dev, imageOpts || ImageOpener.IsJsonFileName(name) ? dev.FileName : name);
             }
             list.Add(info);
             name = null;

@@ -163,6 +163,6 @@ public static class SnapshotCommand
         {
             throw new QimgException($"Could not open '{file}': force-share=on can only be used with read-only images");
         }
-        return ImageArgs.OpenFile(ctx, file, options, warnProbedRaw: true);
+        return ImageArgs.OpenFile(ctx, file, options, warnProbedRaw: true, imageOpts ? filename : null);
     }
 }

@@ -131,7 +131,7 @@ public static class ConvertTarget
             NoFlush = noFlush,
         }.ForTool(ctx);
         file = imageOpts ? ImageArgs.ApplyImageOpts(filename, options) : filename;
-        return ImageArgs.OpenFile(ctx, file, options, warnProbedRaw: false);
+        return ImageArgs.OpenFile(ctx, file, options, warnProbedRaw: false, imageOpts ? filename : null);
     }
 
     /// <summary>qcow2_co_pwritev_compressed with no data: pads the file to a whole sector, as the last compressed write does.</summary>

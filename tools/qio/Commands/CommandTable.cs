@@ -13,7 +13,7 @@ internal static class CommandTable
         new("alloc", "a", StatusCommands.Alloc, 1, 2, "offset [count]", "checks if offset is allocated in the file"),
         new("break", null, DebugCommands.Break, 2, 2, "event tag", "sets a breakpoint on event and tags the stopped request as tag"),
         new("close", "c", FileCommands.Close, 0, 0, null, "close the current open file"),
-        IoCommands.DiscardInfo,
+        MiscCommands.DiscardInfo,
         new("flush", "f", MiscCommands.Flush, 0, 0, null, "flush all in-core file state to disk"),
         new("help", "?", MiscCommands.Help, 0, 1, "[command]", "help for one or all commands", Scope: CommandScope.Global),
         new("info", "i", StatusCommands.Info, 0, 0, null, "prints information about the current file"),

@@ -44,16 +44,14 @@ internal static class FileCommands
 
     private static int Open(QioSession s, string[] argv)
     {
-        bool readOnly = false, forceShare = false, writeThrough = true;
+        bool readOnly = false, forceShare = false, writeThrough = true, unmap = true, snapshot = false;
         var options = new List<KeyValuePair<string, string>>();
         var g = new GetOpt(argv, "snCro:ki:t:d:U", s.Err);
         for (int c; (c = g.Next()) != -1;)
         {
             switch (c)
             {
-                case 's':
-                    s.ErrorReport("snapshot mode (-s) is not supported by qio");
-                    return -(int)Errno.ENOTSUP;
+                case 's': snapshot = true; break;
                 case 'n': case 'C': case 'k': break;
                 case 'r': readOnly = true; break;
                 case 't':
@@ -69,6 +67,7 @@ internal static class FileCommands
                         s.ErrorReport($"Invalid discard option: {g.OptArg}");
                         return EINVAL;
                     }
+                    unmap = g.OptArg is "on" or "unmap";
                     break;
                 case 'i':
                     if (!IsAioMode(g.OptArg!))
@@ -106,7 +105,7 @@ internal static class FileCommands
             return IoCommands.Usage(s, OpenInfo);
         }
         string? name = operands.Count == 1 ? operands[0] : null;
-        return s.OpenFile(new OpenRequest(name, readOnly, forceShare, options) { WriteThrough = writeThrough }) != 0 ? EINVAL : 0;
+        return s.OpenFile(new OpenRequest(name, readOnly, forceShare, options) { WriteThrough = writeThrough, Unmap = unmap, Snapshot = snapshot }) != 0 ? EINVAL : 0;
     }
 
     /// <summary>close.</summary>

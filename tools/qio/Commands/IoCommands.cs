@@ -2,7 +2,7 @@ using System.Diagnostics;
 
 namespace Qcow2.Tools.Qio.Commands;
 
-/// <summary>read, readv, write, writev and discard.</summary>
+/// <summary>read, readv, write and writev.</summary>
 internal static class IoCommands
 {
     private const int EINVAL = -(int)Errno.EINVAL;
@@ -23,10 +23,6 @@ internal static class IoCommands
     /// <summary>writev.</summary>
     public static readonly CommandInfo WritevInfo = new("writev", null, Writev, 2, -1,
         "[-Cfq] [-P pattern] off len [len..]", "writes a number of bytes at a specified offset", HelpTexts.Writev, NeedsWrite: true);
-
-    /// <summary>discard.</summary>
-    public static readonly CommandInfo DiscardInfo = new("discard", "d", Discard, 2, -1,
-        "[-Cq] off len", "discards a number of bytes at a specified offset", HelpTexts.Discard, NeedsWrite: true);
 
     /// <summary>Prints the usage line of a command after a bad option; returns -EINVAL.</summary>
     public static int Usage(QioSession s, CommandInfo ci)
@@ -259,29 +255,15 @@ internal static class IoCommands
         {
             return Usage(s, WriteInfo);
         }
-        if (bflag && zflag)
+        string? conflict = bflag && zflag ? "-b and -z cannot be specified at the same time"
+            : fua && (bflag || cflag) ? "-f and -b or -c cannot be specified at the same time"
+            : noFallback && !zflag ? "-n requires -z to be specified"
+            : mayUnmap && !zflag ? "-u requires -z to be specified"
+            : (zflag ? 1 : 0) + (g.PatternGiven ? 1 : 0) + (sflag ? 1 : 0) > 1 ? "Only one of -z, -P, and -s can be specified at the same time"
+            : null;
+        if (conflict is not null)
         {
-            o.WriteLine("-b and -z cannot be specified at the same time");
-            return EINVAL;
-        }
-        if (fua && (bflag || cflag))
-        {
-            o.WriteLine("-f and -b or -c cannot be specified at the same time");
-            return EINVAL;
-        }
-        if (noFallback && !zflag)
-        {
-            o.WriteLine("-n requires -z to be specified");
-            return EINVAL;
-        }
-        if (mayUnmap && !zflag)
-        {
-            o.WriteLine("-u requires -z to be specified");
-            return EINVAL;
-        }
-        if ((zflag ? 1 : 0) + (g.PatternGiven ? 1 : 0) + (sflag ? 1 : 0) > 1)
-        {
-            o.WriteLine("Only one of -z, -P, and -s can be specified at the same time");
+            o.WriteLine(conflict);
             return EINVAL;
         }
         if (!RangeArgs.OffsetAndLength(s, g.Operands, out long offset, out long count, out int rc))
@@ -306,39 +288,19 @@ internal static class IoCommands
                 // Only reachable with -n, which requires -z.
                 return -(int)Errno.ERANGE;
             }
-            buf = new byte[count];
-            if (sflag)
+            if (FilledBuffer(s, count, sflag ? sourceFile! : null, (byte)g.Pattern) is not byte[] filled)
             {
-                if (!FillFromFile(s, sourceFile!, buf))
-                {
-                    return EINVAL;
-                }
+                return EINVAL;
             }
-            else
-            {
-                buf.AsSpan().Fill((byte)g.Pattern);
-            }
+            buf = filled;
         }
 
         var dev = s.Device!;
         long t1 = Stopwatch.GetTimestamp();
-        int ret;
-        if (bflag)
-        {
-            ret = QioSession.Try(() => dev.WriteVmState(offset, buf));
-        }
-        else if (zflag)
-        {
-            ret = QioSession.Try(() => dev.WriteZeroes(offset, count, mayUnmap));
-        }
-        else if (cflag)
-        {
-            ret = QioSession.Try(() => dev.WriteCompressed(offset, buf));
-        }
-        else
-        {
-            ret = QioSession.Try(() => dev.Write(offset, buf));
-        }
+        int ret = QioSession.Try(bflag ? () => dev.WriteVmState(offset, buf)
+            : zflag ? () => dev.WriteZeroes(offset, count, mayUnmap)
+            : cflag ? () => dev.WriteCompressed(offset, buf)
+            : () => dev.Write(offset, buf));
         var elapsed = Stopwatch.GetElapsedTime(t1);
         if (ret < 0)
         {
@@ -350,6 +312,18 @@ internal static class IoCommands
             Report.Print(o, "wrote", elapsed, offset, count, count, 1, g.Machine);
         }
         return 0;
+    }
+
+    /// <summary>What write sends: the -s file's bytes, repeated, or else the -P pattern; null when the file cannot be read.</summary>
+    private static byte[]? FilledBuffer(QioSession s, long count, string? sourceFile, byte pattern)
+    {
+        var buf = new byte[count];
+        if (sourceFile is not null)
+        {
+            return FillFromFile(s, sourceFile, buf) ? buf : null;
+        }
+        buf.AsSpan().Fill(pattern);
+        return buf;
     }
 
     /// <summary>qemu_io_alloc_from_file: fills buf with the file's bytes, repeated; prints perror-style errors.</summary>
@@ -428,41 +402,6 @@ internal static class IoCommands
         if (!g.Quiet)
         {
             Report.Print(o, "wrote", elapsed, offset, size, size, 1, g.Machine);
-        }
-        return 0;
-    }
-
-    private static int Discard(QioSession s, string[] argv)
-    {
-        var o = s.Out;
-        var g = new IoOptions(s, argv, "Cq");
-        for (int c; (c = g.Next()) != -1;)
-        {
-            switch (c)
-            {
-                default: return Usage(s, DiscardInfo);
-            }
-        }
-        if (g.Operands.Count != 2)
-        {
-            return Usage(s, DiscardInfo);
-        }
-        if (!RangeArgs.OffsetAndRequest(s, g.Operands, out long offset, out long bytes, out int rc))
-        {
-            return rc;
-        }
-        var dev = s.Device!;
-        long t1 = Stopwatch.GetTimestamp();
-        int ret = QioSession.Try(() => dev.Discard(offset, bytes));
-        var elapsed = Stopwatch.GetElapsedTime(t1);
-        if (ret < 0)
-        {
-            o.WriteLine($"discard failed: {QioSession.StrError(ret)}");
-            return ret;
-        }
-        if (!g.Quiet)
-        {
-            Report.Print(o, "discard", elapsed, offset, bytes, bytes, 1, g.Machine);
         }
         return 0;
     }

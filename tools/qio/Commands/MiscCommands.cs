@@ -1,6 +1,8 @@
+using System.Diagnostics;
+
 namespace Qcow2.Tools.Qio.Commands;
 
-/// <summary>flush, truncate, help, quit, sleep, abort and sigraise.</summary>
+/// <summary>flush, discard, truncate, help, quit, sleep, abort and sigraise.</summary>
 internal static class MiscCommands
 {
     private const int EINVAL = -(int)Errno.EINVAL;
@@ -8,6 +10,10 @@ internal static class MiscCommands
     /// <summary>truncate.</summary>
     public static readonly CommandInfo TruncateInfo = new("truncate", "t", Truncate, 1, 3,
         "[-m prealloc_mode] off", "truncates the current file at the given offset", NeedsWrite: true);
+
+    /// <summary>discard.</summary>
+    public static readonly CommandInfo DiscardInfo = new("discard", "d", Discard, 2, -1,
+        "[-Cq] off len", "discards a number of bytes at a specified offset", HelpTexts.Discard, NeedsWrite: true);
 
     /// <summary>flush: prints nothing, fails silently.</summary>
     public static int Flush(QioSession s, string[] argv) => QioSession.Try(s.Device!.Flush);
@@ -132,6 +138,41 @@ internal static class MiscCommands
         if (sig != 0)
         {
             s.KillStatus = 128 + (int)sig;
+        }
+        return 0;
+    }
+
+    private static int Discard(QioSession s, string[] argv)
+    {
+        var o = s.Out;
+        var g = new IoOptions(s, argv, "Cq");
+        for (int c; (c = g.Next()) != -1;)
+        {
+            switch (c)
+            {
+                default: return IoCommands.Usage(s, DiscardInfo);
+            }
+        }
+        if (g.Operands.Count != 2)
+        {
+            return IoCommands.Usage(s, DiscardInfo);
+        }
+        if (!RangeArgs.OffsetAndRequest(s, g.Operands, out long offset, out long bytes, out int rc))
+        {
+            return rc;
+        }
+        var dev = s.Device!;
+        long t1 = Stopwatch.GetTimestamp();
+        int ret = QioSession.Try(() => dev.Discard(offset, bytes));
+        var elapsed = Stopwatch.GetElapsedTime(t1);
+        if (ret < 0)
+        {
+            o.WriteLine($"discard failed: {QioSession.StrError(ret)}");
+            return ret;
+        }
+        if (!g.Quiet)
+        {
+            Report.Print(o, "discard", elapsed, offset, bytes, bytes, 1, g.Machine);
         }
         return 0;
     }
