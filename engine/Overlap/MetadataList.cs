@@ -85,17 +85,17 @@ public sealed partial class MetadataList
     /// </summary>
     /// <param name="clusterBits">log2 of the cluster size (9..21).</param>
     /// <param name="fileLength">Length of the image file now; gives the initial window count.</param>
-    /// <param name="bitmapCacheBytes">Bytes of map cache (overlap-structures.bitmap-size); slots = bytes / 4096, at least 1.</param>
+    /// <param name="mapCacheBytes">Bytes of map cache (overlap-structures.bitmap-size); slots = bytes / 4096, at least 1.</param>
     /// <param name="totalSizeLimit">Limit for all structures in nominal bytes; null for unlimited.</param>
     /// <param name="enabled">Types to track (the overlap-check options).</param>
     /// <param name="memoryLimitReached">Called with (start, length) in bytes when the limit leaves a range unchecked.</param>
-    public static MetadataList Create(int clusterBits, long fileLength, long bitmapCacheBytes, long? totalSizeLimit,
+    public static MetadataList Create(int clusterBits, long fileLength, long mapCacheBytes, long? totalSizeLimit,
         OverlapTypes enabled, Action<long, long>? memoryLimitReached)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(clusterBits, MinClusterBits);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(clusterBits, MaxClusterBits);
         ArgumentOutOfRangeException.ThrowIfNegative(fileLength);
-        ArgumentOutOfRangeException.ThrowIfNegative(bitmapCacheBytes);
+        ArgumentOutOfRangeException.ThrowIfNegative(mapCacheBytes);
         if (totalSizeLimit is < 0)
         {
             throw new ArgumentOutOfRangeException(nameof(totalSizeLimit), totalSizeLimit, "The limit must not be negative.");
@@ -107,7 +107,7 @@ public sealed partial class MetadataList
             throw new ImageOpenException("Cannot allocate metadata list", Errno.ENOMEM);
         }
 
-        long slots = Math.Max(1, bitmapCacheBytes / MapBytes);
+        long slots = Math.Max(1, mapCacheBytes / MapBytes);
         var list = new MetadataList(clusterBits, enabled & OverlapTypeInfo.AllBits, limit, slots, memoryLimitReached)
         {
             _memoryUsage = ListBytes,

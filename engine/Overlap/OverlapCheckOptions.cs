@@ -34,7 +34,7 @@ public sealed class OverlapCheckOptions
     public const string OverlapCheckTemplate = "overlap-check.template";
 
     /// <summary>Option <c>overlap-structures.bitmap-size</c>.</summary>
-    public const string BitmapSizeOption = "overlap-structures.bitmap-size";
+    public const string MapCacheSizeOption = "overlap-structures.bitmap-size";
 
     /// <summary>Option <c>overlap-structures.total-size-limit</c>.</summary>
     public const string TotalSizeLimitOption = "overlap-structures.total-size-limit";
@@ -43,20 +43,20 @@ public sealed class OverlapCheckOptions
     public const string ModeOption = "overlap-structures.mode";
 
     /// <summary>Default of <c>overlap-structures.bitmap-size</c> in bytes.</summary>
-    public const long DefaultBitmapSize = 65536;
+    public const long DefaultMapCacheSize = 65536;
 
     /// <summary>QEMU's help text of <c>overlap-check</c> and <c>overlap-check.template</c>.</summary>
     public const string TemplateHelp = "Selects which overlap checks to perform from a range of templates (none, constant, cached, all)";
 
     /// <summary>Every option key this class consumes.</summary>
     public static IReadOnlyList<string> OptionNames { get; } =
-        [OverlapCheck, OverlapCheckTemplate, .. OverlapTypeInfo.All.Select(t => t.OptionName), BitmapSizeOption, TotalSizeLimitOption, ModeOption];
+        [OverlapCheck, OverlapCheckTemplate, .. OverlapTypeInfo.All.Select(t => t.OptionName), MapCacheSizeOption, TotalSizeLimitOption, ModeOption];
 
     /// <summary>The structures that are checked (and entered into the metadata list).</summary>
     public OverlapTypes Enabled { get; init; } = OverlapTemplates.Default;
 
     /// <summary>Bytes of window-map cache (<c>overlap-structures.bitmap-size</c>).</summary>
-    public long BitmapSize { get; init; } = DefaultBitmapSize;
+    public long MapCacheSize { get; init; } = DefaultMapCacheSize;
 
     /// <summary>Limit in bytes for all metadata-list structures together; null for unlimited.</summary>
     public long? TotalSizeLimit { get; init; }
@@ -79,13 +79,13 @@ public sealed class OverlapCheckOptions
 
         // 1. Typed values are checked while QEMU absorbs the QDict, in its iteration order.
         var bools = new Dictionary<string, bool>(StringComparer.Ordinal);
-        ulong? bitmapSize = null, totalLimit = null;
+        ulong? mapCacheSize = null, totalLimit = null;
         foreach (string key in QemuOptionSyntax.InQdictOrder(values.Keys))
         {
             string v = values[key];
-            if (key == BitmapSizeOption)
+            if (key == MapCacheSizeOption)
             {
-                bitmapSize = QemuOptionSyntax.ParseSize(key, v);
+                mapCacheSize = QemuOptionSyntax.ParseSize(key, v);
             }
             else if (key == TotalSizeLimitOption)
             {
@@ -139,7 +139,7 @@ public sealed class OverlapCheckOptions
         return new OverlapCheckOptions
         {
             Enabled = enabled,
-            BitmapSize = bitmapSize is { } b ? ClampToLong(b) : DefaultBitmapSize,
+            MapCacheSize = mapCacheSize is { } b ? ClampToLong(b) : DefaultMapCacheSize,
             TotalSizeLimit = totalLimit is { } t ? ClampToLong(t) : null,
             Mode = structuresMode,
         };
@@ -153,7 +153,7 @@ public sealed class OverlapCheckOptions
     public MetadataList? CreateMetadataList(int clusterBits, long fileLength, Action<long, long>? memoryLimitReached) =>
         Enabled == OverlapTypes.None || Mode != OverlapStructuresMode.List
             ? null
-            : MetadataList.Create(clusterBits, fileLength, BitmapSize, TotalSizeLimit, Enabled, memoryLimitReached);
+            : MetadataList.Create(clusterBits, fileLength, MapCacheSize, TotalSizeLimit, Enabled, memoryLimitReached);
 
     private static long ClampToLong(ulong v) => v > long.MaxValue ? long.MaxValue : (long)v;
 }

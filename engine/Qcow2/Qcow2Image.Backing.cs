@@ -112,9 +112,6 @@ public sealed partial class Qcow2Image
         }
         MarkClean();
         _file.SetLength((EmptyImageFixedClusters + l1Clusters) * _clusterSize);
-        if (_metadataList is not null)
-        {
-            CreateOverlapStructures();
-        }
+        CreateOverlapStructures();
     }
 }

@@ -212,11 +212,11 @@ public sealed partial class Qcow2Image
         }
         if ((oldAutoclear & Features.AutoclearBitmaps) != 0)
         {
-            MetaRemove(oldOffset, oldSize, Overlap.OverlapTypes.BitmapDirectory);
+            _tracker.Remove(oldOffset, oldSize, Overlap.OverlapTypes.BitmapDirectory);
         }
         if (newSize > 0)
         {
-            MetaEnter(newOffset, newSize, Overlap.OverlapTypes.BitmapDirectory);
+            _tracker.Enter(newOffset, newSize, Overlap.OverlapTypes.BitmapDirectory);
         }
         if (oldSize > 0)
         {

@@ -198,7 +198,7 @@ public sealed partial class Qcow2Image
             long rb = (long)(_refcounts.Table[i] & RefcountTableEntryOffsetMask);
             if (rb > 0)
             {
-                MetaRemove(rb, _clusterSize, OverlapTypes.RefcountBlock);
+                _tracker.Remove(rb, _clusterSize, OverlapTypes.RefcountBlock);
             }
         }
         long oldOffset = _refcounts.TableOffset, oldSize = _refcounts.TableSize;

@@ -230,27 +230,17 @@ public sealed partial class Qcow2Image
         return 0;
     }
 
-    /// <summary>Enters the snapshot table and the snapshots' L1 (and, when checked, L2) tables into the overlap metadata list.</summary>
+    /// <summary>Tells the tracker about the snapshot table and the snapshots' L1 (and, when tracked, L2) tables the check read.</summary>
     private void EnterCheckSnapshots()
     {
-        if (_metadataList is null)
-        {
-            return;
-        }
-        MetaEnter(_snapshots.Offset, _snapshots.Size, OverlapTypes.SnapshotTable);
+        _tracker.Enter(_snapshots.Offset, _snapshots.Size, OverlapTypes.SnapshotTable);
         foreach (var sn in _snapshots)
         {
-            // Like QEMU's scan, which the check's repairs run against, even an oversized L1 table counts.
-            if (sn.L1Size == 0 || sn.L1TableOffset > (ulong)long.MaxValue - (ulong)sn.L1Size * 8)
+            // Like QEMU's scan, which the check's repairs run against, even an oversized L1 table counts; one that ends
+            // past 2^63 does not.
+            if (sn.L1TableOffset <= (ulong)long.MaxValue - (ulong)sn.L1Size * 8)
             {
-                continue;
-            }
-            MetaEnter((long)sn.L1TableOffset, (long)sn.L1Size * 8, OverlapTypes.InactiveL1);
-            if ((_overlapCheck & OverlapTypes.InactiveL2) != 0 && sn.L1Size <= MaxL1SizeBytes / 8
-                && OffsetIntoCluster((long)sn.L1TableOffset) == 0)
-            {
-                TableScan.ForEachNonZero(_file, (long)sn.L1TableOffset, (int)sn.L1Size,
-                    (_, e) => MetaEnter((long)(e & L1Entry.OffsetMask), (e & L1Entry.OffsetMask) != 0 ? _clusterSize : 0, OverlapTypes.InactiveL2));
+                ForEachSnapshotStructure(sn, _trackedTypes, _tracker.Enter);
             }
         }
     }
@@ -258,10 +248,7 @@ public sealed partial class Qcow2Image
     /// <summary>Drops the snapshot list the check read (QEMU invalidates it when the table cannot be read).</summary>
     private void ForgetCheckSnapshots()
     {
-        if (_metadataList is not null && _snapshots.Size > 0)
-        {
-            MetaRemove(_snapshots.Offset, _snapshots.Size, OverlapTypes.SnapshotTable);
-        }
+        _tracker.Remove(_snapshots.Offset, _snapshots.Size, OverlapTypes.SnapshotTable);
         _snapshots.Replace(new List<SnapshotEntry>(), 0, 0);
         _header.NbSnapshots = 0;
         _header.SnapshotsOffset = 0;

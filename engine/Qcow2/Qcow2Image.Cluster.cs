@@ -49,7 +49,7 @@ public sealed partial class Qcow2Image
             L2Allocate(l1Index);
             if (l2Offset != 0)
             {
-                NoteActiveL2Removed(l2Offset);
+                _tracker.Remove(l2Offset, _clusterSize, OverlapTypes.ActiveL2);
                 FreeClusters(l2Offset, _clusterSize, DiscardType.Other);
             }
             l2Offset = (long)(_l1Table[l1Index] & L1Entry.OffsetMask);

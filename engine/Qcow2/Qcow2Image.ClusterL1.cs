@@ -76,7 +76,8 @@ public sealed partial class Qcow2Image
         _l1Size = (int)newSize;
         _header.L1Size = (uint)newSize;
         _header.L1TableOffset = (ulong)newOffset;
-        NoteActiveL1Moved(oldOffset, oldSize);
+        _tracker.Remove(oldOffset, (long)oldSize * 8, OverlapTypes.ActiveL1);
+        _tracker.Enter(_l1TableOffset, (long)_l1Size * 8, OverlapTypes.ActiveL1);
         FreeClusters(oldOffset, (long)oldSize * 8, DiscardType.Other);
     }
 
@@ -122,6 +123,6 @@ public sealed partial class Qcow2Image
             FreeClusters(l2Offset, _clusterSize, DiscardType.Always);
             throw;
         }
-        NoteActiveL2Entered(l2Offset);
+        _tracker.Enter(l2Offset, _clusterSize, OverlapTypes.ActiveL2);
     }
 }

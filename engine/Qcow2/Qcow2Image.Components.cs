@@ -17,7 +17,7 @@ public sealed partial class Qcow2Image
 
         public void SignalCorruption(string message) => img.SignalCorruption(true, -1, -1, message);
 
-        public void NoteRefcountBlockEntered(long offset) => img.NoteRefcountBlockEntered(offset);
+        public void NoteRefcountBlockEntered(long offset) => img._tracker.Enter(offset, img._clusterSize, OverlapTypes.RefcountBlock);
 
         public void NoteRefcountTableMoved(long oldOffset, long oldBytes) => img.NoteRefcountTableMoved(oldOffset, oldBytes);
 
@@ -60,11 +60,11 @@ public sealed partial class Qcow2Image
         public void PreWriteOverlapCheck(OverlapTypes ignore, long offset, long size) => img.PreWriteOverlapCheck(ignore, offset, size);
     }
 
-    /// <summary>The image's metadata list as the components see it.</summary>
+    /// <summary>The tracker the image chooses at open, for components created before it chooses (they pass every call on).</summary>
     private sealed class MetadataTracker(Qcow2Image img) : IMetadataTracker
     {
-        public void Enter(long offset, long bytes, OverlapTypes type) => img.MetaEnter(offset, bytes, type);
+        public void Enter(long offset, long bytes, OverlapTypes type) => img._tracker.Enter(offset, bytes, type);
 
-        public void Remove(long offset, long bytes, OverlapTypes type) => img.MetaRemove(offset, bytes, type);
+        public void Remove(long offset, long bytes, OverlapTypes type) => img._tracker.Remove(offset, bytes, type);
     }
 }

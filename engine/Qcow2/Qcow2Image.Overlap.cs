@@ -11,109 +11,93 @@ public sealed partial class Qcow2Image : IOverlapChecker
     private OverlapTypes _overlapCheck = OverlapTemplates.Default;
     private OverlapCheckOptions _overlapOptions = new();
     private Qcow2RuntimeOptions? _runtimeOptions;
-    private MetadataList? _metadataList;
-    private MetadataListChecker? _listChecker;
+    /// <summary>Answers the overlap checks: the linear scan from the options' parse, the metadata list's checker once it is built.</summary>
+    private IOverlapChecker _checker = null!;
+    /// <summary>Told where metadata structures are allocated, moved and freed; records nothing until the metadata list is built.</summary>
+    private IMetadataTracker _tracker = NoMetadataTracker.Instance;
+    /// <summary>The types <see cref="_tracker"/> records (None for the no-op tracker), so that no table is read only to tell it.</summary>
+    private OverlapTypes _trackedTypes;
     /// <summary>QCOW2_MAX_BITMAPS: the most bitmaps QEMU accepts in an image.</summary>
     internal const uint MaxBitmaps = 65535;
     /// <summary>QCOW2_MAX_BITMAP_DIRECTORY_SIZE: the largest bitmap directory QEMU accepts.</summary>
     internal const ulong MaxBitmapDirectorySize = 1024UL * MaxBitmaps;
 
     /// <summary>Whether checks use the series' metadata list (true) or upstream's linear scan (false).</summary>
-    public bool UsesMetadataList => _metadataList is not null;
+    public bool UsesMetadataList => MetadataList is not null;
 
     /// <summary>The metadata list, when the image uses one (its memory use and limit are public).</summary>
-    public MetadataList? MetadataList => _metadataList;
+    public MetadataList? MetadataList => (_checker as MetadataListChecker)?.List;
 
     private void ApplyOptions()
     {
         _runtimeOptions = Qcow2RuntimeOptions.Parse(_options.Options, _header, _clusterSize);
         _overlapOptions = _runtimeOptions.Overlap;
         _overlapCheck = _overlapOptions.Enabled;
+        // Open's own writes (the header update, bitmap loading) come before the metadata list exists: the scan checks them.
+        _checker = new LinearScanChecker(_clusterBits, _overlapCheck, ForEachMetadataStructure);
     }
 
-    /// <summary>Builds the metadata list and enters every structure the image has (the series' list creation at open).</summary>
+    /// <summary>
+    /// Chooses the overlap checker and tracker the options ask for, once at open (and again when the image is emptied): in
+    /// list mode builds the series' metadata list and enters every structure of the enumeration; in scan mode keeps the
+    /// linear scan and the no-op tracker.
+    /// </summary>
     private void CreateOverlapStructures()
     {
-        _metadataList = _overlapOptions.CreateMetadataList(_clusterBits, _file.Length, SignalMemoryExcess);
-        if (_metadataList is null)
+        var list = _overlapOptions.CreateMetadataList(_clusterBits, _file.Length, SignalMemoryExcess);
+        if (list is null)
         {
             return;
         }
-        _listChecker = new MetadataListChecker(_metadataList);
-        MetaEnter(0, _clusterSize, OverlapTypes.MainHeader);
-        MetaEnter(_refcounts.TableOffset, _refcounts.TableSize * 8, OverlapTypes.RefcountTable);
-        for (long i = 0; i <= _refcounts.MaxTableIndex && i < _refcounts.TableSize; i++)
+        _checker = new MetadataListChecker(list);
+        _tracker = new MetadataListTracker(list);
+        _trackedTypes = list.Enabled;
+        // Without a memory limit entering cannot fail and is idempotent, so the inactive L2 tables that snapshots share are
+        // entered once each, in file order, after the snapshots' L1 tables (one pass over the windows instead of cache churn
+        // per snapshot). With a limit the enumeration's order is kept, because it decides which ranges go unchecked and
+        // which events are emitted.
+        var deferredL2 = list.TotalSizeLimit is null ? new HashSet<long>() : null;
+        ForEachMetadataStructure(_trackedTypes, (offset, bytes, type) =>
         {
-            long rb = (long)(_refcounts.Table[i] & RefcountTableEntryOffsetMask);
-            if (rb != 0)
+            if (deferredL2 is not null && type == OverlapTypes.InactiveL2)
             {
-                MetaEnter(rb, _clusterSize, OverlapTypes.RefcountBlock);
+                deferredL2.Add(offset);
+                return;
             }
-        }
-        MetaEnter(_l1TableOffset, (long)_l1Size * 8, OverlapTypes.ActiveL1);
-        EnterL2Tables(_l1Table, OverlapTypes.ActiveL2);
-        EnterSnapshotStructures();
-        if ((_header.AutoclearFeatures & Features.AutoclearBitmaps) != 0 && _bitmapDirectory.Size > 0)
-        {
-            MetaEnter(_bitmapDirectory.Offset, _bitmapDirectory.Size, OverlapTypes.BitmapDirectory);
-        }
-    }
-
-    private void EnterL2Tables(ulong[] l1, OverlapTypes type)
-    {
-        foreach (ulong e in l1)
-        {
-            long l2 = (long)(e & L1Entry.OffsetMask);
-            if (l2 != 0)
+            if (deferredL2 is { Count: > 0 } && type != OverlapTypes.InactiveL1)
             {
-                MetaEnter(l2, _clusterSize, type);
+                EnterDeferredL2(deferredL2);
             }
-        }
-    }
-
-    private void MetaEnter(long offset, long bytes, OverlapTypes type)
-    {
-        // A table entry of 2^63 or more is no file offset (the cast made it negative): nothing can be written there,
-        // so it cannot overlap a write; QEMU's check reports such a structure as outside the image.
-        if (_metadataList is not null && bytes > 0 && offset >= 0)
+            _tracker.Enter(offset, bytes, type);
+        });
+        if (deferredL2 is { Count: > 0 })
         {
-            _metadataList.Enter(offset, SizeToClusters(OffsetIntoCluster(offset) + bytes), type);
+            EnterDeferredL2(deferredL2);
         }
     }
 
-    private void MetaRemove(long offset, long bytes, OverlapTypes type)
+    private void EnterDeferredL2(HashSet<long> l2Tables)
     {
-        if (_metadataList is not null && bytes > 0 && offset >= 0)
+        foreach (long l2 in l2Tables.Order())
         {
-            _metadataList.Remove(offset, SizeToClusters(OffsetIntoCluster(offset) + bytes), type);
+            _tracker.Enter(l2, _clusterSize, OverlapTypes.InactiveL2);
         }
+        l2Tables.Clear();
     }
-
-    private void NoteRefcountBlockEntered(long offset) => MetaEnter(offset, _clusterSize, OverlapTypes.RefcountBlock);
 
     private void NoteRefcountTableMoved(long oldOffset, long oldBytes)
     {
-        MetaRemove(oldOffset, oldBytes, OverlapTypes.RefcountTable);
-        MetaEnter(_refcounts.TableOffset, _refcounts.TableSize * 8, OverlapTypes.RefcountTable);
+        _tracker.Remove(oldOffset, oldBytes, OverlapTypes.RefcountTable);
+        _tracker.Enter(_refcounts.TableOffset, _refcounts.TableSize * 8, OverlapTypes.RefcountTable);
         for (long i = 0; i < _refcounts.TableSize; i++)
         {
             long rb = (long)(_refcounts.Table[i] & RefcountTableEntryOffsetMask);
             if (rb != 0)
             {
-                MetaEnter(rb, _clusterSize, OverlapTypes.RefcountBlock);
+                _tracker.Enter(rb, _clusterSize, OverlapTypes.RefcountBlock);
             }
         }
     }
-
-    private void NoteActiveL1Moved(long oldOffset, int oldSize)
-    {
-        MetaRemove(oldOffset, (long)oldSize * 8, OverlapTypes.ActiveL1);
-        MetaEnter(_l1TableOffset, (long)_l1Size * 8, OverlapTypes.ActiveL1);
-    }
-
-    private void NoteActiveL2Entered(long offset) => MetaEnter(offset, _clusterSize, OverlapTypes.ActiveL2);
-
-    private void NoteActiveL2Removed(long offset) => MetaRemove(offset, _clusterSize, OverlapTypes.ActiveL2);
 
     private void SignalMemoryExcess(long start, long length)
     {
@@ -127,136 +111,7 @@ public sealed partial class Qcow2Image : IOverlapChecker
     }
 
     /// <summary>Every enabled structure type (not in ignore) that [offset, offset + size) overlaps, by the configured method.</summary>
-    public OverlapTypes FindOverlaps(OverlapTypes ignore, long offset, long size) =>
-        _listChecker is not null
-            ? _listChecker.FindOverlaps(ignore, offset, size)
-            : ScanOverlaps(ignore, offset, size);
-
-    /// <summary>Upstream QEMU's linear scan (qcow2_check_metadata_overlap), returning every overlapping type instead of the first.</summary>
-    public OverlapTypes ScanOverlaps(OverlapTypes ignore, long offset, long size)
-    {
-        var chk = _overlapCheck & ~ignore;
-        var hits = OverlapTypes.None;
-        if (size == 0 || chk == OverlapTypes.None)
-        {
-            return hits;
-        }
-        if ((chk & OverlapTypes.MainHeader) != 0 && offset < _clusterSize)
-        {
-            hits |= OverlapTypes.MainHeader;
-        }
-        size = RoundUp(OffsetIntoCluster(offset) + size, _clusterSize);
-        offset = StartOfCluster(offset);
-        long end = offset + size;
-        ForEachMetadataRange(chk & ~OverlapTypes.MainHeader, (start, len, type) =>
-        {
-            if ((hits & type) == 0 && start < end && offset < start + len)
-            {
-                hits |= type;
-            }
-        });
-        return hits;
-    }
-
-    /// <summary>
-    /// Calls visit(start, length, type) for every metadata structure of the given types, enumerated as upstream's scan
-    /// enumerates them: the header cluster, active L1, refcount table, snapshot table, inactive L1 tables, active L2
-    /// tables (from the in-memory L1), refcount blocks (up to the highest used reftable entry), inactive L2 tables
-    /// (snapshot L1 tables read from the file) and the bitmap directory.
-    /// </summary>
-    internal void ForEachMetadataRange(OverlapTypes types, Action<long, long, OverlapTypes> visit)
-    {
-        if ((types & OverlapTypes.MainHeader) != 0)
-        {
-            visit(0, _clusterSize, OverlapTypes.MainHeader);
-        }
-        if ((types & OverlapTypes.ActiveL1) != 0 && _l1Size > 0)
-        {
-            visit(_l1TableOffset, (long)_l1Size * 8, OverlapTypes.ActiveL1);
-        }
-        if ((types & OverlapTypes.RefcountTable) != 0 && _refcounts.TableSize > 0)
-        {
-            visit(_refcounts.TableOffset, _refcounts.TableSize * 8, OverlapTypes.RefcountTable);
-        }
-        if ((types & OverlapTypes.SnapshotTable) != 0 && _snapshots.Size > 0)
-        {
-            visit(_snapshots.Offset, _snapshots.Size, OverlapTypes.SnapshotTable);
-        }
-        if ((types & OverlapTypes.InactiveL1) != 0)
-        {
-            foreach (var sn in _snapshots)
-            {
-                if (sn.L1Size > 0)
-                {
-                    visit((long)sn.L1TableOffset, (long)sn.L1Size * 8, OverlapTypes.InactiveL1);
-                }
-            }
-        }
-        if ((types & OverlapTypes.ActiveL2) != 0)
-        {
-            for (int i = 0; i < _l1Size; i++)
-            {
-                long l2 = (long)(_l1Table[i] & L1Entry.OffsetMask);
-                if (l2 != 0)
-                {
-                    visit(l2, _clusterSize, OverlapTypes.ActiveL2);
-                }
-            }
-        }
-        if ((types & OverlapTypes.RefcountBlock) != 0)
-        {
-            for (long i = 0; i <= _refcounts.MaxTableIndex && i < _refcounts.TableSize; i++)
-            {
-                long rb = (long)(_refcounts.Table[i] & RefcountTableEntryOffsetMask);
-                if (rb != 0)
-                {
-                    visit(rb, _clusterSize, OverlapTypes.RefcountBlock);
-                }
-            }
-        }
-        if ((types & OverlapTypes.InactiveL2) != 0)
-        {
-            foreach (var sn in _snapshots)
-            {
-                if (sn.L1Size == 0 || sn.L1Size > MaxL1SizeBytes / 8 || OffsetIntoCluster((long)sn.L1TableOffset) != 0)
-                {
-                    continue;
-                }
-                // QEMU reads each snapshot L1 table from the file on every check; so does the oracle, into one reused
-                // buffer (a 64 TiB image has 1 MiB tables, and a fresh array per table per write was the scan's main cost),
-                // decoding only the non-zero entries.
-                TableScan.ForEachNonZero(_file, (long)sn.L1TableOffset, (int)sn.L1Size, (_, e) =>
-                {
-                    long l2 = (long)(e & L1Entry.OffsetMask);
-                    if (l2 != 0)
-                    {
-                        visit(l2, _clusterSize, OverlapTypes.InactiveL2);
-                    }
-                });
-            }
-        }
-        if ((types & OverlapTypes.BitmapDirectory) != 0 && (_header.AutoclearFeatures & Features.AutoclearBitmaps) != 0
-            && _bitmapDirectory.Size > 0)
-        {
-            visit(_bitmapDirectory.Offset, _bitmapDirectory.Size, OverlapTypes.BitmapDirectory);
-        }
-    }
-
-    /// <summary>The scan's view as a per-cluster type map of the first clusterCount clusters (the differential oracle).</summary>
-    internal OverlapTypes[] ScanTypeMap(long clusterCount)
-    {
-        var map = new OverlapTypes[clusterCount];
-        ForEachMetadataRange(_overlapCheck, (start, len, type) =>
-        {
-            long first = start >> _clusterBits;
-            long last = Math.Min(clusterCount - 1, (start + len - 1) >> _clusterBits);
-            for (long c = Math.Max(first, 0); c <= last; c++)
-            {
-                map[c] |= type;
-            }
-        });
-        return map;
-    }
+    public OverlapTypes FindOverlaps(OverlapTypes ignore, long offset, long size) => _checker.FindOverlaps(ignore, offset, size);
 
     /// <summary>Refuses a write that would overlap metadata: marks the image corrupt and fails with EIO (qcow2_pre_write_overlap_check).</summary>
     private void PreWriteOverlapCheck(OverlapTypes ignore, long offset, long size)

@@ -52,7 +52,7 @@ public sealed partial class Qcow2Image
             long rb = (long)(oldTable[i] & RefcountTableEntryOffsetMask);
             if (rb != 0)
             {
-                MetaRemove(rb, _clusterSize, Overlap.OverlapTypes.RefcountBlock);
+                _tracker.Remove(rb, _clusterSize, Overlap.OverlapTypes.RefcountBlock);
             }
         }
         NoteRefcountTableMoved(oldOffset, oldSize * 8);

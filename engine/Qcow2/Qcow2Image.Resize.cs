@@ -234,7 +234,7 @@ public sealed partial class Qcow2Image
             {
                 continue;
             }
-            NoteActiveL2Removed(l2);
+            _tracker.Remove(l2, _clusterSize, OverlapTypes.ActiveL2);
             FreeClusters(l2, _clusterSize, DiscardType.Always);
             _l1Table[i] = 0;
         }
@@ -306,7 +306,7 @@ public sealed partial class Qcow2Image
                         failure = e;
                     }
                 }
-                MetaRemove(rb, _clusterSize, OverlapTypes.RefcountBlock);
+                _tracker.Remove(rb, _clusterSize, OverlapTypes.RefcountBlock);
                 _refcounts.SetEntry(i, 0);
             }
         }

@@ -205,11 +205,11 @@ public sealed partial class Qcow2Image
             long l2 = (long)(e & L1Entry.OffsetMask);
             if (l2 != 0)
             {
-                NoteActiveL2Removed(l2);
+                _tracker.Remove(l2, _clusterSize, OverlapTypes.ActiveL2);
             }
         }
         Array.Copy(snL1, _l1Table, _l1Size);
-        EnterL2Tables(_l1Table, OverlapTypes.ActiveL2);
+        ForEachMetadataStructure(OverlapTypes.ActiveL2, _tracker.Enter);
         if (failure is not null)
         {
             throw failure;

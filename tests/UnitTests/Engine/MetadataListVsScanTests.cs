@@ -16,7 +16,7 @@ public sealed class MetadataListVsScanTests
     private static IEnumerable<TestCaseData> Cases()
     {
         int? only = int.TryParse(Environment.GetEnvironmentVariable("OVERLAP_DIFF_SEED"), out int s) ? s : null;
-        var cases = new (int Seed, int ClusterSize, long Size, string BitmapSize, string? Limit)[]
+        var cases = new (int Seed, int ClusterSize, long Size, string MapCacheSize, string? Limit)[]
         {
             (1, 512, 64L << 20, "65536", null),
             (2, 512, 16L << 20, "4096", null),
@@ -30,21 +30,21 @@ public sealed class MetadataListVsScanTests
         {
             if (only is null || only == c.Seed)
             {
-                yield return new TestCaseData(c.Seed, c.ClusterSize, c.Size, c.BitmapSize, c.Limit)
-                    .SetName($"List_agrees_with_scan(seed {c.Seed}, {c.ClusterSize} B clusters, cache {c.BitmapSize}, limit {c.Limit ?? "none"})");
+                yield return new TestCaseData(c.Seed, c.ClusterSize, c.Size, c.MapCacheSize, c.Limit)
+                    .SetName($"List_agrees_with_scan(seed {c.Seed}, {c.ClusterSize} B clusters, cache {c.MapCacheSize}, limit {c.Limit ?? "none"})");
             }
         }
     }
 
     [TestCaseSource(nameof(Cases))]
-    public void List_agrees_with_scan(int seed, int clusterSize, long size, string bitmapSize, string? limit)
+    public void List_agrees_with_scan(int seed, int clusterSize, long size, string mapCacheSize, string? limit)
     {
         var storage = EngineFixture.NewImage(size, clusterSize);
         var unchecked_ = new List<(long Start, long Length)>();
         var options = new List<(string, string)>
         {
             ("overlap-check", "all"),
-            ("overlap-structures.bitmap-size", bitmapSize),
+            ("overlap-structures.bitmap-size", mapCacheSize),
         };
         if (limit is not null)
         {

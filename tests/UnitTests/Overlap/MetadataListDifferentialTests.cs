@@ -14,7 +14,7 @@ public class MetadataListDifferentialTests
     private const int DomainWindows = 5;
     private const long W = MetadataList.WindowClusters;
 
-    private sealed record Config(int ClusterBits, long BitmapSize, long? Limit, OverlapTypes Enabled);
+    private sealed record Config(int ClusterBits, long MapCacheSize, long? Limit, OverlapTypes Enabled);
 
     private static IEnumerable<TestCaseData> Seeds()
     {
@@ -51,8 +51,8 @@ public class MetadataListDifferentialTests
     private static Config PickConfig(Random rng)
     {
         int bits = rng.Next(3) switch { 0 => 9, 1 => 16, _ => 21 };
-        long bitmap = rng.Next(4) switch { 0 => 0, 1 => 4096, 2 => 3 * 4096, _ => 65536 };
-        long slots = Math.Max(1, bitmap / 4096);
+        long mapCache = rng.Next(4) switch { 0 => 0, 1 => 4096, 2 => 3 * 4096, _ => 65536 };
+        long slots = Math.Max(1, mapCache / 4096);
         long baseBytes = 56 + DomainWindows * 32 + slots * 4;
         long? limit = rng.Next(3) switch
         {
@@ -61,7 +61,7 @@ public class MetadataListDifferentialTests
             _ => baseBytes + rng.Next(2 * 4096, 7 * 4096),
         };
         var enabled = rng.Next(4) == 0 ? (OverlapTypes)rng.Next(1, 0x200) : OverlapTemplates.All;
-        return new Config(bits, bitmap, limit, enabled);
+        return new Config(bits, mapCache, limit, enabled);
     }
 
     private static void Run(int seed, int steps)
@@ -73,7 +73,7 @@ public class MetadataListDifferentialTests
         var model = new Dictionary<long, OverlapTypes>();
         var unchecked_ = new bool[domain];
         var seen = new HashSet<(long, long)>();
-        var list = MetadataList.Create(cfg.ClusterBits, domain * clusterSize, cfg.BitmapSize, cfg.Limit, cfg.Enabled, (start, length) =>
+        var list = MetadataList.Create(cfg.ClusterBits, domain * clusterSize, cfg.MapCacheSize, cfg.Limit, cfg.Enabled, (start, length) =>
         {
             Assert.That(start % clusterSize, Is.Zero);
             Assert.That(length % clusterSize, Is.Zero);

@@ -11,9 +11,9 @@ public class MetadataListTests
     private const int Bits64K = 16;
     private const long W = MetadataList.WindowClusters;
 
-    private static MetadataList NewList(int bits = Bits512, long fileLength = 0, long bitmapSize = 65536,
+    private static MetadataList NewList(int bits = Bits512, long fileLength = 0, long mapCacheSize = 65536,
         OverlapTypes enabled = OverlapTemplates.All, long? limit = null, List<(long, long)>? events = null) =>
-        MetadataList.Create(bits, fileLength, bitmapSize, limit, enabled, events == null ? null : (s, l) => events.Add((s, l)));
+        MetadataList.Create(bits, fileLength, mapCacheSize, limit, enabled, events == null ? null : (s, l) => events.Add((s, l)));
 
     private static OverlapTypes At(MetadataList list, long cluster) =>
         list.FindOverlaps(OverlapTypes.None, cluster << list.ClusterBits, 1L << list.ClusterBits);
@@ -158,7 +158,7 @@ public class MetadataListTests
     [Test]
     public void One_slot_cache_evicts_to_a_fragment_list_and_reloads_it()
     {
-        var list = NewList(bitmapSize: 4096);
+        var list = NewList(mapCacheSize: 4096);
         Assert.That(list.CacheSlots, Is.EqualTo(1));
         list.Enter(10 << Bits512, 300, OverlapTypes.RefcountBlock);
         list.Enter(400 << Bits512, 1, OverlapTypes.ActiveL2);
@@ -187,7 +187,7 @@ public class MetadataListTests
     [Test]
     public void Eviction_picks_the_least_recently_used_window_and_checks_count_as_use()
     {
-        var list = NewList(bitmapSize: 2 * 4096);
+        var list = NewList(mapCacheSize: 2 * 4096);
         list.Enter(0, 1, OverlapTypes.ActiveL1);
         list.Enter(W << Bits512, 1, OverlapTypes.ActiveL2);
         At(list, 0); // window 0 is now more recent than window 1
@@ -203,7 +203,7 @@ public class MetadataListTests
     [Test]
     public void Unmodified_window_is_evicted_without_regenerating()
     {
-        var list = NewList(bitmapSize: 4096);
+        var list = NewList(mapCacheSize: 4096);
         list.Enter(0, 1, OverlapTypes.ActiveL1);
         list.Enter(W << Bits512, 1, OverlapTypes.ActiveL1); // evicts 0 (regenerated: 1 fragment)
         At(list, 0); // loads 0 unmodified, evicts 1
@@ -217,7 +217,7 @@ public class MetadataListTests
     /// <summary>Enters <paramref name="runs"/> single-cluster runs into window 0 (every other cluster), then evicts it.</summary>
     private static MetadataList WindowWithRuns(int runs)
     {
-        var list = NewList(bitmapSize: 4096);
+        var list = NewList(mapCacheSize: 4096);
         for (int i = 0; i < runs; i++)
         {
             list.Enter(2L * i << Bits512, 1, OverlapTypes.ActiveL2);
@@ -293,7 +293,7 @@ public class MetadataListTests
     [Test]
     public void Runs_longer_than_256_clusters_are_split_and_type_changes_start_new_fragments()
     {
-        var list = NewList(bitmapSize: 4096);
+        var list = NewList(mapCacheSize: 4096);
         list.Enter(0, W, OverlapTypes.RefcountBlock);
         list.Enter(1000 << Bits512, 2, OverlapTypes.ActiveL2);
         list.Enter(W << Bits512, 1, OverlapTypes.ActiveL1);
@@ -307,7 +307,7 @@ public class MetadataListTests
     [Test]
     public void All_nine_types_survive_a_round_trip_through_the_fragment_list()
     {
-        var list = NewList(bitmapSize: 4096);
+        var list = NewList(mapCacheSize: 4096);
         list.Enter(5 << Bits512, 1, OverlapTemplates.All);
         list.Enter(W << Bits512, 1, OverlapTypes.ActiveL1);
         Assert.That(list.InspectFragments(0), Is.EqualTo(new[] { (5, 1, OverlapTemplates.All) }));

@@ -21,16 +21,17 @@ public class OverlapCheckOptionsTests
         {
             Assert.That(o.Enabled, Is.EqualTo(OverlapTemplates.Cached));
             Assert.That(o.Mode, Is.EqualTo(OverlapStructuresMode.List));
-            Assert.That(o.BitmapSize, Is.EqualTo(65536));
+            Assert.That(o.MapCacheSize, Is.EqualTo(65536));
             Assert.That(o.TotalSizeLimit, Is.Null);
         });
     }
 
-    [TestCase("overlap-check", "all", 0x1FF)]
-    [TestCase("overlap-check", "none", 0)]
-    [TestCase("overlap-check.template", "constant", 0x12B)]
-    public void Template_selects_the_mask(string key, string value, int mask) =>
-        Assert.That((int)Parse((key, value)).Enabled, Is.EqualTo(mask));
+    // The masks' values are pinned once, in OverlapTypesTests; here the option picks the template by name.
+    [TestCase("overlap-check", "all", OverlapTemplates.All)]
+    [TestCase("overlap-check", "none", OverlapTemplates.None)]
+    [TestCase("overlap-check.template", "constant", OverlapTemplates.Constant)]
+    public void Template_selects_the_mask(string key, string value, OverlapTypes mask) =>
+        Assert.That(Parse((key, value)).Enabled, Is.EqualTo(mask));
 
     [Test]
     public void Equal_template_and_alias_are_accepted() =>
@@ -117,7 +118,7 @@ public class OverlapCheckOptionsTests
     public void Structure_sizes_use_qemu_size_syntax()
     {
         var o = Parse(("overlap-structures.bitmap-size", "16k"), ("overlap-structures.total-size-limit", "4220"));
-        Assert.That(o.BitmapSize, Is.EqualTo(16384));
+        Assert.That(o.MapCacheSize, Is.EqualTo(16384));
         Assert.That(o.TotalSizeLimit, Is.EqualTo(4220));
         Assert.That(Parse(("overlap-structures.total-size-limit", "18446744073709551615")).TotalSizeLimit, Is.EqualTo(long.MaxValue));
     }
@@ -174,7 +175,8 @@ public class OverlapCheckOptionsTests
     [Test]
     public void Option_names_cover_every_key()
     {
-        Assert.That(OverlapCheckOptions.OptionNames, Has.Count.EqualTo(14));
+        // overlap-check and its alias, one boolean per type, bitmap-size, total-size-limit and mode.
+        Assert.That(OverlapCheckOptions.OptionNames, Has.Count.EqualTo(2 + OverlapTypeInfo.Count + 3));
         Assert.That(OverlapCheckOptions.IsOverlapOption("overlap-check.bitmap-directory"), Is.True);
         Assert.That(OverlapCheckOptions.IsOverlapOption("overlap-structures.total-size-limit"), Is.True);
         Assert.That(OverlapCheckOptions.IsOverlapOption("l2-cache-size"), Is.False);

@@ -102,6 +102,6 @@ public class OverlapTypesTests
     {
         Assert.Throws<ArgumentOutOfRangeException>(() => OverlapTypeInfo.Of(OverlapTypes.None));
         Assert.Throws<ArgumentOutOfRangeException>(() => OverlapTypeInfo.Of(OverlapTypes.ActiveL1 | OverlapTypes.ActiveL2));
-        Assert.Throws<ArgumentOutOfRangeException>(() => OverlapTypeInfo.Of((OverlapTypes)0x200));
+        Assert.Throws<ArgumentOutOfRangeException>(() => OverlapTypeInfo.Of((OverlapTypes)(1 << OverlapTypeInfo.Count)));
     }
 }
