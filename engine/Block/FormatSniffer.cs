@@ -8,7 +8,7 @@ namespace Qcow2.Block;
 /// first 512 bytes (qcow, qcow2, qed, vmdk, vpc, vhdx, vdi, luks, parallels, bochs, cloop). Anything else is raw. Used for
 /// the write restriction on block 0 of a probed raw image, where any answer but raw refuses the write.
 /// </summary>
-public static class FormatSniffer
+internal static class FormatSniffer
 {
     /// <summary>Bytes the probes look at (BLOCK_PROBE_BUF_SIZE).</summary>
     public const int ProbeBytes = 512;

@@ -6,7 +6,7 @@ namespace Qcow2.Block;
 /// <summary>A pair of permissions: what a user of a node takes and what it lets others take.</summary>
 /// <param name="Perm">the permissions taken</param>
 /// <param name="Shared">the permissions shared with other users</param>
-public readonly record struct PermissionPair(P Perm, P Shared);
+internal readonly record struct PermissionPair(P Perm, P Shared);
 
 /// <summary>
 /// QEMU 7.2's permission model as far as it reaches an image file: what the tool's BlockBackend takes
@@ -14,7 +14,7 @@ public readonly record struct PermissionPair(P Perm, P Shared);
 /// driver takes on its file (bdrv_default_perms_for_storage for qcow2, pass-through for raw), with force-share
 /// sharing everything (bdrv_child_perm). The file driver locks the result (<see cref="ImageLock"/>).
 /// </summary>
-public static class ImagePermissions
+internal static class ImagePermissions
 {
     /// <summary>blk_new_open: consistent read unless the open does no I/O, write when read-write, resize when asked;
     /// everything shared unless BDRV_O_NO_SHARE asks to share only reading and unchanged writes.</summary>

@@ -9,7 +9,7 @@ namespace Qcow2.Overlap;
 /// overlap by one name: upstream QEMU names the first hit of its scan order (<see cref="OverlapTypeInfo.FirstInScanOrder"/>),
 /// the series the lowest bit (<see cref="OverlapTypeInfo.LowestName"/>).
 /// </remarks>
-public interface IOverlapChecker
+internal interface IOverlapChecker
 {
     /// <summary>The types overlapping [offset, offset + size) of the image file, without <paramref name="ignore"/>.</summary>
     OverlapTypes FindOverlaps(OverlapTypes ignore, long offset, long size);

@@ -7,7 +7,7 @@ namespace Qcow2.Overlap;
 /// range starting in cluster 0 when that check is enabled, as upstream does, so the header stays protected even when the
 /// memory limit keeps window 0 from loading. Everything else is the list's answer.
 /// </remarks>
-public sealed class MetadataListChecker : IOverlapChecker
+internal sealed class MetadataListChecker : IOverlapChecker
 {
     /// <summary>Wraps <paramref name="list"/>.</summary>
     public MetadataListChecker(MetadataList list) => List = list ?? throw new ArgumentNullException(nameof(list));

@@ -1,7 +1,7 @@
 namespace Qcow2.Overlap;
 
 /// <summary>Which implementation answers overlap checks.</summary>
-public enum OverlapStructuresMode
+internal enum OverlapStructuresMode
 {
     /// <summary>The series' metadata list (windows, fragment lists, window cache); the default.</summary>
     List,
@@ -25,7 +25,7 @@ public enum OverlapStructuresMode
 /// <para>Validation order follows QEMU 7.2: malformed booleans and sizes first, in QDict order (see <see cref="QemuOptionSyntax"/>),
 /// then the template conflict, then the template value, then the mode value.</para>
 /// </remarks>
-public sealed class OverlapCheckOptions
+internal sealed class OverlapCheckOptions
 {
     /// <summary>Option <c>overlap-check</c>.</summary>
     public const string OverlapCheck = "overlap-check";

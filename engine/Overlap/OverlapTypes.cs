@@ -38,7 +38,7 @@ public enum OverlapTypes : ushort
 }
 
 /// <summary>The templates of the <c>overlap-check</c> option, with QEMU's masks.</summary>
-public static class OverlapTemplates
+internal static class OverlapTemplates
 {
     /// <summary>Template <c>none</c>: no checks.</summary>
     public const OverlapTypes None = OverlapTypes.None;
@@ -78,7 +78,7 @@ public static class OverlapTemplates
 /// <param name="Name">QEMU's metadata_ol_names[] text, used in "overlaps with %s".</param>
 /// <param name="OptionSuffix">The part after <c>overlap-check.</c> of the boolean option.</param>
 /// <param name="Help">QEMU's help text of the boolean option.</param>
-public sealed record OverlapTypeInfo(OverlapTypes Type, string Name, string OptionSuffix, string Help)
+internal sealed record OverlapTypeInfo(OverlapTypes Type, string Name, string OptionSuffix, string Help)
 {
     /// <summary>Number of overlap types (QEMU's QCOW2_OL_MAX_BITNR).</summary>
     public const int Count = 9;

@@ -107,7 +107,7 @@ internal sealed class MetadataCache
     }
 
     /// <summary>The scope of <see cref="Hold"/>.</summary>
-    public readonly struct Holding(MetadataCache cache, long previous) : IDisposable
+    internal readonly struct Holding(MetadataCache cache, long previous) : IDisposable
     {
         /// <inheritdoc/>
         public void Dispose() => cache._held = previous;

@@ -9,7 +9,7 @@ public sealed partial class Qcow2Image
     private string? _autoNodeName;
 
     /// <summary>The name QEMU's messages give this node: the device or node name, else an automatic "#blockNNN".</summary>
-    public string BitmapNodeName
+    internal string BitmapNodeName
     {
         get
         {
@@ -22,7 +22,7 @@ public sealed partial class Qcow2Image
     }
 
     /// <summary>bdrv_get_default_bitmap_granularity: the cluster size, clamped to 4 KiB .. 64 KiB.</summary>
-    public long DefaultBitmapGranularity => Math.Clamp(_clusterSize, 4096, 65536);
+    internal long DefaultBitmapGranularity => Math.Clamp(_clusterSize, 4096, 65536);
 
     /// <summary>qcow2_get_bitmap_info_list: the persistent bitmaps as the directory on disk describes them.</summary>
     public IReadOnlyList<BitmapInfo> GetBitmapInfo()

@@ -20,7 +20,7 @@ namespace Qcow2;
 public sealed partial class Qcow2Image
 {
     /// <summary>Whether the next snapshot operations use the crash-safe commit (on by default; tests compare both).</summary>
-    public bool CrashSafeSnapshots { get; set; } = true;
+    internal bool CrashSafeSnapshots { get; set; } = true;
 
     /// <summary>
     /// Runs operation against an overlay and commits what it wrote crash-safely. Blkdebug stays on the direct path (its

@@ -23,7 +23,7 @@ public sealed partial class Qcow2Image : IOverlapChecker
     internal const ulong MaxBitmapDirectorySize = 1024UL * MaxBitmaps;
 
     /// <summary>Whether checks use the series' metadata list (true) or upstream's linear scan (false).</summary>
-    public bool UsesMetadataList => MetadataList is not null;
+    internal bool UsesMetadataList => MetadataList is not null;
 
     /// <summary>The metadata list, when the image uses one (its memory use and limit are public).</summary>
     public MetadataList? MetadataList => (_checker as MetadataListChecker)?.List;

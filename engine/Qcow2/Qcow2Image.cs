@@ -108,7 +108,7 @@ public sealed partial class Qcow2Image : BlockDevice
     public override long ActualSize => _file.AllocatedSize;
 
     /// <summary>Length of the image file in bytes.</summary>
-    public long FileLength => _file.Length;
+    internal long FileLength => _file.Length;
 
     private long OffsetIntoCluster(long offset) => offset & (_clusterSize - 1);
 

@@ -28,7 +28,7 @@ public enum BlockPermissions
 }
 
 /// <summary>The names bdrv_perm_names gives each permission in error messages.</summary>
-public static class BlockPermissionNames
+internal static class BlockPermissionNames
 {
     private static readonly (BlockPermissions Perm, string Name)[] Table =
     [

@@ -1,7 +1,7 @@
 namespace Qcow2.Storage;
 
 /// <summary>An in-memory store, for tests and scratch images.</summary>
-public sealed class MemoryStorage : IStorage
+internal sealed class MemoryStorage : IStorage
 {
     private byte[] _data;
     private long _length;

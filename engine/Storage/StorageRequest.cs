@@ -1,7 +1,7 @@
 namespace Qcow2.Storage;
 
 /// <summary>The request bounds QEMU's block layer enforces on every read and write of a node (bdrv_check_request).</summary>
-public static class StorageRequest
+internal static class StorageRequest
 {
     /// <summary>The largest length a block node may have (BDRV_MAX_LENGTH: INT64_MAX aligned down to 1 GiB).</summary>
     public const long MaxLength = long.MaxValue & ~((1L << 30) - 1);

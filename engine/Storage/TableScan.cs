@@ -8,7 +8,7 @@ namespace Qcow2.Storage;
 /// read request, as a whole-table read makes, into a pooled buffer; zero entries are skipped a vector at a time and
 /// only the others are decoded. A sparse 1 MiB L1 table (64 TiB) then costs one read and no allocation.
 /// </summary>
-public static class TableScan
+internal static class TableScan
 {
     /// <summary>Reads entries entries at offset from file and calls visit(index, entry) for each non-zero one, in order.</summary>
     public static void ForEachNonZero(IStorage file, long offset, int entries, Action<int, ulong> visit)
