@@ -94,6 +94,17 @@ public static class FormatCases
         yield return Create("y_compressed_then_partial_overwrite", "", "4M", b => b.Io("write -c -P 0x22 0 64k", "write -c -P 0x23 64k 64k", "write -P 0x24 1k 2k"));
         yield return Create("y_compressed_unaligned_size_tail", "", "1000k", b => b.Io("write -c -P 0x22 960k 40k"));
         yield return Create("y_compressed_refcount_bits_1", "refcount_bits=1", "4M", b => b.Io("write -c -P 0x22 0 64k", "write -c -P 0x23 64k 64k", "write -c -P 0x24 128k 64k"));
+        // zstd clusters (compression_type=zstd): one frame per cluster, read until the cluster is full.
+        foreach (int c in new[] { 4096, 65536 })
+        {
+            yield return new($"y_compressed_zstd_random_cluster_{K(c)}", b =>
+            {
+                string raw = b.RandomFile("source.raw", 4 << 20, c + 1);
+                b.Img("convert", "-c", "-f", "raw", "-O", "qcow2", "-o", $"compression_type=zstd,cluster_size={K(c)}", raw, "{img}");
+            });
+        }
+        yield return Create("y_compressed_zstd_then_partial_overwrite", "compression_type=zstd", "4M",
+            b => b.Io("write -c -P 0x22 0 64k", "write -c -P 0x23 64k 64k", "write -P 0x24 1k 2k"));
     }
 
     private static IEnumerable<CorpusCase> SizeCases()
