@@ -40,24 +40,8 @@ internal static unsafe class ClusterDeflate
     [ThreadStatic]
     private static ZStream* t_stream;
 
-    private static (nint, nint, nint) LoadZlib()
-    {
-        if (!Environment.Is64BitProcess || OperatingSystem.IsWindows())
-        {
-            return default;
-        }
-        foreach (var name in new[] { "libz.so.1", "libz.so", "libz.1.dylib", "libz.dylib" })
-        {
-            if (NativeLibrary.TryLoad(name, out var lib)
-                && NativeLibrary.TryGetExport(lib, "deflateInit2_", out var init)
-                && NativeLibrary.TryGetExport(lib, "deflate", out var deflate)
-                && NativeLibrary.TryGetExport(lib, "deflateReset", out var reset))
-            {
-                return (init, deflate, reset);
-            }
-        }
-        return default;
-    }
+    private static (nint, nint, nint) LoadZlib() =>
+        HostLibrary.Load("z", 1, "deflateInit2_", "deflate", "deflateReset") is { } a ? (a[0], a[1], a[2]) : default;
 
     /// <summary>Whether the host zlib is in use (compressed bytes then equal QEMU's).</summary>
     public static bool UsesHostZlib => Native.Init != 0;
@@ -118,17 +102,7 @@ internal static unsafe class ClusterDeflate
         try
         {
             using var z = new DeflateStream(new MemoryStream(stored, writable: false), CompressionMode.Decompress);
-            int got = 0;
-            while (got < cluster.Length)
-            {
-                int n = z.Read(cluster[got..]);
-                if (n == 0)
-                {
-                    return false;
-                }
-                got += n;
-            }
-            return true;
+            return HostLibrary.Fill(z, cluster);
         }
         catch (InvalidDataException)
         {

@@ -32,25 +32,9 @@ internal static unsafe class ClusterZstd
     /// <summary>Whether the host libzstd is in use (compressed bytes then equal QEMU's).</summary>
     public static bool UsesHostZstd => Native.Create != 0;
 
-    private static (nint, nint, nint, nint) LoadZstd()
-    {
-        if (!Environment.Is64BitProcess || OperatingSystem.IsWindows())
-        {
-            return default;
-        }
-        foreach (var name in new[] { "libzstd.so.1", "libzstd.so", "libzstd.1.dylib", "libzstd.dylib" })
-        {
-            if (NativeLibrary.TryLoad(name, out var lib)
-                && NativeLibrary.TryGetExport(lib, "ZSTD_createCCtx", out var create)
-                && NativeLibrary.TryGetExport(lib, "ZSTD_CCtx_reset", out var reset)
-                && NativeLibrary.TryGetExport(lib, "ZSTD_compressStream2", out var compress)
-                && NativeLibrary.TryGetExport(lib, "ZSTD_isError", out var isError))
-            {
-                return (create, reset, compress, isError);
-            }
-        }
-        return default;
-    }
+    private static (nint, nint, nint, nint) LoadZstd() =>
+        HostLibrary.Load("zstd", 1, "ZSTD_createCCtx", "ZSTD_CCtx_reset", "ZSTD_compressStream2", "ZSTD_isError") is { } a
+            ? (a[0], a[1], a[2], a[3]) : default;
 
     /// <summary>The compressed cluster, or null when it does not fit in cluster size − 1 bytes (QEMU's -ENOMEM: the
     /// cluster is then written uncompressed).</summary>
@@ -108,17 +92,7 @@ internal static unsafe class ClusterZstd
         try
         {
             using var z = new ZstdSharp.DecompressionStream(new MemoryStream(stored, writable: false));
-            int got = 0;
-            while (got < cluster.Length)
-            {
-                int n = z.Read(cluster[got..]);
-                if (n == 0)
-                {
-                    return false;
-                }
-                got += n;
-            }
-            return true;
+            return HostLibrary.Fill(z, cluster);
         }
         catch (Exception e) when (e is ZstdSharp.ZstdException or IOException or InvalidDataException)
         {
