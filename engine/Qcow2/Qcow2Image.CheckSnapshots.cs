@@ -248,8 +248,7 @@ public sealed partial class Qcow2Image
                 continue;
             }
             MetaEnter((long)sn.L1TableOffset, (long)sn.L1Size * 8, OverlapTypes.InactiveL1);
-            if ((_overlapCheck & OverlapTypes.InactiveL2) != 0 && sn.L1Size <= MaxL1SizeBytes / 8
-                && OffsetIntoCluster((long)sn.L1TableOffset) == 0)
+            if ((_overlapCheck & OverlapTypes.InactiveL2) != 0 && InactiveL2StepError(sn) is null)
             {
                 TableScan.ForEachNonZero(_file, (long)sn.L1TableOffset, (int)sn.L1Size,
                     (_, e) => MetaEnter((long)(e & L1Entry.OffsetMask), (e & L1Entry.OffsetMask) != 0 ? _clusterSize : 0, OverlapTypes.InactiveL2));

@@ -230,7 +230,7 @@ public sealed partial class Qcow2Image : IOverlapChecker
         {
             foreach (var sn in _snapshots)
             {
-                if (sn.L1Size == 0 || sn.L1Size > MaxL1SizeBytes / 8 || OffsetIntoCluster((long)sn.L1TableOffset) != 0)
+                if (sn.L1Size == 0 || InactiveL2StepError(sn) is not null)
                 {
                     continue;
                 }
@@ -274,6 +274,7 @@ public sealed partial class Qcow2Image : IOverlapChecker
     private void PreWriteOverlapCheck(OverlapTypes ignore, long offset, long size)
     {
         var hits = FindOverlaps(ignore, offset, size);
+        ReplayInactiveL2StepErrors(ignore, hits, offset, size);
         if (hits == OverlapTypes.None)
         {
             return;

@@ -84,7 +84,7 @@ public sealed partial class Qcow2Image
         }
         // Like upstream's scan, the whole claimed range counts, even when it is too large to be loaded.
         MetaEnter((long)sn.L1TableOffset, (long)sn.L1Size * 8, OverlapTypes.InactiveL1);
-        if (sn.L1Size <= MaxL1SizeBytes / 8 && (_overlapCheck & OverlapTypes.InactiveL2) != 0)
+        if (InactiveL2StepError(sn) is null && (_overlapCheck & OverlapTypes.InactiveL2) != 0)
         {
             // One read into a pooled buffer, only the non-zero entries decoded (a 64 TiB image's snapshot L1 is 1 MiB).
             TableScan.ForEachNonZero(_file, (long)sn.L1TableOffset, (int)sn.L1Size, (_, e) =>
@@ -113,7 +113,7 @@ public sealed partial class Qcow2Image
         {
             return;
         }
-        if (sn.L1Size <= MaxL1SizeBytes / 8 && (_overlapCheck & OverlapTypes.InactiveL2) != 0)
+        if (InactiveL2StepError(sn) is null && (_overlapCheck & OverlapTypes.InactiveL2) != 0)
         {
             TableScan.ForEachNonZero(_file, (long)sn.L1TableOffset, (int)sn.L1Size, (_, e) =>
             {
