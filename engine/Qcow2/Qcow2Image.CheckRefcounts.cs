@@ -228,7 +228,16 @@ public sealed partial class Qcow2Image
         byte[] l1 = System.Buffers.ArrayPool<byte>.Shared.Rent((int)l1Bytes);
         try
         {
-            _file.Read(l1Offset, l1.AsSpan(0, (int)l1Bytes));
+            try
+            {
+                _file.Read(l1Offset, l1.AsSpan(0, (int)l1Bytes));
+            }
+            catch (BlockIOException e)
+            {
+                CheckPrint("ERROR: I/O error in check_refcounts_l1");
+                res.CheckErrors++;
+                return Neg(e.Errno);
+            }
             return CheckRefcountsL1Entries(ref res, table, l1, l1Size, fragInfo, fix, active);
         }
         finally
@@ -403,6 +412,12 @@ public sealed partial class Qcow2Image
                     if ((ulong)offset > (ulong)(long.MaxValue - _clusterSize))
                     {
                         ret = Neg(Errno.EINVAL);
+                    }
+                    else if (offset + _clusterSize > Storage.StorageRequest.MaxLength)
+                    {
+                        // bdrv_co_truncate's bdrv_check_request refuses the new length before the file driver sees it.
+                        CheckReport($"offset({offset + _clusterSize}) exceeds maximum({Storage.StorageRequest.MaxLength})");
+                        ret = Neg(Errno.EIO);
                     }
                     else
                     {
