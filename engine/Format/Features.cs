@@ -28,6 +28,9 @@ public static class Features
     /// <summary>Autoclear bits QEMU knows.</summary>
     public const ulong AutoclearMask = 0x3;
 
+    /// <summary>Feature table entry type of an incompatible bit (1 is compatible, 2 autoclear).</summary>
+    public const byte TypeIncompatible = 0;
+
     /// <summary>The feature table QEMU writes (type, bit, name), in its order.</summary>
     public static readonly (byte Type, byte Bit, string Name)[] QemuTable =
     [

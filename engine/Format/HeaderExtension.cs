@@ -36,7 +36,17 @@ public sealed record HeaderExtension(uint Type, byte[] Data)
     /// <summary>Parses the extensions in cluster 0 from start up to end, with QEMU's checks and messages.</summary>
     public static List<HeaderExtension> ParseAll(ReadOnlySpan<byte> cluster0, int start, long end)
     {
+        var list = ParsePrefix(cluster0, start, end, out string? error);
+        return error is null ? list : throw new CorruptImageException(error);
+    }
+
+    /// <summary>Parses the extensions up to the first malformed one (whose message goes to error), as
+    /// qcow2_read_extensions keeps what it read before it fails.</summary>
+    public static List<HeaderExtension> ParsePrefix(ReadOnlySpan<byte> cluster0, int start, long end, out string? error)
+    {
+        const string tooLarge = "Header extension too large";
         var list = new List<HeaderExtension>();
+        error = null;
         long offset = start;
         while (true)
         {
@@ -47,14 +57,16 @@ public sealed record HeaderExtension(uint Type, byte[] Data)
                 {
                     break;
                 }
-                throw new CorruptImageException("Header extension too large");
+                error = tooLarge;
+                break;
             }
             uint type = BinaryPrimitives.ReadUInt32BigEndian(cluster0[(int)offset..]);
             uint len = BinaryPrimitives.ReadUInt32BigEndian(cluster0[(int)(offset + 4)..]);
             offset += HeaderSize;
             if (len > end - offset)
             {
-                throw new CorruptImageException("Header extension too large");
+                error = tooLarge;
+                break;
             }
             if (type == End)
             {

@@ -153,7 +153,16 @@ public sealed partial class Qcow2Image
         byte[] l1 = System.Buffers.ArrayPool<byte>.Shared.Rent((int)l1Bytes);
         try
         {
-            _file.Read(l1Offset, l1.AsSpan(0, (int)l1Bytes));
+            try
+            {
+                _file.Read(l1Offset, l1.AsSpan(0, (int)l1Bytes));
+            }
+            catch (BlockIOException e)
+            {
+                CheckPrint("ERROR: I/O error in check_refcounts_l1");
+                res.CheckErrors++;
+                return Neg(e.Errno);
+            }
             return CheckRefcountsL1Entries(ref res, table, l1, l1Size, fragInfo, fix, active);
         }
         finally

@@ -97,6 +97,12 @@ public sealed partial class Qcow2Image
         {
             return Neg(Errno.EINVAL);
         }
+        if (offset + _clusterSize > Storage.StorageRequest.MaxLength)
+        {
+            // bdrv_co_truncate's bdrv_check_request refuses the new length before the file driver sees it.
+            CheckReport($"offset({offset + _clusterSize}) exceeds maximum({Storage.StorageRequest.MaxLength})");
+            return Neg(Errno.EIO);
+        }
         int ret = Guard(() => _file.SetLength(offset + _clusterSize));
         if (ret != 0)
         {

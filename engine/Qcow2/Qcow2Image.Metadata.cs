@@ -80,7 +80,7 @@ public sealed partial class Qcow2Image
         {
             visit((long)sn.L1TableOffset, (long)sn.L1Size * 8, OverlapTypes.InactiveL1);
         }
-        if ((types & OverlapTypes.InactiveL2) == 0 || sn.L1Size > MaxL1SizeBytes / 8 || OffsetIntoCluster((long)sn.L1TableOffset) != 0)
+        if ((types & OverlapTypes.InactiveL2) == 0 || InactiveL2StepError(sn) is not null)
         {
             return;
         }

@@ -66,17 +66,7 @@ public sealed partial class Qcow2Image
         ulong unknownIncompat = h.IncompatibleFeatures & ~Features.IncompatMask;
         if (unknownIncompat != 0)
         {
-            List<HeaderExtension> exts;
-            try
-            {
-                exts = HeaderExtension.ParseAll(cluster0, (int)h.HeaderLength, extEnd);
-            }
-            catch (CorruptImageException)
-            {
-                exts = new();
-            }
-            var table = exts.FirstOrDefault(e => e.Type == HeaderExtension.FeatureTable)?.Data;
-            throw new ImageOpenException(UnsupportedFeatures(table, unknownIncompat), Errno.ENOTSUP);
+            throw UnsupportedFeatureError(cluster0, extEnd, unknownIncompat);
         }
         if (Corrupt && !_readOnly && !_options.CheckMode)
         {
@@ -307,29 +297,6 @@ public sealed partial class Qcow2Image
                     break;
             }
         }
-    }
-
-    private static string UnsupportedFeatures(byte[]? table, ulong mask)
-    {
-        var parts = new List<string>();
-        if (table is not null)
-        {
-            for (int i = 0; i + HeaderExtension.FeatureEntrySize <= table.Length; i += HeaderExtension.FeatureEntrySize)
-            {
-                if (table[i] == 0 && table[i + 1] < 64 && (mask & (1UL << table[i + 1])) != 0)
-                {
-                    string name = Encoding.ASCII.GetString(table, i + 2, 46).TrimEnd('\0');
-                    int nul = name.IndexOf('\0');
-                    parts.Add(nul >= 0 ? name[..nul] : name);
-                    mask &= ~(1UL << table[i + 1]);
-                }
-            }
-        }
-        if (mask != 0)
-        {
-            parts.Add($"Unknown incompatible feature: {mask:x}");
-        }
-        return "Unsupported qcow2 feature(s): " + string.Join(", ", parts);
     }
 
     /// <summary>How deep a backing chain may be before opening refuses it.</summary>

@@ -117,6 +117,7 @@ public sealed partial class Qcow2Image : IOverlapChecker
     private void PreWriteOverlapCheck(OverlapTypes ignore, long offset, long size)
     {
         var hits = FindOverlaps(ignore, offset, size);
+        ReplayInactiveL2StepErrors(ignore, hits, offset, size);
         if (hits == OverlapTypes.None)
         {
             return;

@@ -25,7 +25,7 @@ public sealed partial class Qcow2Image
         {
             return;
         }
-        if (sn.L1Size <= MaxL1SizeBytes / 8 && (_trackedTypes & OverlapTypes.InactiveL2) != 0)
+        if (InactiveL2StepError(sn) is null && (_trackedTypes & OverlapTypes.InactiveL2) != 0)
         {
             TableScan.ForEachNonZero(_file, (long)sn.L1TableOffset, (int)sn.L1Size, (_, e) =>
             {

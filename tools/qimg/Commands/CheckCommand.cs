@@ -96,7 +96,7 @@ public static class CheckCommand
 
         if (check.Failure is not null || check.CheckErrors != 0)
         {
-            ctx.Out.Flush();
+            // No fflush before error_report: with both streams on one pipe the report comes before the buffered summary.
             ctx.Err.Write(check.Failure is { } e
                 ? $"{QimgTool.Name}: Check failed: {ErrnoText.Of(e)}\n"
                 : $"{QimgTool.Name}: Check failed\n");
