@@ -34,7 +34,7 @@ public sealed partial class Qcow2Image
         {
             return;
         }
-        int failing = _snapshots.Select((sn, i) => InactiveL2StepError(sn) is null ? -1 : i).FirstOrDefault(i => i >= 0, -1);
+        int failing = FirstInactiveL2StepFailure();
         if (failing < 0)
         {
             return;
@@ -46,6 +46,24 @@ public sealed partial class Qcow2Image
             return;
         }
         throw new BlockIOException(InactiveL2StepError(_snapshots[failing])!.Value);
+    }
+
+    private (int Version, int Index) _inactiveL2StepFailure = (-1, -1);
+
+    /// <summary>The index of the first snapshot the inactive-L2 step fails on, or -1; worked out again only when the
+    /// snapshot list changed, so that a write's check stays constant-time with many snapshots.</summary>
+    private int FirstInactiveL2StepFailure()
+    {
+        if (_inactiveL2StepFailure.Version != _snapshots.Version)
+        {
+            int index = -1;
+            for (int i = 0; i < _snapshots.Count && index < 0; i++)
+            {
+                index = InactiveL2StepError(_snapshots[i]) is null ? -1 : i;
+            }
+            _inactiveL2StepFailure = (_snapshots.Version, index);
+        }
+        return _inactiveL2StepFailure.Index;
     }
 
     /// <summary>Whether one of the snapshot's L2 tables (read from its L1 table on disk) meets the clusters [start, end).</summary>

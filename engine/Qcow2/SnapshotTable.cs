@@ -51,11 +51,22 @@ internal sealed class SnapshotTable(ISnapshotTableHost host, IMetadataTracker tr
 
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
 
+    /// <summary>Changes each time the list of entries changes, for callers that derive something from all of them.</summary>
+    public int Version { get; private set; }
+
     /// <summary>Appends an entry (in memory only).</summary>
-    public void Add(SnapshotEntry sn) => _entries.Add(sn);
+    public void Add(SnapshotEntry sn)
+    {
+        _entries.Add(sn);
+        Version++;
+    }
 
     /// <summary>Removes an entry (in memory only).</summary>
-    public void RemoveAt(int index) => _entries.RemoveAt(index);
+    public void RemoveAt(int index)
+    {
+        _entries.RemoveAt(index);
+        Version++;
+    }
 
     /// <summary>Takes list, as the check read it from [offset, offset + size), as the table; the overlap tracking is the caller's.</summary>
     public void Replace(List<SnapshotEntry> list, long offset, long size)
@@ -63,11 +74,13 @@ internal sealed class SnapshotTable(ISnapshotTableHost host, IMetadataTracker tr
         _entries = list;
         Offset = offset;
         Size = size;
+        Version++;
     }
 
     /// <summary>Reads the snapshot table (qcow2_read_snapshots) with QEMU's limits; bytes past the end of the file read as zeros.</summary>
     public void Read(long tableOffset, int count, ulong diskSize)
-    {
+    {        Version++;
+
         Offset = tableOffset;
         _entries = new List<SnapshotEntry>(Math.Min(count, 1024));
         if (count == 0)
