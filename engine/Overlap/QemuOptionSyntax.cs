@@ -16,11 +16,15 @@ public static class QemuOptionSyntax
     public const int QdictBuckets = 512;
 
     /// <summary>Parses a QEMU boolean (on/yes/true/y, off/no/false/n; case-sensitive) or throws QEMU's error.</summary>
-    public static bool ParseBool(string name, string value) => value switch
+    public static bool ParseBool(string name, string value) =>
+        TryParseBool(value) ?? throw new ImageOpenException($"Parameter '{name}' expects 'on' or 'off'");
+
+    /// <summary>A QEMU boolean's value, or null when the text is none.</summary>
+    public static bool? TryParseBool(string? value) => value switch
     {
         "on" or "yes" or "true" or "y" => true,
         "off" or "no" or "false" or "n" => false,
-        _ => throw new ImageOpenException($"Parameter '{name}' expects 'on' or 'off'"),
+        _ => null,
     };
 
     /// <summary>Parses a QEMU size (qemu_strtosz: decimal or 0x hex, optional fraction, optional B/k/M/G/T/P/E suffix in powers of 1024) or throws QEMU's error.</summary>

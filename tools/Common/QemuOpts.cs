@@ -100,12 +100,8 @@ public sealed class QemuOpts
         switch (desc.Type)
         {
             case OptType.Bool:
-                flag = text switch
-                {
-                    "on" or "yes" or "true" or "y" => true,
-                    "off" or "no" or "false" or "n" => false,
-                    _ => throw new ToolException($"Parameter '{name}' expects 'on' or 'off'"),
-                };
+                flag = Qcow2.Overlap.QemuOptionSyntax.TryParseBool(text)
+                    ?? throw new ToolException($"Parameter '{name}' expects 'on' or 'off'");
                 break;
             case OptType.Number:
                 switch (QemuNumbers.StrToU64(text, 0, out number))

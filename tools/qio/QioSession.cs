@@ -159,8 +159,9 @@ internal sealed class QioSession
             }
         }
         options.TryGetValue("force-share", out var fsv);
-        bool forceShareOn = request.ForceShare || fsv is "on" or "yes" or "true" or "y";
-        if (fsv is null or "on" or "yes" or "true" or "y" or "off" or "no" or "false" or "n")
+        bool? forceShareOption = Qcow2.Overlap.QemuOptionSyntax.TryParseBool(fsv);
+        bool forceShareOn = request.ForceShare || forceShareOption == true;
+        if (fsv is null || forceShareOption is not null)
         {
             // A value that is no boolean stays, for the engine to refuse as QEMU does.
             options.Remove("force-share");
@@ -188,7 +189,7 @@ internal sealed class QioSession
         // read-only and node-name stay among the options, whose values the engine checks as QEMU's block layer does.
         if (options.TryGetValue("read-only", out var ro))
         {
-            open.ReadOnly |= ro is "on" or "yes" or "true" or "y";
+            open.ReadOnly |= Qcow2.Overlap.QemuOptionSyntax.TryParseBool(ro) == true;
         }
         if (options.TryGetValue("node-name", out var nodeName))
         {
