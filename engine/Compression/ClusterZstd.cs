@@ -95,7 +95,8 @@ internal static unsafe class ClusterZstd
     /// ZSTD_decompressStream until the cluster is full, which reads on into a next frame when one ends early; false
     /// (QEMU's -EIO) on a zstd error, on a call that makes no progress, and when the cluster is full before the frame
     /// ends (more data than a cluster). The output buffer is declared stable, so zstd decodes straight into the
-    /// cluster and allocates no window of its own, whatever window a damaged frame header claims.
+    /// cluster and allocates no window of its own, whatever window a damaged frame header claims (at most a block
+    /// buffer of 128 KiB, zstd's largest block, for a frame without a usable content size).
     /// </summary>
     public static bool Decompress(ReadOnlySpan<byte> stored, Span<byte> cluster)
     {
