@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using ZstdSharp.Unsafe;
 
 namespace Qcow2.Compression;
 
@@ -85,18 +86,67 @@ internal static unsafe class ClusterZstd
         return compressor.TryWrap(cluster, output, out int written) ? output.AsSpan(0, written).ToArray() : null;
     }
 
-    /// <summary>Fills <paramref name="cluster"/> from the stored bytes of a compressed cluster; false when they do not hold
-    /// a zstd stream of at least that many bytes (QEMU's -EIO).</summary>
-    public static bool Decompress(byte[] stored, Span<byte> cluster)
+    /// <summary>This thread's decompression context (ZstdSharp's), reset for each cluster; it lasts as long as the thread.</summary>
+    [ThreadStatic]
+    private static nint t_dctx;
+
+    /// <summary>
+    /// Fills <paramref name="cluster"/> from the stored bytes of a compressed cluster as qcow2_zstd_decompress does:
+    /// ZSTD_decompressStream until the cluster is full, which reads on into a next frame when one ends early; false
+    /// (QEMU's -EIO) on a zstd error, on a call that makes no progress, and when the cluster is full before the frame
+    /// ends (more data than a cluster). The output buffer is declared stable, so zstd decodes straight into the
+    /// cluster and allocates no window of its own, whatever window a damaged frame header claims (at most a block
+    /// buffer of 128 KiB, zstd's largest block, for a frame without a usable content size).
+    /// </summary>
+    public static bool Decompress(ReadOnlySpan<byte> stored, Span<byte> cluster)
     {
-        try
-        {
-            using var z = new ZstdSharp.DecompressionStream(new MemoryStream(stored, writable: false));
-            return HostLibrary.Fill(z, cluster);
-        }
-        catch (Exception e) when (e is ZstdSharp.ZstdException or IOException or InvalidDataException)
+        var dctx = (ZSTD_DCtx_s*)ThreadDecompressionContext();
+        if (dctx == null)
         {
             return false;
         }
+        fixed (byte* src = stored)
+        fixed (byte* dst = cluster)
+        {
+            var input = new ZSTD_inBuffer_s { src = src, size = (nuint)stored.Length, pos = 0 };
+            var output = new ZSTD_outBuffer_s { dst = dst, size = (nuint)cluster.Length, pos = 0 };
+            nuint ret = 0;
+            while (output.pos < output.size)
+            {
+                nuint lastIn = input.pos, lastOut = output.pos;
+                ret = Methods.ZSTD_decompressStream(dctx, &output, &input);
+                if (Methods.ZSTD_isError(ret) || (input.pos <= lastIn && output.pos <= lastOut))
+                {
+                    return false;
+                }
+            }
+            // Above zero: the frame goes on past the cluster (QEMU: "possibly because of its damage").
+            return ret == 0;
+        }
     }
+
+    /// <summary>This thread's context, reset (and so out of any state a damaged cluster left it in) and set to decode
+    /// into a stable output buffer; 0 when zstd cannot make one.</summary>
+    private static nint ThreadDecompressionContext()
+    {
+        var dctx = (ZSTD_DCtx_s*)t_dctx;
+        if (dctx == null)
+        {
+            dctx = Methods.ZSTD_createDCtx();
+            if (dctx == null)
+            {
+                return 0;
+            }
+            t_dctx = (nint)dctx;
+        }
+        if (Methods.ZSTD_isError(Methods.ZSTD_DCtx_reset(dctx, ZSTD_ResetDirective.ZSTD_reset_session_only))
+            || Methods.ZSTD_isError(Methods.ZSTD_DCtx_setParameter(dctx, StableOutBuffer, 1)))
+        {
+            return 0;
+        }
+        return (nint)dctx;
+    }
+
+    /// <summary>ZSTD_d_stableOutBuffer, an experimental parameter in zstd.h (ZSTD_d_experimentalParam2).</summary>
+    private const ZSTD_dParameter StableOutBuffer = ZSTD_dParameter.ZSTD_d_experimentalParam2;
 }

@@ -1,9 +1,10 @@
 using Qcow2.Compression;
+using Qcow2.UnitTests.Support;
 
 namespace Qcow2.UnitTests.Compression;
 
-/// <summary>zstd clusters (issue 14 item 4): what we compress reads back, damaged data is an error, and the managed
-/// fallback writes frames the same reader accepts.</summary>
+/// <summary>zstd clusters (issue 14 item 4): what we compress reads back and is the frame libzstd makes, damaged data is
+/// an error, the reader follows qcow2_zstd_decompress, and the managed fallback writes frames the same reader accepts.</summary>
 [TestFixture]
 public class ClusterZstdTests
 {
@@ -68,5 +69,63 @@ public class ClusterZstdTests
         var back = new byte[65536];
         Assert.That(ClusterZstd.Decompress([.. packed!, .. new byte[100]], back), Is.True);
         Assert.That(back, Is.EqualTo(cluster));
+    }
+
+    [Test]
+    public void More_data_than_a_cluster_is_an_error()
+    {
+        // qcow2_zstd_decompress fails when the cluster is full before the frame ends.
+        byte[] twoClusters = Pattern(8192, 4);
+        byte[] packed = ClusterZstd.Compress(twoClusters)!;
+        Assert.That(ClusterZstd.Decompress(packed, new byte[4096]), Is.False);
+    }
+
+    [Test]
+    public void A_cluster_made_of_two_frames_reads_back()
+    {
+        // ZSTD_decompressStream goes on into the next frame while the cluster is not full, so QEMU accepts this.
+        byte[] cluster = Pattern(8192, 6);
+        byte[] first = ClusterZstd.Compress(cluster[..4096])!;
+        byte[] second = ClusterZstd.Compress(cluster[4096..])!;
+        var back = new byte[8192];
+        Assert.That(ClusterZstd.Decompress([.. first, .. second, .. new byte[300]], back), Is.True);
+        Assert.That(back, Is.EqualTo(cluster));
+    }
+
+    [Test]
+    public void A_frame_without_a_content_size_and_a_window_larger_than_the_cluster_reads_back()
+    {
+        // A streamed frame declares its level's window (2 MiB at level 3), not the cluster's size: decoding into the
+        // cluster itself needs no window buffer, and QEMU reads such a frame too.
+        byte[] cluster = Pattern(4096, 8);
+        using var ms = new MemoryStream();
+        using (var z = new ZstdSharp.CompressionStream(ms))
+        {
+            z.Write(cluster);
+        }
+        var back = new byte[4096];
+        Assert.That(ClusterZstd.Decompress(ms.ToArray(), back), Is.True);
+        Assert.That(back, Is.EqualTo(cluster));
+    }
+
+    [TestCase(4096)]
+    [TestCase(65536)]
+    public void The_frame_is_the_one_the_zstd_tool_makes_of_the_cluster(int clusterSize)
+    {
+        // The zstd tool compresses a file as QEMU does a cluster (one frame, default level, content size, no checksum
+        // with --no-check): an independent maker of the bytes QEMU writes.
+        if (!ClusterZstd.UsesHostZstd)
+        {
+            Assert.Ignore("no host libzstd: the managed fallback's frames are valid but need not be libzstd's");
+        }
+        if (!ToolProcess.Available("zstd"))
+        {
+            Assert.Ignore("the zstd tool is not installed (the interop tests compare with QEMU's clusters instead)");
+        }
+        using var dir = new TempDir("zstd");
+        byte[] cluster = Pattern(clusterSize, clusterSize + 1);
+        File.WriteAllBytes(dir.PathOf("cluster"), cluster);
+        var r = ToolProcess.Must("zstd", dir.Path, "-q", "--no-check", "-o", "cluster.zst", "cluster");
+        Assert.That(ClusterZstd.Compress(cluster), Is.EqualTo(File.ReadAllBytes(dir.PathOf("cluster.zst"))), r.ToString());
     }
 }

@@ -65,4 +65,31 @@ public class ZstdInteropTests : QimgFixture
         AssertSame("amend", "-o", "compat=0.10", "z.qcow2");
         AssertSame("create", "-f", "qcow2", "-o", "compat=0.10,compression_type=zstd", "v2.qcow2", "1M");
     }
+
+    [TestCase(8192, "read failed: Input/output error", TestName = "A_frame_of_more_than_a_cluster_fails_reads_as_in_qemu_io")]
+    [TestCase(2048, "read 4096/4096 bytes at offset 0", TestName = "A_cluster_stored_as_two_frames_reads_back_as_in_qemu_io")]
+    public void Stored_frames_are_read_as_qemu_io_reads_them(int frameBytes, string outcome)
+    {
+        // qemu-io compresses 4 KiB of 0x5a to a frame of a few bytes at the start of a sector; that frame is replaced
+        // by frames of the same data (as many as it takes to make the cluster) that fit in the same sector.
+        Sh("qemu-img", "create", "-f", "qcow2", "-o", "compression_type=zstd,cluster_size=4096", "z.qcow2", "64k");
+        Sh("qemu-io", "-c", "write -c -P 0x5a 0 4k", "z.qcow2");
+        byte[] image = File.ReadAllBytes(PathOf("z.qcow2"));
+        int at = image.AsSpan().IndexOf(new byte[] { 0x28, 0xb5, 0x2f, 0xfd }); // the frame's magic number, little-endian
+        Assert.That(at % 512, Is.EqualTo(0), "the cluster starts a sector");
+        byte[] frame = Qcow2.Compression.ClusterZstd.Compress(Enumerable.Repeat((byte)0x5a, frameBytes).ToArray())!;
+        int frames = Math.Max(1, 4096 / frameBytes);
+        Array.Resize(ref image, Math.Max(image.Length, at + (frames * frame.Length))); // the image ends with the cluster
+        for (int n = 0; n < frames; n++)
+        {
+            frame.CopyTo(image, at + (n * frame.Length));
+        }
+        File.WriteAllBytes(PathOf("z.qcow2"), image);
+        string[] read = ["-c", "read -P 0x5a 0 4k", "z.qcow2"];
+        var q = Qemu("qemu-io", read);
+        var o = InProcess.Qio(Dir, read);
+        Assert.That(q.Out + q.Err, Does.Contain(outcome), "qemu-io");
+        Assert.That(o.Out + o.Err, Does.Contain(outcome), "qio");
+        Assert.That(o.Out + o.Err, Does.Not.Contain("Pattern verification failed").And.Not.Contain("Exception"));
+    }
 }
