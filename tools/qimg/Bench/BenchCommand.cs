@@ -24,23 +24,16 @@ namespace Qcow2.Tools.Qimg;
 /// </remarks>
 public static class BenchCommand
 {
-    private const int OptPattern = 258;
-    private const int OptFlushInterval = 259;
-    private const int OptNoDrain = 260;
-
-    /// <summary>The usage line shown by --help (qemu-img's, which does not list --image-opts although bench accepts it).</summary>
-    public const string Syntax = "bench [-c count] [-d depth] [-f fmt] [--flush-interval=flush_interval] [-i aio] [-n] [--no-drain] [-o offset] [--pattern=pattern] [-q] [-s buffer_size] [-S step_size] [-t cache] [-w] [-U] filename";
-
     /// <summary>Environment variable that turns on the extra statistics line on stderr.</summary>
     public const string StatsVariable = "QIMG_BENCH_STATS";
 
     private static readonly IReadOnlyList<LongOption> LongOptions =
     [
         CommandOptions.Help,
-        new("flush-interval", ArgKind.Required, OptFlushInterval),
+        new("flush-interval", ArgKind.Required, OptionCode.FlushInterval),
         CommandOptions.ImageOptsOption,
-        new("pattern", ArgKind.Required, OptPattern),
-        new("no-drain", ArgKind.None, OptNoDrain),
+        new("pattern", ArgKind.Required, OptionCode.Pattern),
+        new("no-drain", ArgKind.None, OptionCode.NoDrain),
         CommandOptions.ForceShareOption,
     ];
 
@@ -148,13 +141,13 @@ public static class BenchCommand
                 case 'w':
                     s.Write = true;
                     break;
-                case OptPattern:
+                case OptionCode.Pattern:
                     s.Pattern = (byte)ParseInt(arg, "Invalid pattern byte specified", byte.MaxValue);
                     break;
-                case OptFlushInterval:
+                case OptionCode.FlushInterval:
                     s.FlushInterval = ParseInt(arg, "Invalid flush interval specified");
                     break;
-                case OptNoDrain:
+                case OptionCode.NoDrain:
                     s.Drain = false;
                     break;
             }

@@ -6,15 +6,10 @@ namespace Qcow2.Tools.Qimg;
 /// <summary>qimg amend: qemu-img 7.2's img_amend (change compat, refcount width, lazy refcounts or size of a qcow2 image).</summary>
 public static class AmendCommand
 {
-    private const int OptForce = 258;
-
-    /// <summary>The usage line shown by --help.</summary>
-    public const string Syntax = "amend [--object objectdef] [--image-opts] [-p] [-q] [-f fmt] [-t cache] [--force] -o options filename";
-
     private static readonly IReadOnlyList<LongOption> LongOptions =
     [
         .. CommandOptions.Common,
-        new("force", ArgKind.None, OptForce),
+        new("force", ArgKind.None, OptionCode.Force),
     ];
 
     /// <summary>qcow2's amend options (qcow2_amend_opts: the LUKS ones, then the common ones), in QEMU's order.</summary>
@@ -25,14 +20,7 @@ public static class AmendCommand
         new("encrypt.old-secret", OptType.String, "Select all keyslots that match this password"),
         new("encrypt.new-secret", OptType.String, "New secret to set in the matching keyslots. Empty string to erase"),
         new("encrypt.iter-time", OptType.Number, "Time to spend in PBKDF in milliseconds"),
-        new("size", OptType.Size, "Virtual disk size"),
-        new("compat", OptType.String, "Compatibility level (v2 [0.10] or v3 [1.1])"),
-        new("backing_file", OptType.String, "File name of a base image"),
-        new("backing_fmt", OptType.String, "Image format of the base image"),
-        new("data_file", OptType.String, "File name of an external data file"),
-        new("data_file_raw", OptType.Bool, "The external data file must stay valid as a raw image"),
-        new("lazy_refcounts", OptType.Bool, "Postpone refcount updates", "off"),
-        new("refcount_bits", OptType.Number, "Width of a reference count entry in bits", "16"),
+        .. CreateOptionLists.Qcow2Common,
     ];
 
     /// <summary>Formats qemu-img 7.2 knows besides qcow2 (none of which qimg can amend).</summary>
@@ -55,7 +43,7 @@ public static class AmendCommand
                 case 't':
                     cache = g.OptArg!;
                     break;
-                case OptForce:
+                case OptionCode.Force:
                     // Only encryption amendments look at --force, and qimg has none.
                     break;
             }

@@ -7,25 +7,13 @@ namespace Qcow2.Tools.Qimg;
 /// <summary>qimg bitmap: qemu-img 7.2's img_bitmap (add, remove, clear, enable, disable or merge a persistent bitmap).</summary>
 public static class BitmapCommand
 {
-    private const int OptAdd = 258;
-    private const int OptRemove = 259;
-    private const int OptClear = 260;
-    private const int OptEnable = 261;
-    private const int OptDisable = 262;
-    private const int OptMerge = 263;
-
-    /// <summary>The usage line shown by --help.</summary>
-    public const string Syntax = "bitmap (--merge SOURCE | --add | --remove | --clear | --enable | --disable)... [-b source_file [-F source_fmt]] [-g granularity] [--object objectdef] [--image-opts | -f fmt] filename bitmap";
+    /// <summary>The actions, each a long option (only --merge takes an argument, the source bitmap), in qemu-img's order.</summary>
+    private static readonly string[] Actions = ["add", "remove", "clear", "enable", "disable", "merge"];
 
     private static readonly IReadOnlyList<LongOption> LongOptions =
     [
         .. CommandOptions.Common,
-        new("add", ArgKind.None, OptAdd),
-        new("remove", ArgKind.None, OptRemove),
-        new("clear", ArgKind.None, OptClear),
-        new("enable", ArgKind.None, OptEnable),
-        new("disable", ArgKind.None, OptDisable),
-        new("merge", ArgKind.Required, OptMerge),
+        .. Actions.Select((op, i) => new LongOption(op, op == "merge" ? ArgKind.Required : ArgKind.None, OptionCode.FirstBitmapAction + i)),
         new("granularity", ArgKind.Required, 'g'),
         new("source-file", ArgKind.Required, 'b'),
         new("source-format", ArgKind.Required, 'F'),
@@ -54,23 +42,9 @@ public static class BitmapCommand
                 case 'g':
                     granularity = QimgNumbers.Cvtnum("granularity", g.OptArg!, QimgNumbers.WarnTo(ctx.Err));
                     break;
-                case OptAdd:
-                    actions.Add(new("add"));
-                    break;
-                case OptRemove:
-                    actions.Add(new("remove"));
-                    break;
-                case OptClear:
-                    actions.Add(new("clear"));
-                    break;
-                case OptEnable:
-                    actions.Add(new("enable"));
-                    break;
-                case OptDisable:
-                    actions.Add(new("disable"));
-                    break;
-                case OptMerge:
-                    actions.Add(new("merge", g.OptArg));
+                case >= OptionCode.FirstBitmapAction and < OptionCode.FirstBitmapAction + OptionCode.BitmapActionCount:
+                    string op = Actions[c - OptionCode.FirstBitmapAction];
+                    actions.Add(new(op, op == "merge" ? g.OptArg : null));
                     break;
             }
         }

@@ -8,20 +8,15 @@ namespace Qcow2.Tools.Qimg;
 /// <summary>qimg check: qemu-img check's options, repair modes, human and JSON reports and exit codes.</summary>
 public static class CheckCommand
 {
-    private const int OptOutput = 256;
-
     /// <summary>Exit code when the format has no consistency check.</summary>
     public const int NotSupportedExitCode = 63;
-
-    /// <summary>The usage line shown by --help.</summary>
-    public const string Syntax = "check [--object objectdef] [--image-opts] [-q] [-f fmt] [--output=ofmt] [-r [leaks | all]] [-T src_cache] [-U] filename";
 
     private static readonly IReadOnlyList<LongOption> LongOptions =
     [
         CommandOptions.Help,
         CommandOptions.FormatOption,
         new("repair", ArgKind.Required, 'r'),
-        new("output", ArgKind.Required, OptOutput),
+        CommandOptions.OutputOption,
         CommandOptions.ImageOptsOption,
         CommandOptions.ForceShareOption,
     ];
@@ -47,7 +42,7 @@ public static class CheckCommand
                         _ => throw new QimgUsageException($"Unknown option value for -r (expecting 'leaks' or 'all'): {g.OptArg}"),
                     };
                     break;
-                case OptOutput:
+                case OptionCode.Output:
                     output = g.OptArg;
                     break;
                 case 'T':

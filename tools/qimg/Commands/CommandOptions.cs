@@ -8,26 +8,23 @@ namespace Qcow2.Tools.Qimg;
 /// </summary>
 public sealed class CommandOptions
 {
-    /// <summary>The code of --object.</summary>
-    public const int OptObject = 0x1000;
-
-    /// <summary>The code of --image-opts.</summary>
-    public const int OptImageOpts = 0x1001;
-
     /// <summary>--help.</summary>
     public static readonly LongOption Help = new("help", ArgKind.None, 'h');
 
     /// <summary>--object (refused: qimg has no user-creatable objects).</summary>
-    public static readonly LongOption Object = new("object", ArgKind.Required, OptObject);
+    public static readonly LongOption Object = new("object", ArgKind.Required, OptionCode.Object);
 
     /// <summary>--image-opts.</summary>
-    public static readonly LongOption ImageOptsOption = new("image-opts", ArgKind.None, OptImageOpts);
+    public static readonly LongOption ImageOptsOption = new("image-opts", ArgKind.None, OptionCode.ImageOpts);
 
     /// <summary>--force-share, the long form of -U.</summary>
     public static readonly LongOption ForceShareOption = new("force-share", ArgKind.None, 'U');
 
     /// <summary>--format, the long form of -f.</summary>
     public static readonly LongOption FormatOption = new("format", ArgKind.Required, 'f');
+
+    /// <summary>--output=human|json.</summary>
+    public static readonly LongOption OutputOption = new("output", ArgKind.Required, OptionCode.Output);
 
     /// <summary>The long options most commands start with, in QEMU's order: --help, --object, --image-opts.</summary>
     public static readonly IReadOnlyList<LongOption> Common = [Help, Object, ImageOptsOption];
@@ -83,9 +80,9 @@ public sealed class CommandOptions
                 case GetOpt.Unrecognized or GetOpt.MissingArgument:
                     // Without a leading ':' getopt has printed its complaint; qemu-img then shows its help.
                     throw new QimgExitException(HelpText.Print(_ctx));
-                case OptObject:
+                case OptionCode.Object:
                     throw new QimgException("--object is not supported by qimg");
-                case OptImageOpts:
+                case OptionCode.ImageOpts:
                     ImageOpts = true;
                     break;
                 case 'U':

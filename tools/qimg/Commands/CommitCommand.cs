@@ -9,7 +9,6 @@ namespace Qcow2.Tools.Qimg;
 /// </summary>
 public static class CommitCommand
 {
-
     /// <summary>mirror's MAX_IO_BYTES: one copy operation moves at most 1 MiB.</summary>
     private const long MaxIoBytes = 1 << 20;
 
@@ -24,9 +23,6 @@ public static class CommitCommand
 
     /// <summary>The smallest granularity qemu uses for a target's dirty bitmap.</summary>
     private const long MinGranularity = 4096;
-
-    /// <summary>The usage line shown by --help.</summary>
-    public const string Syntax = "commit [--object objectdef] [--image-opts] [-q] [-f fmt] [-t cache] [-b base] [-r rate_limit] [-d] [-p] filename";
 
     private static readonly IReadOnlyList<LongOption> LongOptions = CommandOptions.Common;
 

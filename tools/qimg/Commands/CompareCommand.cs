@@ -10,15 +10,11 @@ namespace Qcow2.Tools.Qimg;
 /// </summary>
 public static class CompareCommand
 {
-
     /// <summary>qemu-img's IO_BUF_SIZE: reads are at most 2 MiB.</summary>
     private const int IoBufSize = 2 << 20;
 
     /// <summary>BDRV_SECTOR_SIZE: buffers are compared sector by sector.</summary>
     private const int SectorSize = 512;
-
-    /// <summary>The usage line shown by --help.</summary>
-    public const string Syntax = "compare [--object objectdef] [--image-opts] [-f fmt] [-F fmt] [-T src_cache] [-p] [-q] [-s] [-U] filename1 filename2";
 
     private static readonly IReadOnlyList<LongOption> LongOptions = CommandOptions.CommonAndForceShare;
 

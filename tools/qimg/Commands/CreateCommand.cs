@@ -6,9 +6,6 @@ namespace Qcow2.Tools.Qimg;
 /// <summary>qimg create: qemu-img create's options, checks, messages and "Formatting ..." line, for raw and qcow2.</summary>
 public static class CreateCommand
 {
-    /// <summary>The usage line shown by --help.</summary>
-    public const string Syntax = "create [-q] [-f fmt] [-b backing_file [-F backing_fmt]] [-u] [-o options] filename [size]";
-
     /// <summary>Formats qemu-img knows but qimg cannot create.</summary>
     private static readonly HashSet<string> OtherQemuFormats =
         ["blkdebug", "blklogwrites", "blkverify", "bochs", "cloop", "dmg", "luks", "parallels", "qcow", "qed", "vdi", "vhdx", "vmdk", "vpc", "vvfat", "file"];

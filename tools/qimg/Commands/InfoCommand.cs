@@ -6,19 +6,13 @@ namespace Qcow2.Tools.Qimg;
 /// <summary>qimg info: qemu-img info's options, human and JSON output, --backing-chain.</summary>
 public static class InfoCommand
 {
-    private const int OptOutput = 256;
-    private const int OptBackingChain = 257;
-
-    /// <summary>The usage line shown by --help.</summary>
-    public const string Syntax = "info [--image-opts] [-f fmt] [--output=ofmt] [--backing-chain] [-U] filename";
-
     private static readonly IReadOnlyList<LongOption> LongOptions =
     [
         CommandOptions.Help,
         CommandOptions.Object,
         CommandOptions.FormatOption,
-        new("output", ArgKind.Required, OptOutput),
-        new("backing-chain", ArgKind.None, OptBackingChain),
+        CommandOptions.OutputOption,
+        new("backing-chain", ArgKind.None, OptionCode.BackingChain),
         CommandOptions.ImageOptsOption,
         CommandOptions.ForceShareOption,
     ];
@@ -33,10 +27,10 @@ public static class InfoCommand
         {
             switch (c)
             {
-                case OptOutput:
+                case OptionCode.Output:
                     output = g.OptArg;
                     break;
-                case OptBackingChain:
+                case OptionCode.BackingChain:
                     chain = true;
                     break;
             }

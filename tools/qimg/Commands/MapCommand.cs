@@ -7,17 +7,12 @@ namespace Qcow2.Tools.Qimg;
 /// <summary>qimg map: qemu-img map's extents, merged as qemu-img merges them, in human or JSON form.</summary>
 public static class MapCommand
 {
-    private const int OptOutput = 256;
-
-    /// <summary>The usage line shown by --help.</summary>
-    public const string Syntax = "map [--image-opts] [-f fmt] [--start-offset=offset] [--max-length=len] [--output=ofmt] [-U] filename";
-
     private static readonly IReadOnlyList<LongOption> LongOptions =
     [
         CommandOptions.Help,
         CommandOptions.Object,
         CommandOptions.FormatOption,
-        new("output", ArgKind.Required, OptOutput),
+        CommandOptions.OutputOption,
         CommandOptions.ImageOptsOption,
         CommandOptions.ForceShareOption,
         new("start-offset", ArgKind.Required, 's'),
@@ -96,7 +91,7 @@ public static class MapCommand
         {
             switch (c)
             {
-                case OptOutput:
+                case OptionCode.Output:
                     output = g.OptArg;
                     break;
                 case 's':

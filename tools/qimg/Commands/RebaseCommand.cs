@@ -9,13 +9,9 @@ namespace Qcow2.Tools.Qimg;
 /// </summary>
 public static class RebaseCommand
 {
-
     /// <summary>qemu-img's IO_BUF_SIZE: the backing files are read 2 MiB at a time.</summary>
     private const int IoBufSize = 2 << 20;
 
-
-    /// <summary>The usage line shown by --help.</summary>
-    public const string Syntax = "rebase [--object objectdef] [--image-opts] [-U] [-q] [-f fmt] [-t cache] [-T src_cache] [-p] [-u] -b backing_file [-F backing_fmt] filename";
 
     private static readonly IReadOnlyList<LongOption> LongOptions = CommandOptions.CommonAndForceShare;
 

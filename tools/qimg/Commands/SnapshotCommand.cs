@@ -7,12 +7,8 @@ namespace Qcow2.Tools.Qimg;
 /// <summary>qimg snapshot: qemu-img 7.2's img_snapshot (list, create, apply, delete internal snapshots).</summary>
 public static class SnapshotCommand
 {
-
     /// <summary>QEMUSnapshotInfo.name holds 256 bytes, so qemu-img keeps at most 255 bytes of a new snapshot's name.</summary>
     private const int MaxNameBytes = 255;
-
-    /// <summary>The usage line shown by --help.</summary>
-    public const string Syntax = "snapshot [--object objectdef] [--image-opts] [-U] [-q] [-l | -a snapshot | -c snapshot | -d snapshot] filename";
 
     private static readonly IReadOnlyList<LongOption> LongOptions = CommandOptions.CommonAndForceShare;
 
