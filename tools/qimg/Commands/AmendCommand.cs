@@ -23,10 +23,6 @@ public static class AmendCommand
         .. CreateOptionLists.Qcow2Common,
     ];
 
-    /// <summary>Formats qemu-img 7.2 knows besides qcow2 (none of which qimg can amend).</summary>
-    private static readonly HashSet<string> KnownFormats =
-        ["raw", "blkdebug", "blklogwrites", "blkverify", "bochs", "cloop", "dmg", "luks", "parallels", "qcow", "qed", "vdi", "vhdx", "vmdk", "vpc", "vvfat", "file"];
-
     /// <summary>Runs the command; args[0] is "amend".</summary>
     public static int Run(string[] args, ToolContext ctx)
     {
@@ -149,7 +145,7 @@ public static class AmendCommand
     {
         if (format != "qcow2")
         {
-            throw new QimgException(KnownFormats.Contains(format)
+            throw new QimgException(format == "raw" || FormatCreator.OtherQemuFormats.Contains(format)
                 ? $"Format driver '{format}' does not support option amendment"
                 : $"Unknown file format '{format}'");
         }
