@@ -154,11 +154,7 @@ public static class BenchCommand
         }
         // qemu-img bench prints its lines with plain printf, so -q silences nothing.
         (s.Format, s.ForceShare, s.ImageOpts) = (g.Format, g.ForceShare, g.ImageOpts);
-        if (g.Operands.Count != 1)
-        {
-            throw new QimgUsageException("Expecting one image file name");
-        }
-        s.FileName = g.Operands[0];
+        s.FileName = g.OneImage();
         if (s.Step == 0)
         {
             // A step of 0 (the default) means one buffer size.

@@ -27,7 +27,6 @@ public static class AmendCommand
     public static int Run(string[] args, ToolContext ctx)
     {
         string? options = null;
-        string cache = "writeback";
         var g = new CommandOptions(args, ":ho:f:t:pq", LongOptions, ctx);
         for (int c; (c = g.Next()) != -1;)
         {
@@ -35,9 +34,6 @@ public static class AmendCommand
             {
                 case 'o':
                     options = CreateCommand.AccumulateOptions(options, g.OptArg!);
-                    break;
-                case 't':
-                    cache = g.OptArg!;
                     break;
                 case OptionCode.Force:
                     // Only encryption amendments look at --force, and qimg has none.
@@ -51,7 +47,7 @@ public static class AmendCommand
         var bar = new Progress(ctx, g.ShowProgress);
         try
         {
-            return Amend(ctx, g, options, g.Format, cache, g.ImageOpts, bar);
+            return Amend(ctx, g, options, g.Format, g.Cache ?? CacheModes.Default, g.ImageOpts, bar);
         }
         finally
         {

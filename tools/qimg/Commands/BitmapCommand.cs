@@ -25,7 +25,6 @@ public static class BitmapCommand
     /// <summary>Runs the command; args[0] is "bitmap".</summary>
     public static int Run(string[] args, ToolContext ctx)
     {
-        string? srcFmt = null, srcFile = null;
         long granularity = 0;
         var actions = new List<BitmapAction>();
         var g = new CommandOptions(args, ":b:f:F:g:h", LongOptions, ctx);
@@ -33,12 +32,6 @@ public static class BitmapCommand
         {
             switch (c)
             {
-                case 'b':
-                    srcFile = g.OptArg;
-                    break;
-                case 'F':
-                    srcFmt = g.OptArg;
-                    break;
                 case 'g':
                     granularity = QimgNumbers.Cvtnum("granularity", g.OptArg!, QimgNumbers.WarnTo(ctx.Err));
                     break;
@@ -56,6 +49,7 @@ public static class BitmapCommand
         {
             throw new QimgException("granularity only supported with --add");
         }
+        (string? srcFile, string? srcFmt) = (g.OtherImage, g.OtherFormat);
         if (srcFmt is not null && srcFile is null)
         {
             throw new QimgException("-F only supported with -b");

@@ -3,7 +3,8 @@ namespace Qcow2.Tools.Qimg;
 /// <summary>
 /// The command-line loop every qemu-img command writes, once: getopt over the command's options, with the options
 /// that mean the same in every command handled here (-h and --help print the help and end the command, --object is
-/// refused, --image-opts, -U/--force-share, -f/--format, -q and -p are recorded), and bad options turned into
+/// refused, --image-opts, -U/--force-share, -f/--format, -q and -p are recorded; --output, -t, -T, -b and -F are
+/// recorded and still returned, for a command that acts on them at once), and bad options turned into
 /// qemu-img's usage errors (or, for an option string without ':', into its help, as measure does).
 /// </summary>
 public sealed class CommandOptions
@@ -65,6 +66,26 @@ public sealed class CommandOptions
     /// <summary>--image-opts.</summary>
     public bool ImageOpts { get; private set; }
 
+    /// <summary>--output: the output format asked for, or null.</summary>
+    public string? Output { get; private set; }
+
+    /// <summary>-t: the cache mode, or null.</summary>
+    public string? Cache { get; private set; }
+
+    /// <summary>-T: the source cache mode, or null.</summary>
+    public string? SourceCache { get; private set; }
+
+    /// <summary>-b: the other image the command names (the backing file of create and rebase, the base of commit, the merge source of bitmap), or null.</summary>
+    public string? OtherImage { get; private set; }
+
+    /// <summary>-F: the format of the other image (for compare, of the second image), or null.</summary>
+    public string? OtherFormat { get; private set; }
+
+    /// <summary>The one operand, the image's file name; throws qemu-img's usage error when there is not exactly one.</summary>
+    public string OneImage() => Operands.Count == 1
+        ? Operands[0]
+        : throw new QimgUsageException("Expecting one image file name");
+
     /// <summary>-U.</summary>
     public bool ForceShare { get; private set; }
 
@@ -97,6 +118,21 @@ public sealed class CommandOptions
                 case 'p':
                     Progress = true;
                     break;
+                case OptionCode.Output:
+                    Output = _getopt.OptArg;
+                    return c;
+                case 't':
+                    Cache = _getopt.OptArg;
+                    return c;
+                case 'T':
+                    SourceCache = _getopt.OptArg;
+                    return c;
+                case 'b':
+                    OtherImage = _getopt.OptArg;
+                    return c;
+                case 'F':
+                    OtherFormat = _getopt.OptArg;
+                    return c;
                 default:
                     return c;
             }

@@ -29,23 +29,14 @@ public static class CommitCommand
     /// <summary>Runs the command; args[0] is "commit".</summary>
     public static int Run(string[] args, ToolContext ctx)
     {
-        string? baseName = null;
-        string cache = "writeback";
         bool drop = false;
         var g = new CommandOptions(args, ":f:ht:b:dpqr:", LongOptions, ctx);
         for (int c; (c = g.Next()) != -1;)
         {
             switch (c)
             {
-                case 't':
-                    cache = g.OptArg!;
-                    break;
-                case 'b':
+                case 'b' or 'd':
                     // -b implies -d: the top image is left as it is.
-                    baseName = g.OptArg;
-                    drop = true;
-                    break;
-                case 'd':
                     drop = true;
                     break;
                 case 'r':
@@ -54,11 +45,8 @@ public static class CommitCommand
                     break;
             }
         }
-        if (g.Operands.Count != 1)
-        {
-            throw new QimgUsageException("Expecting one image file name");
-        }
-        string filename = g.Operands[0];
+        string filename = g.OneImage();
+        string cache = g.Cache ?? CacheModes.Default;
         if (!CacheModes.IsValid(cache))
         {
             throw new QimgException($"Invalid cache option: {cache}");
@@ -69,7 +57,7 @@ public static class CommitCommand
         bar.Print(0, 100);
         try
         {
-            Commit(ctx, top, g.ImageOpts ? top.FileName : filename, filename, baseName, drop, bar);
+            Commit(ctx, top, g.ImageOpts ? top.FileName : filename, filename, g.OtherImage, drop, bar);
         }
         finally
         {

@@ -21,24 +21,11 @@ public static class CompareCommand
     /// <summary>Runs the command; args[0] is "compare".</summary>
     public static int Run(string[] args, ToolContext ctx)
     {
-        string? fmt2 = null;
-        string cache = "writeback";
         bool strict = false;
         var g = new CommandOptions(args, ":hf:F:T:pqsU", LongOptions, ctx);
         for (int c; (c = g.Next()) != -1;)
         {
-            switch (c)
-            {
-                case 'F':
-                    fmt2 = g.OptArg;
-                    break;
-                case 'T':
-                    cache = g.OptArg!;
-                    break;
-                case 's':
-                    strict = true;
-                    break;
-            }
+            strict |= c == 's';
         }
         if (g.Operands.Count != 2)
         {
@@ -47,7 +34,7 @@ public static class CompareCommand
         var bar = new QemuProgress(ctx, g.ShowProgress, 2.0f);
         try
         {
-            return Compare(ctx, g.Operands[0], g.Operands[1], g.Format, fmt2, cache, g.ImageOpts, strict, g.Quiet, bar, g.ForceShare);
+            return Compare(ctx, g.Operands[0], g.Operands[1], g.Format, g.OtherFormat, g.SourceCache ?? CacheModes.Default, g.ImageOpts, strict, g.Quiet, bar, g.ForceShare);
         }
         finally
         {

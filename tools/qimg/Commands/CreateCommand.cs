@@ -11,8 +11,6 @@ public static class CreateCommand
     /// <summary>Runs the command; args[0] is "create".</summary>
     public static int Run(string[] args, ToolContext ctx)
     {
-        string? baseFmt = null;
-        string? baseFile = null;
         string? options = null;
         bool noBacking = false;
         var g = new CommandOptions(args, ":F:b:f:ho:qu", LongOptions, ctx);
@@ -20,12 +18,6 @@ public static class CreateCommand
         {
             switch (c)
             {
-                case 'F':
-                    baseFmt = g.OptArg;
-                    break;
-                case 'b':
-                    baseFile = g.OptArg;
-                    break;
                 case 'o':
                     options = AccumulateOptions(options, g.OptArg!);
                     break;
@@ -56,7 +48,7 @@ public static class CreateCommand
         }
         try
         {
-            ImgCreate(ctx, new CreateRequest(filename, fmt, baseFile, baseFmt, options, imgSize, noBacking, g.Quiet));
+            ImgCreate(ctx, new CreateRequest(filename, fmt, g.OtherImage, g.OtherFormat, options, imgSize, noBacking, g.Quiet));
         }
         catch (ToolException e) when (e is not QimgUsageException)
         {

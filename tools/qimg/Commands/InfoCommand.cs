@@ -20,27 +20,15 @@ public static class InfoCommand
     /// <summary>Runs the command; args[0] is "info".</summary>
     public static int Run(string[] args, ToolContext ctx)
     {
-        string? output = null;
         bool chain = false;
         var g = new CommandOptions(args, ":f:hU", LongOptions, ctx);
         for (int c; (c = g.Next()) != -1;)
         {
-            switch (c)
-            {
-                case OptionCode.Output:
-                    output = g.OptArg;
-                    break;
-                case OptionCode.BackingChain:
-                    chain = true;
-                    break;
-            }
+            chain |= c == OptionCode.BackingChain;
         }
-        if (g.Operands.Count != 1)
-        {
-            throw new QimgUsageException("Expecting one image file name");
-        }
-        bool json = OutputFormat.IsJson(output);
-        List<ImageInfo> list = Collect(ctx, g.Operands[0], g.Format, g.ImageOpts, chain, g.ForceShare);
+        string filename = g.OneImage();
+        bool json = OutputFormat.IsJson(g.Output);
+        List<ImageInfo> list = Collect(ctx, filename, g.Format, g.ImageOpts, chain, g.ForceShare);
         if (json)
         {
             object value = chain ? list.Select(i => (object)i.ToQDict()).ToList() : list[0].ToQDict();

@@ -18,36 +18,14 @@ public static class RebaseCommand
     /// <summary>Runs the command; args[0] is "rebase".</summary>
     public static int Run(string[] args, ToolContext ctx)
     {
-        string? baseFmt = null, baseImg = null;
-        string cache = "writeback", srcCache = "writeback";
         bool unsafeMode = false;
         var g = new CommandOptions(args, ":hf:F:b:upt:T:qU", LongOptions, ctx);
         for (int c; (c = g.Next()) != -1;)
         {
-            switch (c)
-            {
-                case 'F':
-                    baseFmt = g.OptArg;
-                    break;
-                case 'b':
-                    baseImg = g.OptArg;
-                    break;
-                case 'u':
-                    unsafeMode = true;
-                    break;
-                case 't':
-                    cache = g.OptArg!;
-                    break;
-                case 'T':
-                    srcCache = g.OptArg!;
-                    break;
-            }
+            unsafeMode |= c == 'u';
         }
-        if (g.Operands.Count != 1)
-        {
-            throw new QimgUsageException("Expecting one image file name");
-        }
-        if (!unsafeMode && baseImg is null)
+        string filename = g.OneImage();
+        if (!unsafeMode && g.OtherImage is null)
         {
             throw new QimgUsageException("Must specify backing file (-b) or use unsafe mode (-u)");
         }
@@ -55,7 +33,7 @@ public static class RebaseCommand
         bar.Print(0, 100);
         try
         {
-            Rebase(ctx, g.Operands[0], g.Format, baseImg ?? "", baseFmt, cache, srcCache, unsafeMode, g.ImageOpts, bar);
+            Rebase(ctx, filename, g.Format, g.OtherImage ?? "", g.OtherFormat, g.Cache ?? CacheModes.Default, g.SourceCache ?? CacheModes.Default, unsafeMode, g.ImageOpts, bar);
         }
         finally
         {

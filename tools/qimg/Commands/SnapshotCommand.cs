@@ -32,11 +32,7 @@ public static class SnapshotCommand
                     break;
             }
         }
-        if (g.Operands.Count != 1)
-        {
-            throw new QimgUsageException("Expecting one image file name");
-        }
-        using BlockDevice dev = OpenImage(ctx, g.Operands[0], null, g.ImageOpts, writable: action != 'l', g.ForceShare);
+        using BlockDevice dev = OpenImage(ctx, g.OneImage(), null, g.ImageOpts, writable: action != 'l', g.ForceShare);
         var image = dev as Qcow2Image;
         bool ok = action switch
         {
