@@ -218,15 +218,7 @@ public static class BenchCommand
         {
             throw new QimgException($"Could not open '{s.FileName}': force-share=on can only be used with read-only images");
         }
-        BlockDevice dev;
-        try
-        {
-            dev = ImageOpener.Open(file, options);
-        }
-        catch (Exception e) when (e is not QimgException)
-        {
-            throw new QimgException($"Could not open '{s.FileName}': {e.Message}");
-        }
+        BlockDevice dev = ImageArgs.OpenOrSay(file, options, $"Could not open '{s.FileName}'");
         if (s.NativeAio && !s.DirectCache)
         {
             // The file layer refuses aio=native without O_DIRECT once the file itself was found.

@@ -36,6 +36,7 @@ public sealed class CommandOptions
     private readonly GetOpt _getopt;
     private readonly ToolContext _ctx;
     private readonly bool _quietGetopt;
+    private readonly Dictionary<int, string> _recorded = [];
 
     /// <summary>Scans args (args[0] is the command name) with the command's short and long options, in QEMU's order.</summary>
     public CommandOptions(string[] args, string shortOptions, IReadOnlyList<LongOption> longOptions, ToolContext ctx)
@@ -67,19 +68,21 @@ public sealed class CommandOptions
     public bool ImageOpts { get; private set; }
 
     /// <summary>--output: the output format asked for, or null.</summary>
-    public string? Output { get; private set; }
+    public string? Output => Recorded(OptionCode.Output);
 
     /// <summary>-t: the cache mode, or null.</summary>
-    public string? Cache { get; private set; }
+    public string? Cache => Recorded('t');
 
     /// <summary>-T: the source cache mode, or null.</summary>
-    public string? SourceCache { get; private set; }
+    public string? SourceCache => Recorded('T');
 
     /// <summary>-b: the other image the command names (the backing file of create and rebase, the base of commit, the merge source of bitmap), or null.</summary>
-    public string? OtherImage { get; private set; }
+    public string? OtherImage => Recorded('b');
 
     /// <summary>-F: the format of the other image (for compare, of the second image), or null.</summary>
-    public string? OtherFormat { get; private set; }
+    public string? OtherFormat => Recorded('F');
+
+    private string? Recorded(int option) => _recorded.GetValueOrDefault(option);
 
     /// <summary>The one operand, the image's file name; throws qemu-img's usage error when there is not exactly one.</summary>
     public string OneImage() => Operands.Count == 1
@@ -118,20 +121,8 @@ public sealed class CommandOptions
                 case 'p':
                     Progress = true;
                     break;
-                case OptionCode.Output:
-                    Output = _getopt.OptArg;
-                    return c;
-                case 't':
-                    Cache = _getopt.OptArg;
-                    return c;
-                case 'T':
-                    SourceCache = _getopt.OptArg;
-                    return c;
-                case 'b':
-                    OtherImage = _getopt.OptArg;
-                    return c;
-                case 'F':
-                    OtherFormat = _getopt.OptArg;
+                case OptionCode.Output or 't' or 'T' or 'b' or 'F':
+                    _recorded[c] = _getopt.OptArg!;
                     return c;
                 default:
                     return c;

@@ -125,14 +125,7 @@ public static class CommitCommand
             Format = format,
             ReadOnly = false,
         }.ForTool(ctx);
-        try
-        {
-            return ImageOpener.Open(path, options);
-        }
-        catch (Exception e) when (e is not QimgException)
-        {
-            throw new QimgException($"Could not reopen '{path}': {e.Message}");
-        }
+        return ImageArgs.OpenOrSay(path, options, $"Could not reopen '{path}'");
     }
 
     /// <summary>

@@ -104,14 +104,7 @@ public static class RebaseCommand
             Format = baseFmt,
             ReadOnly = true,
         }.ForTool(ctx);
-        try
-        {
-            return ImageOpener.Open(realPath, options);
-        }
-        catch (Exception e) when (e is not QimgException)
-        {
-            throw new QimgException($"Could not open new backing file '{baseImg}': {e.Message}");
-        }
+        return ImageArgs.OpenOrSay(realPath, options, $"Could not open new backing file '{baseImg}'");
     }
 
     /// <summary>The loop of img_rebase's safe mode: writes the old backing's data wherever the new one differs.</summary>
