@@ -24,13 +24,11 @@ public static class CommitCommand
     /// <summary>The smallest granularity qemu uses for a target's dirty bitmap.</summary>
     private const long MinGranularity = 4096;
 
-    private static readonly IReadOnlyList<LongOption> LongOptions = CommandOptions.Common;
-
     /// <summary>Runs the command; args[0] is "commit".</summary>
     public static int Run(string[] args, ToolContext ctx)
     {
         bool drop = false;
-        var g = new CommandOptions(args, ":f:ht:b:dpqr:", LongOptions, ctx);
+        var g = new CommandOptions(args, ":f:ht:b:dpqr:", CommandOptions.Common, ctx);
         for (int c; (c = g.Next()) != -1;)
         {
             switch (c)

@@ -16,13 +16,11 @@ public static class CompareCommand
     /// <summary>BDRV_SECTOR_SIZE: buffers are compared sector by sector.</summary>
     private const int SectorSize = 512;
 
-    private static readonly IReadOnlyList<LongOption> LongOptions = CommandOptions.CommonAndForceShare;
-
     /// <summary>Runs the command; args[0] is "compare".</summary>
     public static int Run(string[] args, ToolContext ctx)
     {
         bool strict = false;
-        var g = new CommandOptions(args, ":hf:F:T:pqsU", LongOptions, ctx);
+        var g = new CommandOptions(args, ":hf:F:T:pqsU", CommandOptions.CommonAndForceShare, ctx);
         for (int c; (c = g.Next()) != -1;)
         {
             strict |= c == 's';

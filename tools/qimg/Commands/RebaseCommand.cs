@@ -13,13 +13,11 @@ public static class RebaseCommand
     private const int IoBufSize = 2 << 20;
 
 
-    private static readonly IReadOnlyList<LongOption> LongOptions = CommandOptions.CommonAndForceShare;
-
     /// <summary>Runs the command; args[0] is "rebase".</summary>
     public static int Run(string[] args, ToolContext ctx)
     {
         bool unsafeMode = false;
-        var g = new CommandOptions(args, ":hf:F:b:upt:T:qU", LongOptions, ctx);
+        var g = new CommandOptions(args, ":hf:F:b:upt:T:qU", CommandOptions.CommonAndForceShare, ctx);
         for (int c; (c = g.Next()) != -1;)
         {
             unsafeMode |= c == 'u';

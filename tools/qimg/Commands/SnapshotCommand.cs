@@ -10,14 +10,12 @@ public static class SnapshotCommand
     /// <summary>QEMUSnapshotInfo.name holds 256 bytes, so qemu-img keeps at most 255 bytes of a new snapshot's name.</summary>
     private const int MaxNameBytes = 255;
 
-    private static readonly IReadOnlyList<LongOption> LongOptions = CommandOptions.CommonAndForceShare;
-
     /// <summary>Runs the command; args[0] is "snapshot".</summary>
     public static int Run(string[] args, ToolContext ctx)
     {
         char action = '\0';
         string name = "";
-        var g = new CommandOptions(args, ":la:c:d:hqU", LongOptions, ctx);
+        var g = new CommandOptions(args, ":la:c:d:hqU", CommandOptions.CommonAndForceShare, ctx);
         for (int c; (c = g.Next()) != -1;)
         {
             switch (c)
