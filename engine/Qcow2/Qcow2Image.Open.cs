@@ -280,7 +280,7 @@ public sealed partial class Qcow2Image
                     BackingFormat = Encoding.UTF8.GetString(e.Data);
                     break;
                 case HeaderExtension.FeatureTable:
-                    _featureTable = e.Data;
+                    // Names only; the header writer emits its own table, so this one is not kept as unknown.
                     break;
                 case HeaderExtension.Bitmaps:
                     if (ReadBitmapsExtension(e.Data))

@@ -15,7 +15,6 @@ public sealed partial class Qcow2Image : BlockDevice
     private readonly bool _readOnly;
     private Header _header = new();
     private List<HeaderExtension> _unknownExtensions = new();
-    private byte[]? _featureTable;
 
     private int _clusterBits;
     private int _clusterSize;

@@ -84,22 +84,8 @@ public static class MkimageTool
             ctx.Err.WriteLine("mkimage: " + e.Message);
             return 1;
         }
-        catch (Exception e) when (e is ImageOpenException or BlockIOException)
-        {
-            ctx.Err.WriteLine($"mkimage: {image}: {e.Message}");
-            return 1;
-        }
-        catch (CorruptImageException e)
-        {
-            ctx.Err.WriteLine($"mkimage: {image}: {e.Message}");
-            return 1;
-        }
-        catch (IOException e)
-        {
-            ctx.Err.WriteLine($"mkimage: {image}: {e.Message}");
-            return 1;
-        }
-        catch (UnauthorizedAccessException e)
+        catch (Exception e) when (e is ImageOpenException or BlockIOException or CorruptImageException or IOException
+            or UnauthorizedAccessException)
         {
             ctx.Err.WriteLine($"mkimage: {image}: {e.Message}");
             return 1;

@@ -19,6 +19,26 @@ public static partial class HostExtents
     /// <summary>One answer: whether the extent at the offset is data (else a hole reading as zeros) and its length.</summary>
     public readonly record struct Extent(bool Data, long Length);
 
+    /// <summary>
+    /// The file driver's answer at an offset of an image's host file (all data when there is none): data or hole, its
+    /// length, and whether it reaches the end of the file, whose size counts in whole sectors.
+    /// </summary>
+    public static (bool Data, long Length, bool Eof) FileStatus(FileStream? host, long offset, long bytes)
+    {
+        if (host is null)
+        {
+            return (true, bytes, false);
+        }
+        long total = (host.Length + ChainStatus.SectorSize - 1) / ChainStatus.SectorSize * ChainStatus.SectorSize;
+        if (offset >= total)
+        {
+            return (false, 0, true);
+        }
+        bytes = Math.Min(bytes, total - offset);
+        Extent e = Query(host.SafeFileHandle, offset, bytes);
+        return (e.Data, e.Length, offset + e.Length == total);
+    }
+
     /// <summary>The extent starting at offset (at most bytes long) of an open file.</summary>
     public static Extent Query(SafeFileHandle file, long offset, long bytes)
     {

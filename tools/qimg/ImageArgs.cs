@@ -38,15 +38,7 @@ public static class ImageArgs
     /// </summary>
     public static BlockDevice OpenFile(ToolContext ctx, string file, OpenOptions options, bool warnProbedRaw, string? shownAs = null)
     {
-        BlockDevice dev;
-        try
-        {
-            dev = ImageOpener.Open(file, options);
-        }
-        catch (Exception e) when (e is not QimgException)
-        {
-            throw new QimgException($"Could not open '{shownAs ?? file}': {e.Message}");
-        }
+        BlockDevice dev = OpenOrSay(file, options, $"Could not open '{shownAs ?? file}'");
         if (warnProbedRaw && options.Format is null && dev is RawDevice)
         {
             ctx.Err.Write($"WARNING: Image format was not specified for '{file}' and probing guessed raw.\n"
@@ -54,6 +46,19 @@ public static class ImageArgs
                 + "         Specify the 'raw' format explicitly to remove the restrictions.\n");
         }
         return dev;
+    }
+
+    /// <summary>Opens path with options; an engine failure becomes "WHAT: REASON", WHAT being how qemu-img names the attempt.</summary>
+    public static BlockDevice OpenOrSay(string path, OpenOptions options, string what)
+    {
+        try
+        {
+            return ImageOpener.Open(path, options);
+        }
+        catch (Exception e) when (e is not QimgException)
+        {
+            throw new QimgException($"{what}: {e.Message}");
+        }
     }
 
     /// <summary>Reads an --image-opts list (driver=..., file.filename=..., other image options) into options; returns the file name.</summary>

@@ -10,11 +10,7 @@ namespace Qcow2.Tools.Qio;
 /// </summary>
 internal sealed class AioQueue
 {
-    private readonly QioSession _session;
     private readonly List<AioRequest> _inFlight = [];
-
-    /// <summary>Creates the queue of a session.</summary>
-    public AioQueue(QioSession session) => _session = session;
 
     /// <summary>Requests submitted and not yet reported.</summary>
     public IReadOnlyList<AioRequest> InFlight => _inFlight;

@@ -14,7 +14,7 @@ internal sealed class QioSession
     public QioSession(ToolContext ctx)
     {
         Ctx = ctx;
-        Aio = new AioQueue(this);
+        Aio = new AioQueue();
     }
 
     /// <summary>Streams and working directory.</summary>
@@ -173,7 +173,7 @@ internal sealed class QioSession
             WriteThrough = request.WriteThrough,
             Unmap = request.Unmap,
             RequestSuspended = tag => AioRequest.Current?.NotifySuspended(tag),
-            Events = PrintEvents ? e => Out.WriteLine(QmpEventFormat.Format(e, DateTimeOffset.UtcNow)) : null,
+            Events = PrintEvents ? e => Out.WriteLine(QmpEventFormat.Format(e, Ctx.Clock.GetUtcNow())) : null,
             Diagnostics = Err,
             ReportPrefix = ProgramName + ": ",
             Messages = Out,

@@ -38,30 +38,18 @@ public static class QioTool
                 case 's': snapshot = true; break;
                 case 'n': writeThrough = false; break;
                 case 'C': case 'm': case 'k': case 'T': break;
+                case 'd' or 'i' or 't' when FileCommands.ModeError((char)c, g.OptArg!) is string modeError:
+                    ctx.Err.WriteLine($"{prog}: {modeError}");
+                    return 1;
                 case 'd':
-                    if (!FileCommands.IsDiscardMode(g.OptArg!))
-                    {
-                        ctx.Err.WriteLine($"{prog}: Invalid discard option: {g.OptArg}");
-                        return 1;
-                    }
                     unmap = g.OptArg is "on" or "unmap";
                     break;
                 case 'f': format = g.OptArg; break;
                 case 'c': commands.Add(g.OptArg!); break;
                 case 'r': readOnly = true; break;
                 case 'i':
-                    if (!FileCommands.IsAioMode(g.OptArg!))
-                    {
-                        ctx.Err.WriteLine($"{prog}: Invalid aio option: {g.OptArg}");
-                        return 1;
-                    }
                     break;
                 case 't':
-                    if (!FileCommands.IsCacheMode(g.OptArg!))
-                    {
-                        ctx.Err.WriteLine($"{prog}: Invalid cache option: {g.OptArg}");
-                        return 1;
-                    }
                     writeThrough = FileCommands.IsWriteThrough(g.OptArg!);
                     break;
                 case 'V':

@@ -40,24 +40,23 @@ public class FileStorageLengthTests
         string path = NewFile(1000);
         using var s = new FileStorage(path, readOnly: false);
         AssertSameAsHost(s, path, 1000, "open");
-        s.Write(5000, new byte[24]);
-        AssertSameAsHost(s, path, 5024, "write past the end");
-        s.Write(10, new byte[24]);
-        AssertSameAsHost(s, path, 5024, "write inside");
-        s.Write(9000, ReadOnlySpan<byte>.Empty);
-        AssertSameAsHost(s, path, 5024, "empty write past the end");
-        s.WriteZeroes(8192, 4096);
-        AssertSameAsHost(s, path, 12288, "zero write past the end");
-        s.WriteZeroes(20000, 0);
-        AssertSameAsHost(s, path, 12288, "empty zero write past the end");
-        s.SetLength(3000);
-        AssertSameAsHost(s, path, 3000, "shrink");
-        s.Allocate(3000, 65536);
-        AssertSameAsHost(s, path, 68536, "allocate");
-        s.Discard(0, 68536);
-        AssertSameAsHost(s, path, 68536, "discard keeps the size");
-        s.SetLength(70000);
-        AssertSameAsHost(s, path, 70000, "grow");
+        (Action<FileStorage> Act, long Expected, string Step)[] steps =
+        [
+            (st => st.Write(5000, new byte[24]), 5024, "write past the end"),
+            (st => st.Write(10, new byte[24]), 5024, "write inside"),
+            (st => st.Write(9000, ReadOnlySpan<byte>.Empty), 5024, "empty write past the end"),
+            (st => st.WriteZeroes(8192, 4096), 12288, "zero write past the end"),
+            (st => st.WriteZeroes(20000, 0), 12288, "empty zero write past the end"),
+            (st => st.SetLength(3000), 3000, "shrink"),
+            (st => st.Allocate(3000, 65536), 68536, "allocate"),
+            (st => st.Discard(0, 68536), 68536, "discard keeps the size"),
+            (st => st.SetLength(70000), 70000, "grow"),
+        ];
+        foreach (var (act, expected, step) in steps)
+        {
+            act(s);
+            AssertSameAsHost(s, path, expected, step);
+        }
     }
 
     [Test]

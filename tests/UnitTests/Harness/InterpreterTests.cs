@@ -22,43 +22,49 @@ public sealed class InterpreterTests
         return _box.Run(s).Output["QA output created by 999\n".Length..];
     }
 
+    /// <summary>Scenario bodies and the output the interpreter gives for each, one fact a row.</summary>
+    [TestCase("qio o:report e:error\n", "error\nreport\n", TestName = "Stderr_comes_before_unflushed_stdout_like_a_real_process")]
+    [TestCase("qio o:report f e:error\n", "report\nerror\n", TestName = "A_flush_puts_stdout_before_a_later_stderr_write")]
+    [TestCase("qio o:a f e:b o:keep | grep -v a\n", "b\nkeep\n", TestName = "Piped_stdout_is_filtered_and_stderr_bypasses_the_filter")]
+    [TestCase("qio o:a f e:b o:c 2>&1 | grep -v b\n", "a\nc\n", TestName = "With_2_to_1_both_streams_pass_the_filter_in_flush_order")]
+    [TestCase("qio o:a e:b >/dev/null\n", "b\n", TestName = "Redirections_to_dev_null_drop_a_stream(1)")]
+    [TestCase("qio o:a e:b 2>/dev/null\n", "a\n", TestName = "Redirections_to_dev_null_drop_a_stream(2)")]
+    [TestCase("qio 'e:fake: cannot open' 'e:x fake: y'\n", "qemu-io: cannot open\nx fake: y\n", TestName = "Program_name_is_normalized_only_at_line_starts")]
+    [TestCase("qio x:3\necho $?\n", "3\n", TestName = "Exit_status_and_pipestatus(1)")]
+    [TestCase("qio x:3 | grep nothing\necho $? ${PIPESTATUS[0]} ${PIPESTATUS[1]}\n", "1 3 1\n", TestName = "Exit_status_and_pipestatus(2)")]
+    [TestCase("x=5\nqio in <<EOF\nv=$x $((x * 2))\nEOF\n", "v=5 10\n", TestName = "Heredoc_is_stdin_and_expanded_unless_quoted(1)")]
+    [TestCase("x=5\nqio in <<'EOF'\nv=$x\nEOF\n", "v=$x\n", TestName = "Heredoc_is_stdin_and_expanded_unless_quoted(2)")]
+    [TestCase("qio $nothing \"$nothing\"\n", "arg \n", TestName = "Unquoted_empty_expansion_vanishes_but_quoted_empty_stays")]
+    [TestCase("for x in a 'b c' \"\" d; do\n    echo \"[$x]\"\ndone\necho $x\n", "[a]\n[b c]\n[]\n[d]\nd\n", TestName = "For_loops_in_multi_line_and_one_line_form(1)")]
+    [TestCase("for i in 1 2 3; do echo -n $i; done; echo\n", "123\n", TestName = "For_loops_in_multi_line_and_one_line_form(2)")]
+    [TestCase("for i in \\\n    1 \\\n    2 \\\n\ndo\necho $i\ndone\n", "1\n2\n", TestName = "For_loops_in_multi_line_and_one_line_form(3)")]
+    [TestCase("i=0\nwhile (( i < 3 )); do echo $i; i=$((i + 1)); done\n", "0\n1\n2\n", TestName = "While_and_until_loop_on_arithmetic_and_test_conditions(1)")]
+    [TestCase("i=3\nuntil [ $i -le 0 ]\ndo\n  echo $i\n  (( i-- ))\ndone\n", "3\n2\n1\n", TestName = "While_and_until_loop_on_arithmetic_and_test_conditions(2)")]
+    [TestCase("while true; do echo once; break; done\n", "once\n", TestName = "While_and_until_loop_on_arithmetic_and_test_conditions(3)")]
+    [TestCase("[ abc -eq 1 ]\necho $?\n", "[: abc: integer expression expected\n2\n", TestName = "Test_builtin_reports_a_non_integer")]
+    [TestCase("true && echo yes || echo no\nfalse && echo yes || echo no\n", "yes\nno\n", TestName = "And_or_lists_run_by_status(1)")]
+    [TestCase("qio x:3 && echo never\necho $?\n! false && echo negated\n", "3\nnegated\n", TestName = "And_or_lists_run_by_status(2)")]
+    [TestCase("[ 1 = 1 ] &&\n    echo continued\n", "continued\n", TestName = "And_or_lists_run_by_status(3)")]
+    [TestCase("(( 2 > 1 && 1 != 1 )); echo $?\n(( 0 || 3 <= 3 )); echo $?\n", "1\n0\n", TestName = "Arithmetic_commands_compare_assign_and_short_circuit(1)")]
+    [TestCase("i=5\n(( i += 2, j = i * 2 ))\necho $i $j $((i++)) $i $((++i)) $((i == 9 ? 100 : 200))\n", "7 14 7 8 9 100\n", TestName = "Arithmetic_commands_compare_assign_and_short_circuit(2)")]
+    [TestCase("x=0\n(( 0 && (x = 1) ))\necho $x $(( 1 || 1 / 0 ))\n", "0 1\n", TestName = "Arithmetic_commands_compare_assign_and_short_circuit(3)")]
+    // C precedence: * over +, + over <<, << over <, < over ==, == over |, | over &&.
+    [TestCase("echo $((1 + 2 * 3 == 7 && 8 >> 1 < 5)) $((2 | 1 == 1)) $((1 << 2 + 1)) $((-3 % 2)) $((~0 ^ 5))\n", "1 3 8 -1 -6\n", TestName = "Arithmetic_commands_compare_assign_and_short_circuit(4)")]
+    [TestCase("echo one > f\necho two >> f\ncat f\necho three > f\ncat f\n", "one\ntwo\nthree\n", TestName = "Output_redirection_truncates_or_appends(1)")]
+    // Like a real process whose stdout is a file: stderr is written at once, stdout when the tool exits.
+    [TestCase("qio o:a e:b > f 2>&1\necho --\ncat f\n", "--\nb\na\n", TestName = "Output_redirection_truncates_or_appends(2)")]
+    [TestCase("qio o:a e:b 2> f\necho --\ncat f\n", "a\n--\nb\n", TestName = "Output_redirection_truncates_or_appends(3)")]
+    [TestCase("echo msg >&2 | grep -v msg\n", "msg\n", TestName = "Output_redirection_truncates_or_appends(4)")]
+    [TestCase("for i in 1 2; do echo $i; done > f\ncat f\n", "1\n2\n", TestName = "A_loop_redirected_to_a_file_or_a_filter_collects_every_pass(1)")]
+    [TestCase("for i in 1 2 3; do echo $i; done | grep -v 2\n", "1\n3\n", TestName = "A_loop_redirected_to_a_file_or_a_filter_collects_every_pass(2)")]
+    [TestCase("{ echo a; echo b; } | grep b\n", "b\n", TestName = "A_loop_redirected_to_a_file_or_a_filter_collects_every_pass(3)")]
+    [TestCase("cat nothing\necho $?\n", "cat: nothing: No such file or directory\n1\n", TestName = "Cat_of_a_missing_file_fails_like_cat")]
+    public void A_body_gives_its_output(string body, string expected) =>
+        Assert.That(Body(body), Is.EqualTo(expected));
+
     [Test]
     public void Output_starts_with_the_QA_line() =>
         Assert.That(_box.Output("echo hi\n"), Is.EqualTo("QA output created by 999\nhi\n"));
-
-    [Test]
-    public void Stderr_comes_before_unflushed_stdout_like_a_real_process() =>
-        Assert.That(Body("qio o:report e:error\n"), Is.EqualTo("error\nreport\n"));
-
-    [Test]
-    public void A_flush_puts_stdout_before_a_later_stderr_write() =>
-        Assert.That(Body("qio o:report f e:error\n"), Is.EqualTo("report\nerror\n"));
-
-    [Test]
-    public void Piped_stdout_is_filtered_and_stderr_bypasses_the_filter() =>
-        Assert.That(Body("qio o:a f e:b o:keep | grep -v a\n"), Is.EqualTo("b\nkeep\n"));
-
-    [Test]
-    public void With_2_to_1_both_streams_pass_the_filter_in_flush_order() =>
-        Assert.That(Body("qio o:a f e:b o:c 2>&1 | grep -v b\n"), Is.EqualTo("a\nc\n"));
-
-    [Test]
-    public void Redirections_to_dev_null_drop_a_stream()
-    {
-        Assert.That(Body("qio o:a e:b >/dev/null\n"), Is.EqualTo("b\n"));
-        Assert.That(Body("qio o:a e:b 2>/dev/null\n"), Is.EqualTo("a\n"));
-    }
-
-    [Test]
-    public void Program_name_is_normalized_only_at_line_starts() =>
-        Assert.That(Body("qio 'e:fake: cannot open' 'e:x fake: y'\n"), Is.EqualTo("qemu-io: cannot open\nx fake: y\n"));
-
-    [Test]
-    public void Exit_status_and_pipestatus()
-    {
-        Assert.That(Body("qio x:3\necho $?\n"), Is.EqualTo("3\n"));
-        Assert.That(Body("qio x:3 | grep nothing\necho $? ${PIPESTATUS[0]} ${PIPESTATUS[1]}\n"), Is.EqualTo("1 3 1\n"));
-    }
 
     [Test]
     public void Variables_quotes_and_arithmetic_expand_like_the_shell() =>
@@ -74,17 +80,6 @@ public sealed class InterpreterTests
     [Test]
     public void Line_continuation_joins_arguments() =>
         Assert.That(Body("qio o:a \\\n    o:b\n"), Is.EqualTo("a\nb\n"));
-
-    [Test]
-    public void Heredoc_is_stdin_and_expanded_unless_quoted()
-    {
-        Assert.That(Body("x=5\nqio in <<EOF\nv=$x $((x * 2))\nEOF\n"), Is.EqualTo("v=5 10\n"));
-        Assert.That(Body("x=5\nqio in <<'EOF'\nv=$x\nEOF\n"), Is.EqualTo("v=$x\n"));
-    }
-
-    [Test]
-    public void Unquoted_empty_expansion_vanishes_but_quoted_empty_stays() =>
-        Assert.That(Body("qio $nothing \"$nothing\"\n"), Is.EqualTo("arg \n"));
 
     [Test]
     public void Poke_and_peek_write_and_read_bytes_in_place()
@@ -117,27 +112,11 @@ public sealed class InterpreterTests
     }
 
     [Test]
-    public void For_loops_in_multi_line_and_one_line_form()
-    {
-        Assert.That(Body("for x in a 'b c' \"\" d; do\n    echo \"[$x]\"\ndone\necho $x\n"), Is.EqualTo("[a]\n[b c]\n[]\n[d]\nd\n"));
-        Assert.That(Body("for i in 1 2 3; do echo -n $i; done; echo\n"), Is.EqualTo("123\n"));
-        Assert.That(Body("for i in \\\n    1 \\\n    2 \\\n\ndo\necho $i\ndone\n"), Is.EqualTo("1\n2\n"));
-    }
-
-    [Test]
     public void Nested_loops_with_break_and_continue()
     {
         var script = "for i in 1 2 3; do\n  for j in a b c; do\n    if [ $j = b ]; then continue; fi\n    if [ $i = 2 ]; then continue 2; fi\n"
             + "    if [ $i = 3 ]; then break 2; fi\n    echo $i$j\n  done\ndone\necho end\n";
         Assert.That(Body(script), Is.EqualTo("1a\n1c\nend\n"));
-    }
-
-    [Test]
-    public void While_and_until_loop_on_arithmetic_and_test_conditions()
-    {
-        Assert.That(Body("i=0\nwhile (( i < 3 )); do echo $i; i=$((i + 1)); done\n"), Is.EqualTo("0\n1\n2\n"));
-        Assert.That(Body("i=3\nuntil [ $i -le 0 ]\ndo\n  echo $i\n  (( i-- ))\ndone\n"), Is.EqualTo("3\n2\n1\n"));
-        Assert.That(Body("while true; do echo once; break; done\n"), Is.EqualTo("once\n"));
     }
 
     [Test]
@@ -173,28 +152,6 @@ public sealed class InterpreterTests
     [TestCase("[ a = a", 2)]
     public void Test_builtin_gives_the_shell_status(string condition, int status) =>
         Assert.That(Body($"echo hi > f\n{condition}\necho $?\n"), Does.EndWith($"{status}\n"));
-
-    [Test]
-    public void Test_builtin_reports_a_non_integer() =>
-        Assert.That(Body("[ abc -eq 1 ]\necho $?\n"), Is.EqualTo("[: abc: integer expression expected\n2\n"));
-
-    [Test]
-    public void And_or_lists_run_by_status()
-    {
-        Assert.That(Body("true && echo yes || echo no\nfalse && echo yes || echo no\n"), Is.EqualTo("yes\nno\n"));
-        Assert.That(Body("qio x:3 && echo never\necho $?\n! false && echo negated\n"), Is.EqualTo("3\nnegated\n"));
-        Assert.That(Body("[ 1 = 1 ] &&\n    echo continued\n"), Is.EqualTo("continued\n"));
-    }
-
-    [Test]
-    public void Arithmetic_commands_compare_assign_and_short_circuit()
-    {
-        Assert.That(Body("(( 2 > 1 && 1 != 1 )); echo $?\n(( 0 || 3 <= 3 )); echo $?\n"), Is.EqualTo("1\n0\n"));
-        Assert.That(Body("i=5\n(( i += 2, j = i * 2 ))\necho $i $j $((i++)) $i $((++i)) $((i == 9 ? 100 : 200))\n"), Is.EqualTo("7 14 7 8 9 100\n"));
-        Assert.That(Body("x=0\n(( 0 && (x = 1) ))\necho $x $(( 1 || 1 / 0 ))\n"), Is.EqualTo("0 1\n"));
-        // C precedence: * over +, + over <<, << over <, < over ==, == over |, | over &&.
-        Assert.That(Body("echo $((1 + 2 * 3 == 7 && 8 >> 1 < 5)) $((2 | 1 == 1)) $((1 << 2 + 1)) $((-3 % 2)) $((~0 ^ 5))\n"), Is.EqualTo("1 3 8 -1 -6\n"));
-    }
 
     [Test]
     public void Functions_take_positional_parameters_and_return_a_status()
@@ -234,28 +191,6 @@ public sealed class InterpreterTests
             + "cat blkdebug.conf\ndone\n";
         Assert.That(Body(script), Is.EqualTo("[inject-error]\nevent = \"l1_update\"\n[inject-error]\nevent = \"l2_load\"\n"));
     }
-
-    [Test]
-    public void Output_redirection_truncates_or_appends()
-    {
-        Assert.That(Body("echo one > f\necho two >> f\ncat f\necho three > f\ncat f\n"), Is.EqualTo("one\ntwo\nthree\n"));
-        // Like a real process whose stdout is a file: stderr is written at once, stdout when the tool exits.
-        Assert.That(Body("qio o:a e:b > f 2>&1\necho --\ncat f\n"), Is.EqualTo("--\nb\na\n"));
-        Assert.That(Body("qio o:a e:b 2> f\necho --\ncat f\n"), Is.EqualTo("a\n--\nb\n"));
-        Assert.That(Body("echo msg >&2 | grep -v msg\n"), Is.EqualTo("msg\n"));
-    }
-
-    [Test]
-    public void A_loop_redirected_to_a_file_or_a_filter_collects_every_pass()
-    {
-        Assert.That(Body("for i in 1 2; do echo $i; done > f\ncat f\n"), Is.EqualTo("1\n2\n"));
-        Assert.That(Body("for i in 1 2 3; do echo $i; done | grep -v 2\n"), Is.EqualTo("1\n3\n"));
-        Assert.That(Body("{ echo a; echo b; } | grep b\n"), Is.EqualTo("b\n"));
-    }
-
-    [Test]
-    public void Cat_of_a_missing_file_fails_like_cat() =>
-        Assert.That(Body("cat nothing\necho $?\n"), Is.EqualTo("cat: nothing: No such file or directory\n1\n"));
 
     [Test]
     public void Source_runs_a_file_next_to_the_scenario()

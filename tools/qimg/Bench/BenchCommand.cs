@@ -24,23 +24,16 @@ namespace Qcow2.Tools.Qimg;
 /// </remarks>
 public static class BenchCommand
 {
-    private const int OptPattern = 258;
-    private const int OptFlushInterval = 259;
-    private const int OptNoDrain = 260;
-
-    /// <summary>The usage line shown by --help (qemu-img's, which does not list --image-opts although bench accepts it).</summary>
-    public const string Syntax = "bench [-c count] [-d depth] [-f fmt] [--flush-interval=flush_interval] [-i aio] [-n] [--no-drain] [-o offset] [--pattern=pattern] [-q] [-s buffer_size] [-S step_size] [-t cache] [-w] [-U] filename";
-
     /// <summary>Environment variable that turns on the extra statistics line on stderr.</summary>
     public const string StatsVariable = "QIMG_BENCH_STATS";
 
     private static readonly IReadOnlyList<LongOption> LongOptions =
     [
         CommandOptions.Help,
-        new("flush-interval", ArgKind.Required, OptFlushInterval),
+        new("flush-interval", ArgKind.Required, OptionCode.FlushInterval),
         CommandOptions.ImageOptsOption,
-        new("pattern", ArgKind.Required, OptPattern),
-        new("no-drain", ArgKind.None, OptNoDrain),
+        new("pattern", ArgKind.Required, OptionCode.Pattern),
+        new("no-drain", ArgKind.None, OptionCode.NoDrain),
         CommandOptions.ForceShareOption,
     ];
 
@@ -148,24 +141,20 @@ public static class BenchCommand
                 case 'w':
                     s.Write = true;
                     break;
-                case OptPattern:
+                case OptionCode.Pattern:
                     s.Pattern = (byte)ParseInt(arg, "Invalid pattern byte specified", byte.MaxValue);
                     break;
-                case OptFlushInterval:
+                case OptionCode.FlushInterval:
                     s.FlushInterval = ParseInt(arg, "Invalid flush interval specified");
                     break;
-                case OptNoDrain:
+                case OptionCode.NoDrain:
                     s.Drain = false;
                     break;
             }
         }
         // qemu-img bench prints its lines with plain printf, so -q silences nothing.
         (s.Format, s.ForceShare, s.ImageOpts) = (g.Format, g.ForceShare, g.ImageOpts);
-        if (g.Operands.Count != 1)
-        {
-            throw new QimgUsageException("Expecting one image file name");
-        }
-        s.FileName = g.Operands[0];
+        s.FileName = g.OneImage();
         if (s.Step == 0)
         {
             // A step of 0 (the default) means one buffer size.
@@ -229,15 +218,7 @@ public static class BenchCommand
         {
             throw new QimgException($"Could not open '{s.FileName}': force-share=on can only be used with read-only images");
         }
-        BlockDevice dev;
-        try
-        {
-            dev = ImageOpener.Open(file, options);
-        }
-        catch (Exception e) when (e is not QimgException)
-        {
-            throw new QimgException($"Could not open '{s.FileName}': {e.Message}");
-        }
+        BlockDevice dev = ImageArgs.OpenOrSay(file, options, $"Could not open '{s.FileName}'");
         if (s.NativeAio && !s.DirectCache)
         {
             // The file layer refuses aio=native without O_DIRECT once the file itself was found.

@@ -6,15 +6,10 @@ namespace Qcow2.Tools.Qimg;
 /// <summary>qimg amend: qemu-img 7.2's img_amend (change compat, refcount width, lazy refcounts or size of a qcow2 image).</summary>
 public static class AmendCommand
 {
-    private const int OptForce = 258;
-
-    /// <summary>The usage line shown by --help.</summary>
-    public const string Syntax = "amend [--object objectdef] [--image-opts] [-p] [-q] [-f fmt] [-t cache] [--force] -o options filename";
-
     private static readonly IReadOnlyList<LongOption> LongOptions =
     [
         .. CommandOptions.Common,
-        new("force", ArgKind.None, OptForce),
+        new("force", ArgKind.None, OptionCode.Force),
     ];
 
     /// <summary>qcow2's amend options (qcow2_amend_opts: the LUKS ones, then the common ones), in QEMU's order.</summary>
@@ -25,25 +20,13 @@ public static class AmendCommand
         new("encrypt.old-secret", OptType.String, "Select all keyslots that match this password"),
         new("encrypt.new-secret", OptType.String, "New secret to set in the matching keyslots. Empty string to erase"),
         new("encrypt.iter-time", OptType.Number, "Time to spend in PBKDF in milliseconds"),
-        new("size", OptType.Size, "Virtual disk size"),
-        new("compat", OptType.String, "Compatibility level (v2 [0.10] or v3 [1.1])"),
-        new("backing_file", OptType.String, "File name of a base image"),
-        new("backing_fmt", OptType.String, "Image format of the base image"),
-        new("data_file", OptType.String, "File name of an external data file"),
-        new("data_file_raw", OptType.Bool, "The external data file must stay valid as a raw image"),
-        new("lazy_refcounts", OptType.Bool, "Postpone refcount updates", "off"),
-        new("refcount_bits", OptType.Number, "Width of a reference count entry in bits", "16"),
+        .. CreateOptionLists.Qcow2Common,
     ];
-
-    /// <summary>Formats qemu-img 7.2 knows besides qcow2 (none of which qimg can amend).</summary>
-    private static readonly HashSet<string> KnownFormats =
-        ["raw", "blkdebug", "blklogwrites", "blkverify", "bochs", "cloop", "dmg", "luks", "parallels", "qcow", "qed", "vdi", "vhdx", "vmdk", "vpc", "vvfat", "file"];
 
     /// <summary>Runs the command; args[0] is "amend".</summary>
     public static int Run(string[] args, ToolContext ctx)
     {
         string? options = null;
-        string cache = "writeback";
         var g = new CommandOptions(args, ":ho:f:t:pq", LongOptions, ctx);
         for (int c; (c = g.Next()) != -1;)
         {
@@ -52,10 +35,7 @@ public static class AmendCommand
                 case 'o':
                     options = CreateCommand.AccumulateOptions(options, g.OptArg!);
                     break;
-                case 't':
-                    cache = g.OptArg!;
-                    break;
-                case OptForce:
+                case OptionCode.Force:
                     // Only encryption amendments look at --force, and qimg has none.
                     break;
             }
@@ -67,7 +47,7 @@ public static class AmendCommand
         var bar = new Progress(ctx, g.ShowProgress);
         try
         {
-            return Amend(ctx, g, options, g.Format, cache, g.ImageOpts, bar);
+            return Amend(ctx, g, options, g.Format, g.Cache ?? CacheModes.Default, g.ImageOpts, bar);
         }
         finally
         {
@@ -161,7 +141,7 @@ public static class AmendCommand
     {
         if (format != "qcow2")
         {
-            throw new QimgException(KnownFormats.Contains(format)
+            throw new QimgException(format == "raw" || FormatCreator.OtherQemuFormats.Contains(format)
                 ? $"Format driver '{format}' does not support option amendment"
                 : $"Unknown file format '{format}'");
         }

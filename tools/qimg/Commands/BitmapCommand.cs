@@ -7,25 +7,13 @@ namespace Qcow2.Tools.Qimg;
 /// <summary>qimg bitmap: qemu-img 7.2's img_bitmap (add, remove, clear, enable, disable or merge a persistent bitmap).</summary>
 public static class BitmapCommand
 {
-    private const int OptAdd = 258;
-    private const int OptRemove = 259;
-    private const int OptClear = 260;
-    private const int OptEnable = 261;
-    private const int OptDisable = 262;
-    private const int OptMerge = 263;
-
-    /// <summary>The usage line shown by --help.</summary>
-    public const string Syntax = "bitmap (--merge SOURCE | --add | --remove | --clear | --enable | --disable)... [-b source_file [-F source_fmt]] [-g granularity] [--object objectdef] [--image-opts | -f fmt] filename bitmap";
+    /// <summary>The actions, each a long option (only --merge takes an argument, the source bitmap), in qemu-img's order.</summary>
+    private static readonly string[] Actions = ["add", "remove", "clear", "enable", "disable", "merge"];
 
     private static readonly IReadOnlyList<LongOption> LongOptions =
     [
         .. CommandOptions.Common,
-        new("add", ArgKind.None, OptAdd),
-        new("remove", ArgKind.None, OptRemove),
-        new("clear", ArgKind.None, OptClear),
-        new("enable", ArgKind.None, OptEnable),
-        new("disable", ArgKind.None, OptDisable),
-        new("merge", ArgKind.Required, OptMerge),
+        .. Actions.Select((op, i) => new LongOption(op, op == "merge" ? ArgKind.Required : ArgKind.None, OptionCode.FirstBitmapAction + i)),
         new("granularity", ArgKind.Required, 'g'),
         new("source-file", ArgKind.Required, 'b'),
         new("source-format", ArgKind.Required, 'F'),
@@ -37,7 +25,6 @@ public static class BitmapCommand
     /// <summary>Runs the command; args[0] is "bitmap".</summary>
     public static int Run(string[] args, ToolContext ctx)
     {
-        string? srcFmt = null, srcFile = null;
         long granularity = 0;
         var actions = new List<BitmapAction>();
         var g = new CommandOptions(args, ":b:f:F:g:h", LongOptions, ctx);
@@ -45,32 +32,12 @@ public static class BitmapCommand
         {
             switch (c)
             {
-                case 'b':
-                    srcFile = g.OptArg;
-                    break;
-                case 'F':
-                    srcFmt = g.OptArg;
-                    break;
                 case 'g':
                     granularity = QimgNumbers.Cvtnum("granularity", g.OptArg!, QimgNumbers.WarnTo(ctx.Err));
                     break;
-                case OptAdd:
-                    actions.Add(new("add"));
-                    break;
-                case OptRemove:
-                    actions.Add(new("remove"));
-                    break;
-                case OptClear:
-                    actions.Add(new("clear"));
-                    break;
-                case OptEnable:
-                    actions.Add(new("enable"));
-                    break;
-                case OptDisable:
-                    actions.Add(new("disable"));
-                    break;
-                case OptMerge:
-                    actions.Add(new("merge", g.OptArg));
+                case >= OptionCode.FirstBitmapAction and < OptionCode.FirstBitmapAction + OptionCode.BitmapActionCount:
+                    string op = Actions[c - OptionCode.FirstBitmapAction];
+                    actions.Add(new(op, op == "merge" ? g.OptArg : null));
                     break;
             }
         }
@@ -82,6 +49,7 @@ public static class BitmapCommand
         {
             throw new QimgException("granularity only supported with --add");
         }
+        (string? srcFile, string? srcFmt) = (g.OtherImage, g.OtherFormat);
         if (srcFmt is not null && srcFile is null)
         {
             throw new QimgException("-F only supported with -b");

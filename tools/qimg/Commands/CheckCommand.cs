@@ -8,31 +8,22 @@ namespace Qcow2.Tools.Qimg;
 /// <summary>qimg check: qemu-img check's options, repair modes, human and JSON reports and exit codes.</summary>
 public static class CheckCommand
 {
-    private const int OptOutput = 256;
-
     /// <summary>Exit code when the format has no consistency check.</summary>
     public const int NotSupportedExitCode = 63;
-
-    /// <summary>The usage line shown by --help.</summary>
-    public const string Syntax = "check [--object objectdef] [--image-opts] [-q] [-f fmt] [--output=ofmt] [-r [leaks | all]] [-T src_cache] [-U] filename";
 
     private static readonly IReadOnlyList<LongOption> LongOptions =
     [
         CommandOptions.Help,
         CommandOptions.FormatOption,
         new("repair", ArgKind.Required, 'r'),
-        new("output", ArgKind.Required, OptOutput),
+        CommandOptions.OutputOption,
         CommandOptions.ImageOptsOption,
         CommandOptions.ForceShareOption,
     ];
 
-    private static readonly string[] CacheModes = ["none", "off", "writeback", "unsafe", "directsync", "writethrough"];
-
     /// <summary>Runs the command; args[0] is "check". Returns 0, 1, 2, 3 or 63 as qemu-img check does.</summary>
     public static int Run(string[] args, ToolContext ctx)
     {
-        string? output = null;
-        string cache = "writeback";
         var fix = CheckRepair.None;
         var g = new CommandOptions(args, ":hf:r:T:qU", LongOptions, ctx);
         for (int c; (c = g.Next()) != -1;)
@@ -47,21 +38,12 @@ public static class CheckCommand
                         _ => throw new QimgUsageException($"Unknown option value for -r (expecting 'leaks' or 'all'): {g.OptArg}"),
                     };
                     break;
-                case OptOutput:
-                    output = g.OptArg;
-                    break;
-                case 'T':
-                    cache = g.OptArg!;
-                    break;
             }
         }
-        if (g.Operands.Count != 1)
-        {
-            throw new QimgUsageException("Expecting one image file name");
-        }
-        string filename = g.Operands[0];
-        bool json = OutputFormat.IsJson(output);
-        if (!CacheModes.Contains(cache))
+        string filename = g.OneImage();
+        string cache = g.SourceCache ?? CacheModes.Default;
+        bool json = OutputFormat.IsJson(g.Output);
+        if (!CacheModes.IsValid(cache))
         {
             throw new QimgException($"Invalid source cache option: {cache}");
         }

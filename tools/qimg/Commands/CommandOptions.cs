@@ -3,31 +3,29 @@ namespace Qcow2.Tools.Qimg;
 /// <summary>
 /// The command-line loop every qemu-img command writes, once: getopt over the command's options, with the options
 /// that mean the same in every command handled here (-h and --help print the help and end the command, --object is
-/// refused, --image-opts, -U/--force-share, -f/--format, -q and -p are recorded), and bad options turned into
+/// refused, --image-opts, -U/--force-share, -f/--format, -q and -p are recorded; --output, -t, -T, -b and -F are
+/// recorded and still returned, for a command that acts on them at once), and bad options turned into
 /// qemu-img's usage errors (or, for an option string without ':', into its help, as measure does).
 /// </summary>
 public sealed class CommandOptions
 {
-    /// <summary>The code of --object.</summary>
-    public const int OptObject = 0x1000;
-
-    /// <summary>The code of --image-opts.</summary>
-    public const int OptImageOpts = 0x1001;
-
     /// <summary>--help.</summary>
     public static readonly LongOption Help = new("help", ArgKind.None, 'h');
 
     /// <summary>--object (refused: qimg has no user-creatable objects).</summary>
-    public static readonly LongOption Object = new("object", ArgKind.Required, OptObject);
+    public static readonly LongOption Object = new("object", ArgKind.Required, OptionCode.Object);
 
     /// <summary>--image-opts.</summary>
-    public static readonly LongOption ImageOptsOption = new("image-opts", ArgKind.None, OptImageOpts);
+    public static readonly LongOption ImageOptsOption = new("image-opts", ArgKind.None, OptionCode.ImageOpts);
 
     /// <summary>--force-share, the long form of -U.</summary>
     public static readonly LongOption ForceShareOption = new("force-share", ArgKind.None, 'U');
 
     /// <summary>--format, the long form of -f.</summary>
     public static readonly LongOption FormatOption = new("format", ArgKind.Required, 'f');
+
+    /// <summary>--output=human|json.</summary>
+    public static readonly LongOption OutputOption = new("output", ArgKind.Required, OptionCode.Output);
 
     /// <summary>The long options most commands start with, in QEMU's order: --help, --object, --image-opts.</summary>
     public static readonly IReadOnlyList<LongOption> Common = [Help, Object, ImageOptsOption];
@@ -38,6 +36,7 @@ public sealed class CommandOptions
     private readonly GetOpt _getopt;
     private readonly ToolContext _ctx;
     private readonly bool _quietGetopt;
+    private readonly Dictionary<int, string> _recorded = [];
 
     /// <summary>Scans args (args[0] is the command name) with the command's short and long options, in QEMU's order.</summary>
     public CommandOptions(string[] args, string shortOptions, IReadOnlyList<LongOption> longOptions, ToolContext ctx)
@@ -68,6 +67,28 @@ public sealed class CommandOptions
     /// <summary>--image-opts.</summary>
     public bool ImageOpts { get; private set; }
 
+    /// <summary>--output: the output format asked for, or null.</summary>
+    public string? Output => Recorded(OptionCode.Output);
+
+    /// <summary>-t: the cache mode, or null.</summary>
+    public string? Cache => Recorded('t');
+
+    /// <summary>-T: the source cache mode, or null.</summary>
+    public string? SourceCache => Recorded('T');
+
+    /// <summary>-b: the other image the command names (the backing file of create and rebase, the base of commit, the merge source of bitmap), or null.</summary>
+    public string? OtherImage => Recorded('b');
+
+    /// <summary>-F: the format of the other image (for compare, of the second image), or null.</summary>
+    public string? OtherFormat => Recorded('F');
+
+    private string? Recorded(int option) => _recorded.GetValueOrDefault(option);
+
+    /// <summary>The one operand, the image's file name; throws qemu-img's usage error when there is not exactly one.</summary>
+    public string OneImage() => Operands.Count == 1
+        ? Operands[0]
+        : throw new QimgUsageException("Expecting one image file name");
+
     /// <summary>-U.</summary>
     public bool ForceShare { get; private set; }
 
@@ -83,9 +104,9 @@ public sealed class CommandOptions
                 case GetOpt.Unrecognized or GetOpt.MissingArgument:
                     // Without a leading ':' getopt has printed its complaint; qemu-img then shows its help.
                     throw new QimgExitException(HelpText.Print(_ctx));
-                case OptObject:
+                case OptionCode.Object:
                     throw new QimgException("--object is not supported by qimg");
-                case OptImageOpts:
+                case OptionCode.ImageOpts:
                     ImageOpts = true;
                     break;
                 case 'U':
@@ -100,6 +121,9 @@ public sealed class CommandOptions
                 case 'p':
                     Progress = true;
                     break;
+                case OptionCode.Output or 't' or 'T' or 'b' or 'F':
+                    _recorded[c] = _getopt.OptArg!;
+                    return c;
                 default:
                     return c;
             }

@@ -9,7 +9,6 @@ namespace Qcow2.Tools.Qimg;
 /// </summary>
 public static class CommitCommand
 {
-
     /// <summary>mirror's MAX_IO_BYTES: one copy operation moves at most 1 MiB.</summary>
     private const long MaxIoBytes = 1 << 20;
 
@@ -25,31 +24,17 @@ public static class CommitCommand
     /// <summary>The smallest granularity qemu uses for a target's dirty bitmap.</summary>
     private const long MinGranularity = 4096;
 
-    /// <summary>The usage line shown by --help.</summary>
-    public const string Syntax = "commit [--object objectdef] [--image-opts] [-q] [-f fmt] [-t cache] [-b base] [-r rate_limit] [-d] [-p] filename";
-
-    private static readonly IReadOnlyList<LongOption> LongOptions = CommandOptions.Common;
-
     /// <summary>Runs the command; args[0] is "commit".</summary>
     public static int Run(string[] args, ToolContext ctx)
     {
-        string? baseName = null;
-        string cache = "writeback";
         bool drop = false;
-        var g = new CommandOptions(args, ":f:ht:b:dpqr:", LongOptions, ctx);
+        var g = new CommandOptions(args, ":f:ht:b:dpqr:", CommandOptions.Common, ctx);
         for (int c; (c = g.Next()) != -1;)
         {
             switch (c)
             {
-                case 't':
-                    cache = g.OptArg!;
-                    break;
-                case 'b':
+                case 'b' or 'd':
                     // -b implies -d: the top image is left as it is.
-                    baseName = g.OptArg;
-                    drop = true;
-                    break;
-                case 'd':
                     drop = true;
                     break;
                 case 'r':
@@ -58,11 +43,8 @@ public static class CommitCommand
                     break;
             }
         }
-        if (g.Operands.Count != 1)
-        {
-            throw new QimgUsageException("Expecting one image file name");
-        }
-        string filename = g.Operands[0];
+        string filename = g.OneImage();
+        string cache = g.Cache ?? CacheModes.Default;
         if (!CacheModes.IsValid(cache))
         {
             throw new QimgException($"Invalid cache option: {cache}");
@@ -73,7 +55,7 @@ public static class CommitCommand
         bar.Print(0, 100);
         try
         {
-            Commit(ctx, top, g.ImageOpts ? top.FileName : filename, filename, baseName, drop, bar);
+            Commit(ctx, top, g.ImageOpts ? top.FileName : filename, filename, g.OtherImage, drop, bar);
         }
         finally
         {
@@ -141,14 +123,7 @@ public static class CommitCommand
             Format = format,
             ReadOnly = false,
         }.ForTool(ctx);
-        try
-        {
-            return ImageOpener.Open(path, options);
-        }
-        catch (Exception e) when (e is not QimgException)
-        {
-            throw new QimgException($"Could not reopen '{path}': {e.Message}");
-        }
+        return ImageArgs.OpenOrSay(path, options, $"Could not reopen '{path}'");
     }
 
     /// <summary>

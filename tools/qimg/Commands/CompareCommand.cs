@@ -10,39 +10,20 @@ namespace Qcow2.Tools.Qimg;
 /// </summary>
 public static class CompareCommand
 {
-
     /// <summary>qemu-img's IO_BUF_SIZE: reads are at most 2 MiB.</summary>
     private const int IoBufSize = 2 << 20;
 
     /// <summary>BDRV_SECTOR_SIZE: buffers are compared sector by sector.</summary>
     private const int SectorSize = 512;
 
-    /// <summary>The usage line shown by --help.</summary>
-    public const string Syntax = "compare [--object objectdef] [--image-opts] [-f fmt] [-F fmt] [-T src_cache] [-p] [-q] [-s] [-U] filename1 filename2";
-
-    private static readonly IReadOnlyList<LongOption> LongOptions = CommandOptions.CommonAndForceShare;
-
     /// <summary>Runs the command; args[0] is "compare".</summary>
     public static int Run(string[] args, ToolContext ctx)
     {
-        string? fmt2 = null;
-        string cache = "writeback";
         bool strict = false;
-        var g = new CommandOptions(args, ":hf:F:T:pqsU", LongOptions, ctx);
+        var g = new CommandOptions(args, ":hf:F:T:pqsU", CommandOptions.CommonAndForceShare, ctx);
         for (int c; (c = g.Next()) != -1;)
         {
-            switch (c)
-            {
-                case 'F':
-                    fmt2 = g.OptArg;
-                    break;
-                case 'T':
-                    cache = g.OptArg!;
-                    break;
-                case 's':
-                    strict = true;
-                    break;
-            }
+            strict |= c == 's';
         }
         if (g.Operands.Count != 2)
         {
@@ -51,7 +32,7 @@ public static class CompareCommand
         var bar = new QemuProgress(ctx, g.ShowProgress, 2.0f);
         try
         {
-            return Compare(ctx, g.Operands[0], g.Operands[1], g.Format, fmt2, cache, g.ImageOpts, strict, g.Quiet, bar, g.ForceShare);
+            return Compare(ctx, g.Operands[0], g.Operands[1], g.Format, g.OtherFormat, g.SourceCache ?? CacheModes.Default, g.ImageOpts, strict, g.Quiet, bar, g.ForceShare);
         }
         finally
         {

@@ -6,21 +6,11 @@ namespace Qcow2.Tools.Qimg;
 /// <summary>qimg create: qemu-img create's options, checks, messages and "Formatting ..." line, for raw and qcow2.</summary>
 public static class CreateCommand
 {
-    /// <summary>The usage line shown by --help.</summary>
-    public const string Syntax = "create [-q] [-f fmt] [-b backing_file [-F backing_fmt]] [-u] [-o options] filename [size]";
-
-    /// <summary>Formats qemu-img knows but qimg cannot create.</summary>
-    private static readonly HashSet<string> OtherQemuFormats =
-        ["blkdebug", "blklogwrites", "blkverify", "bochs", "cloop", "dmg", "luks", "parallels", "qcow", "qed", "vdi", "vhdx", "vmdk", "vpc", "vvfat", "file"];
-
-
     private static readonly IReadOnlyList<LongOption> LongOptions = [CommandOptions.Help, CommandOptions.Object];
 
     /// <summary>Runs the command; args[0] is "create".</summary>
     public static int Run(string[] args, ToolContext ctx)
     {
-        string? baseFmt = null;
-        string? baseFile = null;
         string? options = null;
         bool noBacking = false;
         var g = new CommandOptions(args, ":F:b:f:ho:qu", LongOptions, ctx);
@@ -28,12 +18,6 @@ public static class CreateCommand
         {
             switch (c)
             {
-                case 'F':
-                    baseFmt = g.OptArg;
-                    break;
-                case 'b':
-                    baseFile = g.OptArg;
-                    break;
                 case 'o':
                     options = AccumulateOptions(options, g.OptArg!);
                     break;
@@ -64,7 +48,7 @@ public static class CreateCommand
         }
         try
         {
-            ImgCreate(ctx, new CreateRequest(filename, fmt, baseFile, baseFmt, options, imgSize, noBacking, g.Quiet));
+            ImgCreate(ctx, new CreateRequest(filename, fmt, g.OtherImage, g.OtherFormat, options, imgSize, noBacking, g.Quiet));
         }
         catch (ToolException e) when (e is not QimgUsageException)
         {
@@ -115,13 +99,7 @@ public static class CreateCommand
     /// <summary>bdrv_img_create: checks the request, prints the Formatting line and creates the image.</summary>
     public static void ImgCreate(ToolContext ctx, CreateRequest r)
     {
-        IReadOnlyList<OptDesc>? formatDescs = CreateOptionLists.ForFormat(r.Format);
-        if (formatDescs is null)
-        {
-            throw new QimgException(OtherQemuFormats.Contains(r.Format)
-                ? $"Format '{r.Format}' is not supported by qimg (only qcow2 and raw)"
-                : $"Unknown file format '{r.Format}'");
-        }
+        IReadOnlyList<OptDesc> formatDescs = FormatCreator.FormatOptions(r.Format);
         var opts = new QemuOpts(CreateOptionLists.Merge(formatDescs)) { Warn = QimgNumbers.WarnTo(ctx.Err) };
         if (r.Options is not null)
         {
@@ -186,16 +164,7 @@ public static class CreateCommand
             ctx.Out.Write($"Formatting '{r.Filename}', fmt={r.Format} {opts.Print()}\n");
             ctx.Out.Flush();
         }
-        if (r.Format == "raw")
-        {
-            string prealloc = RawCreator.ParsePreallocation(opts.GetString("preallocation"));
-            RawCreator.CheckExtentSizeHint(opts);
-            RawCreator.Create(ctx, r.Filename, size, prealloc);
-        }
-        else
-        {
-            CreateQcow2(ctx, r.Filename, opts, size);
-        }
+        FormatCreator.Create(ctx, r.Filename, r.Format, opts, size);
     }
 
     /// <summary>Opens the backing file as qemu-img does before creating an overlay; returns the size to use.</summary>
@@ -228,46 +197,5 @@ public static class CreateCommand
             }
         }
         return size;
-    }
-
-    /// <summary>qcow2_co_create_opts: creates the empty file, checks the options, then lets the engine lay out the image; removes the file on failure.</summary>
-    private static void CreateQcow2(ToolContext ctx, string filename, QemuOpts opts, long size)
-    {
-        RawCreator.CheckExtentSizeHint(opts);
-        RawCreator.CreateEmpty(ctx, filename).Dispose();
-        string path = ctx.Resolve(filename);
-        try
-        {
-            Qcow2CreateValidator.CheckTypes(opts);
-            long rounded = size > long.MaxValue - (RawCreator.SectorSize - 1)
-                ? long.MaxValue
-                : (size + RawCreator.SectorSize - 1) / RawCreator.SectorSize * RawCreator.SectorSize;
-            Qcow2CreateOptions options = Qcow2CreateValidator.Validate(opts, rounded);
-            try
-            {
-                Qcow2Image.Create(path, options);
-            }
-            catch (Exception e) when (e is not QimgException)
-            {
-                throw new QimgException(e.Message);
-            }
-        }
-        catch
-        {
-            DeleteQuietly(path);
-            throw;
-        }
-    }
-
-    private static void DeleteQuietly(string path)
-    {
-        try
-        {
-            File.Delete(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            // qemu's bdrv_co_delete_file_noerr ignores failures too.
-        }
     }
 }

@@ -6,17 +6,11 @@ namespace Qcow2.Tools.Qimg;
 /// <summary>qimg dd: qemu-img dd's operands, checks and messages; creates the output (raw or qcow2) and copies block by block.</summary>
 public static class DdCommand
 {
-    /// <summary>The usage line shown by --help.</summary>
-    public const string Syntax = "dd [--image-opts] [-U] [-f fmt] [-O output_fmt] [bs=block_size] [count=blocks] [skip=blocks] if=input of=output";
-
-
-    private static readonly IReadOnlyList<LongOption> LongOptions = CommandOptions.CommonAndForceShare;
-
     /// <summary>Runs the command; args[0] is "dd".</summary>
     public static int Run(string[] args, ToolContext ctx)
     {
         string outFormat = "raw";
-        var g = new CommandOptions(args, ":hf:O:U", LongOptions, ctx);
+        var g = new CommandOptions(args, ":hf:O:U", CommandOptions.CommonAndForceShare, ctx);
         for (int c; (c = g.Next()) != -1;)
         {
             switch (c)

@@ -6,19 +6,13 @@ namespace Qcow2.Tools.Qimg;
 /// <summary>qimg info: qemu-img info's options, human and JSON output, --backing-chain.</summary>
 public static class InfoCommand
 {
-    private const int OptOutput = 256;
-    private const int OptBackingChain = 257;
-
-    /// <summary>The usage line shown by --help.</summary>
-    public const string Syntax = "info [--image-opts] [-f fmt] [--output=ofmt] [--backing-chain] [-U] filename";
-
     private static readonly IReadOnlyList<LongOption> LongOptions =
     [
         CommandOptions.Help,
         CommandOptions.Object,
         CommandOptions.FormatOption,
-        new("output", ArgKind.Required, OptOutput),
-        new("backing-chain", ArgKind.None, OptBackingChain),
+        CommandOptions.OutputOption,
+        new("backing-chain", ArgKind.None, OptionCode.BackingChain),
         CommandOptions.ImageOptsOption,
         CommandOptions.ForceShareOption,
     ];
@@ -26,27 +20,15 @@ public static class InfoCommand
     /// <summary>Runs the command; args[0] is "info".</summary>
     public static int Run(string[] args, ToolContext ctx)
     {
-        string? output = null;
         bool chain = false;
         var g = new CommandOptions(args, ":f:hU", LongOptions, ctx);
         for (int c; (c = g.Next()) != -1;)
         {
-            switch (c)
-            {
-                case OptOutput:
-                    output = g.OptArg;
-                    break;
-                case OptBackingChain:
-                    chain = true;
-                    break;
-            }
+            chain |= c == OptionCode.BackingChain;
         }
-        if (g.Operands.Count != 1)
-        {
-            throw new QimgUsageException("Expecting one image file name");
-        }
-        bool json = OutputFormat.IsJson(output);
-        List<ImageInfo> list = Collect(ctx, g.Operands[0], g.Format, g.ImageOpts, chain, g.ForceShare);
+        string filename = g.OneImage();
+        bool json = OutputFormat.IsJson(g.Output);
+        List<ImageInfo> list = Collect(ctx, filename, g.Format, g.ImageOpts, chain, g.ForceShare);
         if (json)
         {
             object value = chain ? list.Select(i => (object)i.ToQDict()).ToList() : list[0].ToQDict();

@@ -7,17 +7,12 @@ namespace Qcow2.Tools.Qimg;
 /// <summary>qimg map: qemu-img map's extents, merged as qemu-img merges them, in human or JSON form.</summary>
 public static class MapCommand
 {
-    private const int OptOutput = 256;
-
-    /// <summary>The usage line shown by --help.</summary>
-    public const string Syntax = "map [--image-opts] [-f fmt] [--start-offset=offset] [--max-length=len] [--output=ofmt] [-U] filename";
-
     private static readonly IReadOnlyList<LongOption> LongOptions =
     [
         CommandOptions.Help,
         CommandOptions.Object,
         CommandOptions.FormatOption,
-        new("output", ArgKind.Required, OptOutput),
+        CommandOptions.OutputOption,
         CommandOptions.ImageOptsOption,
         CommandOptions.ForceShareOption,
         new("start-offset", ArgKind.Required, 's'),
@@ -88,7 +83,6 @@ public static class MapCommand
     /// <summary>Runs the command; args[0] is "map".</summary>
     public static int Run(string[] args, ToolContext ctx)
     {
-        string? output = null;
         long startOffset = 0;
         long maxLength = -1;
         var g = new CommandOptions(args, ":f:hU", LongOptions, ctx);
@@ -96,9 +90,6 @@ public static class MapCommand
         {
             switch (c)
             {
-                case OptOutput:
-                    output = g.OptArg;
-                    break;
                 case 's':
                     startOffset = QimgNumbers.Cvtnum("start offset", g.OptArg!, QimgNumbers.WarnTo(ctx.Err));
                     break;
@@ -107,17 +98,14 @@ public static class MapCommand
                     break;
             }
         }
-        if (g.Operands.Count != 1)
-        {
-            throw new QimgUsageException("Expecting one image file name");
-        }
-        bool json = OutputFormat.IsJson(output);
+        string filename = g.OneImage();
+        bool json = OutputFormat.IsJson(g.Output);
         if (g.ImageOpts && g.Format is not null)
         {
             throw new QimgException("--image-opts and --format are mutually exclusive");
         }
-        using BlockDevice dev = ImageArgs.Open(ctx, g.Operands[0], g.Format, g.ImageOpts, noBacking: false, g.ForceShare);
-        using var chain = new ChainStatus(ctx, dev, g.ImageOpts ? dev.FileName : g.Operands[0]);
+        using BlockDevice dev = ImageArgs.Open(ctx, filename, g.Format, g.ImageOpts, noBacking: false, g.ForceShare);
+        using var chain = new ChainStatus(ctx, dev, g.ImageOpts ? dev.FileName : filename);
         ctx.Out.Write(json ? "[" : string.Create(CultureInfo.InvariantCulture, $"{"Offset",-16}{"Length",-16}{"Mapped to",-16}File\n"));
         long length = ChainStatus.QemuLength(dev);
         if (maxLength != -1)

@@ -9,49 +9,21 @@ namespace Qcow2.Tools.Qimg;
 /// </summary>
 public static class RebaseCommand
 {
-
     /// <summary>qemu-img's IO_BUF_SIZE: the backing files are read 2 MiB at a time.</summary>
     private const int IoBufSize = 2 << 20;
 
 
-    /// <summary>The usage line shown by --help.</summary>
-    public const string Syntax = "rebase [--object objectdef] [--image-opts] [-U] [-q] [-f fmt] [-t cache] [-T src_cache] [-p] [-u] -b backing_file [-F backing_fmt] filename";
-
-    private static readonly IReadOnlyList<LongOption> LongOptions = CommandOptions.CommonAndForceShare;
-
     /// <summary>Runs the command; args[0] is "rebase".</summary>
     public static int Run(string[] args, ToolContext ctx)
     {
-        string? baseFmt = null, baseImg = null;
-        string cache = "writeback", srcCache = "writeback";
         bool unsafeMode = false;
-        var g = new CommandOptions(args, ":hf:F:b:upt:T:qU", LongOptions, ctx);
+        var g = new CommandOptions(args, ":hf:F:b:upt:T:qU", CommandOptions.CommonAndForceShare, ctx);
         for (int c; (c = g.Next()) != -1;)
         {
-            switch (c)
-            {
-                case 'F':
-                    baseFmt = g.OptArg;
-                    break;
-                case 'b':
-                    baseImg = g.OptArg;
-                    break;
-                case 'u':
-                    unsafeMode = true;
-                    break;
-                case 't':
-                    cache = g.OptArg!;
-                    break;
-                case 'T':
-                    srcCache = g.OptArg!;
-                    break;
-            }
+            unsafeMode |= c == 'u';
         }
-        if (g.Operands.Count != 1)
-        {
-            throw new QimgUsageException("Expecting one image file name");
-        }
-        if (!unsafeMode && baseImg is null)
+        string filename = g.OneImage();
+        if (!unsafeMode && g.OtherImage is null)
         {
             throw new QimgUsageException("Must specify backing file (-b) or use unsafe mode (-u)");
         }
@@ -59,7 +31,7 @@ public static class RebaseCommand
         bar.Print(0, 100);
         try
         {
-            Rebase(ctx, g.Operands[0], g.Format, baseImg ?? "", baseFmt, cache, srcCache, unsafeMode, g.ImageOpts, bar);
+            Rebase(ctx, filename, g.Format, g.OtherImage ?? "", g.OtherFormat, g.Cache ?? CacheModes.Default, g.SourceCache ?? CacheModes.Default, unsafeMode, g.ImageOpts, bar);
         }
         finally
         {
@@ -130,14 +102,7 @@ public static class RebaseCommand
             Format = baseFmt,
             ReadOnly = true,
         }.ForTool(ctx);
-        try
-        {
-            return ImageOpener.Open(realPath, options);
-        }
-        catch (Exception e) when (e is not QimgException)
-        {
-            throw new QimgException($"Could not open new backing file '{baseImg}': {e.Message}");
-        }
+        return ImageArgs.OpenOrSay(realPath, options, $"Could not open new backing file '{baseImg}'");
     }
 
     /// <summary>The loop of img_rebase's safe mode: writes the old backing's data wherever the new one differs.</summary>

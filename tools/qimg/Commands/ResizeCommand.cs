@@ -6,17 +6,11 @@ namespace Qcow2.Tools.Qimg;
 /// <summary>qimg resize: qemu-img 7.2's img_resize (grow, or shrink with --shrink, the virtual size).</summary>
 public static class ResizeCommand
 {
-    private const int OptPreallocation = 258;
-    private const int OptShrink = 259;
-
-    /// <summary>The usage line shown by --help.</summary>
-    public const string Syntax = "resize [--object objectdef] [--image-opts] [-f fmt] [--preallocation=prealloc] [-q] [--shrink] filename [+ | -]size";
-
     private static readonly IReadOnlyList<LongOption> LongOptions =
     [
         .. CommandOptions.Common,
-        new("preallocation", ArgKind.Required, OptPreallocation),
-        new("shrink", ArgKind.None, OptShrink),
+        new("preallocation", ArgKind.Required, OptionCode.Preallocation),
+        new("shrink", ArgKind.None, OptionCode.Shrink),
     ];
 
     private static readonly IReadOnlyList<OptDesc> SizeOption = [new("size", OptType.Size, "Virtual disk size")];
@@ -37,14 +31,14 @@ public static class ResizeCommand
         {
             switch (c)
             {
-                case OptPreallocation:
+                case OptionCode.Preallocation:
                     prealloc = g.OptArg!;
                     if (prealloc is not ("off" or "metadata" or "falloc" or "full"))
                     {
                         throw new QimgException($"Invalid preallocation mode '{prealloc}'");
                     }
                     break;
-                case OptShrink:
+                case OptionCode.Shrink:
                     shrink = true;
                     break;
             }

@@ -7,21 +7,15 @@ namespace Qcow2.Tools.Qimg;
 /// <summary>qimg snapshot: qemu-img 7.2's img_snapshot (list, create, apply, delete internal snapshots).</summary>
 public static class SnapshotCommand
 {
-
     /// <summary>QEMUSnapshotInfo.name holds 256 bytes, so qemu-img keeps at most 255 bytes of a new snapshot's name.</summary>
     private const int MaxNameBytes = 255;
-
-    /// <summary>The usage line shown by --help.</summary>
-    public const string Syntax = "snapshot [--object objectdef] [--image-opts] [-U] [-q] [-l | -a snapshot | -c snapshot | -d snapshot] filename";
-
-    private static readonly IReadOnlyList<LongOption> LongOptions = CommandOptions.CommonAndForceShare;
 
     /// <summary>Runs the command; args[0] is "snapshot".</summary>
     public static int Run(string[] args, ToolContext ctx)
     {
         char action = '\0';
         string name = "";
-        var g = new CommandOptions(args, ":la:c:d:hqU", LongOptions, ctx);
+        var g = new CommandOptions(args, ":la:c:d:hqU", CommandOptions.CommonAndForceShare, ctx);
         for (int c; (c = g.Next()) != -1;)
         {
             switch (c)
@@ -36,11 +30,7 @@ public static class SnapshotCommand
                     break;
             }
         }
-        if (g.Operands.Count != 1)
-        {
-            throw new QimgUsageException("Expecting one image file name");
-        }
-        using BlockDevice dev = OpenImage(ctx, g.Operands[0], null, g.ImageOpts, writable: action != 'l', g.ForceShare);
+        using BlockDevice dev = OpenImage(ctx, g.OneImage(), null, g.ImageOpts, writable: action != 'l', g.ForceShare);
         var image = dev as Qcow2Image;
         bool ok = action switch
         {

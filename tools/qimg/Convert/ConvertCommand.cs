@@ -6,26 +6,18 @@ namespace Qcow2.Tools.Qimg;
 /// <summary>qimg convert: qemu-img convert's options, checks, messages, progress meter and copy, for raw and qcow2.</summary>
 public static class ConvertCommand
 {
-    /// <summary>The usage line shown by --help.</summary>
-    public const string Syntax = "convert [--object objectdef] [--image-opts] [--target-image-opts] [--target-is-zero] [--bitmaps] [-U] [-C] [-c] [-p] [-q] [-n] [-f fmt] [-t cache] [-T src_cache] [-O output_fmt] [-B backing_file [-F backing_fmt]] [-o options] [-l snapshot_param] [-S sparse_size] [-r rate_limit] [-m num_coroutines] [-W] [--salvage] filename [filename2 [...]] output_filename";
-
     /// <summary>MAX_COROUTINES: the most parallel copy workers -m accepts.</summary>
     public const int MaxCoroutines = 16;
 
-    private const int OptTargetImageOpts = 258;
-    private const int OptSalvage = 259;
-    private const int OptTargetIsZero = 260;
-    private const int OptBitmaps = 261;
-    private const int OptSkipBroken = 262;
 
     private static readonly IReadOnlyList<LongOption> LongOptions =
     [
         .. CommandOptions.CommonAndForceShare,
-        new("target-image-opts", ArgKind.None, OptTargetImageOpts),
-        new("salvage", ArgKind.None, OptSalvage),
-        new("target-is-zero", ArgKind.None, OptTargetIsZero),
-        new("bitmaps", ArgKind.None, OptBitmaps),
-        new("skip-broken-bitmaps", ArgKind.None, OptSkipBroken),
+        new("target-image-opts", ArgKind.None, OptionCode.TargetImageOpts),
+        new("salvage", ArgKind.None, OptionCode.Salvage),
+        new("target-is-zero", ArgKind.None, OptionCode.TargetIsZero),
+        new("bitmaps", ArgKind.None, OptionCode.Bitmaps),
+        new("skip-broken-bitmaps", ArgKind.None, OptionCode.SkipBroken),
     ];
 
 
@@ -61,11 +53,11 @@ public static class ConvertCommand
             case 'm': r.Coroutines = ParseCoroutines(arg); break;
             case 'W': r.InOrder = false; break;
             case 'r': QimgNumbers.Cvtnum("rate limit", arg, QimgNumbers.WarnTo(ctx.Err)); break;
-            case OptSalvage: r.Salvage = true; break;
-            case OptTargetImageOpts: r.TargetImageOpts = true; break;
-            case OptTargetIsZero: r.TargetIsZero = true; break;
-            case OptBitmaps: r.Bitmaps = true; break;
-            case OptSkipBroken: r.SkipBrokenBitmaps = true; break;
+            case OptionCode.Salvage: r.Salvage = true; break;
+            case OptionCode.TargetImageOpts: r.TargetImageOpts = true; break;
+            case OptionCode.TargetIsZero: r.TargetIsZero = true; break;
+            case OptionCode.Bitmaps: r.Bitmaps = true; break;
+            case OptionCode.SkipBroken: r.SkipBrokenBitmaps = true; break;
         }
     }
 

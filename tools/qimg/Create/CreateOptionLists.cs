@@ -10,6 +10,19 @@ public static class CreateOptionLists
     private static readonly OptDesc Nocow = new("nocow", OptType.Bool, "Turn off copy-on-write (valid only on btrfs)");
     private static readonly OptDesc ExtentSizeHint = new("extent_size_hint", OptType.Size, "Extent size hint for the image file, 0 to disable");
 
+    /// <summary>The options qcow2 takes both at create and at amend (QCOW_COMMON_OPTIONS), in QEMU's order.</summary>
+    public static readonly IReadOnlyList<OptDesc> Qcow2Common =
+    [
+        Size,
+        new("compat", OptType.String, "Compatibility level (v2 [0.10] or v3 [1.1])"),
+        new("backing_file", OptType.String, "File name of a base image"),
+        new("backing_fmt", OptType.String, "Image format of the base image"),
+        new("data_file", OptType.String, "File name of an external data file"),
+        new("data_file_raw", OptType.Bool, "The external data file must stay valid as a raw image"),
+        new("lazy_refcounts", OptType.Bool, "Postpone refcount updates", "off"),
+        new("refcount_bits", OptType.Number, "Width of a reference count entry in bits", "16"),
+    ];
+
     /// <summary>qcow2's own options (what `-o help` lists without a file name).</summary>
     public static readonly IReadOnlyList<OptDesc> Qcow2Format =
     [
@@ -26,14 +39,7 @@ public static class CreateOptionLists
         new("extended_l2", OptType.Bool, "Extended L2 tables", "off"),
         new("preallocation", OptType.String, "Preallocation mode (allowed values: off, metadata, falloc, full)"),
         new("compression_type", OptType.String, "Compression method used for image cluster compression", "zlib"),
-        Size,
-        new("compat", OptType.String, "Compatibility level (v2 [0.10] or v3 [1.1])"),
-        new("backing_file", OptType.String, "File name of a base image"),
-        new("backing_fmt", OptType.String, "Image format of the base image"),
-        new("data_file", OptType.String, "File name of an external data file"),
-        new("data_file_raw", OptType.Bool, "The external data file must stay valid as a raw image"),
-        new("lazy_refcounts", OptType.Bool, "Postpone refcount updates", "off"),
-        new("refcount_bits", OptType.Number, "Width of a reference count entry in bits", "16"),
+        .. Qcow2Common,
     ];
 
     /// <summary>raw's own options.</summary>

@@ -40,34 +40,27 @@ public static class Qcow2CreateValidator
         {
             QemuNumbers.StrToSize(sizeText, out _, opts.Warn);
         }
-        string? compat = opts.GetString("compat");
-        if (compat is not null && compat is not ("0.10" or "1.1" or "v2" or "v3"))
-        {
-            throw new QimgException($"Parameter 'version' does not accept value '{compat}'");
-        }
-        string? backingFmt = opts.GetString("backing_fmt");
-        if (backingFmt is not null && !BlockdevDrivers.Contains(backingFmt))
-        {
-            throw new QimgException($"Parameter 'backing-fmt' does not accept value '{backingFmt}'");
-        }
+        CheckEnum(opts, "compat", "version", v => v is ("0.10" or "1.1" or "v2" or "v3"));
+        CheckEnum(opts, "backing_fmt", "backing-fmt", v => BlockdevDrivers.Contains(v));
         if (opts.GetString("cluster_size") is string clusterText)
         {
             QemuNumbers.StrToSize(clusterText, out _, opts.Warn);
         }
-        string? prealloc = opts.GetString("preallocation");
-        if (prealloc is not null && prealloc is not ("off" or "metadata" or "falloc" or "full"))
-        {
-            throw new QimgException($"Parameter 'preallocation' does not accept value '{prealloc}'");
-        }
+        CheckEnum(opts, "preallocation", "preallocation", v => v is ("off" or "metadata" or "falloc" or "full"));
         OptValue? refcountBits = opts.Get("refcount_bits");
         if (refcountBits is not null && !TryParseInt64(refcountBits.Text, out _))
         {
             throw new QimgException("Parameter 'refcount-bits' expects integer");
         }
-        string? compression = opts.GetString("compression_type");
-        if (compression is not null && compression is not ("zlib" or "zstd"))
+        CheckEnum(opts, "compression_type", "compression-type", v => v is ("zlib" or "zstd"));
+    }
+
+    /// <summary>The QAPI visitor's check of an enum member: a given value must be one the enum has.</summary>
+    private static void CheckEnum(QemuOpts opts, string key, string parameter, Func<string, bool> known)
+    {
+        if (opts.GetString(key) is string value && !known(value))
         {
-            throw new QimgException($"Parameter 'compression-type' does not accept value '{compression}'");
+            throw new QimgException($"Parameter '{parameter}' does not accept value '{value}'");
         }
     }
 

@@ -6,20 +6,15 @@ namespace Qcow2.Tools.Qimg;
 /// <summary>qimg measure: the sizes a new raw or qcow2 image would need, for a given size or for an existing image, as qemu-img measure prints them.</summary>
 public static class MeasureCommand
 {
-    /// <summary>The usage line shown by --help.</summary>
-    public const string Syntax = "measure [--output=ofmt] [-O output_fmt] [-o options] [--size N | [--image-opts] [-f fmt] [-l snapshot_param] filename]";
-
     private const string ShortOptions = "hf:O:o:l:U";
-    private const int OptOutput = 258;
-    private const int OptSize = 259;
 
     private static readonly IReadOnlyList<LongOption> LongOptions =
     [
         CommandOptions.Help,
         CommandOptions.ImageOptsOption,
         CommandOptions.Object,
-        new("output", ArgKind.Required, OptOutput),
-        new("size", ArgKind.Required, OptSize),
+        CommandOptions.OutputOption,
+        new("size", ArgKind.Required, OptionCode.Size),
         CommandOptions.ForceShareOption,
     ];
 
@@ -56,10 +51,10 @@ public static class MeasureCommand
                 case 'l':
                     (r.SnapshotName, r.SnapshotOpts) = SnapshotParam.Parse(ctx, g.OptArg!);
                     break;
-                case OptOutput:
+                case OptionCode.Output:
                     r.Json = OutputFormat.IsJson(g.OptArg);
                     break;
-                case OptSize:
+                case OptionCode.Size:
                     r.Size = QimgNumbers.Cvtnum("image size", g.OptArg!, QimgNumbers.WarnTo(ctx.Err));
                     break;
             }

@@ -138,22 +138,8 @@ public sealed class ChainStatus : IDisposable
     }
 
     /// <summary>The file driver's answer at a host offset: data or hole, its length, and whether it reaches the end of the file.</summary>
-    private (bool Data, long Length, bool Eof) FileStatus(Layer layer, long offset, long bytes)
-    {
-        FileStream? host = HostFile(layer);
-        if (host is null)
-        {
-            return (true, bytes, false);
-        }
-        long total = (host.Length + SectorSize - 1) / SectorSize * SectorSize;
-        if (offset >= total)
-        {
-            return (false, 0, true);
-        }
-        bytes = Math.Min(bytes, total - offset);
-        HostExtents.Extent e = HostExtents.Query(host.SafeFileHandle, offset, bytes);
-        return (e.Data, e.Length, offset + e.Length == total);
-    }
+    private (bool Data, long Length, bool Eof) FileStatus(Layer layer, long offset, long bytes) =>
+        HostExtents.FileStatus(HostFile(layer), offset, bytes);
 
     private FileStream? HostFile(Layer layer)
     {

@@ -130,22 +130,8 @@ public sealed class QemuBlockStatus(ToolContext ctx) : IDisposable
         return p;
     }
 
-    private (bool Data, long Length, bool Eof) FileStatus(BlockDevice dev, long offset, long bytes)
-    {
-        FileStream? host = Host(dev);
-        if (host is null)
-        {
-            return (true, bytes, false);
-        }
-        long total = (host.Length + ChainStatus.SectorSize - 1) / ChainStatus.SectorSize * ChainStatus.SectorSize;
-        if (offset >= total)
-        {
-            return (false, 0, true);
-        }
-        bytes = Math.Min(bytes, total - offset);
-        HostExtents.Extent e = HostExtents.Query(host.SafeFileHandle, offset, bytes);
-        return (e.Data, e.Length, offset + e.Length == total);
-    }
+    private (bool Data, long Length, bool Eof) FileStatus(BlockDevice dev, long offset, long bytes) =>
+        HostExtents.FileStatus(Host(dev), offset, bytes);
 
     private FileStream? Host(BlockDevice dev)
     {

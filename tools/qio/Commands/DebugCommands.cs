@@ -22,32 +22,25 @@ internal static class DebugCommands
     }
 
     /// <summary>remove_break TAG.</summary>
-    public static int RemoveBreak(QioSession s, string[] argv)
-    {
-        var control = Find(s.Device!);
-        var suspended = s.Aio.FindSuspended(argv[1]);
-        int ret = control?.RemoveBreak(argv[1]) ?? ENOTSUP;
-        if (ret < 0)
-        {
-            s.Out.WriteLine($"Could not remove breakpoint {argv[1]}: {QioSession.StrError(ret)}");
-            return ret;
-        }
-        if (suspended is not null)
-        {
-            AioQueue.RunResumed(suspended);
-        }
-        return 0;
-    }
+    public static int RemoveBreak(QioSession s, string[] argv) =>
+        LetRun(s, argv[1], (control, tag) => control.RemoveBreak(tag), $"Could not remove breakpoint {argv[1]}");
 
     /// <summary>resume TAG: lets the suspended request run on until it finishes or suspends again.</summary>
-    public static int Resume(QioSession s, string[] argv)
+    public static int Resume(QioSession s, string[] argv) =>
+        LetRun(s, argv[1], (control, tag) => control.Resume(tag), "Could not resume request");
+
+    /// <summary>
+    /// Asks the blkdebug layer to let the request suspended at tag go (failing with ENOTSUP without one), then runs that
+    /// request on; on failure prints "FAILURE: REASON".
+    /// </summary>
+    private static int LetRun(QioSession s, string tag, Func<IBlkdebugControl, string, int> release, string failure)
     {
         var control = Find(s.Device!);
-        var suspended = s.Aio.FindSuspended(argv[1]);
-        int ret = control?.Resume(argv[1]) ?? ENOTSUP;
+        var suspended = s.Aio.FindSuspended(tag);
+        int ret = control is null ? ENOTSUP : release(control, tag);
         if (ret < 0)
         {
-            s.Out.WriteLine($"Could not resume request: {QioSession.StrError(ret)}");
+            s.Out.WriteLine($"{failure}: {QioSession.StrError(ret)}");
             return ret;
         }
         if (suspended is not null)

@@ -25,6 +25,15 @@ internal static class FileCommands
     /// <summary>AIO modes bdrv_parse_aio accepts.</summary>
     public static bool IsAioMode(string mode) => mode is "native" or "threads" or "io_uring";
 
+    /// <summary>The complaint qemu-io prints about a cache ('t'), discard ('d') or aio ('i') mode, or null when the mode is valid.</summary>
+    public static string? ModeError(char option, string mode) => option switch
+    {
+        't' when !IsCacheMode(mode) => $"Invalid cache option: {mode}",
+        'd' when !IsDiscardMode(mode) => $"Invalid discard option: {mode}",
+        'i' when !IsAioMode(mode) => $"Invalid aio option: {mode}",
+        _ => null,
+    };
+
     /// <summary>Parses an option string into options, printing warnings and errors as qemu_opts_parse_noisily does.</summary>
     public static bool ParseOptions(QioSession s, string text, List<KeyValuePair<string, string>> options)
     {
@@ -54,26 +63,15 @@ internal static class FileCommands
                 case 's': snapshot = true; break;
                 case 'n': case 'C': case 'k': break;
                 case 'r': readOnly = true; break;
-                case 't':
-                    if (!IsCacheMode(g.OptArg!))
+                case 't' or 'd' or 'i':
+                    if (ModeError((char)c, g.OptArg!) is string modeError)
                     {
-                        s.ErrorReport($"Invalid cache option: {g.OptArg}");
+                        s.ErrorReport(modeError);
                         return EINVAL;
                     }
-                    break;
-                case 'd':
-                    if (!IsDiscardMode(g.OptArg!))
+                    if (c == 'd')
                     {
-                        s.ErrorReport($"Invalid discard option: {g.OptArg}");
-                        return EINVAL;
-                    }
-                    unmap = g.OptArg is "on" or "unmap";
-                    break;
-                case 'i':
-                    if (!IsAioMode(g.OptArg!))
-                    {
-                        s.ErrorReport($"Invalid aio option: {g.OptArg}");
-                        return EINVAL;
+                        unmap = g.OptArg is "on" or "unmap";
                     }
                     break;
                 case 'o':
@@ -127,9 +125,9 @@ internal static class FileCommands
             switch (c)
             {
                 case 'c':
-                    if (!IsCacheMode(g.OptArg!))
+                    if (ModeError('t', g.OptArg!) is string modeError)
                     {
-                        s.ErrorReport($"Invalid cache option: {g.OptArg}");
+                        s.ErrorReport(modeError);
                         return EINVAL;
                     }
                     break;
