@@ -16,7 +16,7 @@ public sealed partial class Qcow2Image
     /// Sets the virtual size as blk_truncate with exact=true does on a qcow2 node (bdrv_co_truncate, qcow2_co_truncate):
     /// growing enlarges the L1 table exactly; shrinking frees every cluster past the new end, empties the L1 entries
     /// beyond it, drops refcount blocks that count nothing and cuts the file after the last used cluster.
-    /// prealloc is "off" or "metadata". Throws ImageChangeException with QEMU's message.
+    /// prealloc is "off", "metadata", "falloc" or "full". Throws ImageChangeException with QEMU's message.
     /// </summary>
     public void Truncate(long offset, string prealloc)
     {
@@ -39,7 +39,7 @@ public sealed partial class Qcow2Image
         // A backing file that reaches into the new area would show through: the new area must read as zeros.
         bool zeroWrite = offset > oldLength && Backing is not null && Backing.Size > oldLength;
 
-        if (prealloc is not ("off" or "metadata"))
+        if (prealloc is not ("off" or "metadata" or "falloc" or "full"))
         {
             throw AmendError($"qcow2: preallocation={prealloc} on resize is not supported by this engine", Errno.ENOTSUP);
         }
@@ -87,6 +87,12 @@ public sealed partial class Qcow2Image
             {
                 _file.SetLength(RoundUp(_file.Length, _clusterSize));
             }
+        }
+        else if (prealloc is "falloc" or "full" && offset > oldLength)
+        {
+            PreallocateData(oldLength, offset, full: prealloc == "full");
+            // The file driver zeroes the grown file itself (BDRV_REQ_ZERO_WRITE on truncate), so the flag is dropped.
+            zeroWrite = false;
         }
 
         if (zeroWrite)
