@@ -78,22 +78,8 @@ public sealed partial class Qcow2Image
             }
         }
 
-        if (prealloc == "metadata")
-        {
-            long before = _file.Length;
-            PreallocateMetadata(oldLength, offset);
-            // qemu-img 7.2 extends the file to a whole cluster past the last preallocated one.
-            if (_file.Length > before && OffsetIntoCluster(_file.Length) != 0)
-            {
-                _file.SetLength(RoundUp(_file.Length, _clusterSize));
-            }
-        }
-        else if (prealloc is "falloc" or "full" && offset > oldLength)
-        {
-            PreallocateData(oldLength, offset, full: prealloc == "full");
-            // The file driver zeroes the grown file itself (BDRV_REQ_ZERO_WRITE on truncate), so the flag is dropped.
-            zeroWrite = false;
-        }
+        // The file driver zeroes a file grown for falloc/full itself (BDRV_REQ_ZERO_WRITE on truncate), so the flag is dropped.
+        zeroWrite &= !PreallocateGrowth(prealloc, oldLength, offset);
 
         if (zeroWrite)
         {
@@ -128,6 +114,28 @@ public sealed partial class Qcow2Image
             throw AmendError("Failed to update the image size", e);
         }
         TruncateDirtyBitmaps();
+    }
+
+    /// <summary>qcow2_co_truncate's preallocation of the grown area; true when it grew the file with falloc or full.</summary>
+    private bool PreallocateGrowth(string prealloc, long oldLength, long offset)
+    {
+        if (prealloc == "metadata")
+        {
+            long before = _file.Length;
+            PreallocateMetadata(oldLength, offset);
+            // qemu-img 7.2 extends the file to a whole cluster past the last preallocated one.
+            if (_file.Length > before && OffsetIntoCluster(_file.Length) != 0)
+            {
+                _file.SetLength(RoundUp(_file.Length, _clusterSize));
+            }
+            return false;
+        }
+        if (prealloc is "falloc" or "full" && offset > oldLength)
+        {
+            PreallocateData(oldLength, offset, full: prealloc == "full");
+            return true;
+        }
+        return false;
     }
 
     /// <summary>The shrinking half of qcow2_co_truncate.</summary>
