@@ -16,7 +16,7 @@ public sealed partial class Qcow2Image
     /// Sets the virtual size as blk_truncate with exact=true does on a qcow2 node (bdrv_co_truncate, qcow2_co_truncate):
     /// growing enlarges the L1 table exactly; shrinking frees every cluster past the new end, empties the L1 entries
     /// beyond it, drops refcount blocks that count nothing and cuts the file after the last used cluster.
-    /// prealloc is "off" or "metadata". Throws ImageChangeException with QEMU's message.
+    /// prealloc is "off", "metadata", "falloc" or "full". Throws ImageChangeException with QEMU's message.
     /// </summary>
     public void Truncate(long offset, string prealloc)
     {
@@ -39,7 +39,7 @@ public sealed partial class Qcow2Image
         // A backing file that reaches into the new area would show through: the new area must read as zeros.
         bool zeroWrite = offset > oldLength && Backing is not null && Backing.Size > oldLength;
 
-        if (prealloc is not ("off" or "metadata"))
+        if (prealloc is not ("off" or "metadata" or "falloc" or "full"))
         {
             throw AmendError($"qcow2: preallocation={prealloc} on resize is not supported by this engine", Errno.ENOTSUP);
         }
@@ -78,16 +78,8 @@ public sealed partial class Qcow2Image
             }
         }
 
-        if (prealloc == "metadata")
-        {
-            long before = _file.Length;
-            PreallocateMetadata(oldLength, offset);
-            // qemu-img 7.2 extends the file to a whole cluster past the last preallocated one.
-            if (_file.Length > before && OffsetIntoCluster(_file.Length) != 0)
-            {
-                _file.SetLength(RoundUp(_file.Length, _clusterSize));
-            }
-        }
+        // The file driver zeroes a file grown for falloc/full itself (BDRV_REQ_ZERO_WRITE on truncate), so the flag is dropped.
+        zeroWrite &= !PreallocateGrowth(prealloc, oldLength, offset);
 
         if (zeroWrite)
         {
@@ -122,6 +114,28 @@ public sealed partial class Qcow2Image
             throw AmendError("Failed to update the image size", e);
         }
         TruncateDirtyBitmaps();
+    }
+
+    /// <summary>qcow2_co_truncate's preallocation of the grown area; true when it grew the file with falloc or full.</summary>
+    private bool PreallocateGrowth(string prealloc, long oldLength, long offset)
+    {
+        if (prealloc == "metadata")
+        {
+            long before = _file.Length;
+            PreallocateMetadata(oldLength, offset);
+            // qemu-img 7.2 extends the file to a whole cluster past the last preallocated one.
+            if (_file.Length > before && OffsetIntoCluster(_file.Length) != 0)
+            {
+                _file.SetLength(RoundUp(_file.Length, _clusterSize));
+            }
+            return false;
+        }
+        if (prealloc is "falloc" or "full" && offset > oldLength)
+        {
+            PreallocateData(oldLength, offset, full: prealloc == "full");
+            return true;
+        }
+        return false;
     }
 
     /// <summary>The shrinking half of qcow2_co_truncate.</summary>
