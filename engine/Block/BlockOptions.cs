@@ -101,6 +101,16 @@ internal static class BlockOptions
     /// </summary>
     public static void CheckNode(IReadOnlyDictionary<string, string> options, bool unmap, string prefix = "")
     {
+        CheckDiscardAndZeroes(options, unmap, prefix);
+        if (options.TryGetValue(prefix + "node-name", out string? name))
+        {
+            CheckNodeName(name);
+        }
+    }
+
+    /// <summary>The discard and detect-zeroes options, which an open and a reopen both parse.</summary>
+    public static void CheckDiscardAndZeroes(IReadOnlyDictionary<string, string> options, bool unmap, string prefix = "")
+    {
         if (options.TryGetValue(prefix + "discard", out string? discard))
         {
             unmap = discard switch
@@ -120,10 +130,6 @@ internal static class BlockOptions
             {
                 throw new ImageOpenException("setting detect-zeroes to unmap is not allowed without setting discard operation to unmap");
             }
-        }
-        if (options.TryGetValue(prefix + "node-name", out string? name))
-        {
-            CheckNodeName(name);
         }
     }
 

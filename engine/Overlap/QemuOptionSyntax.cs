@@ -58,7 +58,8 @@ public static class QemuOptionSyntax
         return (int)(unchecked(1103515243u * value + 12345u) % QdictBuckets);
     }
 
-    /// <summary>The keys in the order QEMU iterates its QDict: by bucket, then in the given order.</summary>
-    public static IEnumerable<string> InQdictOrder(IEnumerable<string> keys) =>
-        keys.Select((k, i) => (k, i)).OrderBy(p => QdictBucket(p.k)).ThenBy(p => p.i).Select(p => p.k);
+    /// <summary>The keys in the order QEMU iterates its QDict: by bucket, then in the given order (or, for a QDict that was
+    /// copied once more, as a reopen's is, the newest first within a bucket).</summary>
+    public static IEnumerable<string> InQdictOrder(IEnumerable<string> keys, bool newestFirst = false) =>
+        keys.Select((k, i) => (k, i: newestFirst ? -i : i)).OrderBy(p => QdictBucket(p.k)).ThenBy(p => p.i).Select(p => p.k);
 }

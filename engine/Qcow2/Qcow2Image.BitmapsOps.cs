@@ -9,7 +9,7 @@ public sealed partial class Qcow2Image
     private string? _autoNodeName;
 
     /// <summary>The name QEMU's messages give this node: the device or node name, else an automatic "#blockNNN".</summary>
-    internal string BitmapNodeName
+    public string NodeName
     {
         get
         {
@@ -84,7 +84,7 @@ public sealed partial class Qcow2Image
         string? error = CanStoreNewBitmap(name, g);
         if (error is not null)
         {
-            throw new BitmapOperationException($"Can't make bitmap '{name}' persistent in '{BitmapNodeName}': {error}");
+            throw new BitmapOperationException($"Can't make bitmap '{name}' persistent in '{NodeName}': {error}");
         }
         var bitmap = new DirtyBitmap(name, System.Numerics.BitOperations.TrailingZeroCount(g), BitmapDiskLength) { Persistent = true };
         _dirtyBitmaps.Insert(0, bitmap);

@@ -131,22 +131,7 @@ public sealed partial class Qcow2Image
         {
             throw new ImageOpenException($"Could not initialize refcount handling: {e.Message}", e.Errno);
         }
-        int l2CacheTables = _runtimeOptions?.L2CacheTables ?? (int)Math.Clamp((32L << 20) / _clusterSize, 16, 4096);
-        // qcow2_cache_do_get fires l2_load for an L2 table read from disk; qcow2_cache_entry_flush fires l2_update and
-        // refblock_update_part before writing a table back.
-        _l2Cache = new MetadataCache(_clusterSize, l2CacheTables, off =>
-            {
-                _file.DebugEvent("l2_load");
-                return ReadFile(off, _clusterSize);
-            },
-            // An L2 table written through the cache may be active, inactive (a snapshot's) or both; QEMU ignores only
-            // the active kind and so, with overlap-check=all, marks images corrupt during legitimate snapshot operations.
-            (off, data) => WriteMetadataTable(off, data, Overlap.OverlapTypes.ActiveL2 | Overlap.OverlapTypes.InactiveL2, "l2_update"),
-            () => _file.Flush());
-        _refcounts.Cache = new MetadataCache(_clusterSize, _runtimeOptions?.RefcountCacheTables ?? Math.Max(4, l2CacheTables / 4),
-            off => ReadFile(off, _clusterSize),
-            (off, data) => WriteMetadataTable(off, data, Overlap.OverlapTypes.RefcountBlock, "refblock_update_part"),
-            () => _file.Flush());
+        CreateMetadataCaches();
 
         ReadExtensions(cluster0, extEnd);
         if (!_options.NoIo && (h.AutoclearFeatures & Features.AutoclearDataFileRaw) != 0 && (h.IncompatibleFeatures & Features.IncompatDataFile) == 0)

@@ -199,7 +199,7 @@ public sealed partial class Qcow2Image : BlockDevice
         catch (Format.BitmapOperationException e)
         {
             stored = false;
-            Report($"Lost persistent bitmaps during inactivation of node '{BitmapNodeName}': {e.Message}");
+            Report($"Lost persistent bitmaps during inactivation of node '{NodeName}': {e.Message}");
         }
         bool flushed = FlushOnClose(_l2Cache, "L2 table") & FlushOnClose(_refcounts.Cache, "refcount block");
         if (stored && flushed && Dirty && !_readOnly)

@@ -32,6 +32,13 @@ internal sealed class QioSession
     /// <summary>How the open image was opened (for reopen).</summary>
     public OpenRequest? LastOpen { get; private set; }
 
+    /// <summary>Whether qemu-io's block backend still holds the write permission it took at a read-write open (a reopen
+    /// with read-only flags drops it for good).</summary>
+    public bool BackendWritable { get; set; }
+
+    /// <summary>Records the options of a reopen made in place.</summary>
+    public void Reopened(OpenRequest request) => LastOpen = request;
+
     /// <summary>Whether --image-opts was given.</summary>
     public bool ImageOpts { get; init; }
 
@@ -247,6 +254,10 @@ internal sealed class QioSession
                         + "         Specify the 'raw' format explicitly to remove the restrictions.\n");
                 }
                 LastOpen = request;
+                if (!request.Reopening)
+                {
+                    BackendWritable = !open.ReadOnly;
+                }
                 return 0;
             }
             catch (Exception e) when (e is ImageOpenException or CorruptImageException or IOException or UnauthorizedAccessException or BlockIOException)

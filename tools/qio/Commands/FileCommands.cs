@@ -1,3 +1,6 @@
+using Qcow2.Block;
+using Qcow2.Overlap;
+
 namespace Qcow2.Tools.Qio.Commands;
 
 /// <summary>open, close and reopen.</summary>
@@ -116,8 +119,8 @@ internal static class FileCommands
     private static int Reopen(QioSession s, string[] argv)
     {
         var last = s.LastOpen!;
-        bool readOnly = s.Device!.ReadOnly;
-        bool rwGiven = false;
+        bool readOnly = s.Device!.ReadOnly, writeThrough = last.WriteThrough;
+        bool rwGiven = false, cacheGiven = false;
         var options = new List<KeyValuePair<string, string>>();
         var g = new GetOpt(argv, "c:o:rw", s.Err);
         for (int c; (c = g.Next()) != -1;)
@@ -130,6 +133,8 @@ internal static class FileCommands
                         s.ErrorReport(modeError);
                         return EINVAL;
                     }
+                    writeThrough = IsWriteThrough(g.OptArg!);
+                    cacheGiven = true;
                     break;
                 case 'o':
                     if (!ParseOptions(s, g.OptArg!, options))
@@ -154,21 +159,84 @@ internal static class FileCommands
         {
             return IoCommands.Usage(s, ReopenInfo);
         }
-        if (options.Any(kv => kv.Key == "read-only") && rwGiven)
+        var given = OptionString.ToDictionary(options);
+        if (given.ContainsKey("read-only") && rwGiven)
         {
             s.ErrorReport("Cannot set both -r/-w and 'read-only'");
             return EINVAL;
         }
+        if ((given.ContainsKey("cache.direct") || given.ContainsKey("cache.no-flush")) && cacheGiven)
+        {
+            s.ErrorReport("Cannot set both -c and the cache options");
+            return EINVAL;
+        }
+        return ReopenWith(s, last, options, given.ContainsKey("read-only") ? null : readOnly, writeThrough);
+    }
+
+    /// <summary>
+    /// bdrv_reopen as qemu-io calls it: the options given are joined to those the image was opened with, every node checks
+    /// them before anything changes (a refused reopen leaves the image as it was), then a change of the runtime options
+    /// is made in place and a change between read-only and read-write opens the image again.
+    /// </summary>
+    private static int ReopenWith(QioSession s, OpenRequest last, List<KeyValuePair<string, string>> options, bool? readOnlyFlag, bool writeThrough)
+    {
         var merged = new List<KeyValuePair<string, string>>(last.Options);
-        merged.RemoveAll(kv => kv.Key == "read-only");
+        var given = OptionString.ToDictionary(options);
+        merged.RemoveAll(kv => given.ContainsKey(kv.Key) || (readOnlyFlag is not null && kv.Key == "read-only"));
         merged.AddRange(options);
+        var all = OptionString.ToDictionary(merged);
+        bool readOnly = readOnlyFlag ?? QemuOptionSyntax.TryParseBool(given["read-only"]) == true;
+        if (readOnlyFlag == true)
+        {
+            // qemu-io drops the backend's write permission whenever the reopen's flags are read-only.
+            s.BackendWritable = false;
+        }
+        try
+        {
+            BlockReopen.Prepare(s.Device!, OpenedOptions(s, last), all, last.Unmap);
+            if (readOnly && !s.Device!.ReadOnly && s.BackendWritable)
+            {
+                string node = (s.Device as Qcow2Image)?.NodeName ?? "#block001";
+                throw new ImageOpenException($"Read-only block node '{node}' cannot support read-write users");
+            }
+            if (readOnly == s.Device!.ReadOnly && s.Device is Qcow2Image image)
+            {
+                all.Remove("driver");
+                all.Remove("force-share");
+                s.Aio.Drain();
+                image.Reopen(all, writeThrough);
+                s.Reopened(last with { Options = merged, WriteThrough = writeThrough });
+                return 0;
+            }
+        }
+        catch (Exception e) when (e is ImageOpenException or BlockIOException)
+        {
+            s.ErrorReport(e.Message);
+            return EINVAL;
+        }
+        var request = last with { ReadOnly = readOnly, Options = merged, WriteThrough = writeThrough, Reopening = true };
         s.CloseFile();
-        if (s.OpenFile(last with { ReadOnly = readOnly, Options = merged, Reopening = true }) != 0)
+        if (s.OpenFile(request) != 0)
         {
             // Keep an image open, as a failed reopen leaves the old state in place.
             s.OpenFile(last with { Reopening = false });
             return EINVAL;
         }
         return 0;
+    }
+
+    /// <summary>The options the image was opened with, as QEMU keeps them for the node (-U is force-share=on).</summary>
+    private static Dictionary<string, string> OpenedOptions(QioSession s, OpenRequest last)
+    {
+        var opened = OptionString.ToDictionary(last.Options);
+        if (last.ForceShare)
+        {
+            opened["force-share"] = "on";
+        }
+        if (last.Name is not null)
+        {
+            opened.TryAdd("file.filename", s.Device!.FileName);
+        }
+        return opened;
     }
 }
