@@ -135,6 +135,11 @@ internal sealed class QioSession
             ErrorReport("Block node is read-only");
             return -(int)Errno.EPERM;
         }
+        if (ct.NeedsWrite)
+        {
+            // init_check_command: a command that writes takes the backend's write permission back.
+            BackendWritable = true;
+        }
         try
         {
             return ct.Run(this, argv);

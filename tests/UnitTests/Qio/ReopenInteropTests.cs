@@ -33,6 +33,8 @@ public class ReopenInteropTests : QioFixture
     [TestCase("a.qcow2", "", "reopen -o read-only=on,foo=bar")]
     [TestCase("a.qcow2", "", "reopen -r;reopen -o read-only=on")]
     [TestCase("a.qcow2", "", "reopen -r;reopen -w;reopen -o read-only=on;write 0 4k")]
+    [TestCase("a.qcow2", "", "reopen -r;reopen -w;write 0 4k;reopen -o read-only=on;read 0 4k")]
+    [TestCase("a.qcow2", "", "reopen -r;reopen -w;discard 0 4k;reopen -o read-only=on")]
     [TestCase("a.qcow2", "-r", "reopen -o read-only=off;write 0 4k")]
     [TestCase("a.qcow2", "", "reopen -c none")]
     [TestCase("a.qcow2", "", "reopen -c foo")]
@@ -104,8 +106,7 @@ public class ReopenInteropTests : QioFixture
         Assert.Multiple(() =>
         {
             Assert.That(FilterTiming(ourOut), Is.EqualTo(FilterTiming(realOut.Replace("qemu-io", "qio"))), $"stdout of {what}");
-            Assert.That(ourErr.Replace("#block001", "#blockN"), Is.EqualTo(System.Text.RegularExpressions.Regex.Replace(
-                realErr.Replace("qemu-io", "qio"), "#block[0-9]+", "#blockN")), $"stderr of {what}");
+            Assert.That(MaskNodeNames(ourErr), Is.EqualTo(MaskNodeNames(realErr.Replace("qemu-io", "qio"))), $"stderr of {what}");
             if (!commands.Contains("sigraise"))
             {
                 Assert.That(ourCode, Is.EqualTo(realCode), $"exit code of {what}");
@@ -113,6 +114,9 @@ public class ReopenInteropTests : QioFixture
             Assert.That(ourHeader, Is.EqualTo(realHeader), $"header of a.qcow2 (incompatible features at 72) after {what}");
         });
     }
+
+    /// <summary>Generated node names count per process (QEMU's counter is process-wide), as iotests' filter masks them.</summary>
+    private static string MaskNodeNames(string text) => System.Text.RegularExpressions.Regex.Replace(text, "#block[0-9]+", "#blockN");
 
     /// <summary>Makes the images a row may name (a.qcow2, a v2 image, c.qcow2 over b.qcow2), runs, returns the run and
     /// the first 104 header bytes of a.qcow2 (or of the image the row names).</summary>
