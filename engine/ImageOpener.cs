@@ -13,9 +13,13 @@ public static class ImageOpener
         // A name given as a file.filename option is a path as it stands; any other may carry a protocol prefix.
         bool literal = options.LiteralFileName || JsonFileName.Is(fileName);
         fileName = JsonFileName.Apply(fileName, options);
-        if (!literal)
+        if (!literal && fileName.Length > 0)
         {
             fileName = ProtocolPrefix.Resolve(fileName);
+        }
+        if (NodeOpener.Describes(options.Format, options.Options))
+        {
+            return NodeOpener.Open(fileName, options);
         }
         string imageName = Blkdebug.ParseFileName(fileName, options);
         BlockOptions.CheckFlags(options.Options);
@@ -83,8 +87,12 @@ public static class ImageOpener
         }
     }
 
-    /// <summary>The raw driver: its offset and size options are refused (this engine has no raw window), others are not
-    /// the raw driver's ("Block format 'raw' does not support the option 'x'").</summary>
+    /// <summary>Whether the options describe the image's nodes themselves (a protocol or filter driver, or a file node with
+    /// a driver other than file), so that no file name is needed apart from them.</summary>
+    public static bool DescribesNodes(string? format, IReadOnlyDictionary<string, string> options) => NodeOpener.Describes(format, options);
+
+    /// <summary>The raw driver: its offset and size options make a window of the file; others are not the raw driver's
+    /// ("Block format 'raw' does not support the option 'x'").</summary>
     private static RawDevice OpenRaw(IStorage storage, string fileName, OpenOptions options)
     {
         foreach (string key in Overlap.QemuOptionSyntax.InQdictOrder(options.Options.Keys))
@@ -98,11 +106,12 @@ public static class ImageOpener
                 throw new ImageOpenException($"Block format 'raw' does not support the option '{key}'");
             }
         }
-        if (options.Options.ContainsKey("offset") || options.Options.ContainsKey("size"))
+        return new RawDevice(WindowStorage.Open(storage, options.Options))
         {
-            throw new ImageOpenException("the raw driver's offset and size options are not supported by this engine", Errno.ENOTSUP);
-        }
-        return new RawDevice(storage) { FileName = fileName, Probed = options.Format is null };
+            FileName = fileName,
+            Probed = options.Format is null,
+            Driver = options.FileNode ? "file" : "raw",
+        };
     }
 
     /// <summary>force-share: the -U flag or the force-share=on option, which QEMU allows on read-only opens only.</summary>

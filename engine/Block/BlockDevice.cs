@@ -14,6 +14,11 @@ public readonly record struct BlockStatus(
     long Offset, long Length, bool Allocated, bool Data, bool Zero, int Depth, long? HostOffset,
     bool Compressed = false, string? LayerFileName = null);
 
+/// <summary>bdrv_get_info's answer for a node.</summary>
+/// <param name="ClusterSize">the format's cluster size (0 for raw)</param>
+/// <param name="VmStateOffset">where VM state starts in the guest address space (0 where there is none)</param>
+public readonly record struct NodeInfo(long ClusterSize, long VmStateOffset);
+
 /// <summary>An opened image as the tools see it: guest reads and writes plus status queries.</summary>
 public abstract class BlockDevice : IDisposable
 {
@@ -64,6 +69,16 @@ public abstract class BlockDevice : IDisposable
 
     /// <summary>The blkdebug layer under the image, when it was opened with file.driver=blkdebug.</summary>
     public virtual IBlkdebugControl? Blkdebug => null;
+
+    /// <summary>What bdrv_get_info reports for the node (cluster size, VM state offset), or null where QEMU's driver has
+    /// none (the file and null protocols), so that qemu-io's info fails.</summary>
+    public virtual NodeInfo? Info => null;
+
+    /// <summary>A write from the node above this one (which sees it as its file).</summary>
+    internal virtual void WriteFromParent(long offset, ReadOnlySpan<byte> data) => Write(offset, data);
+
+    /// <summary>Whether the node is a protocol (file, null-co) rather than a format or filter.</summary>
+    public virtual bool IsProtocol => false;
 
     /// <summary>Bytes the image file occupies on disk.</summary>
     public abstract long ActualSize { get; }

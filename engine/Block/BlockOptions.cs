@@ -23,6 +23,10 @@ internal static class BlockOptions
         Flags.Contains(key) || key is "node-name" or "driver" or "discard" or "detect-zeroes" or "backing" or "file"
         || key.StartsWith("file.", StringComparison.Ordinal) || key.StartsWith("backing.", StringComparison.Ordinal);
 
+    /// <summary>Whether a key is one of the options of the node itself rather than of its driver (the flags, discard,
+    /// detect-zeroes and node-name).</summary>
+    public static bool IsNodeFlag(string key) => Flags.Contains(key) || key is "discard" or "detect-zeroes" or "node-name";
+
     /// <summary>The node's flags, parsed before its children are opened ("Parameter 'read-only' expects 'on' or 'off'").</summary>
     public static void CheckFlags(IReadOnlyDictionary<string, string> options, string prefix = "")
     {

@@ -58,6 +58,10 @@ internal static class JsonFileName
         {
             throw new ImageOpenException($"Cannot find device='{fileNode}' nor node-name='{fileNode}'");
         }
+        if (file is null && NodeOpener.Describes(options.Format, options.Options))
+        {
+            return "";
+        }
         return file ?? throw new ImageOpenException(driver is null
             ? "Must specify either driver or file"
             : "A block device must be specified for \"file\"");

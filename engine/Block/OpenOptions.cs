@@ -36,6 +36,9 @@ public sealed class OpenOptions
     /// it has a protocol prefix (<c>a:b.qcow2</c>).</summary>
     public bool LiteralFileName { get; set; }
 
+    /// <summary>Opens the file protocol node itself as the device (driver=file): a raw view named "file".</summary>
+    internal bool FileNode { get; set; }
+
     /// <summary>BDRV_O_UNMAP: discard requests may reach the file (qemu-io's default, changed by its -d; qemu-img leaves it
     /// off). The discard option overrides it; detect-zeroes=unmap needs it.</summary>
     public bool Unmap { get; set; }

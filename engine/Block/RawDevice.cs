@@ -20,8 +20,17 @@ public sealed class RawDevice : BlockDevice
     /// <inheritdoc/>
     public override IBlkdebugControl? Blkdebug => _storage as IBlkdebugControl;
 
+    /// <summary>The driver's name: "raw", or "file" for a file protocol node opened as the image itself.</summary>
+    public string Driver { get; init; } = "raw";
+
     /// <inheritdoc/>
-    public override string FormatName => "raw";
+    public override string FormatName => Driver;
+
+    /// <summary>raw_get_info passes the question to the node underneath; a file answers zeros.</summary>
+    public override NodeInfo? Info => (_storage as DeviceStorage)?.Node.Info ?? new NodeInfo(0, 0);
+
+    /// <inheritdoc/>
+    public override bool IsProtocol => Driver == "file";
 
     /// <summary>The file's length rounded up to whole 512-byte sectors, as QEMU's bdrv_getlength reports it (the tail reads as zeros).</summary>
     public override long Size => (_storage.Length + 511) / 512 * 512;
@@ -95,6 +104,11 @@ public sealed class RawDevice : BlockDevice
         CheckWritable();
         CheckRange(offset, length);
         CheckBlockZero(offset, length, default, zeroes: true);
+        if (_storage is DeviceStorage { Node: var node })
+        {
+            node.WriteZeroes(offset, length, mayUnmap);
+            return;
+        }
         var zeros = new byte[Math.Min(length, 1 << 20)];
         for (long done = 0; done < length; done += zeros.Length)
         {
@@ -119,12 +133,20 @@ public sealed class RawDevice : BlockDevice
     /// <inheritdoc/>
     public override BlockStatus GetStatus(long offset, long length)
     {
+        if (_storage is DeviceStorage { Node: var node })
+        {
+            // raw_co_block_status answers BDRV_BLOCK_RAW: the node underneath says what is there.
+            return node.GetStatus(offset, Math.Min(length, Size - offset));
+        }
         long n = Math.Min(length, Size - offset);
         return new BlockStatus(offset, n, Allocated: true, Data: true, Zero: false, Depth: 0, HostOffset: offset, LayerFileName: FileName);
     }
 
     /// <inheritdoc/>
     public override void Resize(long newSize, bool shrink) => _storage.SetLength(newSize);
+
+    /// <summary>A write from the node above: it may grow the file, as the block layer lets a parent write past a node's end.</summary>
+    internal override void WriteFromParent(long offset, ReadOnlySpan<byte> data) => _storage.Write(offset, data);
 
     /// <inheritdoc/>
     public override void Dispose() => _storage.Dispose();

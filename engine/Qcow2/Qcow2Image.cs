@@ -52,6 +52,16 @@ public sealed partial class Qcow2Image : BlockDevice
     /// <summary>Cluster size in bytes.</summary>
     public int ClusterSize => _clusterSize;
 
+    /// <summary>qcow2_get_info: the cluster size, and VM state after the guest disk rounded up to what one L2 table maps.</summary>
+    public override NodeInfo? Info
+    {
+        get
+        {
+            long l1Coverage = (long)_clusterSize * (_clusterSize / (ExtendedL2 ? 16 : 8));
+            return new NodeInfo(_clusterSize, (Size + l1Coverage - 1) / l1Coverage * l1Coverage);
+        }
+    }
+
     /// <summary>Refcount width in bits.</summary>
     public int RefcountBits => 1 << _refcounts.Order;
 

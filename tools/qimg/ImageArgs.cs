@@ -100,7 +100,8 @@ public static class ImageArgs
                     break;
             }
         }
-        return file ?? throw new QimgException("Could not open '': A block device must be specified for \"file\"");
+        return file ?? (ImageOpener.DescribesNodes(options.Format, options.Options) ? ""
+            : throw new QimgException("Could not open '': A block device must be specified for \"file\""));
     }
 
     /// <summary>qemu's path_combine for a backing file name relative to the image that names it.</summary>

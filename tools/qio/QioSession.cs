@@ -232,6 +232,10 @@ internal sealed class QioSession
             fileName = inner;
             open.LiteralFileName = true;
         }
+        else if (ImageOpener.DescribesNodes(open.Format, options))
+        {
+            fileName = "";
+        }
         else if (open.Format is null)
         {
             error = "Must specify either driver or file";

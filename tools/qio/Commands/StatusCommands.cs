@@ -137,36 +137,35 @@ internal static class StatusCommands
         var dev = s.Device!;
         var o = s.Out;
         o.WriteLine($"format name: {dev.FormatName}");
-        switch (dev)
+        if (dev.IsProtocol)
         {
-            case RawDevice:
-                o.WriteLine("cluster size: 0 bytes");
-                o.WriteLine("vm state offset: 0 bytes");
-                return 0;
-            case Qcow2Image q:
-                long clusterSize = q.ClusterSize;
-                long l2Entries = clusterSize / (q.ExtendedL2 ? 16 : 8);
-                long l1Coverage = clusterSize * l2Entries;
-                long vmStateOffset = (dev.Size + l1Coverage - 1) / l1Coverage * l1Coverage;
-                o.WriteLine($"cluster size: {Report.SizeString(clusterSize)}");
-                o.WriteLine($"vm state offset: {Report.SizeString(vmStateOffset)}");
-                o.WriteLine("Format specific information:");
-                bool v3 = q.Header.Version >= 3;
-                o.WriteLine($"    compat: {(v3 ? "1.1" : "0.10")}");
-                o.WriteLine($"    compression type: {q.CompressionTypeName}");
-                if (v3)
-                {
-                    o.WriteLine($"    lazy refcounts: {(q.LazyRefcounts ? "true" : "false")}");
-                }
-                o.WriteLine($"    refcount bits: {q.RefcountBits}");
-                if (v3)
-                {
-                    o.WriteLine($"    corrupt: {(q.Corrupt ? "true" : "false")}");
-                    o.WriteLine($"    extended l2: {(q.ExtendedL2 ? "true" : "false")}");
-                }
-                return 0;
-            default:
-                return -(int)Errno.ENOTSUP;
+            // qemu-io 7.2 prints a protocol node's name twice.
+            o.WriteLine($"format name: {dev.FormatName}");
         }
+        if (dev.Info is not { } info)
+        {
+            return -(int)Errno.ENOTSUP;
+        }
+        o.WriteLine($"cluster size: {Report.SizeString(info.ClusterSize)}");
+        o.WriteLine($"vm state offset: {Report.SizeString(info.VmStateOffset)}");
+        if (dev is not Qcow2Image q)
+        {
+            return 0;
+        }
+        o.WriteLine("Format specific information:");
+        bool v3 = q.Header.Version >= 3;
+        o.WriteLine($"    compat: {(v3 ? "1.1" : "0.10")}");
+        o.WriteLine($"    compression type: {q.CompressionTypeName}");
+        if (v3)
+        {
+            o.WriteLine($"    lazy refcounts: {(q.LazyRefcounts ? "true" : "false")}");
+        }
+        o.WriteLine($"    refcount bits: {q.RefcountBits}");
+        if (v3)
+        {
+            o.WriteLine($"    corrupt: {(q.Corrupt ? "true" : "false")}");
+            o.WriteLine($"    extended l2: {(q.ExtendedL2 ? "true" : "false")}");
+        }
+        return 0;
     }
 }

@@ -1,0 +1,109 @@
+using NUnit.Framework;
+using Qcow2.UnitTests.Support;
+
+namespace Qcow2.UnitTests.Qio;
+
+/// <summary>
+/// Driver nodes set through options (issue 13 item 2) against real qemu-io: the file and null-co protocols as the image,
+/// raw with offset and size, the copy-on-read and compress filters, a format over another format or a filter, unknown
+/// drivers and options. Each row opens the same --image-opts on fresh images and runs the same commands; output, exit
+/// code, and then the images' allocation (qemu-img map), their check and the raw file's bytes must match.
+/// </summary>
+[TestFixture]
+[Category("Interop")]
+public class NodeInteropTests : QioFixture
+{
+    [TestCase("driver=null-co,size=1M", "read -P 1 0 512;read -v 0 16;info;map")]
+    [TestCase("driver=null-co", "read -P 1 0 512;read -v 0 16;info;map")]
+    [TestCase("driver=null-co,read-zeroes=on,size=1M", "read -P 1 0 512;read -v 0 16;info;map")]
+    [TestCase("driver=null-co,foo=1", "read -P 1 0 512;read -v 0 16;info;map")]
+    [TestCase("driver=null-aio,size=1M", "read -P 1 0 512;read -v 0 16;info;map")]
+    [TestCase("driver=file,filename=a.qcow2", "read -P 1 0 512;read -v 0 16;info;map")]
+    [TestCase("driver=file", "read -P 1 0 512;read -v 0 16;info;map")]
+    [TestCase("driver=raw,offset=512,size=4096,file.filename=a.qcow2", "read -P 1 0 512;read -v 0 16;info;map")]
+    [TestCase("driver=raw,offset=1M,file.filename=a.qcow2", "read -P 1 0 512;read -v 0 16;info;map")]
+    [TestCase("driver=raw,size=513,file.filename=a.qcow2", "read -P 1 0 512;read -v 0 16;info;map")]
+    [TestCase("driver=raw,offset=65536,file.filename=a.qcow2", "read -P 1 0 512;read -v 0 16;info;map")]
+    [TestCase("driver=raw,offset=abc,file.filename=a.qcow2", "read -P 1 0 512;read -v 0 16;info;map")]
+    [TestCase("driver=raw,size=1G,file.filename=a.qcow2", "read -P 1 0 512;read -v 0 16;info;map")]
+    [TestCase("driver=copy-on-read,file.filename=a.qcow2", "read -P 1 0 512;read -v 0 16;info;map")]
+    [TestCase("driver=copy-on-read,file.driver=qcow2,file.file.filename=a.qcow2", "read -P 1 0 512;read -v 0 16;info;map")]
+    [TestCase("driver=compress,file.driver=qcow2,file.file.filename=a.qcow2", "read -P 1 0 512;read -v 0 16;info;map")]
+    [TestCase("driver=compress,file.filename=a.qcow2", "read -P 1 0 512;read -v 0 16;info;map")]
+    [TestCase("driver=qcow2,file.driver=qcow2,file.file.filename=a.qcow2", "read -P 1 0 512;read -v 0 16;info;map")]
+    [TestCase("driver=raw,file.driver=qcow2,file.file.filename=a.qcow2", "read -P 1 0 512;read -v 0 16;info;map")]
+    [TestCase("driver=foo,file.filename=a.qcow2", "read -P 1 0 512;read -v 0 16;info;map")]
+    [TestCase("driver=qcow2,file.driver=foo,file.filename=a.qcow2", "read -P 1 0 512;read -v 0 16;info;map")]
+    [TestCase("driver=copy-on-read", "read -P 1 0 512;read -v 0 16;info;map")]
+    [TestCase("driver=qcow2,file.driver=null-co,file.size=1M", "read -P 1 0 512;read -v 0 16;info;map")]
+    [TestCase("driver=copy-on-read,file.driver=qcow2,file.file.filename=a.qcow2,foo=bar", "read -P 1 0 512;read -v 0 16;info;map")]
+    [TestCase("driver=compress,file.driver=qcow2,file.file.filename=a.qcow2,file.foo=bar", "read -P 1 0 512;read -v 0 16;info;map")]
+    [TestCase("driver=raw,file.driver=raw,file.file.filename=a.qcow2", "read -P 1 0 512;read -v 0 16;info;map")]
+    [TestCase("driver=copy-on-read,file.driver=qcow2,file.file.filename=c.qcow2", "read -P 2 64k 512;map;read -P 0 0 4k;map;read 512k 4k;map;read -P 0 900k 200k")]
+    [TestCase("driver=copy-on-read,file.driver=qcow2,file.file.filename=a.qcow2", "read 128k 4k;map;write -P 3 256k 4k;map")]
+    [TestCase("driver=copy-on-read,file.driver=qcow2,file.file.filename=c.qcow2,file.read-only=on", "read 64k 4k;map")]
+    [TestCase("driver=compress,file.driver=qcow2,file.file.filename=a.qcow2", "write -P 5 128k 64k;map;read -P 5 128k 64k")]
+    [TestCase("driver=compress,file.driver=qcow2,file.file.filename=a.qcow2", "write -P 5 128k 4k")]
+    [TestCase("driver=compress,file.driver=qcow2,file.file.filename=a.qcow2", "write -P 5 132k 64k")]
+    [TestCase("driver=compress,file.driver=qcow2,file.file.filename=a.qcow2", "write -z 128k 64k;discard 0 64k;map")]
+    [TestCase("driver=raw,offset=4096,size=8192,file.filename=r.raw", "write -P 9 0 8k;write 8k 512;read -P 9 0 8k;map;length")]
+    [TestCase("driver=raw,offset=1M,file.filename=r.raw", "write 0 512;length;map")]
+    [TestCase("driver=raw,file.driver=qcow2,file.file.filename=a.qcow2", "write -P 4 128k 4k;read -P 4 128k 4k;map;discard 0 64k;map;write -z 64k 64k;map")]
+    [TestCase("driver=qcow2,file.driver=raw,file.file.filename=a.qcow2", "write -P 4 128k 4k;read -P 1 0 64k;map")]
+    [TestCase("driver=qcow2,file.driver=raw,file.offset=0,file.file.filename=a.qcow2", "read -P 1 0 64k")]
+    [TestCase("driver=null-co,size=1M", "write 0 4k;read 0 4k;discard 0 4k;write -z 0 4k;write -c 0 64k;flush;map")]
+    [TestCase("driver=null-co,read-zeroes=on,size=1M", "read -P 0 0 4k;write 1M 512;truncate 2M;length")]
+    [TestCase("driver=file,filename=r.raw", "write -P 6 0 4k;read -P 6 0 4k;map;truncate 2M;length;discard 0 4k;write -z 4k 4k")]
+    [TestCase("driver=file,filename=r.raw,locking=x", "read 0 512")]
+    [TestCase("driver=file,filename=r.raw,foo=bar", "read 0 512")]
+    [TestCase("driver=file,filename=nonexist", "read 0 512")]
+    [TestCase("driver=qcow2,file.driver=file,file.filename=a.qcow2", "read -P 1 0 64k")]
+    [TestCase("driver=copy-on-read,file.driver=qcow2,file.file.filename=c.qcow2,discard=x", "read 0 512")]
+    [TestCase("driver=copy-on-read,file.driver=qcow2,file.file.filename=c.qcow2,read-only=x", "read 0 512")]
+    [TestCase("driver=copy-on-read,file.driver=qcow2,file.file.filename=c.qcow2,file.foo=x", "read 0 512")]
+    [TestCase("driver=copy-on-read,file.driver=raw,file.file.filename=r.raw", "read 0 512;map")]
+    [TestCase("driver=compress,file.driver=raw,file.file.filename=r.raw", "read 0 512")]
+    [TestCase("driver=copy-on-read,file.driver=compress,file.file.driver=qcow2,file.file.file.filename=a.qcow2", "write -P 8 192k 64k;read -P 8 192k 64k;map")]
+    public void Nodes_behave_as_in_qemu_io(string imageOpts, string commands)
+    {
+        var args = new List<string>();
+        foreach (string c in commands.Split(';'))
+        {
+            args.Add("-c");
+            args.Add(c);
+        }
+        args.AddRange(["--image-opts", imageOpts]);
+        string real = RunOnFreshImages(() => ToolProcess.Run("qemu-io", Dir, [.. args]));
+        string ours = RunOnFreshImages(() => InProcess.Qio(Dir, [.. args]));
+        Assert.That(ours, Is.EqualTo(real.Replace("qemu-io", "qio")), "qio " + string.Join(' ', args));
+    }
+
+    /// <summary>a.qcow2 (64 KiB of 0x01), b.qcow2 (data and a zero cluster) under c.qcow2, a 1 MiB raw file; the run, then
+    /// the state of each.</summary>
+    private string RunOnFreshImages(Func<ToolRun> run)
+    {
+        foreach (string f in Directory.GetFiles(Dir))
+        {
+            File.Delete(f);
+        }
+        ToolProcess.Run("qemu-img", Dir, "create", "-f", "qcow2", "a.qcow2", "1M");
+        ToolProcess.Run("qemu-io", Dir, "-c", "write -P 1 0 64k", "a.qcow2");
+        ToolProcess.Run("qemu-img", Dir, "create", "-f", "qcow2", "b.qcow2", "1M");
+        ToolProcess.Run("qemu-io", Dir, "-c", "write -P 2 64k 128k", "-c", "write -z 512k 64k", "b.qcow2");
+        ToolProcess.Run("qemu-img", Dir, "create", "-f", "qcow2", "-b", "b.qcow2", "-F", "qcow2", "c.qcow2");
+        using (var raw = File.Create(PathOf("r.raw")))
+        {
+            raw.SetLength(1 << 20);
+        }
+        ToolRun r = run();
+        var state = new System.Text.StringBuilder();
+        state.Append(FilterTiming(r.Out)).Append("--- stderr\n").Append(r.Err).Append($"--- exit {r.ExitCode}\n");
+        foreach (string image in new[] { "a.qcow2", "c.qcow2" })
+        {
+            state.Append(ToolProcess.Run("qemu-img", Dir, "map", "--output=json", image).Out);
+            state.Append(ToolProcess.Run("qemu-img", Dir, "check", image).Out);
+        }
+        state.Append(Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(PathOf("r.raw")))));
+        return state.ToString();
+    }
+}
