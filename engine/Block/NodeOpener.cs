@@ -65,6 +65,12 @@ internal static class NodeOpener
         try
         {
             BlockOptions.CheckNode(options.Options, options.Unmap);
+            if (options.Options.TryGetValue("bottom", out string? bottom)
+                && !options.Options.Any(kv => kv.Key.EndsWith("node-name", StringComparison.Ordinal) && kv.Value == bottom))
+            {
+                // cor_open looks the bottom node up by name among the nodes that exist.
+                throw new ImageOpenException($"Bottom node '{bottom}' not found");
+            }
             foreach (string key in Overlap.QemuOptionSyntax.InQdictOrder(options.Options.Keys))
             {
                 if (!own.Contains(key) && !BlockOptions.IsNodeOption(key))
