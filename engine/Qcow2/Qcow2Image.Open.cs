@@ -324,7 +324,10 @@ public sealed partial class Qcow2Image
     /// <summary>The name QEMU gives a backing file (path_combine of the image's name and the stored backing name).</summary>
     public static string QemuBackingName(string imageName, string backing)
     {
-        if (backing.StartsWith('/') || backing.Contains("://", StringComparison.Ordinal))
+        // bdrv_get_full_backing_filename_from_filename: an absolute name, or one with a protocol prefix (a ':' before any
+        // '/', as in json:{...} or file:x), stays as it is.
+        int mark = backing.IndexOfAny([':', '/']);
+        if (mark == 0 || (mark > 0 && backing[mark] == ':'))
         {
             return backing;
         }
