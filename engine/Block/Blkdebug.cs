@@ -23,10 +23,16 @@ public sealed class Blkdebug : IStorage, IBlkdebugControl
         "l1_shrink_write_table", "l1_shrink_free_l2_clusters", "cor_write", "cluster_alloc_space", "none",
     };
 
+    /// <summary>The I/O types an inject-error rule may name (BlkdebugIOType).</summary>
+    private static readonly string[] IoTypes = ["read", "write", "write-zeroes", "discard", "flush", "block-status"];
+
+    /// <summary>An inject-error rule (Errno set) or a set-state rule (NewState set), active in State (0: any state).</summary>
     private sealed class ErrorRule
     {
         public required string Event { get; init; }
-        public Errno Errno { get; init; } = Errno.EIO;
+        public long State { get; init; }
+        public long? NewState { get; init; }
+        public int Errno { get; init; } = (int)Qcow2.Errno.EIO;
         public bool Once { get; init; }
         public long Sector { get; init; } = -1;
         public string? IoType { get; init; }
@@ -45,6 +51,8 @@ public sealed class Blkdebug : IStorage, IBlkdebugControl
     private readonly Dictionary<string, string> _breakpoints = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Suspension> _suspended = new(StringComparer.Ordinal);
     private readonly object _gate = new();
+    /// <summary>The state machine's state (blkdebug starts in state 1).</summary>
+    private long _state = 1;
 
     private Blkdebug(IStorage inner, OpenOptions options)
     {
@@ -96,17 +104,20 @@ public sealed class Blkdebug : IStorage, IBlkdebugControl
 
     private void ReadInlineRules()
     {
-        const string prefix = "file.inject-error.";
-        var groups = _options.Options.Keys.Where(k => k.StartsWith(prefix, StringComparison.Ordinal)).ToList()
-            .GroupBy(k => k[prefix.Length..].Split('.')[0]);
-        foreach (var g in groups.OrderBy(g => g.Key, StringComparer.Ordinal))
+        foreach (string kind in new[] { "inject-error", "set-state" })
         {
-            var fields = g.ToDictionary(k => k[(prefix.Length + g.Key.Length + 1)..], k => _options.Options[k]);
-            foreach (var k in g)
+            string prefix = $"file.{kind}.";
+            var groups = _options.Options.Keys.Where(k => k.StartsWith(prefix, StringComparison.Ordinal)).ToList()
+                .GroupBy(k => k[prefix.Length..].Split('.')[0]);
+            foreach (var g in groups.OrderBy(g => g.Key, StringComparer.Ordinal))
             {
-                _options.Options.Remove(k);
+                var fields = g.ToDictionary(k => k[(prefix.Length + g.Key.Length + 1)..], k => _options.Options[k]);
+                foreach (var k in g)
+                {
+                    _options.Options.Remove(k);
+                }
+                AddRule(kind, fields);
             }
-            AddRule(fields);
         }
         foreach (var k in _options.Options.Keys.Where(k => k.StartsWith("file.", StringComparison.Ordinal) && k != "file.filename").ToList())
         {
@@ -114,76 +125,86 @@ public sealed class Blkdebug : IStorage, IBlkdebugControl
         }
     }
 
+    /// <summary>The config file's rules: the inject-error groups first, then the set-state groups (blkdebug's add_rule).</summary>
     private void ReadConfig(string path)
     {
-        string[] lines;
+        string text;
         try
         {
-            lines = File.ReadAllLines(path);
+            text = File.ReadAllText(path);
         }
-        catch (IOException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new ImageOpenException($"Could not read blkdebug config file: No such file or directory", Errno.ENOENT);
         }
-        Dictionary<string, string>? section = null;
-        string? kind = null;
-        void Flush()
+        var groups = BlkdebugConfig.Parse(text);
+        foreach (string kind in new[] { "inject-error", "set-state" })
         {
-            if (section is not null && kind == "inject-error")
+            foreach (var (group, options) in groups)
             {
-                AddRule(section);
+                if (group == kind)
+                {
+                    AddRule(kind, options);
+                }
             }
         }
-        foreach (var raw in lines)
-        {
-            var line = raw.Trim();
-            if (line.Length == 0 || line.StartsWith('#'))
-            {
-                continue;
-            }
-            if (line.StartsWith('[') && line.EndsWith(']'))
-            {
-                Flush();
-                kind = line[1..^1].Trim();
-                section = new Dictionary<string, string>(StringComparer.Ordinal);
-                continue;
-            }
-            int eq = line.IndexOf('=');
-            if (section is null || eq < 0)
-            {
-                continue;
-            }
-            section[line[..eq].Trim()] = line[(eq + 1)..].Trim().Trim('"');
-        }
-        Flush();
     }
 
-    private void AddRule(Dictionary<string, string> f)
+    private void AddRule(string kind, Dictionary<string, string> f)
     {
-        if (!f.TryGetValue("event", out var ev) || !EventNames.Contains(ev))
+        if (!f.TryGetValue("event", out var ev))
         {
-            throw new ImageOpenException($"Invalid event name \"{(ev ?? "")}\"");
+            throw new ImageOpenException("Missing event name for rule");
+        }
+        if (!EventNames.Contains(ev))
+        {
+            throw new ImageOpenException($"invalid parameter value: {ev}");
+        }
+        long Number(string key, long fallback) => f.TryGetValue(key, out var v) ? (long)BlockOptions.ParseNumber(key, v) : fallback;
+        if (kind == "set-state")
+        {
+            _rules.Add(new ErrorRule { Event = ev, State = Number("state", 0), NewState = Number("new_state", 0) });
+            return;
+        }
+        string? ioType = f.GetValueOrDefault("iotype");
+        if (ioType is not null && !IoTypes.Contains(ioType))
+        {
+            throw new ImageOpenException($"invalid parameter value: {ioType}");
         }
         _rules.Add(new ErrorRule
         {
             Event = ev,
-            Errno = f.TryGetValue("errno", out var e) ? (Errno)int.Parse(e, CultureInfo.InvariantCulture) : Errno.EIO,
-            Once = f.TryGetValue("once", out var o) && o is "on" or "true" or "yes",
-            Sector = f.TryGetValue("sector", out var s) ? long.Parse(s, CultureInfo.InvariantCulture) : -1,
-            IoType = f.GetValueOrDefault("iotype"),
+            State = Number("state", 0),
+            Errno = (int)Number("errno", (int)Errno.EIO),
+            Once = f.TryGetValue("once", out var o) && Overlap.QemuOptionSyntax.ParseBool("once", o),
+            Sector = Number("sector", -1),
+            IoType = ioType,
         });
     }
 
     /// <inheritdoc/>
     public void DebugEvent(string name)
     {
-        // blkdebug's process_rule: the first inject-error rule of an event replaces the active rules.
-        var fired = _rules.Where(r => r.Event == name).ToList();
-        if (fired.Count > 0)
+        // blkdebug_debug_event and process_rule: rules of this event in the current state fire; the first inject-error
+        // rule replaces the active rules, a set-state rule moves the state once all have been seen.
+        long newState = _state;
+        bool injected = false;
+        // Each event's rules are kept newest first (QLIST_INSERT_HEAD), and each fired one goes to the head of the list.
+        foreach (var rule in _rules.Where(r => r.Event == name && (r.State == 0 || r.State == _state)).Reverse().ToList())
         {
-            _active.Clear();
-            _active.AddRange(fired);
+            if (rule.NewState is { } next)
+            {
+                newState = next;
+                continue;
+            }
+            if (!injected)
+            {
+                _active.Clear();
+                injected = true;
+            }
+            _active.Insert(0, rule);
         }
+        _state = newState;
         string? tag = null;
         lock (_gate)
         {
@@ -229,7 +250,12 @@ public sealed class Blkdebug : IStorage, IBlkdebugControl
                 _active.Remove(rule);
                 _rules.Remove(rule);
             }
-            throw new BlockIOException(rule.Errno);
+            if (rule.Errno > 0)
+            {
+                // rule_check returns -errno: a rule whose errno is not positive lets the request succeed.
+                throw new BlockIOException((Errno)rule.Errno);
+            }
+            return;
         }
     }
 
