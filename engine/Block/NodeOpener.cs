@@ -27,6 +27,10 @@ internal static class NodeOpener
         switch (options.Format)
         {
             case "null-co" or "null-aio":
+                if (fileName.Length > 0 && fileName != options.Format + "://")
+                {
+                    throw new ImageOpenException($"The only allowed filename for this driver is '{options.Format}://'");
+                }
                 return NullDevice.Open(options.Format, options.Options);
             case "file":
                 return OpenFileNode(options.Options.GetValueOrDefault("filename") ?? fileName, options);

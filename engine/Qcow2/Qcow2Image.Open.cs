@@ -289,6 +289,10 @@ public sealed partial class Qcow2Image
 
     private void OpenBacking()
     {
+        if (BackingDisabledByOption())
+        {
+            return;
+        }
         string self = Path.GetFullPath(FileName, _options.BaseDirectory);
         var chain = _options.ChainAbove.Append(self).ToList();
         string dir = Path.GetDirectoryName(self) ?? _options.BaseDirectory;
@@ -313,7 +317,7 @@ public sealed partial class Qcow2Image
         };
         try
         {
-            Backing = ImageOpener.Open(BackingFileName!, opts);
+            Backing = ImageOpener.Open(ApplyBackingOptions(opts, BackingFileName!), opts);
         }
         catch (ImageOpenException e)
         {

@@ -6,7 +6,7 @@ namespace Qcow2.UnitTests.Qio;
 /// <summary>
 /// Driver nodes set through options (issue 13 item 2) against real qemu-io: the file and null-co protocols as the image,
 /// raw with offset and size, the copy-on-read and compress filters, a format over another format or a filter, unknown
-/// drivers and options. Each row opens the same --image-opts on fresh images and runs the same commands; output, exit
+/// drivers and options, a backing node's own options (backing.*). Each row opens the same --image-opts on fresh images and runs the same commands; output, exit
 /// code, and then the images' allocation (qemu-img map), their check and the raw file's bytes must match.
 /// </summary>
 [TestFixture]
@@ -64,6 +64,21 @@ public class NodeInteropTests : QioFixture
     [TestCase("driver=copy-on-read,file.driver=raw,file.file.filename=r.raw", "read 0 512;map")]
     [TestCase("driver=compress,file.driver=raw,file.file.filename=r.raw", "read 0 512")]
     [TestCase("driver=copy-on-read,file.driver=compress,file.file.driver=qcow2,file.file.file.filename=a.qcow2", "write -P 8 192k 64k;read -P 8 192k 64k;map")]
+    [TestCase("driver=qcow2,file.filename=c.qcow2,backing.driver=raw", "read -P 2 64k 512;map")]
+    [TestCase("driver=qcow2,file.filename=c.qcow2,backing.lazy-refcounts=foo", "read -P 2 64k 512;map")]
+    [TestCase("driver=qcow2,file.filename=c.qcow2,backing.foo=bar", "read -P 2 64k 512;map")]
+    [TestCase("driver=qcow2,file.filename=c.qcow2,backing.file.filename=a.qcow2", "read -P 2 64k 512;map")]
+    [TestCase("driver=qcow2,file.filename=c.qcow2,backing.l2-cache-size=abc", "read -P 2 64k 512;map")]
+    [TestCase("driver=qcow2,file.filename=c.qcow2,backing=", "read -P 2 64k 512;map")]
+    [TestCase("driver=qcow2,file.filename=c.qcow2,backing=null", "read -P 2 64k 512;map")]
+    [TestCase("driver=qcow2,file.filename=c.qcow2,backing.driver=null-co", "read -P 2 64k 512;map")]
+    [TestCase("driver=qcow2,file.filename=c.qcow2,backing.file.locking=x", "read -P 2 64k 512;map")]
+    [TestCase("driver=qcow2,file.filename=c.qcow2,backing.read-only=off", "read -P 2 64k 512;map")]
+    [TestCase("driver=qcow2,file.filename=c.qcow2,backing.node-name=1x", "read -P 2 64k 512;map")]
+    [TestCase("driver=qcow2,file.filename=c.qcow2,backing.driver=copy-on-read,backing.file.driver=qcow2,backing.file.file.filename=b.qcow2", "read -P 2 64k 512;map")]
+    [TestCase("driver=qcow2,file.filename=c.qcow2,backing.file.filename=b.qcow2", "read -P 2 64k 512;map")]
+    [TestCase("driver=qcow2,file.filename=c.qcow2,backing.driver=qcow2,backing.file.driver=file,backing.file.filename=b.qcow2", "read -P 2 64k 512;map")]
+    [TestCase("driver=qcow2,file.filename=c.qcow2,backing.driver=raw,backing.offset=512", "read -P 2 64k 512;map")]
     public void Nodes_behave_as_in_qemu_io(string imageOpts, string commands)
     {
         var args = new List<string>();
