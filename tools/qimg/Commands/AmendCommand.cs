@@ -141,7 +141,7 @@ public static class AmendCommand
     {
         if (format != "qcow2")
         {
-            throw new QimgException(format == "raw" || FormatCreator.OtherQemuFormats.Contains(format)
+            throw new QimgException(QemuFormatNames.IsKnown(format)
                 ? $"Format driver '{format}' does not support option amendment"
                 : $"Unknown file format '{format}'");
         }

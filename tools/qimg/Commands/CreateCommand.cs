@@ -74,8 +74,7 @@ public static class CreateCommand
     /// <summary>print_block_option_help for -o help (create and convert).</summary>
     internal static int PrintOptionHelp(ToolContext ctx, string? filename, string fmt)
     {
-        IReadOnlyList<OptDesc> descs = CreateOptionLists.ForFormat(fmt)
-            ?? throw new QimgException($"Unknown file format '{fmt}'");
+        IReadOnlyList<OptDesc> descs = FormatCreator.FormatOptions(fmt);
         if (filename is not null)
         {
             descs = CreateOptionLists.Merge(descs);

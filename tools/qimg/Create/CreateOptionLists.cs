@@ -59,6 +59,7 @@ public static class CreateOptionLists
     {
         "qcow2" => Qcow2Format,
         "raw" => RawFormat,
+        "file" => FileProtocol,
         _ => null,
     };
 

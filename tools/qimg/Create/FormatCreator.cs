@@ -6,23 +6,18 @@ namespace Qcow2.Tools.Qimg;
 /// <summary>bdrv_create for the formats qimg writes: the one path qemu-img create and convert both take to a new image.</summary>
 public static class FormatCreator
 {
-    /// <summary>Formats qemu-img 7.2 knows besides raw and qcow2 (none of which qimg can create or amend).</summary>
-    public static readonly IReadOnlySet<string> OtherQemuFormats = new HashSet<string>
-    {
-        "blkdebug", "blklogwrites", "blkverify", "bochs", "cloop", "dmg", "luks", "parallels", "qcow", "qed", "vdi", "vhdx", "vmdk",
-        "vpc", "vvfat", "file",
-    };
-
-    /// <summary>bdrv_find_format for a format to create; throws qemu-img's message for an unknown one.</summary>
+    /// <summary>bdrv_find_format for a format to create, then its creation options; throws qemu-img's message for an
+    /// unknown driver or one that cannot create, and names the ones qimg does not write.</summary>
     public static IReadOnlyList<OptDesc> FormatOptions(string format) => CreateOptionLists.ForFormat(format)
-        ?? throw new QimgException(OtherQemuFormats.Contains(format)
-            ? $"Format '{format}' is not supported by qimg (only qcow2 and raw)"
-            : $"Unknown file format '{format}'");
+        ?? throw new QimgException(!QemuFormatNames.IsKnown(format) ? $"Unknown file format '{format}'"
+            : QemuCreatableFormats.LacksCreateOptions(format) ? $"Format driver '{format}' does not support image creation"
+            : $"Format '{format}' is not supported by qimg (only qcow2 and raw)");
 
-    /// <summary>Creates a raw (raw_co_create_opts) or qcow2 (qcow2_co_create_opts) image of the given size from its options.</summary>
+    /// <summary>Creates a raw (raw_co_create_opts, which is the file protocol's create) or qcow2 (qcow2_co_create_opts)
+    /// image of the given size from its options.</summary>
     public static void Create(ToolContext ctx, string filename, string format, QemuOpts opts, long size)
     {
-        if (format == "raw")
+        if (format is "raw" or "file")
         {
             string prealloc = RawCreator.ParsePreallocation(opts.GetString("preallocation"));
             RawCreator.CheckExtentSizeHint(opts);

@@ -170,7 +170,8 @@ public static class MeasureCommand
         {
             throw new QimgException($"Format driver '{fmt}' does not support image creation");
         }
-        IReadOnlyList<OptDesc>? descs = CreateOptionLists.ForFormat(fmt);
+        // The file protocol creates images but measures none.
+        IReadOnlyList<OptDesc>? descs = fmt == "file" ? null : CreateOptionLists.ForFormat(fmt);
         if (descs is null)
         {
             throw new QimgException(fmt == "luks"
