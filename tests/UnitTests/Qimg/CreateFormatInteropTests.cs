@@ -9,6 +9,9 @@ namespace Qcow2.UnitTests.Qimg;
 /// </summary>
 [TestFixture]
 [Category("Interop")]
+// Independent cases, each in its own folder: they run in parallel with each other, one instance each.
+[Parallelizable(ParallelScope.All)]
+[FixtureLifeCycle(LifeCycle.InstancePerTestCase)]
 public class CreateFormatInteropTests : QimgFixture
 {
     [TestCase("-f", "file", "x.img", "1M")]

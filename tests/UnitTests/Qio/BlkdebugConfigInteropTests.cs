@@ -10,6 +10,9 @@ namespace Qcow2.UnitTests.Qio;
 /// </summary>
 [TestFixture]
 [Category("Interop")]
+// Independent cases, each in its own folder: they run in parallel with each other, one instance each.
+[Parallelizable(ParallelScope.All)]
+[FixtureLifeCycle(LifeCycle.InstancePerTestCase)]
 public class BlkdebugConfigInteropTests : QioFixture
 {
     [TestCase("[inject-error]\\ngarbage\\n")]

@@ -11,6 +11,9 @@ namespace Qcow2.UnitTests.Qio;
 /// </summary>
 [TestFixture]
 [Category("Interop")]
+// Independent cases, each in its own folder: they run in parallel with each other, one instance each.
+[Parallelizable(ParallelScope.All)]
+[FixtureLifeCycle(LifeCycle.InstancePerTestCase)]
 public class NodeInteropTests : QioFixture
 {
     [TestCase("driver=null-co,size=1M", "read -P 1 0 512;read -v 0 16;info;map")]
