@@ -16,6 +16,11 @@ public static class ImageOpener
         if (!literal && fileName.Length > 0)
         {
             fileName = ProtocolPrefix.Resolve(fileName);
+            if (ProtocolPrefix.NullProtocol(fileName) is { } nullDriver && options.Format != nullDriver)
+            {
+                // The name picks the protocol node under the format (or, probed, the format over it).
+                options.Options["file.driver"] = nullDriver;
+            }
         }
         if (NodeOpener.Describes(options.Format, options.Options))
         {

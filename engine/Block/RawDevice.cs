@@ -27,7 +27,7 @@ public sealed class RawDevice : BlockDevice
     public override string FormatName => Driver;
 
     /// <summary>raw_get_info passes the question to the node underneath; a file answers zeros.</summary>
-    public override NodeInfo? Info => (_storage as DeviceStorage)?.Node.Info ?? new NodeInfo(0, 0);
+    public override NodeInfo? Info => _storage is DeviceStorage { Node: var node } ? node.Info : new NodeInfo(0, 0);
 
     /// <inheritdoc/>
     public override bool IsProtocol => Driver == "file";

@@ -96,6 +96,22 @@ public class NodeInteropTests : QioFixture
         Assert.That(ours, Is.EqualTo(real.Replace("qemu-io", "qio")), "qio " + string.Join(' ', args));
     }
 
+    /// <summary>null-co:// and null-aio:// as file names: the null protocol under a probed raw (with its warning) or a
+    /// given format, any other name after the prefix refused.</summary>
+    [TestCase("-c", "info", "-c", "read -v 0 16", "null-co://")]
+    [TestCase("-f", "raw", "-c", "info", "-c", "write 0 4k", "null-co://")]
+    [TestCase("-f", "qcow2", "-c", "info", "null-co://")]
+    [TestCase("-c", "info", "null-co://x")]
+    [TestCase("-f", "null-co", "-c", "info", "-c", "length", "null-co://")]
+    [TestCase("-c", "info", "null-aio://")]
+    [TestCase("-c", "info", "--image-opts", "driver=raw,file.driver=null-co")]
+    public void Null_protocol_names_as_in_qemu_io(params string[] args)
+    {
+        string real = RunOnFreshImages(() => ToolProcess.Run("qemu-io", Dir, args));
+        string ours = RunOnFreshImages(() => InProcess.Qio(Dir, args));
+        Assert.That(ours, Is.EqualTo(real.Replace("qemu-io", "qio")), "qio " + string.Join(' ', args));
+    }
+
     /// <summary>a.qcow2 (64 KiB of 0x01), b.qcow2 (data and a zero cluster) under c.qcow2, a 1 MiB raw file; the run, then
     /// the state of each.</summary>
     private string RunOnFreshImages(Func<ToolRun> run)
