@@ -115,23 +115,35 @@ public static class CompareCommand
         {
             w.Line("Warning: Image size mismatch!");
             (BlockDevice over, string overName) = size1 > size2 ? (dev1, filename1) : (dev2, filename2);
-            while (offset < progressBase)
+            int ret = CheckOverhang(status, over, overName, offset, progressBase, buf1, w, bar);
+            if (ret != 0)
             {
-                var (ret, chunk) = Status(status, over, offset, progressBase - offset, overName);
-                if ((ret & QemuBlockStatus.Allocated) != 0 && (ret & QemuBlockStatus.Zero) == 0)
-                {
-                    chunk = Math.Min(chunk, IoBufSize);
-                    int r = CheckEmpty(over, offset, (int)chunk, overName, buf1, w);
-                    if (r != 0)
-                    {
-                        return r;
-                    }
-                }
-                offset += chunk;
-                bar.Print((float)chunk / progressBase * 100, 100);
+                return ret;
             }
         }
         w.Line("Images are identical.");
+        return 0;
+    }
+
+    /// <summary>Checks that the part of the larger image past the smaller one's end reads as zeros.</summary>
+    private static int CheckOverhang(QemuBlockStatus status, BlockDevice over, string overName, long offset, long progressBase,
+        byte[] buf1, Printer w, QemuProgress bar)
+    {
+        while (offset < progressBase)
+        {
+            var (ret, chunk) = Status(status, over, offset, progressBase - offset, overName);
+            if ((ret & QemuBlockStatus.Allocated) != 0 && (ret & QemuBlockStatus.Zero) == 0)
+            {
+                chunk = Math.Min(chunk, IoBufSize);
+                int r = CheckEmpty(over, offset, (int)chunk, overName, buf1, w);
+                if (r != 0)
+                {
+                    return r;
+                }
+            }
+            offset += chunk;
+            bar.Print((float)chunk / progressBase * 100, 100);
+        }
         return 0;
     }
 
