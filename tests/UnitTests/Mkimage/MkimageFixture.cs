@@ -28,6 +28,13 @@ public abstract class MkimageFixture : FolderFixture
         return r.Out;
     }
 
+    /// <summary>Asserts that mkimage ends with this exit code and stdout, and nothing on stderr.</summary>
+    protected void MkPrints(int exitCode, string expectedOut, params string[] args)
+    {
+        var r = Mk(args);
+        Assert.That((r.ExitCode, r.Out, r.Err), Is.EqualTo((exitCode, expectedOut, "")));
+    }
+
     /// <summary>Asserts that mkimage fails with exactly this stderr line and no stdout.</summary>
     protected void MkFails(string expectedErr, params string[] args)
     {
