@@ -154,41 +154,9 @@ public static class QemuNumbers
             }
             hex = true;
         }
-        else if (at == '.')
+        else if (at == '.' && !ParseFraction(s, ref end, out valf))
         {
-            int f = end;
-            int i = f + 1;
-            while (i < s.Length && char.IsAsciiDigit(s[i]))
-            {
-                i++;
-            }
-            if (i == f + 1)
-            {
-                // strtod converts nothing from "." alone: skip the dot, fraction zero.
-                end = f + 1;
-            }
-            else
-            {
-                int j = i;
-                if (j < s.Length && (s[j] == 'e' || s[j] == 'E'))
-                {
-                    int k = j + 1;
-                    if (k < s.Length && (s[k] == '+' || s[k] == '-'))
-                    {
-                        k++;
-                    }
-                    if (k < s.Length && char.IsAsciiDigit(s[k]))
-                    {
-                        // strtod would take an exponent: qemu rejects the whole input.
-                        return Status.Invalid;
-                    }
-                }
-                double fraction = double.Parse("0" + s[f..i], NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture);
-                // C's conversion of 2^64 (a fraction that rounds up to 1) yields 0 on x86-64.
-                double scaled = fraction * 18446744073709551616.0;
-                valf = scaled >= 18446744073709551616.0 ? 0 : (ulong)scaled;
-                end = i;
-            }
+            return Status.Invalid;
         }
         at = end < s.Length ? s[end] : '\0';
         long mul = SuffixMultiplier(at);
@@ -229,6 +197,47 @@ public static class QemuNumbers
         }
         result = val;
         return Status.Ok;
+    }
+
+    /// <summary>
+    /// The decimal fraction after the dot at s[end], as qemu_strtosz reads it with strtod: a 0.64 fixed-point value,
+    /// end moved past it; false when strtod would read an exponent, which qemu refuses.
+    /// </summary>
+    private static bool ParseFraction(string s, ref int end, out ulong valf)
+    {
+        valf = 0;
+        int f = end;
+        int i = f + 1;
+        while (i < s.Length && char.IsAsciiDigit(s[i]))
+        {
+            i++;
+        }
+        if (i == f + 1)
+        {
+            // strtod converts nothing from "." alone: skip the dot, fraction zero.
+            end = f + 1;
+            return true;
+        }
+        int j = i;
+        if (j < s.Length && (s[j] == 'e' || s[j] == 'E'))
+        {
+            int k = j + 1;
+            if (k < s.Length && (s[k] == '+' || s[k] == '-'))
+            {
+                k++;
+            }
+            if (k < s.Length && char.IsAsciiDigit(s[k]))
+            {
+                // strtod would take an exponent: qemu rejects the whole input.
+                return false;
+            }
+        }
+        double fraction = double.Parse("0" + s[f..i], NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture);
+        // C's conversion of 2^64 (a fraction that rounds up to 1) yields 0 on x86-64.
+        double scaled = fraction * 18446744073709551616.0;
+        valf = scaled >= 18446744073709551616.0 ? 0 : (ulong)scaled;
+        end = i;
+        return true;
     }
 
     /// <summary>

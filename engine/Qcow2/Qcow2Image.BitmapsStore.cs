@@ -79,6 +79,19 @@ public sealed partial class Qcow2Image
         {
             throw new BitmapOperationException("No write access");
         }
+        WriteStoredBitmaps(list, owners);
+        foreach (var (offset, size) in dropTables)
+        {
+            FreeBitmapClusters(offset, size);
+        }
+    }
+
+    /// <summary>
+    /// Writes the data and table of every bitmap in owners and then the new directory; when that fails, frees the
+    /// tables written so far before the error goes on.
+    /// </summary>
+    private void WriteStoredBitmaps(List<BitmapDirectoryEntry> list, Dictionary<BitmapDirectoryEntry, DirtyBitmap> owners)
+    {
         try
         {
             foreach (var bm in list)
@@ -107,10 +120,6 @@ public sealed partial class Qcow2Image
                 }
             }
             throw;
-        }
-        foreach (var (offset, size) in dropTables)
-        {
-            FreeBitmapClusters(offset, size);
         }
     }
 

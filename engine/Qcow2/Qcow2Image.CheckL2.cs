@@ -270,24 +270,35 @@ public sealed partial class Qcow2Image
             }
             if (dirty > 0)
             {
-                int ret = Guard(() => PreWriteOverlapCheck(OverlapTypes.ActiveL2, l2Offset, _clusterSize));
+                int ret = WriteRepairedL2(ref res, l2Offset, l2, dirty);
                 if (ret < 0)
                 {
-                    CheckPrint($"ERROR: Could not write L2 table; metadata overlap check failed: {StrError(ret)}");
-                    res.CheckErrors++;
                     return ret;
                 }
-                ret = Guard(() => _file.Write(l2Offset, l2));
-                if (ret < 0)
-                {
-                    CheckPrint($"ERROR: Could not write L2 table: {StrError(ret)}");
-                    res.CheckErrors++;
-                    return ret;
-                }
-                res.Corruptions -= dirty;
-                res.CorruptionsFixed += dirty;
             }
         }
+        return 0;
+    }
+
+    /// <summary>Writes an active L2 table whose COPIED flags the check repaired, and counts the repairs as fixed.</summary>
+    private int WriteRepairedL2(ref CheckTally res, long l2Offset, byte[] l2, int dirty)
+    {
+        int ret = Guard(() => PreWriteOverlapCheck(OverlapTypes.ActiveL2, l2Offset, _clusterSize));
+        if (ret < 0)
+        {
+            CheckPrint($"ERROR: Could not write L2 table; metadata overlap check failed: {StrError(ret)}");
+            res.CheckErrors++;
+            return ret;
+        }
+        ret = Guard(() => _file.Write(l2Offset, l2));
+        if (ret < 0)
+        {
+            CheckPrint($"ERROR: Could not write L2 table: {StrError(ret)}");
+            res.CheckErrors++;
+            return ret;
+        }
+        res.Corruptions -= dirty;
+        res.CorruptionsFixed += dirty;
         return 0;
     }
 }

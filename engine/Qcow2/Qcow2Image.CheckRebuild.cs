@@ -165,6 +165,20 @@ public sealed partial class Qcow2Image
         }
         while (changed != 0);
 
+        int ret = WriteRebuiltReftable(reftable, reftableOffset, reftableClusters, out string? writeError);
+        if (ret < 0)
+        {
+            error = writeError;
+            return ret;
+        }
+        SwitchToRebuiltReftable(reftable, reftableOffset, reftableClusters);
+        return 0;
+    }
+
+    /// <summary>Writes the rebuilt refcount table at its new place and points the header at it.</summary>
+    private int WriteRebuiltReftable(ulong[] reftable, long reftableOffset, long reftableClusters, out string? error)
+    {
+        error = null;
         byte[] raw = TableBytes(reftable, reftable.Length);
         long tableAt = reftableOffset;
         int ret = Guard(() => PreWriteOverlapCheck(OverlapTypes.None, tableAt, raw.Length));
@@ -192,6 +206,12 @@ public sealed partial class Qcow2Image
             return ret;
         }
 
+        return 0;
+    }
+
+    /// <summary>Makes the rebuilt refcount table the image's one, in memory and for the overlap checks.</summary>
+    private void SwitchToRebuiltReftable(ulong[] reftable, long reftableOffset, long reftableClusters)
+    {
         // The old refcount blocks are no longer metadata for the overlap checks; the new ones are entered below.
         for (long i = 0; i <= _refcounts.MaxTableIndex && i < _refcounts.TableSize; i++)
         {
@@ -206,6 +226,5 @@ public sealed partial class Qcow2Image
         _header.RefcountTableOffset = (ulong)reftableOffset;
         _header.RefcountTableClusters = (uint)reftableClusters;
         NoteRefcountTableMoved(oldOffset, oldSize * 8);
-        return 0;
     }
 }

@@ -179,37 +179,56 @@ public sealed partial class Qcow2Image
         result.Corruptions += reduced + repairs.ExtraDataDropped;
         if (reduced != 0)
         {
-            // The header must count what was kept before the refcounts are checked; this leaks clusters the check then frees.
-            var b = new byte[4];
-            BinaryPrimitives.WriteUInt32BigEndian(b, (uint)list.Count);
-            int wret = Guard(() =>
-            {
-                _file.Write(Header.NbSnapshotsOffset, b);
-                _file.Flush();
-            });
+            int wret = WriteKeptSnapshotCount(ref result, reduced, list.Count);
             if (wret < 0)
             {
-                result.CheckErrors++;
-                CheckPrint($"ERROR failed to update the snapshot count in the image header: {StrError(wret)}");
                 return wret;
             }
-            _header.NbSnapshots = (uint)list.Count;
-            result.CorruptionsFixed += reduced;
-            result.Corruptions -= reduced;
         }
 
         if (_header.Version >= 3)
         {
-            for (int i = 0; i < _snapshots.Count; i++)
-            {
-                if (_snapshots[i].ExtraDataSize < SnapshotEntry.V3MinExtraSize)
-                {
-                    result.Corruptions++;
-                    CheckPrint($"{((fix & CheckRepair.Errors) != 0 ? "Repairing" : "ERROR")} snapshot table entry {i} is incomplete");
-                }
-            }
+            ReportIncompleteSnapshotEntries(ref result, fix);
         }
         return 0;
+    }
+
+    /// <summary>
+    /// Writes the number of snapshots the check kept into the header; the header must count what was kept before the
+    /// refcounts are checked, which leaks clusters the check then frees.
+    /// </summary>
+    private int WriteKeptSnapshotCount(ref CheckTally result, long reduced, int kept)
+    {
+        var b = new byte[4];
+        BinaryPrimitives.WriteUInt32BigEndian(b, (uint)kept);
+        int wret = Guard(() =>
+        {
+            _file.Write(Header.NbSnapshotsOffset, b);
+            _file.Flush();
+        });
+        if (wret < 0)
+        {
+            result.CheckErrors++;
+            CheckPrint($"ERROR failed to update the snapshot count in the image header: {StrError(wret)}");
+            return wret;
+        }
+        _header.NbSnapshots = (uint)kept;
+        result.CorruptionsFixed += reduced;
+        result.Corruptions -= reduced;
+        return 0;
+    }
+
+    /// <summary>Counts and reports each v3 snapshot table entry whose extra data is shorter than version 3 requires.</summary>
+    private void ReportIncompleteSnapshotEntries(ref CheckTally result, CheckRepair fix)
+    {
+        for (int i = 0; i < _snapshots.Count; i++)
+        {
+            if (_snapshots[i].ExtraDataSize < SnapshotEntry.V3MinExtraSize)
+            {
+                result.Corruptions++;
+                CheckPrint($"{((fix & CheckRepair.Errors) != 0 ? "Repairing" : "ERROR")} snapshot table entry {i} is incomplete");
+            }
+        }
     }
 
     /// <summary>qcow2_check_fix_snapshot_table: rewrites the snapshot table when the check found it damaged and may repair it.</summary>

@@ -130,23 +130,10 @@ public sealed partial class Qcow2Image
             // Held writes far past the end (a hostile table offset): no plan; the operation runs as before.
             return false;
         }
-        var rc = new ulong[p.NewBlocks * perBlock];
-        for (long i = 0; i < p.Reftable.Length; i++)
+        var rc = ReadW0Refcounts(p, perBlock);
+        if (rc is null)
         {
-            long block = (long)(p.Reftable[i] & RefcountTableEntryOffsetMask);
-            if (block == 0)
-            {
-                continue;
-            }
-            if (OffsetIntoCluster(block) != 0)
-            {
-                return false;
-            }
-            var b = ReadFile(block, _clusterSize);
-            for (long j = 0; j < perBlock && i * perBlock + j < rc.Length; j++)
-            {
-                rc[i * perBlock + j] = RefcountBlock.Get(b, j, _refcounts.Order);
-            }
+            return false;
         }
         bool ok = true;
         // Offsets from a hostile image may lie outside the planned range: then no crash-safe plan is made.
@@ -204,6 +191,30 @@ public sealed partial class Qcow2Image
         }
         p.Refcounts = rc;
         return ok;
+    }
+
+    /// <summary>W0's refcounts of the planned range, read from the refcount blocks; null when a block is misaligned.</summary>
+    private ulong[]? ReadW0Refcounts(CrashSafePlan p, long perBlock)
+    {
+        var rc = new ulong[p.NewBlocks * perBlock];
+        for (long i = 0; i < p.Reftable.Length; i++)
+        {
+            long block = (long)(p.Reftable[i] & RefcountTableEntryOffsetMask);
+            if (block == 0)
+            {
+                continue;
+            }
+            if (OffsetIntoCluster(block) != 0)
+            {
+                return null;
+            }
+            var b = ReadFile(block, _clusterSize);
+            for (long j = 0; j < perBlock && i * perBlock + j < rc.Length; j++)
+            {
+                rc[i * perBlock + j] = RefcountBlock.Get(b, j, _refcounts.Order);
+            }
+        }
+        return rc;
     }
 
     /// <summary>

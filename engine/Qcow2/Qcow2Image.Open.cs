@@ -18,6 +18,79 @@ public sealed partial class Qcow2Image
 
     private void Load()
     {
+        var (h, cluster0) = ReadHeader();
+        if (h.BackingFileOffset > (ulong)_clusterSize)
+        {
+            throw new ImageOpenException("Invalid backing file offset", Errno.EINVAL);
+        }
+        long extEnd = h.BackingFileOffset != 0 ? (long)h.BackingFileOffset : _clusterSize;
+        ValidateCompressionType(h);
+
+        CheckIncompatibleFeatures(h, cluster0, extEnd);
+        if (h.RefcountOrder > 6)
+        {
+            throw new ImageOpenException("Reference count entry width too large; may not exceed 64 bits", Errno.EINVAL);
+        }
+        _refcounts = new Refcounts(new RefcountHost(this), _clusterBits, (int)h.RefcountOrder);
+        if (h.CryptMethod != 0)
+        {
+            throw new ImageOpenException(h.CryptMethod > 2
+                ? $"Unsupported encryption method {h.CryptMethod}"
+                : "qcow2: encrypted images are not supported by this engine", Errno.ENOTSUP);
+        }
+        _l2Bits = _clusterBits - 3;
+        _l2Size = 1 << _l2Bits;
+
+        LoadTableLocations(h);
+
+        ApplyOptions();
+
+        LoadRefcountTable();
+        CreateMetadataCaches();
+
+        ReadExtensions(cluster0, extEnd);
+        if (!_options.NoIo && (h.AutoclearFeatures & Features.AutoclearDataFileRaw) != 0 && (h.IncompatibleFeatures & Features.IncompatDataFile) == 0)
+        {
+            throw new ImageOpenException("data-file-raw requires a data file", Errno.EINVAL);
+        }
+
+        ReadBackingFileName(h, cluster0);
+
+        ReadSnapshotTable();
+
+        bool updateHeader = ((h.AutoclearFeatures & ~Features.AutoclearMask) != 0 || _dropStaleBitmaps) && !_readOnly;
+        if (updateHeader)
+        {
+            _header.AutoclearFeatures &= Features.AutoclearMask;
+        }
+        // qcow2_load_dirty_bitmaps: on a writable open it rewrites the header itself (marking the bitmaps in use).
+        if (!LoadDirtyBitmaps() && updateHeader)
+        {
+            UpdateHeader();
+        }
+
+        CreateOverlapStructures();
+
+        if (!_options.CheckMode && !_readOnly && Dirty)
+        {
+            RepairDirtyImage();
+        }
+
+        if (h.Size / 512 > long.MaxValue / 512)
+        {
+            // bdrv_open_driver: the sector count must fit in an int64 byte length.
+            throw new ImageOpenException("Could not refresh total sector count: File too large", Errno.EFBIG);
+        }
+
+        if (BackingFileName is not null && !_options.NoBacking)
+        {
+            OpenBacking();
+        }
+    }
+
+    /// <summary>Reads and checks the header (magic, version, cluster size, header length) and keeps it; returns it with cluster 0.</summary>
+    private (Header H, byte[] Cluster0) ReadHeader()
+    {
         var first = ReadFile(0, Header.V3Length);
         if (Header.ReadMagic(first) != Header.Magic)
         {
@@ -56,13 +129,12 @@ public sealed partial class Qcow2Image
             h.HeaderLength = Header.V2Length;
         }
         _header = h;
-        if (h.BackingFileOffset > (ulong)_clusterSize)
-        {
-            throw new ImageOpenException("Invalid backing file offset", Errno.EINVAL);
-        }
-        long extEnd = h.BackingFileOffset != 0 ? (long)h.BackingFileOffset : _clusterSize;
-        ValidateCompressionType(h);
+        return (h, cluster0);
+    }
 
+    /// <summary>Refuses unknown incompatible features, a corrupt image opened read/write, and the features this engine lacks.</summary>
+    private void CheckIncompatibleFeatures(Header h, byte[] cluster0, long extEnd)
+    {
         ulong unknownIncompat = h.IncompatibleFeatures & ~Features.IncompatMask;
         if (unknownIncompat != 0)
         {
@@ -80,20 +152,11 @@ public sealed partial class Qcow2Image
         {
             throw new ImageOpenException("qcow2: images with extended L2 entries are not supported by this engine", Errno.ENOTSUP);
         }
-        if (h.RefcountOrder > 6)
-        {
-            throw new ImageOpenException("Reference count entry width too large; may not exceed 64 bits", Errno.EINVAL);
-        }
-        _refcounts = new Refcounts(new RefcountHost(this), _clusterBits, (int)h.RefcountOrder);
-        if (h.CryptMethod != 0)
-        {
-            throw new ImageOpenException(h.CryptMethod > 2
-                ? $"Unsupported encryption method {h.CryptMethod}"
-                : "qcow2: encrypted images are not supported by this engine", Errno.ENOTSUP);
-        }
-        _l2Bits = _clusterBits - 3;
-        _l2Size = 1 << _l2Bits;
+    }
 
+    /// <summary>Checks where the refcount table, the snapshot table and the active L1 table lie, and reads the L1 table.</summary>
+    private void LoadTableLocations(Header h)
+    {
         _refcounts.Locate((long)h.RefcountTableOffset, (long)h.RefcountTableClusters << (_clusterBits - 3));
         if (h.RefcountTableClusters == 0 && !_options.CheckMode)
         {
@@ -118,9 +181,11 @@ public sealed partial class Qcow2Image
             throw new ImageOpenException("L1 table is too small", Errno.EINVAL);
         }
         _l1Table = ReadOpenTable(_l1TableOffset, _l1Size, "Could not read L1 table");
+    }
 
-        ApplyOptions();
-
+    /// <summary>qcow2_refcount_init: reads the refcount table.</summary>
+    private void LoadRefcountTable()
+    {
         try
         {
             // qcow2_refcount_init
@@ -131,14 +196,11 @@ public sealed partial class Qcow2Image
         {
             throw new ImageOpenException($"Could not initialize refcount handling: {e.Message}", e.Errno);
         }
-        CreateMetadataCaches();
+    }
 
-        ReadExtensions(cluster0, extEnd);
-        if (!_options.NoIo && (h.AutoclearFeatures & Features.AutoclearDataFileRaw) != 0 && (h.IncompatibleFeatures & Features.IncompatDataFile) == 0)
-        {
-            throw new ImageOpenException("data-file-raw requires a data file", Errno.EINVAL);
-        }
-
+    /// <summary>The backing file name the header points to in cluster 0.</summary>
+    private void ReadBackingFileName(Header h, byte[] cluster0)
+    {
         if (h.BackingFileOffset != 0)
         {
             long len = h.BackingFileSize;
@@ -152,7 +214,11 @@ public sealed partial class Qcow2Image
             string backing = Encoding.UTF8.GetString(nul >= 0 ? name[..nul] : name);
             BackingFileName = backing.Length > 0 ? backing : null;
         }
+    }
 
+    /// <summary>Reads the snapshot table, which check mode leaves to the check.</summary>
+    private void ReadSnapshotTable()
+    {
         if (!_options.CheckMode)
         {
             _snapshots.Read((long)_header.SnapshotsOffset, (int)_header.NbSnapshots, (ulong)DiskSizeBytes);
@@ -164,35 +230,6 @@ public sealed partial class Qcow2Image
             // reads the table the header names, and a hostile count there cannot make the repair destroy the image.
             _header.NbSnapshots = 0;
             _header.SnapshotsOffset = 0;
-        }
-
-        bool updateHeader = ((h.AutoclearFeatures & ~Features.AutoclearMask) != 0 || _dropStaleBitmaps) && !_readOnly;
-        if (updateHeader)
-        {
-            _header.AutoclearFeatures &= Features.AutoclearMask;
-        }
-        // qcow2_load_dirty_bitmaps: on a writable open it rewrites the header itself (marking the bitmaps in use).
-        if (!LoadDirtyBitmaps() && updateHeader)
-        {
-            UpdateHeader();
-        }
-
-        CreateOverlapStructures();
-
-        if (!_options.CheckMode && !_readOnly && Dirty)
-        {
-            RepairDirtyImage();
-        }
-
-        if (h.Size / 512 > long.MaxValue / 512)
-        {
-            // bdrv_open_driver: the sector count must fit in an int64 byte length.
-            throw new ImageOpenException("Could not refresh total sector count: File too large", Errno.EFBIG);
-        }
-
-        if (BackingFileName is not null && !_options.NoBacking)
-        {
-            OpenBacking();
         }
     }
 

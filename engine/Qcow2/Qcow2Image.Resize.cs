@@ -23,6 +23,34 @@ public sealed partial class Qcow2Image
         ArgumentNullException.ThrowIfNull(prealloc);
         CheckUsable();
         _amendReports.Clear();
+        CheckTruncateTarget(offset);
+        long oldLength = DiskSizeBytes;
+        // A backing file that reaches into the new area would show through: the new area must read as zeros.
+        bool zeroWrite = offset > oldLength && Backing is not null && Backing.Size > oldLength;
+        CheckTruncateSupported(offset, prealloc);
+
+        ResizeL1ForTruncate(offset, oldLength, prealloc);
+
+        // The file driver zeroes a file grown for falloc/full itself (BDRV_REQ_ZERO_WRITE on truncate), so the flag is dropped.
+        zeroWrite &= !PreallocateGrowth(prealloc, oldLength, offset);
+
+        if (zeroWrite)
+        {
+            ZeroNewArea(oldLength, offset);
+        }
+
+        if (prealloc != "off")
+        {
+            FlushPreallocatedArea();
+        }
+
+        WriteTruncatedSize(offset);
+        TruncateDirtyBitmaps();
+    }
+
+    /// <summary>Refuses a negative size, one past the format's maximum, and a read-only image.</summary>
+    private void CheckTruncateTarget(long offset)
+    {
         if (offset < 0)
         {
             throw AmendError("Image size cannot be negative", Errno.EINVAL);
@@ -35,10 +63,14 @@ public sealed partial class Qcow2Image
         {
             throw AmendError("Image is read-only", Errno.EACCES);
         }
-        long oldLength = DiskSizeBytes;
-        // A backing file that reaches into the new area would show through: the new area must read as zeros.
-        bool zeroWrite = offset > oldLength && Backing is not null && Backing.Size > oldLength;
+    }
 
+    /// <summary>
+    /// Refuses what qcow2_co_truncate cannot do: an unknown preallocation mode, a size not in whole sectors, a v2 image
+    /// with snapshots, and persistent bitmaps that cannot follow the resize.
+    /// </summary>
+    private void CheckTruncateSupported(long offset, string prealloc)
+    {
         if (prealloc is not ("off" or "metadata" or "falloc" or "full"))
         {
             throw AmendError($"qcow2: preallocation={prealloc} on resize is not supported by this engine", Errno.ENOTSUP);
@@ -56,7 +88,11 @@ public sealed partial class Qcow2Image
         {
             throw AmendError(bitmapsError, Errno.ENOTSUP, bitmapsHint);
         }
+    }
 
+    /// <summary>Shrinks the image (freeing what lies past the new end) or grows its L1 table to cover the new size.</summary>
+    private void ResizeL1ForTruncate(long offset, long oldLength, string prealloc)
+    {
         long newL1Size = SizeToL1(offset);
         if (offset < oldLength)
         {
@@ -77,30 +113,28 @@ public sealed partial class Qcow2Image
                 throw AmendError("Failed to grow the L1 table", e);
             }
         }
+    }
 
-        // The file driver zeroes a file grown for falloc/full itself (BDRV_REQ_ZERO_WRITE on truncate), so the flag is dropped.
-        zeroWrite &= !PreallocateGrowth(prealloc, oldLength, offset);
-
-        if (zeroWrite)
+    /// <summary>Writes the L2 tables and refcount blocks of a preallocated area out.</summary>
+    private void FlushPreallocatedArea()
+    {
+        try
         {
-            ZeroNewArea(oldLength, offset);
+            _l2Cache.Flush();
+            _refcounts.Cache.Flush();
         }
-
-        if (prealloc != "off")
+        catch (BlockIOException e)
         {
-            try
-            {
-                _l2Cache.Flush();
-                _refcounts.Cache.Flush();
-            }
-            catch (BlockIOException e)
-            {
-                throw AmendError("Failed to flush the preallocated area to disk", e);
-            }
+            throw AmendError("Failed to flush the preallocated area to disk", e);
         }
+    }
 
-        // qcow2_co_truncate sets the node's length before it writes the header field: when that write fails, the node
-        // keeps the new length (the L1 table already covers it) and the next header update writes it.
+    /// <summary>
+    /// qcow2_co_truncate sets the node's length before it writes the header field: when that write fails, the node
+    /// keeps the new length (the L1 table already covers it) and the next header update writes it.
+    /// </summary>
+    private void WriteTruncatedSize(long offset)
+    {
         _header.Size = (ulong)offset;
         try
         {
@@ -113,7 +147,6 @@ public sealed partial class Qcow2Image
         {
             throw AmendError("Failed to update the image size", e);
         }
-        TruncateDirtyBitmaps();
     }
 
     /// <summary>qcow2_co_truncate's preallocation of the grown area; true when it grew the file with falloc or full.</summary>
@@ -136,253 +169,6 @@ public sealed partial class Qcow2Image
             return true;
         }
         return false;
-    }
-
-    /// <summary>The shrinking half of qcow2_co_truncate.</summary>
-    private void Shrink(long offset, long oldLength, long newL1Size)
-    {
-        // Unsigned as in QEMU: when the new end rounds up past an unaligned old end, nothing is discarded.
-        ulong start = (ulong)RoundUp(offset, _clusterSize);
-        ulong bytes = unchecked((ulong)oldLength - start);
-        long nbClusters = (long)(unchecked(bytes + (ulong)_clusterSize - 1) >> _clusterBits);
-        try
-        {
-            long at = (long)start;
-            WithCachedDiscards(() =>
-            {
-                while (nbClusters > 0)
-                {
-                    long cleared = DiscardFullyInL2Slice(at, nbClusters);
-                    nbClusters -= cleared;
-                    at += cleared * _clusterSize;
-                }
-            });
-        }
-        catch (BlockIOException e)
-        {
-            throw AmendError("Failed to discard cropped clusters", e);
-        }
-        catch (RetryAllocation)
-        {
-            throw AmendError("Failed to discard cropped clusters: " + ErrnoText.Of(Errno.EAGAIN), Errno.EAGAIN);
-        }
-
-        try
-        {
-            ShrinkL1Table(newL1Size);
-        }
-        catch (BlockIOException e)
-        {
-            throw AmendError("Failed to reduce the number of L2 tables", e);
-        }
-
-        try
-        {
-            ShrinkReftable();
-        }
-        catch (BlockIOException e)
-        {
-            throw AmendError("Failed to discard unused refblocks", e);
-        }
-
-        long oldFileSize = _file.Length;
-        long lastCluster;
-        try
-        {
-            lastCluster = LastUsedCluster(oldFileSize);
-        }
-        catch (BlockIOException e)
-        {
-            throw AmendError("Failed to find the last cluster", e);
-        }
-        if ((lastCluster + 1) * _clusterSize < oldFileSize)
-        {
-            _file.SetLength((lastCluster + 1) * _clusterSize);
-        }
-    }
-
-    /// <summary>discard_in_l2_slice with full_discard and QCOW2_DISCARD_ALWAYS: entries become unallocated.</summary>
-    private long DiscardFullyInL2Slice(long offset, long nbClusters)
-    {
-        var (l2Offset, table, index) = GetClusterTable(offset);
-        nbClusters = Math.Min(nbClusters, _l2Size - index);
-        for (int i = 0; i < nbClusters; i++)
-        {
-            table = _l2Cache.Get(l2Offset);
-            ulong old = GetEntry(table, index + i);
-            if (old == 0)
-            {
-                continue;
-            }
-            _l2Cache.MarkDirty(l2Offset);
-            SetEntry(table, index + i, 0);
-            FreeAnyCluster(old, DiscardType.Always);
-        }
-        return nbClusters;
-    }
-
-    /// <summary>qcow2_shrink_l1_table: zeroes the L1 entries past the new size on disk and frees their L2 tables.</summary>
-    private void ShrinkL1Table(long exactSize)
-    {
-        if (exactSize >= _l1Size)
-        {
-            return;
-        }
-        int newSize = (int)exactSize;
-        try
-        {
-            _file.DebugEvent("l1_shrink_write_table");
-            _file.WriteZeroes(_l1TableOffset + (long)newSize * 8, (long)(_l1Size - newSize) * 8);
-            _file.Flush();
-        }
-        catch (BlockIOException)
-        {
-            Array.Clear(_l1Table, newSize, _l1Size - newSize);
-            throw;
-        }
-        _file.DebugEvent("l1_shrink_free_l2_clusters");
-        for (int i = _l1Size - 1; i > newSize - 1; i--)
-        {
-            long l2 = (long)(_l1Table[i] & L1Entry.OffsetMask);
-            if (l2 == 0)
-            {
-                continue;
-            }
-            _tracker.Remove(l2, _clusterSize, OverlapTypes.ActiveL2);
-            FreeClusters(l2, _clusterSize, DiscardType.Always);
-            _l1Table[i] = 0;
-        }
-    }
-
-    /// <summary>qcow2_cache_get's alignment check on a refcount block offset.</summary>
-    private byte[] GetRefblockChecked(long offset)
-    {
-        if (OffsetIntoCluster(offset) != 0)
-        {
-            SignalCorruption(true, -1, -1, $"Cannot get entry from refcount block cache: Offset {Hex(offset)} is unaligned");
-            throw new BlockIOException(Errno.EIO);
-        }
-        return _refcounts.Cache.Get(offset);
-    }
-
-    /// <summary>qcow2_shrink_reftable: drops every refcount block that counts nothing but itself.</summary>
-    private void ShrinkReftable()
-    {
-        var tmp = new ulong[_refcounts.TableSize];
-        for (long i = 0; i < _refcounts.TableSize; i++)
-        {
-            long rb = (long)(_refcounts.Table[i] & RefcountTableEntryOffsetMask);
-            if (rb == 0)
-            {
-                continue;
-            }
-            var block = GetRefblockChecked(rb);
-            bool unused;
-            if (i == (rb >> (_clusterBits + _refcounts.BlockBits)))
-            {
-                // The block counts itself: ignore that one reference.
-                long bi = (rb >> _clusterBits) & (_refcounts.BlockSize - 1);
-                ulong own = RefcountBlock.Get(block, bi, _refcounts.Order);
-                RefcountBlock.Set(block, bi, _refcounts.Order, 0);
-                unused = block.AsSpan().IndexOfAnyExcept((byte)0) < 0;
-                RefcountBlock.Set(block, bi, _refcounts.Order, own);
-            }
-            else
-            {
-                unused = block.AsSpan().IndexOfAnyExcept((byte)0) < 0;
-            }
-            tmp[i] = unused ? 0 : _refcounts.Table[i];
-        }
-
-        BlockIOException? failure = null;
-        try
-        {
-            _file.Write(_refcounts.TableOffset, TableBytes(tmp, tmp.Length));
-            _file.Flush();
-        }
-        catch (BlockIOException e)
-        {
-            failure = e;
-        }
-        for (long i = 0; i < _refcounts.TableSize; i++)
-        {
-            if (_refcounts.Table[i] != 0 && tmp[i] == 0)
-            {
-                long rb = (long)(_refcounts.Table[i] & RefcountTableEntryOffsetMask);
-                if (failure is null)
-                {
-                    try
-                    {
-                        DiscardRefcountBlock(rb);
-                    }
-                    catch (BlockIOException e)
-                    {
-                        failure = e;
-                    }
-                }
-                _tracker.Remove(rb, _clusterSize, OverlapTypes.RefcountBlock);
-                _refcounts.SetEntry(i, 0);
-            }
-        }
-        _refcounts.UpdateMaxTableIndex();
-        if (failure is not null)
-        {
-            throw failure;
-        }
-    }
-
-    /// <summary>qcow2_discard_refcount_block: the block's own refcount (in the block covering it) goes from 1 to 0.</summary>
-    private void DiscardRefcountBlock(long blockOffset)
-    {
-        long clusterIndex = blockOffset >> _clusterBits;
-        long tableIndex = clusterIndex >> _refcounts.BlockBits;
-        long covering = tableIndex < _refcounts.TableSize ? (long)(_refcounts.Table[tableIndex] & RefcountTableEntryOffsetMask) : 0;
-        if (covering == 0)
-        {
-            SignalCorruption(true, -1, -1, $"Refblock at {Hex(blockOffset)} is not covered by the refcount structures");
-            throw new BlockIOException(Errno.EIO);
-        }
-        var block = GetRefblockChecked(covering);
-        long bi = clusterIndex & (_refcounts.BlockSize - 1);
-        ulong refcount = RefcountBlock.Get(block, bi, _refcounts.Order);
-        if (refcount != 1)
-        {
-            SignalCorruption(true, -1, -1,
-                $"Invalid refcount: refblock offset {Hex(covering)}, reftable index {(uint)tableIndex}, block offset {Hex(blockOffset)}, refcount {Hex((long)refcount)}");
-            throw new BlockIOException(Errno.EINVAL);
-        }
-        RefcountBlock.Set(block, bi, _refcounts.Order, 0);
-        _refcounts.Cache.MarkDirty(covering);
-        _refcounts.NoteFreed(clusterIndex);
-        if (_refcounts.Cache.Contains(blockOffset))
-        {
-            _refcounts.Cache.Discard(blockOffset);
-        }
-        _file.Discard(blockOffset, _clusterSize);
-    }
-
-    /// <summary>qcow2_get_last_cluster: the highest cluster of the file with a non-zero refcount.</summary>
-    private long LastUsedCluster(long fileSize)
-    {
-        for (long i = SizeToClusters(fileSize) - 1; i >= 0; i--)
-        {
-            ulong refcount;
-            try
-            {
-                refcount = GetRefcount(i);
-            }
-            catch (BlockIOException e)
-            {
-                _options.Diagnostics.Write($"Can't get refcount for cluster {i}: {ErrnoText.Of(e.Errno)}\n");
-                throw;
-            }
-            if (refcount > 0)
-            {
-                return i;
-            }
-        }
-        SignalCorruption(true, -1, -1, "There are no references in the refcount table.");
-        throw new BlockIOException(Errno.EIO);
     }
 
     /// <summary>

@@ -14,7 +14,6 @@ public sealed partial class Qcow2Image
     {
         ulong[] l1 = l1TableOffset != _l1TableOffset ? ReadTable(l1TableOffset, l1Size) : _l1Table;
         bool l1Modified = false;
-        bool decrease = addend < 0;
         // The freed clusters are discarded together after the flush, merged where adjacent (s->cache_discards).
         _refcounts.CacheDiscards = true;
         bool flushed = false;
@@ -27,72 +26,7 @@ public sealed partial class Qcow2Image
                 {
                     continue;
                 }
-                long l2Offset = (long)(oldL1Entry & L1Entry.OffsetMask);
-                if (OffsetIntoCluster(l2Offset) != 0)
-                {
-                    SignalCorruption(true, -1, -1, $"L2 table offset {Hex(l2Offset)} unaligned (L1 index: {Hex(i)})");
-                    throw new BlockIOException(Errno.EIO);
-                }
-                for (int j = 0; j < _l2Size; j++)
-                {
-                    var table = _l2Cache.Get(l2Offset);
-                    ulong old = GetEntry(table, j);
-                    ulong entry = old & ~L2Entry.Copied;
-                    var e = new L2Entry(entry);
-                    ulong refcount;
-                    switch (e.Type)
-                    {
-                        case ClusterType.Compressed:
-                            if (addend != 0)
-                            {
-                                SnapshotRefcountUpdate(e.CompressedOffset(_clusterBits), e.CompressedSize(_clusterBits), decrease);
-                            }
-                            // Compressed clusters are never written in place, so they never carry COPIED.
-                            refcount = 2;
-                            break;
-                        case ClusterType.Normal:
-                        case ClusterType.ZeroAlloc:
-                            if (OffsetIntoCluster(e.HostOffset) != 0)
-                            {
-                                SignalCorruption(true, -1, -1,
-                                    $"Cluster allocation offset {Hex(e.HostOffset)} unaligned (L2 offset: {Hex(l2Offset)}, L2 index: {Hex(j)})");
-                                throw new BlockIOException(Errno.EIO);
-                            }
-                            if (addend != 0)
-                            {
-                                SnapshotRefcountUpdate(e.HostOffset, 1, decrease);
-                            }
-                            refcount = GetRefcount(e.HostOffset >> _clusterBits);
-                            break;
-                        default:
-                            refcount = 0;
-                            break;
-                    }
-                    if (refcount == 1)
-                    {
-                        entry |= L2Entry.Copied;
-                    }
-                    if (entry != old)
-                    {
-                        if (addend > 0)
-                        {
-                            _l2Cache.SetDependency(_refcounts.Cache);
-                        }
-                        // The refcount update may have evicted or dropped the table: look it up again.
-                        table = _l2Cache.Get(l2Offset);
-                        SetEntry(table, j, entry);
-                        _l2Cache.MarkDirty(l2Offset);
-                    }
-                }
-                if (addend != 0)
-                {
-                    SnapshotRefcountUpdate(l2Offset, 1, decrease);
-                }
-                ulong newL1Entry = (ulong)l2Offset;
-                if (GetRefcount(l2Offset >> _clusterBits) == 1)
-                {
-                    newL1Entry |= L1Entry.Copied;
-                }
+                ulong newL1Entry = UpdateL1EntrySnapshotRefcount(oldL1Entry, i, addend);
                 if (newL1Entry != oldL1Entry)
                 {
                     l1[i] = newL1Entry;
@@ -117,6 +51,91 @@ public sealed partial class Qcow2Image
             byte[] raw = TableBytes(l1, l1Size);
             _file.Write(l1TableOffset, raw);
             _file.Flush();
+        }
+    }
+
+    /// <summary>
+    /// Updates the refcounts of one L2 table and of everything it maps, and returns the L1 entry with COPIED set
+    /// exactly when the table's refcount is now 1.
+    /// </summary>
+    private ulong UpdateL1EntrySnapshotRefcount(ulong oldL1Entry, int l1Index, int addend)
+    {
+        long l2Offset = (long)(oldL1Entry & L1Entry.OffsetMask);
+        if (OffsetIntoCluster(l2Offset) != 0)
+        {
+            SignalCorruption(true, -1, -1, $"L2 table offset {Hex(l2Offset)} unaligned (L1 index: {Hex(l1Index)})");
+            throw new BlockIOException(Errno.EIO);
+        }
+        for (int j = 0; j < _l2Size; j++)
+        {
+            UpdateL2EntrySnapshotRefcount(l2Offset, j, addend);
+        }
+        if (addend != 0)
+        {
+            SnapshotRefcountUpdate(l2Offset, 1, addend < 0);
+        }
+        ulong newL1Entry = (ulong)l2Offset;
+        if (GetRefcount(l2Offset >> _clusterBits) == 1)
+        {
+            newL1Entry |= L1Entry.Copied;
+        }
+        return newL1Entry;
+    }
+
+    /// <summary>Updates the refcount of the cluster one L2 entry maps and sets or clears the entry's COPIED flag.</summary>
+    private void UpdateL2EntrySnapshotRefcount(long l2Offset, int j, int addend)
+    {
+        var table = _l2Cache.Get(l2Offset);
+        ulong old = GetEntry(table, j);
+        ulong entry = old & ~L2Entry.Copied;
+        ulong refcount = UpdateMappedClusterRefcount(new L2Entry(entry), l2Offset, j, addend);
+        if (refcount == 1)
+        {
+            entry |= L2Entry.Copied;
+        }
+        if (entry != old)
+        {
+            if (addend > 0)
+            {
+                _l2Cache.SetDependency(_refcounts.Cache);
+            }
+            // The refcount update may have evicted or dropped the table: look it up again.
+            table = _l2Cache.Get(l2Offset);
+            SetEntry(table, j, entry);
+            _l2Cache.MarkDirty(l2Offset);
+        }
+    }
+
+    /// <summary>
+    /// Adds addend to the refcount of the data an L2 entry maps and returns the refcount that decides its COPIED flag.
+    /// </summary>
+    private ulong UpdateMappedClusterRefcount(L2Entry e, long l2Offset, int j, int addend)
+    {
+        bool decrease = addend < 0;
+        switch (e.Type)
+        {
+            case ClusterType.Compressed:
+                if (addend != 0)
+                {
+                    SnapshotRefcountUpdate(e.CompressedOffset(_clusterBits), e.CompressedSize(_clusterBits), decrease);
+                }
+                // Compressed clusters are never written in place, so they never carry COPIED.
+                return 2;
+            case ClusterType.Normal:
+            case ClusterType.ZeroAlloc:
+                if (OffsetIntoCluster(e.HostOffset) != 0)
+                {
+                    SignalCorruption(true, -1, -1,
+                        $"Cluster allocation offset {Hex(e.HostOffset)} unaligned (L2 offset: {Hex(l2Offset)}, L2 index: {Hex(j)})");
+                    throw new BlockIOException(Errno.EIO);
+                }
+                if (addend != 0)
+                {
+                    SnapshotRefcountUpdate(e.HostOffset, 1, decrease);
+                }
+                return GetRefcount(e.HostOffset >> _clusterBits);
+            default:
+                return 0;
         }
     }
 

@@ -53,15 +53,7 @@ internal static partial class Builtins
                 return Cat(it, args, stdin);
 
             case "echo":
-                var newline = true;
-                var words = args.ToList();
-                if (words.Count > 0 && words[0] == "-n")
-                {
-                    newline = false;
-                    words.RemoveAt(0);
-                }
-
-                return Out(string.Join(' ', words) + (newline ? "\n" : ""));
+                return Echo(args);
 
             case "_make_test_img":
                 return MakeTestImg(it, args);
@@ -77,37 +69,13 @@ internal static partial class Builtins
                 return ImgInfo(it, args);
 
             case "poke_file":
-            {
-                Expect(args, 3, "poke_file FILE OFFSET 'BYTES'");
-                using var f = new FileStream(it.PathOf(args[0]), FileMode.OpenOrCreate, FileAccess.Write);
-                f.Position = Arithmetic.ParseNumber(args[1]);
-                f.Write(PrintfBytes(args[2]));
-                return Out("");
-            }
+                return PokeFile(it, args);
 
             case "peek_file_le" or "peek_file_be":
-            {
-                Expect(args, 3, $"{name} FILE OFFSET WIDTH");
-                var width = (int)Arithmetic.ParseNumber(args[2]);
-                var buf = new byte[8];
-                using var f = File.OpenRead(it.PathOf(args[0]));
-                f.Position = Arithmetic.ParseNumber(args[1]);
-                f.ReadExactly(buf, name == "peek_file_le" ? 0 : 8 - width, width);
-                var v = name == "peek_file_le" ? BinaryPrimitives.ReadUInt64LittleEndian(buf) : BinaryPrimitives.ReadUInt64BigEndian(buf);
-                return Out(v.ToString(CultureInfo.InvariantCulture) + "\n");
-            }
+                return PeekFile(it, name, args);
 
             case "truncate":
-            {
-                if (args.Count != 3 || args[0] != "-s")
-                {
-                    throw new ArgumentException("usage: truncate -s SIZE FILE");
-                }
-
-                using var f = new FileStream(it.PathOf(args[2]), FileMode.OpenOrCreate, FileAccess.Write);
-                f.SetLength(ParseSize(args[1]));
-                return Out("");
-            }
+                return Truncate(it, args);
 
             case "cp":
                 Expect(args, 2, "cp SRC DST");
@@ -115,18 +83,7 @@ internal static partial class Builtins
                 return Out("");
 
             case "rm":
-                foreach (var a in args.Where(a => !a.StartsWith('-')))
-                {
-                    var p = it.PathOf(a);
-                    if (!File.Exists(p) && !args.Contains("-f"))
-                    {
-                        return new ToolRun(1, [new OutputChunk(true, $"rm: cannot remove '{a}': No such file or directory\n")]);
-                    }
-
-                    File.Delete(p);
-                }
-
-                return Out("");
+                return Remove(it, args);
 
             case "_notrun":
                 throw new NotRunException(string.Join(' ', args));
@@ -134,6 +91,73 @@ internal static partial class Builtins
             default:
                 throw new ArgumentOutOfRangeException(nameof(name), name, "not a builtin");
         }
+    }
+
+    /// <summary>echo [-n] WORDS: prints the words, with a newline unless -n.</summary>
+    private static ToolRun Echo(IReadOnlyList<string> args)
+    {
+        var newline = true;
+        var words = args.ToList();
+        if (words.Count > 0 && words[0] == "-n")
+        {
+            newline = false;
+            words.RemoveAt(0);
+        }
+
+        return Out(string.Join(' ', words) + (newline ? "\n" : ""));
+    }
+
+    /// <summary>poke_file FILE OFFSET 'BYTES': writes printf-style bytes into the file at the offset.</summary>
+    private static ToolRun PokeFile(Interpreter it, IReadOnlyList<string> args)
+    {
+        Expect(args, 3, "poke_file FILE OFFSET 'BYTES'");
+        using var f = new FileStream(it.PathOf(args[0]), FileMode.OpenOrCreate, FileAccess.Write);
+        f.Position = Arithmetic.ParseNumber(args[1]);
+        f.Write(PrintfBytes(args[2]));
+        return Out("");
+    }
+
+    /// <summary>peek_file_le/peek_file_be FILE OFFSET WIDTH: prints the integer stored there.</summary>
+    private static ToolRun PeekFile(Interpreter it, string name, IReadOnlyList<string> args)
+    {
+        Expect(args, 3, $"{name} FILE OFFSET WIDTH");
+        var width = (int)Arithmetic.ParseNumber(args[2]);
+        var buf = new byte[8];
+        using var f = File.OpenRead(it.PathOf(args[0]));
+        f.Position = Arithmetic.ParseNumber(args[1]);
+        f.ReadExactly(buf, name == "peek_file_le" ? 0 : 8 - width, width);
+        var v = name == "peek_file_le" ? BinaryPrimitives.ReadUInt64LittleEndian(buf) : BinaryPrimitives.ReadUInt64BigEndian(buf);
+        return Out(v.ToString(CultureInfo.InvariantCulture) + "\n");
+    }
+
+    /// <summary>truncate -s SIZE FILE: sets the file's length.</summary>
+    private static ToolRun Truncate(Interpreter it, IReadOnlyList<string> args)
+    {
+        if (args.Count != 3 || args[0] != "-s")
+        {
+            throw new ArgumentException("usage: truncate -s SIZE FILE");
+        }
+
+        using var f = new FileStream(it.PathOf(args[2]), FileMode.OpenOrCreate, FileAccess.Write);
+        f.SetLength(ParseSize(args[1]));
+        return Out("");
+    }
+
+    /// <summary>rm [-f] FILE...: deletes the files; a missing one is an error without -f.</summary>
+    private static ToolRun Remove(Interpreter it, IReadOnlyList<string> args)
+    {
+        foreach (var a in args.Where(a => !a.StartsWith('-')))
+        {
+            var p = it.PathOf(a);
+            if (!File.Exists(p) && !args.Contains("-f"))
+            {
+                return new ToolRun(1, [new OutputChunk(true, $"rm: cannot remove '{a}': No such file or directory\n")]);
+            }
+
+            File.Delete(p);
+        }
+
+        return Out("");
     }
 
     /// <summary>cat [FILE...]: prints the files, or stdin without arguments.</summary>

@@ -54,60 +54,70 @@ internal static class IotestsCommand
                 return 0;
             }
 
-            var scratch = Path.Combine(o.Scratch ?? DefaultScratch(root), target.Name);
-            console.WriteLine($"TARGET      -- {target.Name}: {target.Description}");
-            foreach (var (tool, runner) in target.Tools.OrderBy(t => t.Key, StringComparer.Ordinal))
-            {
-                console.WriteLine($"{tool.ToUpperInvariant(),-11} -- {runner.Description}");
-            }
-
-            console.WriteLine();
-            var width = selected.Count == 0 ? 3 : selected.Max(s => s.Stem.Length);
-            var runner2 = new Runner(target, scratch, o.Bless, o.Ci);
-            void Print(ScenarioResult r)
-            {
-                console.WriteLine(r.Line(width));
-                if (r.Diff.Length > 0)
-                {
-                    console.Write(r.Diff);
-                }
-
-                if (r.Blessed)
-                {
-                    console.WriteLine($"golden updated: {ScenarioParser.DisplayPath(r.Scenario.GoldenPath)}");
-                }
-
-                console.Flush();
-            }
-
-            var results = runner2.RunAll(selected, o.Jobs, Print);
-            if (o.Ci && o.Names.Count == 0)
-            {
-                // A CI gate also catches the other half of a forgotten pair: a golden whose script is gone or misnamed.
-                foreach (var orphan in Runner.Orphans(root, all))
-                {
-                    Print(orphan);
-                    results.Add(orphan);
-                }
-            }
-
-            foreach (var line in Report.Summary(results))
-            {
-                console.WriteLine(line);
-            }
-
-            if (o.JUnit is not null)
-            {
-                Report.WriteJUnit(o.JUnit, target.Name, results);
-            }
-
-            return results.Any(r => r.Outcome == Outcome.Fail) ? 1 : 0;
+            return RunSelection(o, root, target, all, selected, console);
         }
         catch (Exception e) when (e is ArgumentException or FormatException or IOException or UnauthorizedAccessException)
         {
             console.WriteLine("iotests: " + e.Message);
             return 2;
         }
+    }
+
+    /// <summary>
+    /// Prints the target's banner, runs the selected scenarios (and, as a CI gate, reports orphan goldens), prints the
+    /// summary and writes the JUnit report; returns 1 when a scenario failed.
+    /// </summary>
+    private static int RunSelection(Options o, string root, Target target, List<Scenario> all, List<Scenario> selected,
+        TextWriter console)
+    {
+        var scratch = Path.Combine(o.Scratch ?? DefaultScratch(root), target.Name);
+        console.WriteLine($"TARGET      -- {target.Name}: {target.Description}");
+        foreach (var (tool, runner) in target.Tools.OrderBy(t => t.Key, StringComparer.Ordinal))
+        {
+            console.WriteLine($"{tool.ToUpperInvariant(),-11} -- {runner.Description}");
+        }
+
+        console.WriteLine();
+        var width = selected.Count == 0 ? 3 : selected.Max(s => s.Stem.Length);
+        var runner2 = new Runner(target, scratch, o.Bless, o.Ci);
+        void Print(ScenarioResult r)
+        {
+            console.WriteLine(r.Line(width));
+            if (r.Diff.Length > 0)
+            {
+                console.Write(r.Diff);
+            }
+
+            if (r.Blessed)
+            {
+                console.WriteLine($"golden updated: {ScenarioParser.DisplayPath(r.Scenario.GoldenPath)}");
+            }
+
+            console.Flush();
+        }
+
+        var results = runner2.RunAll(selected, o.Jobs, Print);
+        if (o.Ci && o.Names.Count == 0)
+        {
+            // A CI gate also catches the other half of a forgotten pair: a golden whose script is gone or misnamed.
+            foreach (var orphan in Runner.Orphans(root, all))
+            {
+                Print(orphan);
+                results.Add(orphan);
+            }
+        }
+
+        foreach (var line in Report.Summary(results))
+        {
+            console.WriteLine(line);
+        }
+
+        if (o.JUnit is not null)
+        {
+            Report.WriteJUnit(o.JUnit, target.Name, results);
+        }
+
+        return results.Any(r => r.Outcome == Outcome.Fail) ? 1 : 0;
     }
 
     /// <summary>

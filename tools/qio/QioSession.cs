@@ -193,7 +193,6 @@ internal sealed class QioSession
             Clock = Ctx.Clock,
         };
         string? fileName = request.Name;
-        string? error = null;
         if (options.Remove("driver", out var driver))
         {
             open.Format = driver;
@@ -207,15 +206,41 @@ internal sealed class QioSession
         {
             open.NodeName = nodeName;
         }
+        string? error = ResolveFileName(options, open, forceShareOn, ref fileName);
+
+        if (error is null)
+        {
+            foreach (var (k, v) in options)
+            {
+                open.Options[k] = v;
+            }
+            open.ForceShare = forceShareOn;
+            error = OpenDevice(request, open, fileName!);
+            if (error is null)
+            {
+                return 0;
+            }
+        }
+        ErrorReport(request.Reopening ? error! : $"{prefix}: {error}");
+        return 1;
+    }
+
+    /// <summary>
+    /// The file to open, from the command line or the file.filename option, as qemu-io's openfile and the block layer
+    /// resolve it; returns the error when the options do not name one file.
+    /// </summary>
+    private static string? ResolveFileName(Dictionary<string, string> options, OpenOptions open, bool forceShareOn,
+        ref string? fileName)
+    {
         if (forceShareOn && !open.ReadOnly)
         {
-            error = "force-share=on can only be used with read-only images";
+            return "force-share=on can only be used with read-only images";
         }
         else if (fileName is not null)
         {
             if (options.ContainsKey("file.filename") || options.ContainsKey("file"))
             {
-                error = "Can't specify 'file' and 'filename' options at the same time";
+                return "Can't specify 'file' and 'filename' options at the same time";
             }
         }
         else if (options.Remove("file.filename", out var ff))
@@ -225,7 +250,7 @@ internal sealed class QioSession
         }
         else if (options.TryGetValue("file", out var node))
         {
-            error = $"Cannot find device='{node}' nor node-name='{node}'";
+            return $"Cannot find device='{node}' nor node-name='{node}'";
         }
         else if (options.TryGetValue("file.image.filename", out var inner))
         {
@@ -238,44 +263,39 @@ internal sealed class QioSession
         }
         else if (open.Format is null)
         {
-            error = "Must specify either driver or file";
+            return "Must specify either driver or file";
         }
         else
         {
-            error = "A block device must be specified for \"file\"";
+            return "A block device must be specified for \"file\"";
         }
+        return null;
+    }
 
-        if (error is null)
+    /// <summary>Opens the device the options describe and keeps it; returns the error message when that fails.</summary>
+    private string? OpenDevice(OpenRequest request, OpenOptions open, string fileName)
+    {
+        try
         {
-            foreach (var (k, v) in options)
+            Device = request.Snapshot ? OpenTemporaryOverlay(fileName, open) : ImageOpener.Open(fileName, open);
+            if (open.Format is null && !open.ReadOnly && !request.Snapshot && Device is RawDevice)
             {
-                open.Options[k] = v;
+                // raw_open's warning for a probed raw image opened read-write.
+                Err.Write($"WARNING: Image format was not specified for '{fileName}' and probing guessed raw.\n"
+                    + "         Automatically detecting the format is dangerous for raw images, write operations on block 0 will be restricted.\n"
+                    + "         Specify the 'raw' format explicitly to remove the restrictions.\n");
             }
-            open.ForceShare = forceShareOn;
-            try
+            LastOpen = request;
+            if (!request.Reopening)
             {
-                Device = request.Snapshot ? OpenTemporaryOverlay(fileName!, open) : ImageOpener.Open(fileName!, open);
-                if (open.Format is null && !open.ReadOnly && !request.Snapshot && Device is RawDevice)
-                {
-                    // raw_open's warning for a probed raw image opened read-write.
-                    Err.Write($"WARNING: Image format was not specified for '{fileName}' and probing guessed raw.\n"
-                        + "         Automatically detecting the format is dangerous for raw images, write operations on block 0 will be restricted.\n"
-                        + "         Specify the 'raw' format explicitly to remove the restrictions.\n");
-                }
-                LastOpen = request;
-                if (!request.Reopening)
-                {
-                    BackendWritable = !open.ReadOnly;
-                }
-                return 0;
+                BackendWritable = !open.ReadOnly;
             }
-            catch (Exception e) when (e is ImageOpenException or CorruptImageException or IOException or UnauthorizedAccessException or BlockIOException)
-            {
-                error = e.Message;
-            }
+            return null;
         }
-        ErrorReport(request.Reopening ? error! : $"{prefix}: {error}");
-        return 1;
+        catch (Exception e) when (e is ImageOpenException or CorruptImageException or IOException or UnauthorizedAccessException or BlockIOException)
+        {
+            return e.Message;
+        }
     }
 
     /// <summary>

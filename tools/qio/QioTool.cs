@@ -84,21 +84,11 @@ public static class QioTool
         var session = new QioSession(ctx) { ImageOpts = imageOpts, PrintEvents = qmpEvents };
         if (g.Operands.Count == 1)
         {
-            var options = new List<KeyValuePair<string, string>>();
-            string? name = g.Operands[0];
-            if (imageOpts)
+            var request = new OpenRequest(g.Operands[0], readOnly, forceShare, [])
             {
-                if (!FileCommands.ParseOptions(session, name, options))
-                {
-                    return 1;
-                }
-                name = null;
-            }
-            else if (format is not null)
-            {
-                options.Add(new("driver", format));
-            }
-            if (session.OpenFile(new OpenRequest(name, readOnly, forceShare, options) { WriteThrough = writeThrough, Unmap = unmap, Snapshot = snapshot }) != 0)
+                WriteThrough = writeThrough, Unmap = unmap, Snapshot = snapshot,
+            };
+            if (!OpenOperand(session, request, format, imageOpts))
             {
                 return 1;
             }
@@ -112,6 +102,29 @@ public static class QioTool
         }
         session.CloseFile();
         return lastError < 0 ? 1 : 0;
+    }
+
+    /// <summary>
+    /// Opens the image named on the command line: with --image-opts the operand is an option string, otherwise a file
+    /// name (with -f as the driver); false when that fails (the error is printed).
+    /// </summary>
+    private static bool OpenOperand(QioSession session, OpenRequest request, string? format, bool imageOpts)
+    {
+        var options = request.Options;
+        string? name = request.Name;
+        if (imageOpts)
+        {
+            if (!FileCommands.ParseOptions(session, name!, options))
+            {
+                return false;
+            }
+            name = null;
+        }
+        else if (format is not null)
+        {
+            options.Add(new("driver", format));
+        }
+        return session.OpenFile(request with { Name = name }) == 0;
     }
 
     private static int RunCommands(QioSession session, List<string> commands)

@@ -22,6 +22,13 @@ internal sealed class HarnessSandbox : IDisposable
     /// <summary>The sandbox root.</summary>
     public string Root => _root.Path;
 
+    /// <summary>Writes tests/targets/NAME.target with the given text and loads it with the fake's entry points.</summary>
+    public Qcow2.Harness.Target AddTarget(string name, string text)
+    {
+        File.WriteAllText(Path.Combine(Root, "tests", "targets", name + ".target"), text);
+        return Qcow2.Harness.Target.Load(name, Root, EntryPoints);
+    }
+
     /// <summary>Entry points for the fake target.</summary>
     public static readonly IReadOnlyDictionary<string, Func<string[], ToolContext, int>> EntryPoints =
         new Dictionary<string, Func<string[], ToolContext, int>> { ["fake"] = FakeTool };

@@ -77,8 +77,7 @@ public sealed class RunnerTests
     [Test]
     public void A_tool_missing_from_PATH_is_not_run()
     {
-        File.WriteAllText(Path.Combine(_box.Root, "tests", "targets", "nopath.target"), "capabilities: qcow2\ntool qio: no-such-tool-xyz\n");
-        var target = Target.Load("nopath", _box.Root, HarnessSandbox.EntryPoints);
+        var target = _box.AddTarget("nopath", "capabilities: qcow2\ntool qio: no-such-tool-xyz\n");
         var s = _box.Add("005", "# desc\nqio -c 'read 0 1' x\n", "x\n");
         Assert.That(target.WhyNotRun(s), Is.EqualTo("no-such-tool-xyz not found on PATH"));
     }

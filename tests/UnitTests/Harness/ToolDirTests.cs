@@ -76,8 +76,7 @@ public sealed class ToolDirTests
     [Test]
     public void A_tool_without_a_line_is_not_run_naming_the_line()
     {
-        File.WriteAllText(Path.Combine(_box.Root, "tests", "targets", "noqio.target"), "capabilities: qcow2\ntool qimg: in-process fake\n");
-        var target = Target.Load("noqio", _box.Root, HarnessSandbox.EntryPoints);
+        var target = _box.AddTarget("noqio", "capabilities: qcow2\ntool qimg: in-process fake\n");
         var s = _box.Add("006", "# desc\nqio -c 'read 0 1' x\n", "x\n");
         Assert.That(target.WhyNotRun(s), Is.EqualTo("target noqio has no 'qio' line ('tool qio: COMMAND')"));
     }

@@ -56,8 +56,7 @@ public class HeaderCommandTests : MkimageFixture
     public void Set_header_rejects_an_unknown_field_with_qcow2_py_s_message()
     {
         Create("img", "64M");
-        var r = Mk("img", "set-header", "snapshots_offset", "0");
-        Assert.That((r.ExitCode, r.Out, r.Err), Is.EqualTo((1, "'snapshots_offset' is not a known header field\n", "")));
+        MkPrints(1, "'snapshots_offset' is not a known header field\n", "img", "set-header", "snapshots_offset", "0");
     }
 
     [TestCase("abc")]
@@ -68,8 +67,7 @@ public class HeaderCommandTests : MkimageFixture
     public void Set_header_rejects_an_invalid_number_with_qcow2_py_s_message(string value)
     {
         Create("img", "64M");
-        var r = Mk("img", "set-header", "size", value);
-        Assert.That((r.ExitCode, r.Out, r.Err), Is.EqualTo((1, $"'{value}' is not a valid number\n", "")));
+        MkPrints(1, $"'{value}' is not a valid number\n", "img", "set-header", "size", value);
     }
 
     [Test]
@@ -83,14 +81,7 @@ public class HeaderCommandTests : MkimageFixture
     public void Set_header_refuses_a_header_length_that_pushes_the_extensions_out_of_cluster_0()
     {
         Create("img", "64M");
-        var before = Bytes("img");
-        var r = Mk("img", "set-header", "header_length", "0xfff8");
-        Assert.Multiple(() =>
-        {
-            Assert.That(r.ExitCode, Is.EqualTo(1));
-            Assert.That(r.Err, Does.StartWith("mkimage: the header extensions would end at 0x10188, past the end of cluster 0"));
-            Assert.That(Bytes("img"), Is.EqualTo(before));
-        });
+        MkFailsLeavingImgUnchanged("mkimage: the header extensions would end at 0x10188, past the end of cluster 0", "img", "set-header", "header_length", "0xfff8");
     }
 
     [Test]
@@ -128,17 +119,14 @@ public class HeaderCommandTests : MkimageFixture
     public void Set_feature_bit_rejects_a_bad_bit_with_qcow2_py_s_message(string bit)
     {
         Create("img", "64M");
-        var r = Mk("img", "set-feature-bit", "incompatible", bit);
-        Assert.That((r.ExitCode, r.Out, r.Err), Is.EqualTo((1, $"'{bit}' is not a valid bit number in range [0, 64)\n", "")));
+        MkPrints(1, $"'{bit}' is not a valid bit number in range [0, 64)\n", "img", "set-feature-bit", "incompatible", bit);
     }
 
     [Test]
     public void Set_feature_bit_rejects_a_bad_group_with_qcow2_py_s_message()
     {
         Create("img", "64M");
-        var r = Mk("img", "set-feature-bit", "incompat", "0");
-        Assert.That((r.ExitCode, r.Out, r.Err), Is.EqualTo(
-            (1, "'incompat' is not a valid group, try 'incompatible', 'compatible', or 'autoclear'\n", "")));
+        MkPrints(1, "'incompat' is not a valid group, try 'incompatible', 'compatible', or 'autoclear'\n", "img", "set-feature-bit", "incompat", "0");
     }
 
     [Test]
@@ -175,8 +163,7 @@ public class HeaderCommandTests : MkimageFixture
     public void Add_header_ext_rejects_a_bad_magic_with_qcow2_py_s_message()
     {
         Create("img", "64M");
-        var r = Mk("img", "add-header-ext", "magic", "x");
-        Assert.That((r.ExitCode, r.Out, r.Err), Is.EqualTo((1, "'magic' is not a valid magic number\n", "")));
+        MkPrints(1, "'magic' is not a valid magic number\n", "img", "add-header-ext", "magic", "x");
     }
 
     [Test]
@@ -184,14 +171,7 @@ public class HeaderCommandTests : MkimageFixture
     {
         // With 512-byte clusters QEMU leaves out the feature table: extensions start at 112 and must end by 512.
         Create("img", "64M", "cluster_size=512");
-        var before = Bytes("img");
-        var r = Mk("img", "add-header-ext", "0x12345678", new string('x', 400));
-        Assert.Multiple(() =>
-        {
-            Assert.That(r.ExitCode, Is.EqualTo(1));
-            Assert.That(r.Err, Does.StartWith("mkimage: the header extensions would end at 0x210, past the end of cluster 0"));
-            Assert.That(Bytes("img"), Is.EqualTo(before));
-        });
+        MkFailsLeavingImgUnchanged("mkimage: the header extensions would end at 0x210, past the end of cluster 0", "img", "add-header-ext", "0x12345678", new string('x', 400));
     }
 
     [Test]
@@ -209,7 +189,6 @@ public class HeaderCommandTests : MkimageFixture
     public void Del_header_ext_of_a_missing_extension_says_so_and_succeeds()
     {
         Create("img", "64M");
-        var r = Mk("img", "del-header-ext", "0x12345678");
-        Assert.That((r.ExitCode, r.Out, r.Err), Is.EqualTo((0, "No such header extension\n", "")));
+        MkPrints(0, "No such header extension\n", "img", "del-header-ext", "0x12345678");
     }
 }

@@ -28,6 +28,26 @@ public abstract class MkimageFixture : FolderFixture
         return r.Out;
     }
 
+    /// <summary>Asserts that mkimage ends with this exit code and stdout, and nothing on stderr.</summary>
+    protected void MkPrints(int exitCode, string expectedOut, params string[] args)
+    {
+        var r = Mk(args);
+        Assert.That((r.ExitCode, r.Out, r.Err), Is.EqualTo((exitCode, expectedOut, "")));
+    }
+
+    /// <summary>Asserts that mkimage fails with stderr starting with this text and leaves the file "img" as it was.</summary>
+    protected void MkFailsLeavingImgUnchanged(string errStart, params string[] args)
+    {
+        var before = Bytes("img");
+        var r = Mk(args);
+        Assert.Multiple(() =>
+        {
+            Assert.That(r.ExitCode, Is.EqualTo(1));
+            Assert.That(r.Err, Does.StartWith(errStart));
+            Assert.That(Bytes("img"), Is.EqualTo(before));
+        });
+    }
+
     /// <summary>Asserts that mkimage fails with exactly this stderr line and no stdout.</summary>
     protected void MkFails(string expectedErr, params string[] args)
     {

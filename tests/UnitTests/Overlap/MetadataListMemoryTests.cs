@@ -31,6 +31,15 @@ public class MetadataListMemoryTests
         Assert.That(MetadataList.Create(16, 0, 0, 56 + 4, OverlapTemplates.Cached, null).MemoryUsage, Is.EqualTo(60), "empty file: no windows, 1 slot");
     }
 
+    /// <summary>Enters what a fresh image has: the header, refcount table and block, and the active L1 table (one cluster each).</summary>
+    private static void EnterFreshImageStructures(MetadataList list)
+    {
+        list.Enter(0, 1, OverlapTypes.MainHeader);
+        list.Enter(0x10000, 1, OverlapTypes.RefcountTable);
+        list.Enter(0x20000, 1, OverlapTypes.RefcountBlock);
+        list.Enter(0x30000, 1, OverlapTypes.ActiveL1);
+    }
+
     [Test]
     public void Limit_256_with_64k_of_cache_holds_the_list_but_each_open_time_enter_raises_one_event()
     {
@@ -38,10 +47,7 @@ public class MetadataListMemoryTests
         var events = new List<(long Start, long Length)>();
         var list = MetadataList.Create(16, 4 * K64, 65536, 256, OverlapTemplates.Cached, (s, l) => events.Add((s, l)));
         Assert.That(list.MemoryUsage, Is.EqualTo(152));
-        list.Enter(0, 1, OverlapTypes.MainHeader);
-        list.Enter(0x10000, 1, OverlapTypes.RefcountTable);
-        list.Enter(0x20000, 1, OverlapTypes.RefcountBlock);
-        list.Enter(0x30000, 1, OverlapTypes.ActiveL1);
+        EnterFreshImageStructures(list);
         Assert.That(events, Is.EqualTo(Enumerable.Repeat((0L, 268435456L), 4)));
         Assert.That(list.MemoryUsage, Is.EqualTo(152));
         Assert.That(list.CachedWindowCount, Is.EqualTo(0), "failed loads leave no slot taken (fixed quirk)");
@@ -57,10 +63,7 @@ public class MetadataListMemoryTests
         var events = new List<(long, long)>();
         var list = MetadataList.Create(16, 6 * K64, 4096, 4188, OverlapTemplates.Cached, (s, l) => events.Add((s, l)));
         Assert.That(list.MemoryUsage, Is.EqualTo(92));
-        list.Enter(0, 1, OverlapTypes.MainHeader);
-        list.Enter(0x10000, 1, OverlapTypes.RefcountTable);
-        list.Enter(0x20000, 1, OverlapTypes.RefcountBlock);
-        list.Enter(0x30000, 1, OverlapTypes.ActiveL1);
+        EnterFreshImageStructures(list);
         list.Enter(0x40000, 1, OverlapTypes.ActiveL2);
         Assert.That(list.MemoryUsage, Is.EqualTo(4188));
         Assert.That(list.FindOverlaps(OverlapTypes.None, 256L << 20, K64), Is.EqualTo(OverlapTypes.None));

@@ -27,11 +27,7 @@ public class QemuInteropTests : QimgFixture
     public void Raw_info_and_map_match(string image)
     {
         MakeRawImages();
-        foreach (string[] o in Outputs)
-        {
-            AssertSame(["info", .. o, image]);
-            AssertSame(["map", .. o, image]);
-        }
+        AssertInfoAndMapMatch(image, backingChain: false);
         AssertSame("map", "--output=json", "--start-offset=1000", "--max-length=20M", image);
     }
 
@@ -87,10 +83,19 @@ public class QemuInteropTests : QimgFixture
     public void Qcow2_info_and_map_match(string image)
     {
         MakeQcow2Images();
+        AssertInfoAndMapMatch(image, backingChain: true);
+    }
+
+    /// <summary>info (and info --backing-chain) and map of the image in every output format, ours against qemu-img's.</summary>
+    private void AssertInfoAndMapMatch(string image, bool backingChain)
+    {
         foreach (string[] o in Outputs)
         {
             AssertSame(["info", .. o, image]);
-            AssertSame(["info", "--backing-chain", .. o, image]);
+            if (backingChain)
+            {
+                AssertSame(["info", "--backing-chain", .. o, image]);
+            }
             AssertSame(["map", .. o, image]);
         }
     }

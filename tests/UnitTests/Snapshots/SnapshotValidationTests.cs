@@ -28,6 +28,14 @@ public sealed class SnapshotValidationTests : SnapshotFixture
         File.Copy(PathOf("q.qcow2"), PathOf("o.qcow2"), overwrite: true);
     }
 
+    /// <summary>The written pair after qemu-img made snapshot 'test' in q.qcow2, copied to o.qcow2.</summary>
+    private void WrittenPairWithSnapshot()
+    {
+        WrittenPair();
+        Assert.That(QemuSnapshot("-c", "test", "q.qcow2").ExitCode, Is.EqualTo(0));
+        File.Copy(PathOf("q.qcow2"), PathOf("o.qcow2"), overwrite: true);
+    }
+
     [Test]
     public void Row10_full_snapshot_count_refuses_a_new_snapshot_with_EFBIG()
     {
@@ -60,9 +68,7 @@ public sealed class SnapshotValidationTests : SnapshotFixture
     [TestCase(8, 0x10000000UL, "Snapshot L1 table too large", "File too large")]
     public void Rows18_19_bad_snapshot_L1_fails_apply_and_delete(int field, ulong value, string message, string error)
     {
-        WrittenPair();
-        Assert.That(QemuSnapshot("-c", "test", "q.qcow2").ExitCode, Is.EqualTo(0));
-        File.Copy(PathOf("q.qcow2"), PathOf("o.qcow2"), overwrite: true);
+        WrittenPairWithSnapshot();
         foreach (string img in new[] { "q.qcow2", "o.qcow2" })
         {
             long at = SnapshotTableOffset(img) + field;
@@ -79,9 +85,7 @@ public sealed class SnapshotValidationTests : SnapshotFixture
     [Test]
     public void Too_much_extra_data_refuses_the_open_with_the_repair_hint()
     {
-        WrittenPair();
-        Assert.That(QemuSnapshot("-c", "test", "q.qcow2").ExitCode, Is.EqualTo(0));
-        File.Copy(PathOf("q.qcow2"), PathOf("o.qcow2"), overwrite: true);
+        WrittenPairWithSnapshot();
         foreach (string img in new[] { "q.qcow2", "o.qcow2" })
         {
             Poke(img, SnapshotTableOffset(img) + 36, ImageBytes.Be32(1025));
@@ -94,9 +98,7 @@ public sealed class SnapshotValidationTests : SnapshotFixture
     [Test]
     public void Unknown_extra_data_is_kept_when_the_table_is_rewritten()
     {
-        WrittenPair();
-        Assert.That(QemuSnapshot("-c", "test", "q.qcow2").ExitCode, Is.EqualTo(0));
-        File.Copy(PathOf("q.qcow2"), PathOf("o.qcow2"), overwrite: true);
+        WrittenPairWithSnapshot();
         // A v3 entry with 16 bytes of extra data (no icount) reads icount as -1; the rewrite stores 24 bytes.
         foreach (string img in new[] { "q.qcow2", "o.qcow2" })
         {

@@ -82,26 +82,7 @@ public static class AmendCommand
             throw new QimgException($"Format driver '{dev.FormatName}' does not support option amendment");
         }
         _ = writeThrough;
-        var opts = new QemuOpts(Qcow2Amend) { Warn = QimgNumbers.WarnTo(ctx.Err) };
-        try
-        {
-            opts.Parse(options);
-        }
-        catch (ToolException e)
-        {
-            // An option qcow2 only knows at creation gets a hint saying so.
-            var all = new QemuOpts(Qcow2Amend.Concat(CreateOptionLists.Qcow2Format.Where(d => Qcow2Amend.All(a => a.Name != d.Name))).ToList());
-            string? hint = e.Hint;
-            try
-            {
-                all.Parse(options);
-                hint += "This option is only supported for image creation\n";
-            }
-            catch (ToolException)
-            {
-            }
-            throw new QimgException(e.Message, hint);
-        }
+        var opts = ParseAmendOptions(ctx, options);
         var request = new AmendRequest
         {
             EncryptOptions = Qcow2Amend.Any(d => d.Name.StartsWith("encrypt.", StringComparison.Ordinal) && opts.Has(d.Name)),
@@ -135,6 +116,32 @@ public static class AmendCommand
         }
         bar.Print(100);
         return 0;
+    }
+
+    /// <summary>Parses the -o options against qcow2's amend list; one only creation knows gets a hint saying so.</summary>
+    private static QemuOpts ParseAmendOptions(ToolContext ctx, string options)
+    {
+        var opts = new QemuOpts(Qcow2Amend) { Warn = QimgNumbers.WarnTo(ctx.Err) };
+        try
+        {
+            opts.Parse(options);
+        }
+        catch (ToolException e)
+        {
+            // An option qcow2 only knows at creation gets a hint saying so.
+            var all = new QemuOpts(Qcow2Amend.Concat(CreateOptionLists.Qcow2Format.Where(d => Qcow2Amend.All(a => a.Name != d.Name))).ToList());
+            string? hint = e.Hint;
+            try
+            {
+                all.Parse(options);
+                hint += "This option is only supported for image creation\n";
+            }
+            catch (ToolException)
+            {
+            }
+            throw new QimgException(e.Message, hint);
+        }
+        return opts;
     }
 
     private static int PrintHelp(ToolContext ctx, string format)

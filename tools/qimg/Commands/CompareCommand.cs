@@ -86,12 +86,8 @@ public static class CompareCommand
                 if (allocated1)
                 {
                     chunk = Math.Min(chunk, IoBufSize);
-                    Read(dev1, offset, buf1.AsSpan(0, (int)chunk), filename1);
-                    Read(dev2, offset, buf2.AsSpan(0, (int)chunk), filename2);
-                    bool differ = SectorBuffers.Compare(buf1, buf2, (int)chunk, out int pnum);
-                    if (differ || pnum != chunk)
+                    if (!SameContent(dev1, dev2, offset, (int)chunk, filename1, filename2, buf1, buf2, w))
                     {
-                        w.Line(string.Create(CultureInfo.InvariantCulture, $"Content mismatch at offset {offset + (differ ? 0 : pnum)}!"));
                         return 1;
                     }
                 }
@@ -115,23 +111,50 @@ public static class CompareCommand
         {
             w.Line("Warning: Image size mismatch!");
             (BlockDevice over, string overName) = size1 > size2 ? (dev1, filename1) : (dev2, filename2);
-            while (offset < progressBase)
+            int ret = CheckOverhang(status, over, overName, offset, progressBase, buf1, w, bar);
+            if (ret != 0)
             {
-                var (ret, chunk) = Status(status, over, offset, progressBase - offset, overName);
-                if ((ret & QemuBlockStatus.Allocated) != 0 && (ret & QemuBlockStatus.Zero) == 0)
-                {
-                    chunk = Math.Min(chunk, IoBufSize);
-                    int r = CheckEmpty(over, offset, (int)chunk, overName, buf1, w);
-                    if (r != 0)
-                    {
-                        return r;
-                    }
-                }
-                offset += chunk;
-                bar.Print((float)chunk / progressBase * 100, 100);
+                return ret;
             }
         }
         w.Line("Images are identical.");
+        return 0;
+    }
+
+    /// <summary>Reads chunk bytes at offset from both images and reports the first difference.</summary>
+    private static bool SameContent(BlockDevice dev1, BlockDevice dev2, long offset, int chunk, string filename1, string filename2,
+        byte[] buf1, byte[] buf2, Printer w)
+    {
+        Read(dev1, offset, buf1.AsSpan(0, chunk), filename1);
+        Read(dev2, offset, buf2.AsSpan(0, chunk), filename2);
+        bool differ = SectorBuffers.Compare(buf1, buf2, chunk, out int pnum);
+        if (differ || pnum != chunk)
+        {
+            w.Line(string.Create(CultureInfo.InvariantCulture, $"Content mismatch at offset {offset + (differ ? 0 : pnum)}!"));
+            return false;
+        }
+        return true;
+    }
+
+    /// <summary>Checks that the part of the larger image past the smaller one's end reads as zeros.</summary>
+    private static int CheckOverhang(QemuBlockStatus status, BlockDevice over, string overName, long offset, long progressBase,
+        byte[] buf1, Printer w, QemuProgress bar)
+    {
+        while (offset < progressBase)
+        {
+            var (ret, chunk) = Status(status, over, offset, progressBase - offset, overName);
+            if ((ret & QemuBlockStatus.Allocated) != 0 && (ret & QemuBlockStatus.Zero) == 0)
+            {
+                chunk = Math.Min(chunk, IoBufSize);
+                int r = CheckEmpty(over, offset, (int)chunk, overName, buf1, w);
+                if (r != 0)
+                {
+                    return r;
+                }
+            }
+            offset += chunk;
+            bar.Print((float)chunk / progressBase * 100, 100);
+        }
         return 0;
     }
 

@@ -49,21 +49,7 @@ public static class ResizeCommand
         }
         string filename = g.Operands[0];
 
-        int relative = 0;
-        if (size.StartsWith('+'))
-        {
-            relative = 1;
-            size = size[1..];
-        }
-        else if (size.StartsWith('-'))
-        {
-            relative = -1;
-            size = size[1..];
-        }
-        var param = new QemuOpts(SizeOption) { Warn = QimgNumbers.WarnTo(ctx.Err) };
-        param.Set("size", size);
-        long n = unchecked((long)param.Get("size")!.Number);
-
+        long n = ParseSize(size, ctx, out int relative);
         using BlockDevice dev = SnapshotCommand.OpenImage(ctx, filename, g.Format, g.ImageOpts, writable: true, forceShare: false, resize: true);
         // blk_getlength: the size in whole sectors.
         long current = dev is Qcow2Image ? dev.Size & ~511L : dev.Size;
@@ -83,6 +69,40 @@ public static class ResizeCommand
                 + "Before performing such an operation, make sure there is no important data there.");
             return 1;
         }
+        if (ApplyResize(ctx, dev, total, prealloc, shrink) != 0)
+        {
+            return 1;
+        }
+        if (!g.Quiet)
+        {
+            ctx.Out.Write("Image resized.\n");
+        }
+        return 0;
+    }
+
+    /// <summary>The size operand as QEMU's size option reads it; relative is 1 or -1 for a leading '+' or '-'.</summary>
+    private static long ParseSize(string size, ToolContext ctx, out int relative)
+    {
+        relative = 0;
+        if (size.StartsWith('+'))
+        {
+            relative = 1;
+            size = size[1..];
+        }
+        else if (size.StartsWith('-'))
+        {
+            relative = -1;
+            size = size[1..];
+        }
+        var param = new QemuOpts(SizeOption) { Warn = QimgNumbers.WarnTo(ctx.Err) };
+        param.Set("size", size);
+        return unchecked((long)param.Get("size")!.Number);
+
+    }
+
+    /// <summary>Resizes the opened image; returns 1 after reporting the failure, 0 on success.</summary>
+    private static int ApplyResize(ToolContext ctx, BlockDevice dev, long total, string prealloc, bool shrink)
+    {
         try
         {
             if (dev is Qcow2Image image)
@@ -108,10 +128,6 @@ public static class ResizeCommand
         {
             ctx.Err.Write($"{QimgTool.Name}: {e.Message}\n");
             return 1;
-        }
-        if (!g.Quiet)
-        {
-            ctx.Out.Write("Image resized.\n");
         }
         return 0;
     }

@@ -175,32 +175,7 @@ public sealed class ConvertCopier
         if (_sectorNextStatus <= sector)
         {
             long offset = (sector - srcStart) * ConvertSectors.SectorSize;
-            ConvertSource.Status st;
-            for (;;)
-            {
-                try
-                {
-                    st = src.Query(offset, n * ConvertSectors.SectorSize, TargetHasBacking);
-                    break;
-                }
-                catch (BlockIOException e)
-                {
-                    if (!Salvage)
-                    {
-                        throw new QimgException($"error while reading block status at offset {offset}: {ErrnoText.Of(e.Errno)}");
-                    }
-                    if (n == 1)
-                    {
-                        if (!Quiet)
-                        {
-                            Err.Write($"{QimgTool.Name}: warning: error while reading block status at offset {offset}: {ErrnoText.Of(e.Errno)}\n");
-                        }
-                        st = new ConvertSource.Status(ConvertSectors.SectorSize, true, false);
-                        break;
-                    }
-                    n = (n + 3) / 4;
-                }
-            }
+            ConvertSource.Status st = QueryStatus(src, offset, ref n);
             n = (st.Bytes + ConvertSectors.SectorSize - 1) / ConvertSectors.SectorSize;
             // Keep the next status query aligned to the source's clusters to avoid needless partial reads.
             long tail = (sector - srcStart + n) % src.Alignment;
@@ -241,6 +216,37 @@ public sealed class ConvertCopier
             }
         }
         return (int)n;
+    }
+
+    /// <summary>
+    /// The block status at offset for n sectors; with --salvage a failing query is retried on a quarter of the run
+    /// down to one sector, which then counts as data after a warning.
+    /// </summary>
+    private ConvertSource.Status QueryStatus(ConvertSource src, long offset, ref long n)
+    {
+        for (;;)
+        {
+            try
+            {
+                return src.Query(offset, n * ConvertSectors.SectorSize, TargetHasBacking);
+            }
+            catch (BlockIOException e)
+            {
+                if (!Salvage)
+                {
+                    throw new QimgException($"error while reading block status at offset {offset}: {ErrnoText.Of(e.Errno)}");
+                }
+                if (n == 1)
+                {
+                    if (!Quiet)
+                    {
+                        Err.Write($"{QimgTool.Name}: warning: error while reading block status at offset {offset}: {ErrnoText.Of(e.Errno)}\n");
+                    }
+                    return new ConvertSource.Status(ConvertSectors.SectorSize, true, false);
+                }
+                n = (n + 3) / 4;
+            }
+        }
     }
 
     /// <summary>convert_co_read: reads n sectors, crossing from one source into the next where needed.</summary>

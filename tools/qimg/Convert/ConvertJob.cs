@@ -34,6 +34,41 @@ public sealed class ConvertJob(
             ctx.Err.Write($"{QimgTool.Name}: Cannot use --target-is-zero when the destination image has a backing file\n");
             return true;
         }
+        CheckTargetRequest(opts, optBacking, outBacking);
+        // The image locks refuse a target that a source holds; where the host has none, the files are compared instead.
+        bool locked = !ImageLock.HostSupported && !r.ForceShare && !(r.SkipCreate && r.TargetImageOpts) && IsSourceFile(outFilename);
+        if (!r.SkipCreate)
+        {
+            if (locked)
+            {
+                throw new QimgException($"{outFilename}: error while converting {r.OutFormat}: {LockMessage}", LockHint(outFilename));
+            }
+            ConvertTarget.Create(ctx, outFilename, r.OutFormat!, opts!);
+        }
+        bool writeThrough = ConvertCommand.ParseCacheMode(r.Cache) ?? throw new QimgException($"Invalid cache option: {r.Cache}");
+        if (locked)
+        {
+            throw new QimgException($"Could not open '{outFilename}': {LockMessage}", LockHint(outFilename));
+        }
+        target = ConvertTarget.Open(ctx, outFilename, r.OutFormat, r.SkipCreate && r.TargetImageOpts, writeThrough,
+            noFlush: r.Cache == "unsafe", out string targetFile);
+        CheckTargetSupports(target);
+        Copy(target, totalSectors, targetHasBacking);
+        if (r.Compressed)
+        {
+            target.Flush();
+            ConvertTarget.AlignCompressedEnd(ctx, targetFile);
+        }
+        if (r.Bitmaps)
+        {
+            CopyBitmaps((Qcow2Image)sources[0].Device, (Qcow2Image)target);
+        }
+        return true;
+    }
+
+    /// <summary>Refuses a backing file with several sources or without a format, and checks compression and bitmaps.</summary>
+    private void CheckTargetRequest(QemuOpts? opts, string? optBacking, string? outBacking)
+    {
         if (sources.Count > 1 && outBacking is not null)
         {
             throw new QimgException("Having a backing file for the target makes no sense when concatenating multiple input images");
@@ -50,24 +85,11 @@ public sealed class ConvertJob(
         {
             CheckSourceBitmaps();
         }
-        // The image locks refuse a target that a source holds; where the host has none, the files are compared instead.
-        bool locked = !ImageLock.HostSupported && !r.ForceShare && !(r.SkipCreate && r.TargetImageOpts) && IsSourceFile(outFilename);
-        if (!r.SkipCreate)
-        {
-            if (locked)
-            {
-                throw new QimgException($"{outFilename}: error while converting {r.OutFormat}: {LockMessage}", LockHint(outFilename));
-            }
-            ConvertTarget.Create(ctx, outFilename, r.OutFormat!, opts!);
-        }
-        int minSparse = r.MinSparse;
-        bool writeThrough = ConvertCommand.ParseCacheMode(r.Cache) ?? throw new QimgException($"Invalid cache option: {r.Cache}");
-        if (locked)
-        {
-            throw new QimgException($"Could not open '{outFilename}': {LockMessage}", LockHint(outFilename));
-        }
-        target = ConvertTarget.Open(ctx, outFilename, r.OutFormat, r.SkipCreate && r.TargetImageOpts, writeThrough,
-            noFlush: r.Cache == "unsafe", out string targetFile);
+    }
+
+    /// <summary>Refuses bitmaps on a target that is not qcow2 v3, and compression on one that is not qcow2.</summary>
+    private void CheckTargetSupports(BlockDevice target)
+    {
         if (r.Bitmaps && target is not Qcow2Image { Header.Version: >= 3 })
         {
             throw new QimgException($"Format driver '{target.FormatName}' does not support bitmaps");
@@ -76,6 +98,12 @@ public sealed class ConvertJob(
         {
             throw new QimgException("Compression not supported for this file format");
         }
+    }
+
+    /// <summary>Copies the sources into the opened target with the copier qemu-img's convert_do_copy sets up.</summary>
+    private void Copy(BlockDevice target, long totalSectors, bool targetHasBacking)
+    {
+        int minSparse = r.MinSparse;
         int clusterSectors = target is Qcow2Image tq ? tq.ClusterSize / ConvertSectors.SectorSize : 0;
         // The buffer grows to the target's discard alignment (the qcow2 cluster size) when that is larger than 2 MiB.
         int bufSectors = Math.Min(ConvertCopier.MaxBufSectors, Math.Max(ConvertCopier.DefaultBufSectors, clusterSectors));
@@ -106,16 +134,6 @@ public sealed class ConvertJob(
             HasZeroInit = r.TargetIsZero || (!r.SkipCreate && minSparse != 0 && !targetHasBacking),
         };
         copier.Run();
-        if (r.Compressed)
-        {
-            target.Flush();
-            ConvertTarget.AlignCompressedEnd(ctx, targetFile);
-        }
-        if (r.Bitmaps)
-        {
-            CopyBitmaps((Qcow2Image)sources[0].Device, (Qcow2Image)target);
-        }
-        return true;
     }
 
     /// <summary>What QEMU's image locking reports when the target is one of the files being read.</summary>

@@ -98,15 +98,7 @@ public static class Qcow2CreateValidator
         {
             throw new QimgException("Lazy refcounts only supported with compatibility level 1.1 and above (use version=v3 or greater)");
         }
-        long refcountBits = 16;
-        if (opts.Get("refcount_bits") is OptValue rb)
-        {
-            TryParseInt64(rb.Text, out refcountBits);
-        }
-        if (refcountBits > 64 || refcountBits <= 0 || !long.IsPow2(refcountBits))
-        {
-            throw new QimgException("Refcount width must be a power of two and may not exceed 64 bits");
-        }
+        long refcountBits = ParseRefcountBits(opts);
         if (version < 3 && refcountBits != 16)
         {
             throw new QimgException("Different refcount widths than 16 bits require compatibility level 1.1 or above (use version=v3 or greater)");
@@ -127,13 +119,7 @@ public static class Qcow2CreateValidator
             throw new QimgException("Non-zlib compression type is only supported with compatibility level 1.1 and above (use version=v3 or greater)");
         }
 
-        foreach (OptDesc d in opts.Descs)
-        {
-            if (opts.Get(d.Name) is OptValue v && CreateOptionLists.IsUnsupported(v))
-            {
-                throw new QimgException($"Option '{d.Name}' is not supported by qimg");
-            }
-        }
+        RefuseUnsupportedOptions(opts);
 
         long l2Entries = (long)clusterSize / (extendedL2 ? 16 : 8);
         long bytesPerL1Entry = (long)clusterSize * l2Entries;
@@ -155,6 +141,33 @@ public static class Qcow2CreateValidator
             Preallocation = prealloc,
             CompressionType = compression == "zstd" ? (byte)1 : (byte)0,
         };
+    }
+
+    /// <summary>refcount_bits (16 by default); refuses a width that is no power of two up to 64.</summary>
+    private static long ParseRefcountBits(QemuOpts opts)
+    {
+        long refcountBits = 16;
+        if (opts.Get("refcount_bits") is OptValue rb)
+        {
+            TryParseInt64(rb.Text, out refcountBits);
+        }
+        if (refcountBits > 64 || refcountBits <= 0 || !long.IsPow2(refcountBits))
+        {
+            throw new QimgException("Refcount width must be a power of two and may not exceed 64 bits");
+        }
+        return refcountBits;
+    }
+
+    /// <summary>Refuses an option whose value qimg does not implement.</summary>
+    private static void RefuseUnsupportedOptions(QemuOpts opts)
+    {
+        foreach (OptDesc d in opts.Descs)
+        {
+            if (opts.Get(d.Name) is OptValue v && CreateOptionLists.IsUnsupported(v))
+            {
+                throw new QimgException($"Option '{d.Name}' is not supported by qimg");
+            }
+        }
     }
 
     /// <summary>qemu_strtoi64 with base 0 over the whole text.</summary>

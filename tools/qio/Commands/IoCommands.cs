@@ -105,6 +105,14 @@ internal static class IoCommands
             return EINVAL;
         }
 
+        return ReadAndReport(s, g, bflag, offset, count, patternOffset, patternCount);
+    }
+
+    /// <summary>Reads the range (from the VM state with -b), checks the -P pattern and prints what -v and the timing ask for.</summary>
+    private static int ReadAndReport(QioSession s, IoOptions g, bool bflag, long offset, long count, long patternOffset,
+        long patternCount)
+    {
+        var o = s.Out;
         var buf = new byte[count];
         buf.AsSpan().Fill(0xab);
         var dev = s.Device!;
@@ -295,6 +303,14 @@ internal static class IoCommands
             buf = filled;
         }
 
+        return WriteAndReport(s, g, offset, count, buf, bflag, zflag, cflag, mayUnmap);
+    }
+
+    /// <summary>Writes the buffer, zeros (-z), compressed data (-c) or VM state (-b) and prints the timing line.</summary>
+    private static int WriteAndReport(QioSession s, IoOptions g, long offset, long count, byte[] buf, bool bflag, bool zflag,
+        bool cflag, bool mayUnmap)
+    {
+        var o = s.Out;
         var dev = s.Device!;
         long t1 = Stopwatch.GetTimestamp();
         int ret = QioSession.Try(bflag ? () => dev.WriteVmState(offset, buf)
