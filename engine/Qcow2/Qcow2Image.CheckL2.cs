@@ -9,9 +9,19 @@ public sealed partial class Qcow2Image
     /// <summary>fix_l2_entry_by_zero: turns a misaligned preallocated zero cluster into a plain zero cluster on disk.</summary>
     private int FixL2EntryByZero(ref CheckTally res, long l2Offset, byte[] l2Table, int index, bool active, out bool overlap)
     {
-        SetEntry(l2Table, index, L2Entry.Zero);
-        long at = l2Offset + (long)index * L2Entry.Size;
-        int ret = Guard(() => PreWriteOverlapCheck(active ? OverlapTypes.ActiveL2 : OverlapTypes.InactiveL2, at, L2Entry.Size));
+        if (ExtendedL2)
+        {
+            // Allocated subclusters become zero subclusters, and the entry loses its host cluster.
+            ulong bitmap = GetBitmap(l2Table, index);
+            SetBitmap(l2Table, index, (bitmap | (bitmap << 32)) & SubclusterBitmap.AllZeroes);
+            SetEntry(l2Table, index, 0);
+        }
+        else
+        {
+            SetEntry(l2Table, index, L2Entry.Zero);
+        }
+        long at = l2Offset + (long)index * _l2EntrySize;
+        int ret = Guard(() => PreWriteOverlapCheck(active ? OverlapTypes.ActiveL2 : OverlapTypes.InactiveL2, at, _l2EntrySize));
         overlap = ret < 0;
         if (ret < 0)
         {
@@ -21,7 +31,7 @@ public sealed partial class Qcow2Image
         }
         ret = Guard(() =>
         {
-            _file.Write(at, l2Table.AsSpan(index * L2Entry.Size, L2Entry.Size));
+            _file.Write(at, l2Table.AsSpan(index * _l2EntrySize, _l2EntrySize));
             _file.Flush();
         });
         if (ret < 0)

@@ -18,6 +18,7 @@ public sealed partial class Qcow2Image
         public long CowStartBytes;
         public long CowEndOffset;
         public long CowEndBytes;
+        public bool Prealloc;
     }
 
     private const long InvalidOffset = -1;
@@ -26,9 +27,9 @@ public sealed partial class Qcow2Image
 
     private int L2Index(long guestOffset) => (int)((guestOffset >> _clusterBits) & (_l2Size - 1));
 
-    private static ulong GetEntry(byte[] table, int index) => BinaryPrimitives.ReadUInt64BigEndian(table.AsSpan(index * 8));
+    private ulong GetEntry(byte[] table, int index) => BinaryPrimitives.ReadUInt64BigEndian(table.AsSpan(index * _l2EntrySize));
 
-    private static void SetEntry(byte[] table, int index, ulong value) => BinaryPrimitives.WriteUInt64BigEndian(table.AsSpan(index * 8), value);
+    private void SetEntry(byte[] table, int index, ulong value) => BinaryPrimitives.WriteUInt64BigEndian(table.AsSpan(index * _l2EntrySize), value);
 
     /// <summary>The writable L2 table for a guest offset, allocating or copying it first (get_cluster_table).</summary>
     private (long L2Offset, byte[] Table, int Index) GetClusterTable(long guestOffset)
@@ -200,6 +201,11 @@ public sealed partial class Qcow2Image
     /// <summary>Records what a write must copy and link (calculate_l2_meta, for clusters without subclusters).</summary>
     private void CalculateL2Meta(long hostClusterOffset, long guestOffset, long bytes, byte[] table, int index, bool keepOld, List<L2Meta> metas)
     {
+        if (ExtendedL2)
+        {
+            CalculateL2MetaExtended(hostClusterOffset, guestOffset, bytes, table, index, keepOld, metas);
+            return;
+        }
         long cowStartTo = OffsetIntoCluster(guestOffset);
         long cowEndFrom = cowStartTo + bytes;
         int nbClusters = (int)SizeToClusters(cowEndFrom);
@@ -263,6 +269,10 @@ public sealed partial class Qcow2Image
                 old.Add(prev);
             }
             SetEntry(table, index + i, (ulong)host | L2Entry.Copied);
+            if (ExtendedL2 && !m.Prealloc)
+            {
+                MarkWrittenSubclusters(table, index + i, i, m);
+            }
         }
         if (!m.KeepOldClusters)
         {
