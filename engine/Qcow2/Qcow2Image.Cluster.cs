@@ -228,18 +228,21 @@ public sealed partial class Qcow2Image
         var lastType = new L2Entry(GetEntry(table, index + nbClusters - 1)).Type;
         long cowStartFrom = keepOld && firstType == ClusterType.Normal ? cowStartTo : 0;
         long cowEndTo = keepOld && lastType == ClusterType.Normal ? cowEndFrom : RoundUp(cowEndFrom, _clusterSize);
-        metas.Add(new L2Meta
-        {
-            AllocOffset = hostClusterOffset,
-            GuestOffset = StartOfCluster(guestOffset),
-            NbClusters = nbClusters,
-            KeepOldClusters = keepOld,
-            CowStartOffset = cowStartFrom,
-            CowStartBytes = cowStartTo - cowStartFrom,
-            CowEndOffset = cowEndFrom,
-            CowEndBytes = cowEndTo - cowEndFrom,
-        });
+        metas.Add(NewL2Meta(hostClusterOffset, guestOffset, nbClusters, keepOld, (cowStartFrom, cowStartTo), (cowEndFrom, cowEndTo)));
     }
+
+    /// <summary>The QCowL2Meta of calculate_l2_meta: the clusters to link and the two COW regions as [from, to) in the first and last cluster.</summary>
+    private L2Meta NewL2Meta(long hostClusterOffset, long guestOffset, int nbClusters, bool keepOld, (long From, long To) cowStart, (long From, long To) cowEnd) => new()
+    {
+        AllocOffset = hostClusterOffset,
+        GuestOffset = StartOfCluster(guestOffset),
+        NbClusters = nbClusters,
+        KeepOldClusters = keepOld,
+        CowStartOffset = cowStart.From,
+        CowStartBytes = cowStart.To - cowStart.From,
+        CowEndOffset = cowEnd.From,
+        CowEndBytes = cowEnd.To - cowEnd.From,
+    };
 
     /// <summary>Copies the unwritten parts of newly allocated clusters and links them into the L2 table (qcow2_alloc_cluster_link_l2).</summary>
     private void LinkL2(L2Meta m)

@@ -46,17 +46,7 @@ public sealed partial class Qcow2Image
         }
         long cowStartFrom = CowStartFrom(table, index, guestOffset, cowStartTo, keepOld);
         long cowEndTo = CowEndTo(table, index + nbClusters - 1, guestOffset + bytes - 1, cowEndFrom, keepOld);
-        metas.Add(new L2Meta
-        {
-            AllocOffset = hostClusterOffset,
-            GuestOffset = StartOfCluster(guestOffset),
-            NbClusters = nbClusters,
-            KeepOldClusters = keepOld,
-            CowStartOffset = cowStartFrom,
-            CowStartBytes = cowStartTo - cowStartFrom,
-            CowEndOffset = cowEndFrom,
-            CowEndBytes = cowEndTo - cowEndFrom,
-        });
+        metas.Add(NewL2Meta(hostClusterOffset, guestOffset, nbClusters, keepOld, (cowStartFrom, cowStartTo), (cowEndFrom, cowEndTo)));
     }
 
     /// <summary>Where the head COW region starts in the first cluster: leading subclusters without data are skipped.</summary>
