@@ -30,6 +30,11 @@ public readonly record struct L2Entry(ulong Raw)
     public const ulong Copied = 1UL << 63;
     /// <summary>Bytes per entry.</summary>
     public const int Size = 8;
+    /// <summary>Bytes per extended entry: the standard entry, then the 64-bit subcluster bitmap.</summary>
+    public const int ExtendedSize = 16;
+
+    /// <summary>Bytes per L2 entry of an image with this header (l2_entry_size).</summary>
+    public static int EntrySize(Header header) => (header.IncompatibleFeatures & Features.IncompatExtendedL2) != 0 ? ExtendedSize : Size;
 
     /// <summary>The host cluster offset of a standard entry.</summary>
     public long HostOffset => (long)(Raw & OffsetMask);

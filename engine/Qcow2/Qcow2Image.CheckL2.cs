@@ -9,9 +9,19 @@ public sealed partial class Qcow2Image
     /// <summary>fix_l2_entry_by_zero: turns a misaligned preallocated zero cluster into a plain zero cluster on disk.</summary>
     private int FixL2EntryByZero(ref CheckTally res, long l2Offset, byte[] l2Table, int index, bool active, out bool overlap)
     {
-        SetEntry(l2Table, index, L2Entry.Zero);
-        long at = l2Offset + (long)index * L2Entry.Size;
-        int ret = Guard(() => PreWriteOverlapCheck(active ? OverlapTypes.ActiveL2 : OverlapTypes.InactiveL2, at, L2Entry.Size));
+        if (ExtendedL2)
+        {
+            // Allocated subclusters become zero subclusters, and the entry loses its host cluster.
+            ulong bitmap = GetBitmap(l2Table, index);
+            SetBitmap(l2Table, index, (bitmap | (bitmap << 32)) & SubclusterBitmap.AllZeroes);
+            SetEntry(l2Table, index, 0);
+        }
+        else
+        {
+            SetEntry(l2Table, index, L2Entry.Zero);
+        }
+        long at = l2Offset + (long)index * _l2EntrySize;
+        int ret = Guard(() => PreWriteOverlapCheck(active ? OverlapTypes.ActiveL2 : OverlapTypes.InactiveL2, at, _l2EntrySize));
         overlap = ret < 0;
         if (ret < 0)
         {
@@ -21,7 +31,7 @@ public sealed partial class Qcow2Image
         }
         ret = Guard(() =>
         {
-            _file.Write(at, l2Table.AsSpan(index * L2Entry.Size, L2Entry.Size));
+            _file.Write(at, l2Table.AsSpan(index * _l2EntrySize, _l2EntrySize));
             _file.Flush();
         });
         if (ret < 0)
@@ -44,11 +54,15 @@ public sealed partial class Qcow2Image
         {
             ulong raw = GetEntry(l2, i);
             var entry = new L2Entry(raw);
-            var type = entry.Type;
+            var type = ExtendedL2 ? SubclusterBitmap.ClusterTypeOf(raw) : entry.Type;
             if (type != ClusterType.Compressed && (raw & L2Entry.StdReservedMask) != 0)
             {
                 CheckPrint($"ERROR found l2 entry with reserved bits set: {raw:x}");
                 res.Corruptions++;
+            }
+            if (ExtendedL2 && !CheckSubclusterBitmap(ref res, type, raw, GetBitmap(l2, i), i))
+            {
+                continue;
             }
             switch (type)
             {
@@ -110,6 +124,34 @@ public sealed partial class Qcow2Image
             }
         }
         return 0;
+    }
+
+    /// <summary>check_refcounts_l2's checks of a subcluster bitmap; false when the entry is not counted (compressed).</summary>
+    private bool CheckSubclusterBitmap(ref CheckTally res, ClusterType type, ulong raw, ulong bitmap, int index)
+    {
+        switch (type)
+        {
+            case ClusterType.Compressed when bitmap != 0:
+                if (new L2Entry(raw).IsCopied)
+                {
+                    CheckPrint($"ERROR: coffset=0x{new L2Entry(raw).CompressedOffset(_clusterBits):x}: copied flag must never be set for compressed clusters");
+                    res.Corruptions++;
+                }
+                // QEMU prints the entry as it is after dropping a wrong COPIED flag.
+                CheckPrint($"ERROR compressed cluster {index} with non-zero subcluster allocation bitmap, entry=0x{raw & ~L2Entry.Copied:x}");
+                res.Corruptions++;
+                return false;
+            case ClusterType.Normal when ((bitmap >> 32) & bitmap) != 0:
+                res.Corruptions++;
+                CheckPrint($"ERROR offset={raw & L2Entry.OffsetMask:x}: Allocated cluster has corrupted subcluster allocation bitmap");
+                return true;
+            case ClusterType.Unallocated when (bitmap & SubclusterBitmap.AllAlloc) != 0:
+                res.Corruptions++;
+                CheckPrint("ERROR: Unallocated cluster has non-zero subcluster allocation map");
+                return true;
+            default:
+                return true;
+        }
     }
 
     /// <summary>check_refcounts_l2 for a compressed cluster: COPIED must not be set; counts the sectors it uses.</summary>

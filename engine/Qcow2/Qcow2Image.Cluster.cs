@@ -18,6 +18,7 @@ public sealed partial class Qcow2Image
         public long CowStartBytes;
         public long CowEndOffset;
         public long CowEndBytes;
+        public bool Prealloc;
     }
 
     private const long InvalidOffset = -1;
@@ -26,9 +27,9 @@ public sealed partial class Qcow2Image
 
     private int L2Index(long guestOffset) => (int)((guestOffset >> _clusterBits) & (_l2Size - 1));
 
-    private static ulong GetEntry(byte[] table, int index) => BinaryPrimitives.ReadUInt64BigEndian(table.AsSpan(index * 8));
+    private ulong GetEntry(byte[] table, int index) => BinaryPrimitives.ReadUInt64BigEndian(table.AsSpan(index * _l2EntrySize));
 
-    private static void SetEntry(byte[] table, int index, ulong value) => BinaryPrimitives.WriteUInt64BigEndian(table.AsSpan(index * 8), value);
+    private void SetEntry(byte[] table, int index, ulong value) => BinaryPrimitives.WriteUInt64BigEndian(table.AsSpan(index * _l2EntrySize), value);
 
     /// <summary>The writable L2 table for a guest offset, allocating or copying it first (get_cluster_table).</summary>
     private (long L2Offset, byte[] Table, int Index) GetClusterTable(long guestOffset)
@@ -200,6 +201,11 @@ public sealed partial class Qcow2Image
     /// <summary>Records what a write must copy and link (calculate_l2_meta, for clusters without subclusters).</summary>
     private void CalculateL2Meta(long hostClusterOffset, long guestOffset, long bytes, byte[] table, int index, bool keepOld, List<L2Meta> metas)
     {
+        if (ExtendedL2)
+        {
+            CalculateL2MetaExtended(hostClusterOffset, guestOffset, bytes, table, index, keepOld, metas);
+            return;
+        }
         long cowStartTo = OffsetIntoCluster(guestOffset);
         long cowEndFrom = cowStartTo + bytes;
         int nbClusters = (int)SizeToClusters(cowEndFrom);
@@ -222,18 +228,21 @@ public sealed partial class Qcow2Image
         var lastType = new L2Entry(GetEntry(table, index + nbClusters - 1)).Type;
         long cowStartFrom = keepOld && firstType == ClusterType.Normal ? cowStartTo : 0;
         long cowEndTo = keepOld && lastType == ClusterType.Normal ? cowEndFrom : RoundUp(cowEndFrom, _clusterSize);
-        metas.Add(new L2Meta
-        {
-            AllocOffset = hostClusterOffset,
-            GuestOffset = StartOfCluster(guestOffset),
-            NbClusters = nbClusters,
-            KeepOldClusters = keepOld,
-            CowStartOffset = cowStartFrom,
-            CowStartBytes = cowStartTo - cowStartFrom,
-            CowEndOffset = cowEndFrom,
-            CowEndBytes = cowEndTo - cowEndFrom,
-        });
+        metas.Add(NewL2Meta(hostClusterOffset, guestOffset, nbClusters, keepOld, (cowStartFrom, cowStartTo), (cowEndFrom, cowEndTo)));
     }
+
+    /// <summary>The QCowL2Meta of calculate_l2_meta: the clusters to link and the two COW regions as [from, to) in the first and last cluster.</summary>
+    private L2Meta NewL2Meta(long hostClusterOffset, long guestOffset, int nbClusters, bool keepOld, (long From, long To) cowStart, (long From, long To) cowEnd) => new()
+    {
+        AllocOffset = hostClusterOffset,
+        GuestOffset = StartOfCluster(guestOffset),
+        NbClusters = nbClusters,
+        KeepOldClusters = keepOld,
+        CowStartOffset = cowStart.From,
+        CowStartBytes = cowStart.To - cowStart.From,
+        CowEndOffset = cowEnd.From,
+        CowEndBytes = cowEnd.To - cowEnd.From,
+    };
 
     /// <summary>Copies the unwritten parts of newly allocated clusters and links them into the L2 table (qcow2_alloc_cluster_link_l2).</summary>
     private void LinkL2(L2Meta m)
@@ -263,6 +272,10 @@ public sealed partial class Qcow2Image
                 old.Add(prev);
             }
             SetEntry(table, index + i, (ulong)host | L2Entry.Copied);
+            if (ExtendedL2 && !m.Prealloc)
+            {
+                MarkWrittenSubclusters(table, index + i, i, m);
+            }
         }
         if (!m.KeepOldClusters)
         {

@@ -48,6 +48,11 @@ public sealed partial class Qcow2Image
         _file.DebugEvent("l2_update_compressed");
         _l2Cache.MarkDirty(l2Offset);
         SetEntry(table, index, entry.Raw);
+        if (ExtendedL2)
+        {
+            // A compressed cluster has no subclusters: its bitmap must be all zero.
+            SetBitmap(table, index, 0);
+        }
         PreWriteOverlapCheck(OverlapTypes.None, host, packed.Length);
         _file.DebugEvent("write_compressed");
         _file.Write(host, packed);

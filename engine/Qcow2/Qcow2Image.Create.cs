@@ -34,10 +34,6 @@ public sealed partial class Qcow2Image
     /// </summary>
     public static void Format(IStorage storage, Qcow2CreateOptions o)
     {
-        if (o.ExtendedL2)
-        {
-            throw new ImageOpenException("extended_l2=on is not supported by this engine", Errno.ENOTSUP);
-        }
         int clusterBits = System.Numerics.BitOperations.Log2((uint)o.ClusterSize);
         int cs = o.ClusterSize;
         var h = new Header
@@ -50,7 +46,7 @@ public sealed partial class Qcow2Image
             RefcountOrder = (uint)System.Numerics.BitOperations.Log2((uint)o.RefcountBits),
             HeaderLength = o.Version >= 3 ? (uint)Header.V3Length : Header.V2Length,
             CompatibleFeatures = o.LazyRefcounts ? Features.CompatLazyRefcounts : 0,
-            IncompatibleFeatures = o.CompressionType != 0 ? Features.IncompatCompression : 0,
+            IncompatibleFeatures = (o.CompressionType != 0 ? Features.IncompatCompression : 0) | (o.ExtendedL2 ? Features.IncompatExtendedL2 : 0),
             CompressionType = o.CompressionType,
         };
         var cluster0 = new byte[cs];
@@ -99,6 +95,7 @@ public sealed partial class Qcow2Image
             // tail of the last cluster past a size that is not cluster-aligned, written as zeros (or backing data).
             foreach (var m in metas)
             {
+                m.Prealloc = true;
                 LinkL2(m);
             }
             hostEnd = Math.Max(hostEnd, host + bytes);
@@ -132,7 +129,7 @@ public sealed partial class Qcow2Image
         }
         oldFileSize = lastCluster >= 0 ? (lastCluster + 1) * _clusterSize : RoundUp(oldFileSize, _clusterSize);
         long nbData = (RoundUp(newLength, _clusterSize) - StartOfCluster(oldLength)) >> _clusterBits;
-        long nbL2 = DivRoundUp(nbData, _clusterSize / 8) + 1;
+        long nbL2 = DivRoundUp(nbData, _clusterSize / _l2EntrySize) + 1;
         long allocationStart = RefcountArea(oldFileSize, nbData + nbL2, true, 0, 0);
         if (AllocClustersAt(allocationStart, nbData) != nbData)
         {
@@ -167,6 +164,7 @@ public sealed partial class Qcow2Image
                 CowStartBytes = cowStart,
                 CowEndOffset = n << _clusterBits,
                 CowEndBytes = 0,
+                Prealloc = true,
             });
             guest += n * _clusterSize;
             host += n * _clusterSize;

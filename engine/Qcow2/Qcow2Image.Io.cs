@@ -28,6 +28,10 @@ public sealed partial class Qcow2Image
             throw new BlockIOException(Errno.EIO);
         }
         var table = _l2Cache.Get(l2Offset);
+        if (ExtendedL2)
+        {
+            return GetHostOffsetExtended(table, l2Offset, offset, ref bytes, needed, out hostOffset, out rawEntry);
+        }
         int l2Index = L2Index(offset);
         ulong entry = GetEntry(table, l2Index);
         rawEntry = entry;
@@ -344,7 +348,8 @@ public sealed partial class Qcow2Image
         bool allocated = type != ClusterType.Unallocated;
         bool zero = type is ClusterType.ZeroPlain or ClusterType.ZeroAlloc || (type == ClusterType.Unallocated && Backing is null);
         bool data = type is ClusterType.Normal or ClusterType.Compressed;
-        long? hostOffset = type is ClusterType.Normal or ClusterType.ZeroAlloc ? host : null;
+        // An unallocated subcluster of an allocated cluster still has a host offset (BDRV_BLOCK_OFFSET_VALID).
+        long? hostOffset = type is ClusterType.Normal or ClusterType.ZeroAlloc || (type == ClusterType.Unallocated && host != 0) ? host : null;
         return new BlockStatus(offset, bytes, allocated, data, zero, 0, hostOffset, type == ClusterType.Compressed, FileName);
     }
 }

@@ -38,7 +38,8 @@ public sealed partial class Qcow2Image
                 ? $"Unsupported encryption method {h.CryptMethod}"
                 : "qcow2: encrypted images are not supported by this engine", Errno.ENOTSUP);
         }
-        _l2Bits = _clusterBits - 3;
+        _l2Bits = _clusterBits - (ExtendedL2 ? 4 : 3);
+        _l2EntrySize = ExtendedL2 ? L2Entry.ExtendedSize : L2Entry.Size;
         _l2Size = 1 << _l2Bits;
 
         LoadTableLocations(h);
@@ -147,10 +148,6 @@ public sealed partial class Qcow2Image
         if ((h.IncompatibleFeatures & Features.IncompatDataFile) != 0)
         {
             throw new ImageOpenException("qcow2: images with an external data file are not supported by this engine", Errno.ENOTSUP);
-        }
-        if (ExtendedL2)
-        {
-            throw new ImageOpenException("qcow2: images with extended L2 entries are not supported by this engine", Errno.ENOTSUP);
         }
     }
 

@@ -13,7 +13,7 @@ public sealed partial class Qcow2Image
         MarkBitmapsDirty(offset, length);
         // Unaligned pieces may still become zero clusters when the rest of their cluster already reads as zeros,
         // else they are written as data.
-        ForEachAlignedPiece(offset, length, (at, num) =>
+        ForEachAlignedPiece(offset, length, SubclusterSize, (at, num) =>
         {
             if (!TryZeroClusters(at, num, mayUnmap))
             {
@@ -40,8 +40,9 @@ public sealed partial class Qcow2Image
         {
             return false;
         }
-        long head = OffsetIntoCluster(offset);
-        long tail = RoundUp(offset + bytes, _clusterSize) - (offset + bytes);
+        // Extended L2 entries zero whole subclusters (bs->bl.pwrite_zeroes_alignment is the subcluster size).
+        long head = offset & (SubclusterSize - 1);
+        long tail = RoundUp(offset + bytes, SubclusterSize) - (offset + bytes);
         if (offset + bytes == Size)
         {
             tail = 0;
@@ -53,13 +54,17 @@ public sealed partial class Qcow2Image
                 return false;
             }
             offset -= head;
-            bytes = _clusterSize;
-            long n = _clusterSize;
+            bytes = SubclusterSize;
+            long n = SubclusterSize;
             var type = GetHostOffset(offset, ref n, out _, out _);
             if (type is not (ClusterType.Unallocated or ClusterType.ZeroPlain or ClusterType.ZeroAlloc))
             {
                 return false;
             }
+        }
+        if (ExtendedL2)
+        {
+            return SubclusterZeroize(offset, bytes, mayUnmap);
         }
         long nbClusters = SizeToClusters(Math.Min(offset + bytes, Size) - offset);
         WithCachedDiscards(() =>
@@ -125,15 +130,20 @@ public sealed partial class Qcow2Image
         for (int i = 0; i < nbClusters; i++)
         {
             ulong old = GetEntry(table, index + i);
-            var type = new L2Entry(old).Type;
+            var type = ExtendedL2 ? SubclusterBitmap.ClusterTypeOf(old) : new L2Entry(old).Type;
             bool unmap = type == ClusterType.Compressed || (mayUnmap && L2Entry.IsAllocated(type));
-            ulong entry = (unmap ? 0 : old) | L2Entry.Zero;
-            if (entry == old)
+            // With extended entries every subcluster becomes zero instead of the cluster's zero flag.
+            ulong entry = (unmap ? 0 : old) | (ExtendedL2 ? 0 : L2Entry.Zero);
+            if (entry == old && (!ExtendedL2 || GetBitmap(table, index + i) == SubclusterBitmap.AllZeroes))
             {
                 continue;
             }
             _l2Cache.MarkDirty(l2Offset);
             SetEntry(table, index + i, entry);
+            if (ExtendedL2)
+            {
+                SetBitmap(table, index + i, SubclusterBitmap.AllZeroes);
+            }
             if (unmap)
             {
                 FreeAnyCluster(old, DiscardType.Request);
@@ -149,27 +159,27 @@ public sealed partial class Qcow2Image
         CheckWritable();
         CheckRequest(offset, length);
         MarkBitmapsDirty(offset, length);
-        ForEachAlignedPiece(offset, length, DiscardAligned);
+        ForEachAlignedPiece(offset, length, _clusterSize, DiscardAligned);
     }
 
     /// <summary>
     /// Splits a request as the block layer does for drivers with cluster alignment (bdrv_co_do_pwrite_zeroes,
     /// bdrv_co_pdiscard): an unaligned head up to the next cluster boundary, the aligned bulk, an unaligned tail.
     /// </summary>
-    private void ForEachAlignedPiece(long offset, long length, Action<long, long> piece)
+    private static void ForEachAlignedPiece(long offset, long length, long align, Action<long, long> piece)
     {
         long end = offset + length;
         while (offset < end)
         {
             long num = end - offset;
-            long head = OffsetIntoCluster(offset);
+            long head = offset & (align - 1);
             if (head != 0)
             {
-                num = Math.Min(num, _clusterSize - head);
+                num = Math.Min(num, align - head);
             }
-            else if (OffsetIntoCluster(end) != 0 && num > _clusterSize)
+            else if ((end & (align - 1)) != 0 && num > align)
             {
-                num -= OffsetIntoCluster(end);
+                num -= end & (align - 1);
             }
             piece(offset, num);
             offset += num;
@@ -208,23 +218,28 @@ public sealed partial class Qcow2Image
         nbClusters = Math.Min(nbClusters, _l2Size - index);
         for (int i = 0; i < nbClusters; i++)
         {
-            ulong old = GetEntry(table, index + i);
-            var type = new L2Entry(old).Type;
+            ulong old = GetEntry(table, index + i), oldBitmap = GetBitmap(table, index + i), bitmap = oldBitmap;
+            var type = ExtendedL2 ? SubclusterBitmap.ClusterTypeOf(old) : new L2Entry(old).Type;
             ulong entry = old;
             if (fullDiscard)
             {
-                entry = 0;
+                (entry, bitmap) = (0, 0);
             }
             else if (Backing is not null || L2Entry.IsAllocated(type))
             {
-                entry = _header.Version >= 3 ? L2Entry.Zero : 0;
+                // With extended entries the discarded cluster's subclusters all read as zeros.
+                (entry, bitmap) = ExtendedL2 ? (0, SubclusterBitmap.AllZeroes) : (_header.Version >= 3 ? L2Entry.Zero : 0, bitmap);
             }
-            if (entry == old)
+            if (entry == old && bitmap == oldBitmap)
             {
                 continue;
             }
             _l2Cache.MarkDirty(l2Offset);
             SetEntry(table, index + i, entry);
+            if (ExtendedL2)
+            {
+                SetBitmap(table, index + i, bitmap);
+            }
             FreeAnyCluster(old, DiscardType.Request);
         }
         return nbClusters;

@@ -20,6 +20,7 @@ public sealed partial class Qcow2Image : BlockDevice
     private int _clusterSize;
     private int _l2Bits;
     private int _l2Size;
+    private int _l2EntrySize = L2Entry.Size;
 
     private ulong[] _l1Table = [];
     private long _l1TableOffset;

@@ -102,7 +102,7 @@ internal sealed record Qcow2RuntimeOptions
     {
         ulong? Get(string key) => options.TryGetValue(key, out string? v) ? QemuOptionSyntax.ParseSize(key, v) : null;
         ulong? combined = Get(CacheSize), l2Setting = Get(L2CacheSize), refcount = Get(RefcountCacheSize), entry = Get(L2CacheEntrySize);
-        ulong maxL2Cache = RoundUp(DivRoundUp(header.Size, (ulong)clusterSize) * L2Entry.Size, (ulong)clusterSize);
+        ulong maxL2Cache = RoundUp(DivRoundUp(header.Size, (ulong)clusterSize) * (ulong)L2Entry.EntrySize(header), (ulong)clusterSize);
         ulong l2 = Math.Min(maxL2Cache, l2Setting ?? DefaultL2CacheMaxSize);
         ulong rc = refcount ?? 0;
         ulong minRefcount = (ulong)(MinRefcountTables * clusterSize);

@@ -11,7 +11,7 @@ internal enum StructureKind
     /// <summary>l1[i]</summary>
     L1,
 
-    /// <summary>l2[i][j]</summary>
+    /// <summary>l2[i][j], or l2[i][j].bitmap (the subcluster bitmap of an extended entry)</summary>
     L2,
 
     /// <summary>refcount_table[i]</summary>
@@ -28,13 +28,13 @@ internal enum StructureKind
 internal sealed record StructurePath(string Text, StructureKind Kind, long I = 0, long J = 0, string Field = "")
 {
     private static readonly Regex Grammar = new(
-        @"^(?:header\.(?<hf>\w+)|l1\[(?<i>[^\]]+)\]|l2\[(?<i>[^\]]+)\]\[(?<j>[^\]]+)\]|refcount_table\[(?<i>[^\]]+)\]" +
+        @"^(?:header\.(?<hf>\w+)|l1\[(?<i>[^\]]+)\]|l2\[(?<i>[^\]]+)\]\[(?<j>[^\]]+)\](?:\.(?<lf>bitmap))?|refcount_table\[(?<i>[^\]]+)\]" +
         @"|refcount_block\[(?<i>[^\]]+)\]\[(?<j>[^\]]+)\]|snapshot\[(?<i>[^\]]+)\]\.(?<sf>\w+))$",
         RegexOptions.CultureInvariant);
 
     /// <summary>The forms accepted, for error messages.</summary>
     public const string Forms =
-        "header.FIELD, l1[i], l2[i][j], refcount_table[i], refcount_block[i][j] or snapshot[i].FIELD";
+        "header.FIELD, l1[i], l2[i][j], l2[i][j].bitmap, refcount_table[i], refcount_block[i][j] or snapshot[i].FIELD";
 
     /// <summary>Parses a structure name, or fails with a message listing the accepted forms.</summary>
     public static StructurePath Parse(string text)
@@ -55,7 +55,7 @@ internal sealed record StructurePath(string Text, StructureKind Kind, long I = 0
             _ when text.StartsWith("refcount_table[", StringComparison.Ordinal) => StructureKind.RefcountTable,
             _ => StructureKind.RefcountBlock,
         };
-        string field = m.Groups["hf"].Success ? m.Groups["hf"].Value : m.Groups["sf"].Value;
+        string field = m.Groups["hf"].Success ? m.Groups["hf"].Value : m.Groups["lf"].Success ? m.Groups["lf"].Value : m.Groups["sf"].Value;
         return new StructurePath(text, kind, i, j, field);
     }
 

@@ -63,7 +63,16 @@ internal static class StructureResolver
             : Layout.L2EntrySize;
         long entries = (1L << (int)h.ClusterBits) / entrySize;
         CheckIndex(p, p.J, entries, $"an L2 table has {entries} entries");
-        // With extended L2 the name addresses the 64-bit descriptor, the first half of the 128-bit entry.
+        // With extended L2 the name addresses the 64-bit descriptor, the first half of the 128-bit entry, and
+        // l2[i][j].bitmap the subcluster bitmap, the second half.
+        if (p.Field == "bitmap")
+        {
+            if (entrySize != Layout.ExtendedL2EntrySize)
+            {
+                throw new MkimageException($"{p.Text}: the image has no extended L2 entries (incompatible feature bit 4)");
+            }
+            return Location.Bytes(TableSlot(p, l2Offset, p.J, entrySize) + Layout.L2EntrySize, Layout.L2EntrySize);
+        }
         return Location.Bytes(TableSlot(p, l2Offset, p.J, entrySize), Layout.L2EntrySize);
     }
 

@@ -227,11 +227,7 @@ public static class HostileCatalogue
             Pokes = At((Incompatible, U64(4))),
             RefusedByDesign = "the engine does not implement external data files",
         },
-        ["extended-l2-bit"] = new()
-        {
-            Pokes = At((Incompatible, U64(16))),
-            RefusedByDesign = "the engine does not implement extended L2 entries",
-        },
+        ["extended-l2-bit"] = new() { Pokes = At((Incompatible, U64(16))) },
         // §1.1 field checks
         ["magic-wrong"] = new() { Pokes = At((Magic, U32(0x514649fa))) },
         ["version-0"] = new() { Pokes = At((Version, U32(0))) },

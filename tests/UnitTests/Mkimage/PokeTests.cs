@@ -190,7 +190,7 @@ public class PokeTests : MkimageFixture
             MkFails("mkimage: snapshot[0].foo: unknown snapshot field 'foo' (known: l1_table_offset, l1_size, id_str_size, " +
                 "name_size, date_sec, date_nsec, vm_clock_nsec, vm_state_size, extra_data_size, vm_state_size_large, disk_size, icount)",
                 "img", "peek", "snapshot[0].foo");
-            MkFails("mkimage: 'l3[0]' is not a structure name (expected header.FIELD, l1[i], l2[i][j], refcount_table[i], " +
+            MkFails("mkimage: 'l3[0]' is not a structure name (expected header.FIELD, l1[i], l2[i][j], l2[i][j].bitmap, refcount_table[i], " +
                 "refcount_block[i][j] or snapshot[i].FIELD)", "img", "peek", "l3[0]");
             MkFails("mkimage: l1[-1]: '-1' is not a valid index", "img", "peek", "l1[-1]");
             MkFails("mkimage: 'zz' is not a valid number", "img", "poke", "l1[0]", "zz");
