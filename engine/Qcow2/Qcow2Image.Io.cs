@@ -87,6 +87,11 @@ public sealed partial class Qcow2Image
     {
         CheckUsable();
         CheckRequest(offset, buffer.Length);
+        if (NeedsSectorAlignment(offset, buffer.Length))
+        {
+            ReadAligned(offset, buffer);
+            return;
+        }
         ReadGuest(offset, buffer);
     }
 
@@ -118,6 +123,7 @@ public sealed partial class Qcow2Image
                 default:
                     _file.DebugEvent("read_aio");
                     _file.Read(host, dst);
+                    DecryptData(cur, host, dst);
                     break;
             }
             done += (int)bytes;
@@ -142,7 +148,14 @@ public sealed partial class Qcow2Image
         CheckWritable();
         CheckRequest(offset, data.Length);
         MarkBitmapsDirty(offset, data.Length);
-        WriteGuest(offset, data);
+        if (NeedsSectorAlignment(offset, data.Length))
+        {
+            WriteAligned(offset, data);
+        }
+        else
+        {
+            WriteGuest(offset, data);
+        }
         FlushIfWriteThrough();
     }
 
@@ -174,7 +187,7 @@ public sealed partial class Qcow2Image
                     }
                     HandleAllocSpace(metas);
                     _file.DebugEvent("write_aio");
-                    _file.Write(host, data.Slice(done, (int)bytes));
+                    _file.Write(host, EncryptData(offset + done, host, data.Slice(done, (int)bytes)));
                 }
                 catch (BlockIOException)
                 {
@@ -279,6 +292,11 @@ public sealed partial class Qcow2Image
     /// <summary>Zeroes whole new clusters instead of copying COW regions that read as zeros (handle_alloc_space).</summary>
     private void HandleAllocSpace(List<L2Meta> metas)
     {
+        if (Encrypted)
+        {
+            // Zeroes on disk would not decrypt to zeros: QEMU 7.2 copies (encrypts) the COW regions instead.
+            return;
+        }
         foreach (var m in metas)
         {
             if (m.CowStartBytes == 0 && m.CowEndBytes == 0)
@@ -344,7 +362,8 @@ public sealed partial class Qcow2Image
         bool allocated = type != ClusterType.Unallocated;
         bool zero = type is ClusterType.ZeroPlain or ClusterType.ZeroAlloc || (type == ClusterType.Unallocated && Backing is null);
         bool data = type is ClusterType.Normal or ClusterType.Compressed;
-        long? hostOffset = type is ClusterType.Normal or ClusterType.ZeroAlloc ? host : null;
+        // qcow2_co_block_status: an encrypted cluster's host offset is not valid as plain data.
+        long? hostOffset = type is ClusterType.Normal or ClusterType.ZeroAlloc && !Encrypted ? host : null;
         return new BlockStatus(offset, bytes, allocated, data, zero, 0, hostOffset, type == ClusterType.Compressed, FileName);
     }
 }

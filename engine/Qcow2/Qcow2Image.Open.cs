@@ -85,11 +85,9 @@ public sealed partial class Qcow2Image
             throw new ImageOpenException("Reference count entry width too large; may not exceed 64 bits", Errno.EINVAL);
         }
         _refcounts = new Refcounts(new RefcountHost(this), _clusterBits, (int)h.RefcountOrder);
-        if (h.CryptMethod != 0)
+        if (h.CryptMethod > CryptLuks)
         {
-            throw new ImageOpenException(h.CryptMethod > 2
-                ? $"Unsupported encryption method {h.CryptMethod}"
-                : "qcow2: encrypted images are not supported by this engine", Errno.ENOTSUP);
+            throw new ImageOpenException($"Unsupported encryption method {h.CryptMethod}", Errno.EINVAL);
         }
         _l2Bits = _clusterBits - 3;
         _l2Size = 1 << _l2Bits;
@@ -134,6 +132,7 @@ public sealed partial class Qcow2Image
         CreateMetadataCaches();
 
         ReadExtensions(cluster0, extEnd);
+        OpenEncryption();
         if (!_options.NoIo && (h.AutoclearFeatures & Features.AutoclearDataFileRaw) != 0 && (h.IncompatibleFeatures & Features.IncompatDataFile) == 0)
         {
             throw new ImageOpenException("data-file-raw requires a data file", Errno.EINVAL);
@@ -263,6 +262,10 @@ public sealed partial class Qcow2Image
                         throw new ImageOpenException($"ERROR: ext_backing_format: len={e.Data.Length} too large (>=16)", Errno.EINVAL);
                     }
                     BackingFormat = Encoding.UTF8.GetString(e.Data);
+                    break;
+                case HeaderExtension.CryptoHeader:
+                    ReadCryptoExtension(e);
+                    _unknownExtensions.Add(e);
                     break;
                 case HeaderExtension.FeatureTable:
                     // Names only; the header writer emits its own table, so this one is not kept as unknown.

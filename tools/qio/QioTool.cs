@@ -61,8 +61,12 @@ public static class QioTool
                     return 0;
                 case 'U': forceShare = true; break;
                 case OptObject:
-                    ctx.Err.WriteLine($"{prog}: --object is not supported by qio");
-                    return 1;
+                    if (UserObjects.Add(g.OptArg!, "qio") is { } objectError)
+                    {
+                        ctx.Err.WriteLine($"{prog}: {objectError}");
+                        return 1;
+                    }
+                    break;
                 case OptImageOpts: imageOpts = true; break;
                 case OptQmpEvents: qmpEvents = true; break;
                 default:
