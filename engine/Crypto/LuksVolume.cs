@@ -181,3 +181,6 @@ public sealed class LuksVolume : IDisposable
     /// <inheritdoc/>
     public void Dispose() => _cipher?.Dispose();
 }
+
+/// <summary>How a new qcow2 image is encrypted: "luks" with a cipher spec and PBKDF time, or legacy "aes".</summary>
+public sealed record EncryptionCreate(string Format, string Password, LuksCipherSpec Spec, long IterTimeMs);

@@ -154,6 +154,43 @@ public sealed partial class Qcow2Image
         WriteGuest(start, bounce);
     }
 
+    /// <summary>The crypto header extension naming the LUKS area.</summary>
+    private HeaderExtension CryptoExtension()
+    {
+        var data = new byte[CryptoExtensionSize];
+        BinaryPrimitives.WriteUInt64BigEndian(data, (ulong)CryptoHeaderOffset);
+        BinaryPrimitives.WriteUInt64BigEndian(data.AsSpan(8), (ulong)CryptoHeaderLength);
+        return new HeaderExtension(HeaderExtension.CryptoHeader, data);
+    }
+
+    /// <summary>
+    /// qcow2_set_up_encryption on a new image: for LUKS the header area is allocated as clusters (the unused tail of
+    /// the last one zeroed), the volume created in it and named by the crypto header extension; legacy AES only sets
+    /// the crypt method.
+    /// </summary>
+    private void SetUpEncryption(EncryptionCreate? e)
+    {
+        if (e is null)
+        {
+            return;
+        }
+        if (e.Format == "aes")
+        {
+            _header.CryptMethod = CryptAes;
+            UpdateHeader();
+            return;
+        }
+        long length = LuksVolume.AreaLength(e.Spec);
+        long offset = AllocClusters(length);
+        long clusters = (length + _clusterSize - 1) & ~(long)(_clusterSize - 1);
+        _file.WriteZeroes(offset + length, clusters - length);
+        _luks = LuksVolume.Create(new LuksCreateParams(e.Password, e.Spec, e.IterTimeMs), (at, data) => _file.Write(offset + at, data));
+        CryptoHeaderOffset = offset;
+        CryptoHeaderLength = length;
+        _header.CryptMethod = CryptLuks;
+        UpdateHeader();
+    }
+
     /// <summary>calculate_refcounts: the LUKS header clusters are referenced once.</summary>
     private int CheckCryptoRefcounts(ref CheckTally res, RefcountArray table) =>
         CryptoHeaderLength == 0 ? 0 : IncRefcounts(ref res, table, CryptoHeaderOffset, CryptoHeaderLength);

@@ -265,7 +265,6 @@ public sealed partial class Qcow2Image
                     break;
                 case HeaderExtension.CryptoHeader:
                     ReadCryptoExtension(e);
-                    _unknownExtensions.Add(e);
                     break;
                 case HeaderExtension.FeatureTable:
                     // Names only; the header writer emits its own table, so this one is not kept as unknown.
