@@ -27,6 +27,8 @@ public static class QioTool
     public static int Run(string[] args, ToolContext ctx)
     {
         const string prog = QioSession.ProgramName;
+        // Each run is a process of its own for QEMU: the secrets of an earlier in-process run are gone.
+        Qcow2.Crypto.Secrets.Clear();
         bool readOnly = false, imageOpts = false, forceShare = false, writeThrough = true, qmpEvents = false, unmap = true, snapshot = false;
         string? format = null;
         var commands = new List<string>();
