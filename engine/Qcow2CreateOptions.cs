@@ -32,4 +32,7 @@ public sealed class Qcow2CreateOptions
 
     /// <summary>preallocation=off|metadata (falloc and full are treated as metadata plus allocating the file).</summary>
     public string Preallocation { get; set; } = "off";
+
+    /// <summary>Encryption of the new image (encrypt.format luks or aes), or null for none.</summary>
+    public Crypto.EncryptionCreate? Encryption { get; set; }
 }

@@ -145,6 +145,11 @@ public sealed partial class Qcow2Image
         {
             return ret;
         }
+        ret = CheckCryptoRefcounts(ref res, table);
+        if (ret < 0)
+        {
+            return ret;
+        }
         ret = CheckBitmapsRefcounts(ref res, table);
         if (ret < 0)
         {

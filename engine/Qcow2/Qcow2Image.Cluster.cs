@@ -339,12 +339,12 @@ public sealed partial class Qcow2Image
         if (startBuf.Length > 0)
         {
             PreWriteOverlapCheck(OverlapTypes.None, m.AllocOffset + m.CowStartOffset, startBuf.Length);
-            _file.Write(m.AllocOffset + m.CowStartOffset, startBuf);
+            _file.Write(m.AllocOffset + m.CowStartOffset, EncryptData(m.GuestOffset + m.CowStartOffset, m.AllocOffset + m.CowStartOffset, startBuf));
         }
         if (endBuf.Length > 0)
         {
             PreWriteOverlapCheck(OverlapTypes.None, m.AllocOffset + m.CowEndOffset, endBuf.Length);
-            _file.Write(m.AllocOffset + m.CowEndOffset, endBuf);
+            _file.Write(m.AllocOffset + m.CowEndOffset, EncryptData(m.GuestOffset + m.CowEndOffset, m.AllocOffset + m.CowEndOffset, endBuf));
         }
     }
 }

@@ -66,6 +66,7 @@ public sealed partial class Qcow2Image
         }
         img.UpdateHeader();
         img.GrowToSize(o.Size);
+        img.SetUpEncryption(o.Encryption);
         img._l2Cache.Flush();
         img._refcounts.Cache.Flush();
         img._disposed = true;

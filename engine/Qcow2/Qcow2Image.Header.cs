@@ -29,6 +29,10 @@ public sealed partial class Qcow2Image
         {
             new HeaderExtension(HeaderExtension.BackingFormat, Encoding.UTF8.GetBytes(BackingFormat)).WriteTo(buf);
         }
+        if (CryptoHeaderLength != 0)
+        {
+            CryptoExtension().WriteTo(buf);
+        }
         if (_header.Version >= 3 && _clusterSize >= FeatureTableMinClusterSize)
         {
             HeaderExtension.QemuFeatureTable().WriteTo(buf);

@@ -91,6 +91,11 @@ public sealed partial class Qcow2Image
     {
         CheckUsable();
         CheckRequest(offset, buffer.Length);
+        if (NeedsSectorAlignment(offset, buffer.Length))
+        {
+            ReadAligned(offset, buffer);
+            return;
+        }
         ReadGuest(offset, buffer);
     }
 
@@ -122,6 +127,7 @@ public sealed partial class Qcow2Image
                 default:
                     _file.DebugEvent("read_aio");
                     _file.Read(host, dst);
+                    DecryptData(cur, host, dst);
                     break;
             }
             done += (int)bytes;
@@ -146,7 +152,14 @@ public sealed partial class Qcow2Image
         CheckWritable();
         CheckRequest(offset, data.Length);
         MarkBitmapsDirty(offset, data.Length);
-        WriteGuest(offset, data);
+        if (NeedsSectorAlignment(offset, data.Length))
+        {
+            WriteAligned(offset, data);
+        }
+        else
+        {
+            WriteGuest(offset, data);
+        }
         FlushIfWriteThrough();
     }
 
@@ -178,7 +191,7 @@ public sealed partial class Qcow2Image
                     }
                     HandleAllocSpace(metas);
                     _file.DebugEvent("write_aio");
-                    _file.Write(host, data.Slice(done, (int)bytes));
+                    _file.Write(host, EncryptData(offset + done, host, data.Slice(done, (int)bytes)));
                 }
                 catch (BlockIOException)
                 {
@@ -283,6 +296,11 @@ public sealed partial class Qcow2Image
     /// <summary>Zeroes whole new clusters instead of copying COW regions that read as zeros (handle_alloc_space).</summary>
     private void HandleAllocSpace(List<L2Meta> metas)
     {
+        if (Encrypted)
+        {
+            // Zeroes on disk would not decrypt to zeros: QEMU 7.2 copies (encrypts) the COW regions instead.
+            return;
+        }
         foreach (var m in metas)
         {
             if (m.CowStartBytes == 0 && m.CowEndBytes == 0)
@@ -348,8 +366,10 @@ public sealed partial class Qcow2Image
         bool allocated = type != ClusterType.Unallocated;
         bool zero = type is ClusterType.ZeroPlain or ClusterType.ZeroAlloc || (type == ClusterType.Unallocated && Backing is null);
         bool data = type is ClusterType.Normal or ClusterType.Compressed;
-        // An unallocated subcluster of an allocated cluster still has a host offset (BDRV_BLOCK_OFFSET_VALID).
-        long? hostOffset = type is ClusterType.Normal or ClusterType.ZeroAlloc || (type == ClusterType.Unallocated && host != 0) ? host : null;
+        // An unallocated subcluster of an allocated cluster still has a host offset (BDRV_BLOCK_OFFSET_VALID); an
+        // encrypted cluster's host offset is not valid as plain data (qcow2_co_block_status).
+        long? hostOffset = (type is ClusterType.Normal or ClusterType.ZeroAlloc || (type == ClusterType.Unallocated && host != 0)) && !Encrypted
+            ? host : null;
         return new BlockStatus(offset, bytes, allocated, data, zero, 0, hostOffset, type == ClusterType.Compressed, FileName);
     }
 }

@@ -32,11 +32,9 @@ public sealed partial class Qcow2Image
             throw new ImageOpenException("Reference count entry width too large; may not exceed 64 bits", Errno.EINVAL);
         }
         _refcounts = new Refcounts(new RefcountHost(this), _clusterBits, (int)h.RefcountOrder);
-        if (h.CryptMethod != 0)
+        if (h.CryptMethod > CryptLuks)
         {
-            throw new ImageOpenException(h.CryptMethod > 2
-                ? $"Unsupported encryption method {h.CryptMethod}"
-                : "qcow2: encrypted images are not supported by this engine", Errno.ENOTSUP);
+            throw new ImageOpenException($"Unsupported encryption method {h.CryptMethod}", Errno.EINVAL);
         }
         _l2Bits = _clusterBits - (ExtendedL2 ? 4 : 3);
         _l2EntrySize = ExtendedL2 ? L2Entry.ExtendedSize : L2Entry.Size;
@@ -50,6 +48,7 @@ public sealed partial class Qcow2Image
         CreateMetadataCaches();
 
         ReadExtensions(cluster0, extEnd);
+        OpenEncryption();
         if (!_options.NoIo && (h.AutoclearFeatures & Features.AutoclearDataFileRaw) != 0 && (h.IncompatibleFeatures & Features.IncompatDataFile) == 0)
         {
             throw new ImageOpenException("data-file-raw requires a data file", Errno.EINVAL);
@@ -297,6 +296,9 @@ public sealed partial class Qcow2Image
                         throw new ImageOpenException($"ERROR: ext_backing_format: len={e.Data.Length} too large (>=16)", Errno.EINVAL);
                     }
                     BackingFormat = Encoding.UTF8.GetString(e.Data);
+                    break;
+                case HeaderExtension.CryptoHeader:
+                    ReadCryptoExtension(e);
                     break;
                 case HeaderExtension.FeatureTable:
                     // Names only; the header writer emits its own table, so this one is not kept as unknown.

@@ -59,9 +59,17 @@ internal sealed record Qcow2RuntimeOptions
             throw new ImageOpenException("Lazy refcounts require a qcow2 image with at least qemu 1.1 compatibility level");
         }
         var overlap = OverlapCheckOptions.Parse(options);
-        if (header.CryptMethod == 0 && options.TryGetValue("encrypt.format", out string? encryptFormat))
+        if (options.TryGetValue("encrypt.format", out string? encryptFormat))
         {
-            throw new ImageOpenException($"No encryption in image header, but options specified format '{encryptFormat}'");
+            string? expected = header.CryptMethod switch { 1 => "aes", 2 => "luks", _ => null };
+            if (expected is null)
+            {
+                throw new ImageOpenException($"No encryption in image header, but options specified format '{encryptFormat}'");
+            }
+            if (encryptFormat != expected)
+            {
+                throw new ImageOpenException($"Header reported '{expected}' encryption format but options specify '{encryptFormat}'");
+            }
         }
         foreach (string key in QemuOptionSyntax.InQdictOrder(options.Keys))
         {

@@ -18,6 +18,8 @@ public static class QimgTool
     /// <summary>Runs qimg with the given arguments; returns the exit code.</summary>
     public static int Run(string[] args, ToolContext ctx)
     {
+        // Each run is a process of its own for QEMU: the secrets of an earlier in-process run are gone.
+        Qcow2.Crypto.Secrets.Clear();
         try
         {
             return Dispatch(args, ctx);

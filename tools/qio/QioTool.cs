@@ -27,6 +27,8 @@ public static class QioTool
     public static int Run(string[] args, ToolContext ctx)
     {
         const string prog = QioSession.ProgramName;
+        // Each run is a process of its own for QEMU: the secrets of an earlier in-process run are gone.
+        Qcow2.Crypto.Secrets.Clear();
         bool readOnly = false, imageOpts = false, forceShare = false, writeThrough = true, qmpEvents = false, unmap = true, snapshot = false;
         string? format = null;
         var commands = new List<string>();
@@ -61,8 +63,12 @@ public static class QioTool
                     return 0;
                 case 'U': forceShare = true; break;
                 case OptObject:
-                    ctx.Err.WriteLine($"{prog}: --object is not supported by qio");
-                    return 1;
+                    if (UserObjects.Add(g.OptArg!, "qio") is { } objectError)
+                    {
+                        ctx.Err.WriteLine($"{prog}: {objectError}");
+                        return 1;
+                    }
+                    break;
                 case OptImageOpts: imageOpts = true; break;
                 case OptQmpEvents: qmpEvents = true; break;
                 default:

@@ -17,6 +17,7 @@ public static class CheckCommand
         CommandOptions.FormatOption,
         new("repair", ArgKind.Required, 'r'),
         CommandOptions.OutputOption,
+        CommandOptions.Object,
         CommandOptions.ImageOptsOption,
         CommandOptions.ForceShareOption,
     ];

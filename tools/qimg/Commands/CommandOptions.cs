@@ -2,8 +2,8 @@ namespace Qcow2.Tools.Qimg;
 
 /// <summary>
 /// The command-line loop every qemu-img command writes, once: getopt over the command's options, with the options
-/// that mean the same in every command handled here (-h and --help print the help and end the command, --object is
-/// refused, --image-opts, -U/--force-share, -f/--format, -q and -p are recorded; --output, -t, -T, -b and -F are
+/// that mean the same in every command handled here (-h and --help print the help and end the command, --object
+/// creates secret objects, --image-opts, -U/--force-share, -f/--format, -q and -p are recorded; --output, -t, -T, -b and -F are
 /// recorded and still returned, for a command that acts on them at once), and bad options turned into
 /// qemu-img's usage errors (or, for an option string without ':', into its help, as measure does).
 /// </summary>
@@ -12,7 +12,7 @@ public sealed class CommandOptions
     /// <summary>--help.</summary>
     public static readonly LongOption Help = new("help", ArgKind.None, 'h');
 
-    /// <summary>--object (refused: qimg has no user-creatable objects).</summary>
+    /// <summary>--object (secret objects; other types refused).</summary>
     public static readonly LongOption Object = new("object", ArgKind.Required, OptionCode.Object);
 
     /// <summary>--image-opts.</summary>
@@ -105,7 +105,11 @@ public sealed class CommandOptions
                     // Without a leading ':' getopt has printed its complaint; qemu-img then shows its help.
                     throw new QimgExitException(HelpText.Print(_ctx));
                 case OptionCode.Object:
-                    throw new QimgException("--object is not supported by qimg");
+                    if (UserObjects.Add(_getopt.OptArg!, "qimg") is { } objectError)
+                    {
+                        throw new QimgException(objectError);
+                    }
+                    break;
                 case OptionCode.ImageOpts:
                     ImageOpts = true;
                     break;

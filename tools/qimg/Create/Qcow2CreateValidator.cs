@@ -67,6 +67,7 @@ public static class Qcow2CreateValidator
     /// <summary>qcow2_co_create's checks; returns the engine's options for an image of the given size.</summary>
     public static Qcow2CreateOptions Validate(QemuOpts opts, long size)
     {
+        EncryptionOptions.Format(opts);
         string? compat = opts.GetString("compat");
         int version = compat is "0.10" or "v2" ? 2 : 3;
         ulong clusterSize = opts.Get("cluster_size")?.Number ?? 65536;
@@ -128,8 +129,10 @@ public static class Qcow2CreateValidator
         {
             throw new QimgException("The image size is too large for file format 'qcow2' (try using a larger cluster size)");
         }
+        var encryption = EncryptionOptions.Parse(opts);
         return new Qcow2CreateOptions
         {
+            Encryption = encryption,
             Size = size,
             ClusterSize = (int)clusterSize,
             Version = version,

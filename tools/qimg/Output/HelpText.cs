@@ -13,6 +13,10 @@ public static class HelpText
 
         Command parameters:
           'filename' is a disk image filename
+          'objectdef' is a QEMU user creatable object definition. See the qemu(1)
+            manual page for a description of the object properties. The most common
+            object type is a 'secret', which is used to supply passwords and/or
+            encryption keys.
           'fmt' is the disk image format. It is guessed automatically in most cases
           'cache' is the cache mode used to write the output disk image, the valid
             options are: 'none', 'writeback' (default, except for convert), 'writethrough',

@@ -23,6 +23,9 @@ public sealed class ImageInfo
     /// <summary>Guest-visible size.</summary>
     public long VirtualSize { get; init; }
 
+    /// <summary>Whether guest data is encrypted.</summary>
+    public bool Encrypted { get; init; }
+
     /// <summary>Cluster size, for formats that have one.</summary>
     public long? ClusterSize { get; init; }
 
@@ -54,6 +57,7 @@ public sealed class ImageInfo
                 ActualSize = dev.ActualSize,
                 VirtualSize = dev.Size,
                 ClusterSize = q.ClusterSize,
+                Encrypted = q.Encrypted,
                 BackingFilename = q.BackingFileName,
                 FullBackingFilename = q.BackingFileName is null ? null : ImageArgs.CombineBackingPath(filename, q.BackingFileName),
                 BackingFilenameFormat = q.BackingFormat,
@@ -78,6 +82,7 @@ public sealed class ImageInfo
         {
             d.Add("compat", "0.10");
             d.Add("refcount-bits", (long)q.RefcountBits);
+            d.AddIf("encrypt", EncryptionInfo.For(q));
             d.Add("compression-type", q.CompressionTypeName);
             return d;
         }
@@ -86,6 +91,7 @@ public sealed class ImageInfo
         d.Add("lazy-refcounts", q.LazyRefcounts);
         d.Add("corrupt", q.Corrupt);
         d.Add("refcount-bits", (long)q.RefcountBits);
+        d.AddIf("encrypt", EncryptionInfo.For(q));
         var bitmaps = q.GetBitmapInfo();
         if (bitmaps.Count > 0)
         {
@@ -108,6 +114,7 @@ public sealed class ImageInfo
             .AddIf("actual-size", ActualSize)
             .Add("virtual-size", VirtualSize)
             .AddIf("cluster-size", ClusterSize)
+            .AddIf("encrypted", Encrypted ? true : null)
             .AddIf("backing-filename", BackingFilename)
             .AddIf("full-backing-filename", FullBackingFilename)
             .AddIf("backing-filename-format", BackingFilenameFormat);
@@ -144,6 +151,10 @@ public sealed class ImageInfo
         sb.Append(CultureInfo.InvariantCulture, $"file format: {Format}\n");
         sb.Append(CultureInfo.InvariantCulture, $"virtual size: {HumanSize.Format((ulong)VirtualSize)} ({VirtualSize} bytes)\n");
         sb.Append(CultureInfo.InvariantCulture, $"disk size: {(ActualSize is long a ? HumanSize.Format((ulong)a) : "unavailable")}\n");
+        if (Encrypted)
+        {
+            sb.Append("encrypted: yes\n");
+        }
         if (ClusterSize is long cs)
         {
             sb.Append(CultureInfo.InvariantCulture, $"cluster_size: {cs}\n");

@@ -1,0 +1,48 @@
+using Qcow2.Crypto;
+
+namespace Qcow2.Tools.Qimg;
+
+/// <summary>
+/// The "encrypt" member of qcow2's format-specific information (ImageInfoSpecificQCow2Encryption, from
+/// qcrypto_block_get_info): the format, and for LUKS the cipher, IV generator, hash, payload offset, master key
+/// iterations, uuid and the key slots (iterations and stripes only for active slots).
+/// </summary>
+public static class EncryptionInfo
+{
+    /// <summary>The member for an image's crypt method; null for an unencrypted image.</summary>
+    public static QDict? For(Qcow2Image q)
+    {
+        if (!q.Encrypted)
+        {
+            return null;
+        }
+        if (q.Luks is not { } luks)
+        {
+            return new QDict().Add("format", "aes");
+        }
+        var spec = luks.Spec;
+        var h = luks.Header;
+        var d = new QDict()
+            .Add("format", "luks")
+            .Add("cipher-alg", spec.CipherAlg)
+            .Add("cipher-mode", spec.Mode)
+            .Add("ivgen-alg", spec.IvGen)
+            .AddIf("ivgen-hash-alg", spec.IvHash)
+            .Add("hash-alg", spec.Hash)
+            .Add("payload-offset", (long)h.PayloadOffset * LuksHeader.SectorSize)
+            .Add("master-key-iters", (long)h.MasterKeyIterations)
+            .Add("uuid", h.Uuid);
+        d.Add("slots", h.Slots.Select(Slot).Cast<object>().ToList());
+        return d;
+    }
+
+    private static QDict Slot(LuksKeySlot s)
+    {
+        var d = new QDict().Add("active", s.Active);
+        if (s.Active)
+        {
+            d.Add("iters", (long)s.Iterations).Add("stripes", (long)s.Stripes);
+        }
+        return d.Add("key-offset", (long)s.KeyOffset * LuksHeader.SectorSize);
+    }
+}
