@@ -29,6 +29,7 @@ public sealed partial class Qcow2Image
         {
             new HeaderExtension(HeaderExtension.BackingFormat, Encoding.UTF8.GetBytes(BackingFormat)).WriteTo(buf);
         }
+        WriteDataFileExtension(buf);
         if (_header.Version >= 3 && _clusterSize >= FeatureTableMinClusterSize)
         {
             HeaderExtension.QemuFeatureTable().WriteTo(buf);

@@ -31,7 +31,7 @@ public sealed partial class Qcow2Image
         int l2Index = L2Index(offset);
         ulong entry = GetEntry(table, l2Index);
         rawEntry = entry;
-        var type = new L2Entry(entry).Type;
+        var type = TypeOf(entry);
         if (_header.Version < 3 && type is ClusterType.ZeroPlain or ClusterType.ZeroAlloc)
         {
             SignalCorruption(true, -1, -1, $"Zero cluster entry found in pre-v3 image (L2 offset: {Hex(l2Offset)}, L2 index: {Hex(l2Index)})");
@@ -56,7 +56,7 @@ public sealed partial class Qcow2Image
             for (count = 1; count < nbClusters; count++)
             {
                 ulong e = GetEntry(table, l2Index + count);
-                if (new L2Entry(e).Type != type)
+                if (TypeOf(e) != type)
                 {
                     break;
                 }
@@ -117,7 +117,7 @@ public sealed partial class Qcow2Image
                     break;
                 default:
                     _file.DebugEvent("read_aio");
-                    _file.Read(host, dst);
+                    DataStorage.Read(host, dst);
                     break;
             }
             done += (int)bytes;
@@ -165,7 +165,7 @@ public sealed partial class Qcow2Image
                 try
                 {
                     host = AllocHostOffset(offset + done, ref bytes, metas);
-                    PreWriteOverlapCheck(OverlapTypes.None, host, bytes);
+                    DataPreWriteOverlapCheck(host, bytes);
                     if (pending is not null)
                     {
                         var previous = pending;
@@ -174,7 +174,7 @@ public sealed partial class Qcow2Image
                     }
                     HandleAllocSpace(metas);
                     _file.DebugEvent("write_aio");
-                    _file.Write(host, data.Slice(done, (int)bytes));
+                    DataStorage.Write(host, data.Slice(done, (int)bytes));
                 }
                 catch (BlockIOException)
                 {
@@ -239,7 +239,7 @@ public sealed partial class Qcow2Image
         }
         foreach (var m in metas)
         {
-            if (!m.KeepOldClusters)
+            if (!m.KeepOldClusters && !HasDataFile)
             {
                 FreeClusters(m.AllocOffset, (long)m.NbClusters << _clusterBits, DiscardType.Never);
             }
@@ -293,9 +293,9 @@ public sealed partial class Qcow2Image
             }
             long start = m.AllocOffset + m.CowStartOffset;
             long n = m.CowEndOffset + m.CowEndBytes - m.CowStartOffset;
-            PreWriteOverlapCheck(OverlapTypes.None, start, n);
+            DataPreWriteOverlapCheck(start, n);
             _file.DebugEvent("cluster_alloc_space");
-            _file.WriteZeroes(start, n);
+            DataStorage.WriteZeroes(start, n);
             m.SkipCow = true;
         }
     }

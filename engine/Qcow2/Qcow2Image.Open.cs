@@ -72,10 +72,6 @@ public sealed partial class Qcow2Image
         {
             throw new ImageOpenException("qcow2: Image is corrupt; cannot be opened read/write", Errno.EACCES);
         }
-        if ((h.IncompatibleFeatures & Features.IncompatDataFile) != 0)
-        {
-            throw new ImageOpenException("qcow2: images with an external data file are not supported by this engine", Errno.ENOTSUP);
-        }
         if (ExtendedL2)
         {
             throw new ImageOpenException("qcow2: images with extended L2 entries are not supported by this engine", Errno.ENOTSUP);
@@ -134,10 +130,7 @@ public sealed partial class Qcow2Image
         CreateMetadataCaches();
 
         ReadExtensions(cluster0, extEnd);
-        if (!_options.NoIo && (h.AutoclearFeatures & Features.AutoclearDataFileRaw) != 0 && (h.IncompatibleFeatures & Features.IncompatDataFile) == 0)
-        {
-            throw new ImageOpenException("data-file-raw requires a data file", Errno.EINVAL);
-        }
+        OpenDataFile();
 
         if (h.BackingFileOffset != 0)
         {
@@ -263,6 +256,9 @@ public sealed partial class Qcow2Image
                         throw new ImageOpenException($"ERROR: ext_backing_format: len={e.Data.Length} too large (>=16)", Errno.EINVAL);
                     }
                     BackingFormat = Encoding.UTF8.GetString(e.Data);
+                    break;
+                case HeaderExtension.DataFile:
+                    ReadDataFileExtension(e.Data);
                     break;
                 case HeaderExtension.FeatureTable:
                     // Names only; the header writer emits its own table, so this one is not kept as unknown.

@@ -62,6 +62,7 @@ public sealed partial class Qcow2Image
             }
         }
         long nbClusters = SizeToClusters(Math.Min(offset + bytes, Size) - offset);
+        ZeroRawDataFile(offset, Math.Min(offset + bytes, Size) - offset);
         WithCachedDiscards(() =>
         {
             while (nbClusters > 0)
@@ -125,7 +126,7 @@ public sealed partial class Qcow2Image
         for (int i = 0; i < nbClusters; i++)
         {
             ulong old = GetEntry(table, index + i);
-            var type = new L2Entry(old).Type;
+            var type = TypeOf(old);
             bool unmap = type == ClusterType.Compressed || (mayUnmap && L2Entry.IsAllocated(type));
             ulong entry = (unmap ? 0 : old) | L2Entry.Zero;
             if (entry == old)
@@ -209,7 +210,7 @@ public sealed partial class Qcow2Image
         for (int i = 0; i < nbClusters; i++)
         {
             ulong old = GetEntry(table, index + i);
-            var type = new L2Entry(old).Type;
+            var type = TypeOf(old);
             ulong entry = old;
             if (fullDiscard)
             {

@@ -80,8 +80,7 @@ public static class CreateOptionLists
     /// <summary>Options qemu accepts that qimg cannot honour (creating with them is refused with a clear message).</summary>
     public static bool IsUnsupported(OptValue v) => v.Name switch
     {
-        "encryption" or "data_file_raw" => v.Flag,
-        "data_file" => true,
+        "encryption" => v.Flag,
         _ => v.Name.StartsWith("encrypt.", StringComparison.Ordinal),
     };
 }

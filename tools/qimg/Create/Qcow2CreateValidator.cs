@@ -113,6 +113,10 @@ public static class Qcow2CreateValidator
         }
         bool dataFileRaw = opts.Get("data_file_raw")?.Flag ?? false;
         string? dataFile = opts.GetString("data_file");
+        if (dataFile is not null && version < 3)
+        {
+            throw new QimgException("External data files are only supported with compatibility level 1.1 and above (use version=v3 or greater)");
+        }
         if (dataFileRaw && dataFile is null)
         {
             throw new QimgException("data-file-raw requires data-file");
@@ -154,6 +158,8 @@ public static class Qcow2CreateValidator
             BackingFormat = opts.GetString("backing_fmt"),
             Preallocation = prealloc,
             CompressionType = compression == "zstd" ? (byte)1 : (byte)0,
+            DataFile = dataFile,
+            DataFileRaw = dataFileRaw,
         };
     }
 
