@@ -18,6 +18,9 @@ public sealed partial class Qcow2Image
     /// <summary>The data file name from the header extension (s->image_data_file), or null.</summary>
     public string? DataFileName { get; private set; }
 
+    /// <summary>The name the data file was opened by (the data-file.filename option, else the stored name), or null.</summary>
+    public string? DataFileOpenedName { get; private set; }
+
     /// <summary>Whether the image has the external data file bit.</summary>
     public bool HasDataFile => (_header.IncompatibleFeatures & Features.IncompatDataFile) != 0;
 
@@ -55,6 +58,7 @@ public sealed partial class Qcow2Image
         try
         {
             _dataFile = OpenDataStorage(name);
+            DataFileOpenedName = name;
         }
         catch (ImageOpenException) when (_options.NoIo)
         {
