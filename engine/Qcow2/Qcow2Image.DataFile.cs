@@ -36,6 +36,12 @@ public sealed partial class Qcow2Image
     /// <summary>Opens the data file after the extensions were read, in qcow2_do_open's order and with its messages.</summary>
     private void OpenDataFile()
     {
+        if (_options.NoIo)
+        {
+            // qemu-img info (no I/O) neither checks the data-file option nor needs the data file to exist.
+            OpenDataFileForInfo();
+            return;
+        }
         var opts = _options.Options;
         string? fromOption = DataFileFromOptions(opts);
         if (!HasDataFile)
@@ -44,7 +50,7 @@ public sealed partial class Qcow2Image
             {
                 throw new ImageOpenException("'data-file' can only be set for images with an external data file", Errno.EINVAL);
             }
-            if (!_options.NoIo && DataFileRaw)
+            if (DataFileRaw)
             {
                 throw new ImageOpenException("data-file-raw requires a data file", Errno.EINVAL);
             }
@@ -55,14 +61,26 @@ public sealed partial class Qcow2Image
         {
             throw new ImageOpenException("'data-file' is required for this image", Errno.EINVAL);
         }
+        _dataFile = OpenDataStorage(name);
+        DataFileOpenedName = name;
+    }
+
+    /// <summary>The data file of a metadata-only open, when it can be opened (map and info name it).</summary>
+    private void OpenDataFileForInfo()
+    {
+        string? name = _options.Options.TryGetValue(DataFileOption + ".filename", out string? f) ? f : DataFileName;
+        if (!HasDataFile || name is null)
+        {
+            return;
+        }
         try
         {
             _dataFile = OpenDataStorage(name);
             DataFileOpenedName = name;
         }
-        catch (ImageOpenException) when (_options.NoIo)
+        catch (ImageOpenException)
         {
-            // qemu-img info (no I/O) shows an image whose data file is missing; nothing is read from it.
+            // Nothing is read from it.
         }
     }
 

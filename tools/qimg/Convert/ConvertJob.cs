@@ -106,6 +106,12 @@ public sealed class ConvertJob(
             HasZeroInit = r.TargetIsZero || (!r.SkipCreate && minSparse != 0 && !targetHasBacking),
         };
         copier.Run();
+        if (r.Compressed && target is Qcow2Image { HasDataFile: true })
+        {
+            // img_convert's closing zero-length compressed write fails (ENOTSUP with a data file), and qemu-img
+            // fails without a message.
+            return false;
+        }
         if (r.Compressed)
         {
             target.Flush();
