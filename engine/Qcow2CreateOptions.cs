@@ -30,6 +30,15 @@ public sealed class Qcow2CreateOptions
     /// <summary>backing_fmt.</summary>
     public string? BackingFormat { get; set; }
 
+    /// <summary>data_file: the external data file's name as stored in the image, or null.</summary>
+    public string? DataFile { get; set; }
+
+    /// <summary>Where the data file is (its name resolved by the caller); null resolves <see cref="DataFile"/> against the working directory.</summary>
+    public string? DataFilePath { get; set; }
+
+    /// <summary>data_file_raw=on: the data file stays valid as a raw image (implies preallocation=metadata).</summary>
+    public bool DataFileRaw { get; set; }
+
     /// <summary>preallocation=off|metadata (falloc and full are treated as metadata plus allocating the file).</summary>
     public string Preallocation { get; set; } = "off";
 

@@ -59,6 +59,13 @@ public readonly record struct L2Entry(ulong Raw)
         }
     }
 
+    /// <summary>
+    /// The entry's type in an image with an external data file (qcow2_get_cluster_type): offset 0 is a valid data
+    /// offset there, and COPIED (every data cluster counts as referenced once) tells it from an unallocated entry.
+    /// </summary>
+    public ClusterType TypeWithDataFile =>
+        (Raw & (Compressed | Zero)) == 0 && HostOffset == 0 && IsCopied ? ClusterType.Normal : Type;
+
     /// <summary>Whether the type owns a host cluster or bytes (normal, zero-alloc, compressed).</summary>
     public static bool IsAllocated(ClusterType t) => t is ClusterType.Normal or ClusterType.ZeroAlloc or ClusterType.Compressed;
 

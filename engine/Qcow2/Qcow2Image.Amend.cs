@@ -106,6 +106,11 @@ public sealed partial class Qcow2Image
         {
             _header.AutoclearFeatures &= ~Features.AutoclearDataFileRaw;
         }
+        if (r.DataFile is not null)
+        {
+            // The stored name changes (an empty one removes it); the data file open now stays as it is.
+            DataFileName = r.DataFile.Length > 0 ? r.DataFile : null;
+        }
         UpdateHeaderOrFail("Failed to update the image header");
 
         if (r.BackingFile is not null || r.BackingFormat is not null)
@@ -156,7 +161,7 @@ public sealed partial class Qcow2Image
                 _ => throw AmendError($"Unknown compatibility level {r.Compat}", Errno.EINVAL),
             };
         }
-        if (r.DataFile is not null)
+        if (r.DataFile is not null && !HasDataFile)
         {
             throw AmendError("data-file can only be set for images that use an external data file", Errno.EINVAL);
         }

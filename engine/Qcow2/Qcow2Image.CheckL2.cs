@@ -54,7 +54,7 @@ public sealed partial class Qcow2Image
         {
             ulong raw = GetEntry(l2, i);
             var entry = new L2Entry(raw);
-            var type = ExtendedL2 ? SubclusterBitmap.ClusterTypeOf(raw) : entry.Type;
+            var type = ExtendedL2 ? SubclusterBitmap.ClusterTypeOf(raw) : TypeOf(raw);
             if (type != ClusterType.Compressed && (raw & L2Entry.StdReservedMask) != 0)
             {
                 CheckPrint($"ERROR found l2 entry with reserved bits set: {raw:x}");
@@ -114,7 +114,8 @@ public sealed partial class Qcow2Image
                         }
                         nextContiguous = offset + _clusterSize;
                     }
-                    int incRet = IncRefcounts(ref res, table, offset, _clusterSize);
+                    // check_refcounts_l2: data clusters in an external data file are not refcounted.
+                    int incRet = HasDataFile ? 0 : IncRefcounts(ref res, table, offset, _clusterSize);
                     if (incRet < 0)
                     {
                         return incRet;
@@ -290,12 +291,17 @@ public sealed partial class Qcow2Image
             for (int j = 0; j < _l2Size; j++)
             {
                 ulong raw = GetEntry(l2, j);
-                var type = new L2Entry(raw).Type;
+                var type = TypeOf(raw);
                 if (type is not (ClusterType.Normal or ClusterType.ZeroAlloc))
                 {
                     continue;
                 }
-                if (!TryGetRefcount((long)(raw & L2Entry.OffsetMask) >> _clusterBits, out refcount))
+                if (HasDataFile)
+                {
+                    // check_oflag_copied: a data cluster in a data file counts as referenced once.
+                    refcount = 1;
+                }
+                else if (!TryGetRefcount((long)(raw & L2Entry.OffsetMask) >> _clusterBits, out refcount))
                 {
                     continue;
                 }

@@ -59,10 +59,10 @@ public sealed partial class Qcow2Image
     }
 
     /// <summary>Whether a write to a cluster with this entry must allocate a new cluster (cluster_needs_new_alloc).</summary>
-    private static bool NeedsNewAlloc(ulong entry)
+    private bool NeedsNewAlloc(ulong entry)
     {
         var e = new L2Entry(entry);
-        return e.Type switch
+        return TypeOf(entry) switch
         {
             ClusterType.Normal or ClusterType.ZeroAlloc => !e.IsCopied,
             _ => true,
@@ -173,7 +173,17 @@ public sealed partial class Qcow2Image
         var (_, table, index) = GetClusterTable(guestOffset);
         nbClusters = CountSingleWriteClusters(table, index, nbClusters, true);
         long allocOffset;
-        if (hostOffset == InvalidOffset)
+        if (HasDataFile)
+        {
+            // The data file holds each cluster at its guest offset; nothing is allocated in the qcow2 file.
+            allocOffset = StartOfCluster(guestOffset);
+            if (hostOffset != InvalidOffset && StartOfCluster(hostOffset) != allocOffset)
+            {
+                bytes = 0;
+                return false;
+            }
+        }
+        else if (hostOffset == InvalidOffset)
         {
             allocOffset = AllocClusters((long)nbClusters * _clusterSize);
         }
@@ -214,7 +224,7 @@ public sealed partial class Qcow2Image
         {
             for (int i = 0; i < nbClusters; i++)
             {
-                if (new L2Entry(GetEntry(table, index + i)).Type != ClusterType.Normal)
+                if (TypeOf(GetEntry(table, index + i)) != ClusterType.Normal)
                 {
                     skipCow = false;
                 }
@@ -224,8 +234,8 @@ public sealed partial class Qcow2Image
         {
             return;
         }
-        var firstType = new L2Entry(GetEntry(table, index)).Type;
-        var lastType = new L2Entry(GetEntry(table, index + nbClusters - 1)).Type;
+        var firstType = TypeOf(GetEntry(table, index));
+        var lastType = TypeOf(GetEntry(table, index + nbClusters - 1));
         long cowStartFrom = keepOld && firstType == ClusterType.Normal ? cowStartTo : 0;
         long cowEndTo = keepOld && lastType == ClusterType.Normal ? cowEndFrom : RoundUp(cowEndFrom, _clusterSize);
         metas.Add(NewL2Meta(hostClusterOffset, guestOffset, nbClusters, keepOld, (cowStartFrom, cowStartTo), (cowEndFrom, cowEndTo)));
@@ -338,13 +348,13 @@ public sealed partial class Qcow2Image
         CheckUsable();
         if (startBuf.Length > 0)
         {
-            PreWriteOverlapCheck(OverlapTypes.None, m.AllocOffset + m.CowStartOffset, startBuf.Length);
-            _file.Write(m.AllocOffset + m.CowStartOffset, EncryptData(m.GuestOffset + m.CowStartOffset, m.AllocOffset + m.CowStartOffset, startBuf));
+            DataPreWriteOverlapCheck(m.AllocOffset + m.CowStartOffset, startBuf.Length);
+            DataStorage.Write(m.AllocOffset + m.CowStartOffset, EncryptData(m.GuestOffset + m.CowStartOffset, m.AllocOffset + m.CowStartOffset, startBuf));
         }
         if (endBuf.Length > 0)
         {
-            PreWriteOverlapCheck(OverlapTypes.None, m.AllocOffset + m.CowEndOffset, endBuf.Length);
-            _file.Write(m.AllocOffset + m.CowEndOffset, EncryptData(m.GuestOffset + m.CowEndOffset, m.AllocOffset + m.CowEndOffset, endBuf));
+            DataPreWriteOverlapCheck(m.AllocOffset + m.CowEndOffset, endBuf.Length);
+            DataStorage.Write(m.AllocOffset + m.CowEndOffset, EncryptData(m.GuestOffset + m.CowEndOffset, m.AllocOffset + m.CowEndOffset, endBuf));
         }
     }
 }

@@ -12,6 +12,11 @@ public sealed partial class Qcow2Image
         CheckWritable();
         CheckRequest(offset, data.Length);
         MarkBitmapsDirty(offset, data.Length);
+        if (HasDataFile)
+        {
+            // qcow2_co_pwritev_compressed_part: compressed clusters cannot live in an external data file.
+            throw new BlockIOException(Errno.ENOTSUP);
+        }
         if (OffsetIntoCluster(offset) != 0 || (OffsetIntoCluster(data.Length) != 0 && offset + data.Length != Size))
         {
             throw new BlockIOException(Errno.EINVAL);

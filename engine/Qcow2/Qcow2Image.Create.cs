@@ -14,9 +14,14 @@ public sealed partial class Qcow2Image
         {
             Format(storage, options);
         }
-        if (options.Preallocation is "metadata" or "falloc" or "full")
+        var openOptions = new OpenOptions { Format = "qcow2", NoBacking = true, Options = { ["overlap-check"] = "none" } };
+        if (options.DataFile is not null)
         {
-            using var img = (Qcow2Image)ImageOpener.Open(path, new OpenOptions { Format = "qcow2", NoBacking = true, Options = { ["overlap-check"] = "none" } });
+            CreateDataFileContents(path, options, openOptions);
+        }
+        else if (options.Preallocation is "metadata" or "falloc" or "full")
+        {
+            using var img = (Qcow2Image)ImageOpener.Open(path, openOptions);
             if (options.Preallocation == "metadata")
             {
                 img.PreallocateMetadata(0, options.Size);
@@ -64,6 +69,7 @@ public sealed partial class Qcow2Image
             img.BackingFileName = o.BackingFile;
             img.BackingFormat = o.BackingFormat;
         }
+        img.SetDataFile(o.DataFile, o.DataFileRaw);
         img.UpdateHeader();
         img.GrowToSize(o.Size);
         img.SetUpEncryption(o.Encryption);
@@ -104,7 +110,7 @@ public sealed partial class Qcow2Image
         }
         _l2Cache.Flush();
         _refcounts.Cache.Flush();
-        if (_file.Length < hostEnd)
+        if (!HasDataFile && _file.Length < hostEnd)
         {
             // preallocate_co extends the file to the end of the last allocated cluster.
             _file.SetLength(RoundUp(hostEnd, _clusterSize));

@@ -33,6 +33,7 @@ public sealed partial class Qcow2Image
         {
             CryptoExtension().WriteTo(buf);
         }
+        WriteDataFileExtension(buf);
         if (_header.Version >= 3 && _clusterSize >= FeatureTableMinClusterSize)
         {
             HeaderExtension.QemuFeatureTable().WriteTo(buf);

@@ -35,7 +35,7 @@ public sealed partial class Qcow2Image
         int l2Index = L2Index(offset);
         ulong entry = GetEntry(table, l2Index);
         rawEntry = entry;
-        var type = new L2Entry(entry).Type;
+        var type = TypeOf(entry);
         if (_header.Version < 3 && type is ClusterType.ZeroPlain or ClusterType.ZeroAlloc)
         {
             SignalCorruption(true, -1, -1, $"Zero cluster entry found in pre-v3 image (L2 offset: {Hex(l2Offset)}, L2 index: {Hex(l2Index)})");
@@ -60,7 +60,7 @@ public sealed partial class Qcow2Image
             for (count = 1; count < nbClusters; count++)
             {
                 ulong e = GetEntry(table, l2Index + count);
-                if (new L2Entry(e).Type != type)
+                if (TypeOf(e) != type)
                 {
                     break;
                 }
@@ -126,7 +126,7 @@ public sealed partial class Qcow2Image
                     break;
                 default:
                     _file.DebugEvent("read_aio");
-                    _file.Read(host, dst);
+                    DataStorage.Read(host, dst);
                     DecryptData(cur, host, dst);
                     break;
             }
@@ -182,7 +182,7 @@ public sealed partial class Qcow2Image
                 try
                 {
                     host = AllocHostOffset(offset + done, ref bytes, metas);
-                    PreWriteOverlapCheck(OverlapTypes.None, host, bytes);
+                    DataPreWriteOverlapCheck(host, bytes);
                     if (pending is not null)
                     {
                         var previous = pending;
@@ -191,7 +191,7 @@ public sealed partial class Qcow2Image
                     }
                     HandleAllocSpace(metas);
                     _file.DebugEvent("write_aio");
-                    _file.Write(host, EncryptData(offset + done, host, data.Slice(done, (int)bytes)));
+                    DataStorage.Write(host, EncryptData(offset + done, host, data.Slice(done, (int)bytes)));
                 }
                 catch (BlockIOException)
                 {
@@ -256,7 +256,7 @@ public sealed partial class Qcow2Image
         }
         foreach (var m in metas)
         {
-            if (!m.KeepOldClusters)
+            if (!m.KeepOldClusters && !HasDataFile)
             {
                 FreeClusters(m.AllocOffset, (long)m.NbClusters << _clusterBits, DiscardType.Never);
             }
@@ -315,9 +315,9 @@ public sealed partial class Qcow2Image
             }
             long start = m.AllocOffset + m.CowStartOffset;
             long n = m.CowEndOffset + m.CowEndBytes - m.CowStartOffset;
-            PreWriteOverlapCheck(OverlapTypes.None, start, n);
+            DataPreWriteOverlapCheck(start, n);
             _file.DebugEvent("cluster_alloc_space");
-            _file.WriteZeroes(start, n);
+            DataStorage.WriteZeroes(start, n);
             m.SkipCow = true;
         }
     }

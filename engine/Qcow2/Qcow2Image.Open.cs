@@ -48,6 +48,7 @@ public sealed partial class Qcow2Image
         CreateMetadataCaches();
 
         ReadExtensions(cluster0, extEnd);
+        OpenDataFile();
         OpenEncryption();
         if (!_options.NoIo && (h.AutoclearFeatures & Features.AutoclearDataFileRaw) != 0 && (h.IncompatibleFeatures & Features.IncompatDataFile) == 0)
         {
@@ -143,10 +144,6 @@ public sealed partial class Qcow2Image
         if (Corrupt && !_readOnly && !_options.CheckMode)
         {
             throw new ImageOpenException("qcow2: Image is corrupt; cannot be opened read/write", Errno.EACCES);
-        }
-        if ((h.IncompatibleFeatures & Features.IncompatDataFile) != 0)
-        {
-            throw new ImageOpenException("qcow2: images with an external data file are not supported by this engine", Errno.ENOTSUP);
         }
     }
 
@@ -299,6 +296,9 @@ public sealed partial class Qcow2Image
                     break;
                 case HeaderExtension.CryptoHeader:
                     ReadCryptoExtension(e);
+                    break;
+                case HeaderExtension.DataFile:
+                    ReadDataFileExtension(e.Data);
                     break;
                 case HeaderExtension.FeatureTable:
                     // Names only; the header writer emits its own table, so this one is not kept as unknown.

@@ -41,10 +41,13 @@ public sealed partial class Qcow2Image
     private void FreeAnyCluster(ulong l2Entry, DiscardType type)
     {
         var e = new L2Entry(l2Entry);
-        switch (e.Type)
+        switch (TypeOf(l2Entry))
         {
             case ClusterType.Compressed:
                 FreeClusters(e.CompressedOffset(_clusterBits), e.CompressedSize(_clusterBits), type);
+                break;
+            case ClusterType.Normal or ClusterType.ZeroAlloc when HasDataFile:
+                DiscardDataCluster(e.HostOffset, type);
                 break;
             case ClusterType.Normal:
             case ClusterType.ZeroAlloc:

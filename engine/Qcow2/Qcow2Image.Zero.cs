@@ -67,6 +67,7 @@ public sealed partial class Qcow2Image
             return SubclusterZeroize(offset, bytes, mayUnmap);
         }
         long nbClusters = SizeToClusters(Math.Min(offset + bytes, Size) - offset);
+        ZeroRawDataFile(offset, Math.Min(offset + bytes, Size) - offset);
         WithCachedDiscards(() =>
         {
             while (nbClusters > 0)
@@ -130,7 +131,7 @@ public sealed partial class Qcow2Image
         for (int i = 0; i < nbClusters; i++)
         {
             ulong old = GetEntry(table, index + i);
-            var type = ExtendedL2 ? SubclusterBitmap.ClusterTypeOf(old) : new L2Entry(old).Type;
+            var type = ExtendedL2 ? SubclusterBitmap.ClusterTypeOf(old) : TypeOf(old);
             bool unmap = type == ClusterType.Compressed || (mayUnmap && L2Entry.IsAllocated(type));
             // With extended entries every subcluster becomes zero instead of the cluster's zero flag.
             ulong entry = (unmap ? 0 : old) | (ExtendedL2 ? 0 : L2Entry.Zero);
@@ -219,7 +220,7 @@ public sealed partial class Qcow2Image
         for (int i = 0; i < nbClusters; i++)
         {
             ulong old = GetEntry(table, index + i), oldBitmap = GetBitmap(table, index + i), bitmap = oldBitmap;
-            var type = ExtendedL2 ? SubclusterBitmap.ClusterTypeOf(old) : new L2Entry(old).Type;
+            var type = ExtendedL2 ? SubclusterBitmap.ClusterTypeOf(old) : TypeOf(old);
             ulong entry = old;
             if (fullDiscard)
             {

@@ -180,6 +180,7 @@ public sealed partial class Qcow2Image : BlockDevice
         {
             _disposed = true;
             Backing?.Dispose();
+            _dataFile?.Dispose();
             _file.Dispose();
         }
     }

@@ -39,7 +39,8 @@ internal sealed record Qcow2RuntimeOptions
     /// <summary>Whether a key is one of the qcow2 driver's own options.</summary>
     public static bool IsDriverOption(string key) =>
         Bools.Contains(key) || Sizes.Contains(key) || key == CacheCleanInterval || OverlapCheckOptions.IsOverlapOption(key)
-        || key.StartsWith("encrypt.", StringComparison.Ordinal);
+        || key.StartsWith("encrypt.", StringComparison.Ordinal)
+        || key == "data-file" || key.StartsWith("data-file.", StringComparison.Ordinal);
 
     /// <summary>Checks and reads the qcow2 options of an image with the given header; throws <see cref="ImageOpenException"/>.</summary>
     public static Qcow2RuntimeOptions Parse(IReadOnlyDictionary<string, string> options, Header header, int clusterSize)

@@ -143,7 +143,7 @@ internal sealed partial class Refcounts
 
     private long SizeToClusters(long size) => (size + _clusterSize - 1) >> _clusterBits;
 
-    private static bool DiscardPassthrough(DiscardType t) => t switch
+    internal static bool DiscardPassthrough(DiscardType t) => t switch
     {
         DiscardType.Always => true,
         DiscardType.Request => true,

@@ -225,7 +225,6 @@ public static class HostileCatalogue
         ["external-data-file-bit"] = new()
         {
             Pokes = At((Incompatible, U64(4))),
-            RefusedByDesign = "the engine does not implement external data files",
         },
         ["extended-l2-bit"] = new() { Pokes = At((Incompatible, U64(16))) },
         // §1.1 field checks

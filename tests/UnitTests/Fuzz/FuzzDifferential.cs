@@ -6,7 +6,7 @@ namespace Qcow2.UnitTests.Fuzz;
 /// The sampled comparison with QEMU (slow: two or three qemu-img processes per mutant): whether qemu-img opens the
 /// mutant; if it refuses, none of our writing commands may change the file; if both open it, `convert -O raw` must
 /// give the same guest data (or fail in both); our refusal of an image QEMU opens (or the reverse) is a finding too,
-/// except where the engine refuses a feature by design (encryption, external data files, extended L2 entries).
+/// except where the engine refuses a feature by design (encryption, extended L2 entries).
 /// </summary>
 internal static class FuzzDifferential
 {

@@ -54,6 +54,12 @@ public sealed class ConvertJob(
             noFlush: r.Cache == "unsafe", out string targetFile);
         CheckTargetSupports(target);
         Copy(target, totalSectors, targetHasBacking);
+        if (r.Compressed && target is Qcow2Image { HasDataFile: true })
+        {
+            // img_convert's closing zero-length compressed write fails (ENOTSUP with a data file), and qemu-img
+            // fails without a message.
+            return false;
+        }
         if (r.Compressed)
         {
             target.Flush();

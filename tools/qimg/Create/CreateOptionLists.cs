@@ -76,12 +76,4 @@ public static class CreateOptionLists
         }
         return merged;
     }
-
-    /// <summary>Options qemu accepts that qimg cannot honour (creating with them is refused with a clear message).</summary>
-    public static bool IsUnsupported(OptValue v) => v.Name switch
-    {
-        "data_file_raw" => v.Flag,
-        "data_file" => true,
-        _ => false,
-    };
 }

@@ -42,6 +42,12 @@ public static class FormatCreator
                 ? long.MaxValue
                 : (size + RawCreator.SectorSize - 1) / RawCreator.SectorSize * RawCreator.SectorSize;
             Qcow2CreateOptions options = Qcow2CreateValidator.Validate(opts, rounded);
+            if (options.DataFile is not null)
+            {
+                // qcow2_co_create_opts creates the data file as a file of its own, named as given (relative to the working directory).
+                RawCreator.CreateEmpty(ctx, options.DataFile).Dispose();
+                options.DataFilePath = ctx.Resolve(options.DataFile);
+            }
             try
             {
                 Qcow2Image.Create(path, options);

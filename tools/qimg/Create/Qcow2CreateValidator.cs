@@ -106,6 +106,10 @@ public static class Qcow2CreateValidator
         }
         bool dataFileRaw = opts.Get("data_file_raw")?.Flag ?? false;
         string? dataFile = opts.GetString("data_file");
+        if (dataFile is not null && version < 3)
+        {
+            throw new QimgException("External data files are only supported with compatibility level 1.1 and above (use version=v3 or greater)");
+        }
         if (dataFileRaw && dataFile is null)
         {
             throw new QimgException("data-file-raw requires data-file");
@@ -119,8 +123,6 @@ public static class Qcow2CreateValidator
         {
             throw new QimgException("Non-zlib compression type is only supported with compatibility level 1.1 and above (use version=v3 or greater)");
         }
-
-        RefuseUnsupportedOptions(opts);
 
         long l2Entries = (long)clusterSize / (extendedL2 ? 16 : 8);
         long bytesPerL1Entry = (long)clusterSize * l2Entries;
@@ -143,6 +145,8 @@ public static class Qcow2CreateValidator
             BackingFormat = opts.GetString("backing_fmt"),
             Preallocation = prealloc,
             CompressionType = compression == "zstd" ? (byte)1 : (byte)0,
+            DataFile = dataFile,
+            DataFileRaw = dataFileRaw,
         };
     }
 
@@ -159,18 +163,6 @@ public static class Qcow2CreateValidator
             throw new QimgException("Refcount width must be a power of two and may not exceed 64 bits");
         }
         return refcountBits;
-    }
-
-    /// <summary>Refuses an option whose value qimg does not implement.</summary>
-    private static void RefuseUnsupportedOptions(QemuOpts opts)
-    {
-        foreach (OptDesc d in opts.Descs)
-        {
-            if (opts.Get(d.Name) is OptValue v && CreateOptionLists.IsUnsupported(v))
-            {
-                throw new QimgException($"Option '{d.Name}' is not supported by qimg");
-            }
-        }
     }
 
     /// <summary>qemu_strtoi64 with base 0 over the whole text.</summary>

@@ -87,7 +87,8 @@ public sealed class ChainStatus : IDisposable
             Offset = a.HostOffset,
             Depth = depth,
             Present = a.Allocated,
-            Filename = a.HostOffset is null ? null : layer.Name,
+            // With an external data file, data lives (and is mapped) in the data file.
+            Filename = a.HostOffset is null ? null : (layer.Device as Qcow2Image)?.DataFileOpenedName ?? layer.Name,
         };
     }
 

@@ -87,6 +87,14 @@ public sealed class ImageInfo
             return d;
         }
         d.Add("compat", "1.1");
+        if (q.DataFileName is not null)
+        {
+            d.Add("data-file", q.DataFileName);
+        }
+        if (q.HasDataFile)
+        {
+            d.Add("data-file-raw", q.DataFileRaw);
+        }
         d.Add("extended-l2", q.ExtendedL2);
         d.Add("lazy-refcounts", q.LazyRefcounts);
         d.Add("corrupt", q.Corrupt);

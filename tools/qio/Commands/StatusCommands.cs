@@ -161,6 +161,14 @@ internal static class StatusCommands
             o.WriteLine($"    lazy refcounts: {(q.LazyRefcounts ? "true" : "false")}");
         }
         o.WriteLine($"    refcount bits: {q.RefcountBits}");
+        if (q.DataFileName is not null)
+        {
+            o.WriteLine($"    data file: {q.DataFileName}");
+        }
+        if (q.HasDataFile)
+        {
+            o.WriteLine($"    data file raw: {(q.DataFileRaw ? "true" : "false")}");
+        }
         if (v3)
         {
             o.WriteLine($"    corrupt: {(q.Corrupt ? "true" : "false")}");
