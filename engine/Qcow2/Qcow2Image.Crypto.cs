@@ -71,8 +71,10 @@ public sealed partial class Qcow2Image
                 _aesCipher = new SectorCipher(new LuksCipherSpec(128, "cbc", "plain64", null, "sha256"), key);
             }
         }
-        else if (_header.CryptMethod == CryptLuks && _luks is null && !_options.NoIo)
+        else if (_header.CryptMethod == CryptLuks && _luks is null)
         {
+            // Without I/O (qemu-img info) QEMU skips this check and then crashes on the missing header (SIGSEGV in
+            // 7.2); the engine reports the missing header to every tool.
             throw new ImageOpenException($"Missing CRYPTO header for crypt method {_header.CryptMethod}");
         }
     }

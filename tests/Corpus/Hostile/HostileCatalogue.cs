@@ -247,15 +247,11 @@ public static class HostileCatalogue
         ["refcount_order-7"] = new() { Pokes = At((RefcountOrder, U32(7))) },
         ["refcount_order-255"] = new() { Pokes = At((RefcountOrder, U32(255))) },
         ["crypt_method-3"] = new() { Pokes = At((CryptMethod, U32(3))) },
-        ["crypt_method-aes"] = new()
-        {
-            Pokes = At((CryptMethod, U32(1))),
-            RefusedByDesign = "the engine does not implement encryption",
-        },
+        ["crypt_method-aes"] = new() { Pokes = At((CryptMethod, U32(1))) },
         ["crypt_method-luks-without-header"] = new()
         {
             Pokes = At((CryptMethod, U32(2))),
-            RefusedByDesign = "the engine does not implement encryption",
+            RefusedByDesign = "qemu-img info of a LUKS image without its header crashes QEMU 7.2 (SIGSEGV); the engine reports the missing header",
         },
         ["size-2^64-1"] = new() { Pokes = At((Size, U64(ulong.MaxValue))) },
         ["size-2^63-1"] = new() { Pokes = At((Size, U64(long.MaxValue))) },
