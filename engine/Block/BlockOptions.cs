@@ -11,7 +11,7 @@ namespace Qcow2.Block;
 /// </summary>
 internal static class BlockOptions
 {
-    /// <summary>bdrv_runtime_opts' booleans (update_flags_from_options and the force-share check).</summary>
+    /// <summary>bdrv_runtime_opts' booleans (update_flags_from_options, then the force-share check, which a reopen does not make: keep it last).</summary>
     private static readonly string[] Flags = ["read-only", "auto-read-only", "cache.direct", "cache.no-flush", "force-share"];
 
     /// <summary>raw_runtime_opts of file-posix: the file protocol node's own options.</summary>
@@ -28,9 +28,9 @@ internal static class BlockOptions
     public static bool IsNodeFlag(string key) => Flags.Contains(key) || key is "discard" or "detect-zeroes" or "node-name";
 
     /// <summary>The node's flags, parsed before its children are opened ("Parameter 'read-only' expects 'on' or 'off'").</summary>
-    public static void CheckFlags(IReadOnlyDictionary<string, string> options, string prefix = "")
+    public static void CheckFlags(IReadOnlyDictionary<string, string> options, string prefix = "", bool forceShare = true)
     {
-        foreach (string flag in Flags)
+        foreach (string flag in forceShare ? Flags : Flags[..^1])
         {
             if (options.TryGetValue(prefix + flag, out string? v))
             {

@@ -75,13 +75,7 @@ public static class BlockReopen
     /// <summary>bdrv_reopen_prepare's own options: the flags, then discard and detect-zeroes.</summary>
     private static void CheckNodeFlags(Dictionary<string, string> mine, bool unmap)
     {
-        foreach (string flag in Flags)
-        {
-            if (mine.TryGetValue(flag, out string? v))
-            {
-                QemuOptionSyntax.ParseBool(flag, v);
-            }
-        }
+        BlockOptions.CheckFlags(mine, forceShare: false);
         BlockOptions.CheckDiscardAndZeroes(mine, unmap);
     }
 
