@@ -9,7 +9,11 @@ namespace Qcow2.Crypto;
 /// </summary>
 public static class Secrets
 {
-    private static readonly ConcurrentDictionary<string, byte[]> ById = new(StringComparer.Ordinal);
+    /// <summary>The secrets of the current tool run: each run (in-process runs go in parallel in the tests and the
+    /// harness) starts with <see cref="Clear"/> and sees only its own, as each QEMU process does.</summary>
+    private static readonly AsyncLocal<ConcurrentDictionary<string, byte[]>> Current = new();
+
+    private static ConcurrentDictionary<string, byte[]> ById => Current.Value ??= new(StringComparer.Ordinal);
 
     /// <summary>Adds a secret; throws <see cref="ArgumentException"/> with QEMU's message when the id is taken.</summary>
     public static void Add(string id, byte[] value)
@@ -20,8 +24,8 @@ public static class Secrets
         }
     }
 
-    /// <summary>Removes every secret (tests run several tool invocations in one process).</summary>
-    public static void Clear() => ById.Clear();
+    /// <summary>Starts the current run with no secrets (tests run several tool invocations in one process).</summary>
+    public static void Clear() => Current.Value = new(StringComparer.Ordinal);
 
     /// <summary>The secret's bytes, or null when there is no secret of that id.</summary>
     public static byte[]? Find(string id) => ById.TryGetValue(id, out byte[]? v) ? v : null;
