@@ -2,7 +2,10 @@ using System.Numerics;
 
 namespace Qcow2.Overlap;
 
-/// <summary>The qcow2 metadata structures that overlap checks protect, one bit each as QEMU's QCow2MetadataOverlap numbers them.</summary>
+/// <summary>
+/// The qcow2 metadata structures that overlap checks protect, one bit each as QEMU's QCow2MetadataOverlap numbers them
+/// (bits 0-8), and the LUKS encryption header as bit 9, which QEMU 7.2 does not protect.
+/// </summary>
 [Flags]
 public enum OverlapTypes : ushort
 {
@@ -35,6 +38,9 @@ public enum OverlapTypes : ushort
 
     /// <summary>The persistent bitmap directory.</summary>
     BitmapDirectory = 0x100,
+
+    /// <summary>The LUKS encryption header named by the crypto header extension (ours: QEMU 7.2 does not protect it).</summary>
+    CryptoHeader = 0x200,
 }
 
 /// <summary>The templates of the <c>overlap-check</c> option, with QEMU's masks.</summary>
@@ -43,14 +49,17 @@ internal static class OverlapTemplates
     /// <summary>Template <c>none</c>: no checks.</summary>
     public const OverlapTypes None = OverlapTypes.None;
 
-    /// <summary>Template <c>constant</c>: the checks upstream QEMU can do in constant time (0x12B).</summary>
+    /// <summary>
+    /// Template <c>constant</c>: the checks upstream QEMU can do in constant time (its 0x12B), plus the crypto header, whose
+    /// one range is read at open from its header extension (0x32B).
+    /// </summary>
     public const OverlapTypes Constant = OverlapTypes.MainHeader | OverlapTypes.ActiveL1 | OverlapTypes.RefcountTable
-        | OverlapTypes.SnapshotTable | OverlapTypes.BitmapDirectory;
+        | OverlapTypes.SnapshotTable | OverlapTypes.BitmapDirectory | OverlapTypes.CryptoHeader;
 
-    /// <summary>Template <c>cached</c>: the checks that need no disk access in upstream QEMU (0x17F); QEMU's default.</summary>
+    /// <summary>Template <c>cached</c>: the checks that need no disk access (QEMU's 0x17F, with the crypto header 0x37F); QEMU's default.</summary>
     public const OverlapTypes Cached = Constant | OverlapTypes.ActiveL2 | OverlapTypes.RefcountBlock | OverlapTypes.InactiveL1;
 
-    /// <summary>Template <c>all</c>: every check (0x1FF).</summary>
+    /// <summary>Template <c>all</c>: every check (QEMU's 0x1FF, with the crypto header 0x3FF).</summary>
     public const OverlapTypes All = Cached | OverlapTypes.InactiveL2;
 
     /// <summary>The template QEMU uses when no <c>overlap-check</c> option is given.</summary>
@@ -80,8 +89,8 @@ internal static class OverlapTemplates
 /// <param name="Help">QEMU's help text of the boolean option.</param>
 internal sealed record OverlapTypeInfo(OverlapTypes Type, string Name, string OptionSuffix, string Help)
 {
-    /// <summary>Number of overlap types (QEMU's QCOW2_OL_MAX_BITNR).</summary>
-    public const int Count = 9;
+    /// <summary>Number of overlap types (QEMU's QCOW2_OL_MAX_BITNR, plus our crypto header).</summary>
+    public const int Count = 10;
 
     /// <summary>The table, indexed by bit number.</summary>
     public static IReadOnlyList<OverlapTypeInfo> All { get; } =
@@ -95,6 +104,7 @@ internal sealed record OverlapTypeInfo(OverlapTypes Type, string Name, string Op
         new(OverlapTypes.InactiveL1, "inactive L1 table", "inactive-l1", "Check for unintended writes into an inactive L1 table"),
         new(OverlapTypes.InactiveL2, "inactive L2 table", "inactive-l2", "Check for unintended writes into an inactive L2 table"),
         new(OverlapTypes.BitmapDirectory, "bitmap directory", "bitmap-directory", "Check for unintended writes into the bitmap directory"),
+        new(OverlapTypes.CryptoHeader, "crypto header", "crypto-header", "Check for unintended writes into the encryption header"),
     ];
 
     /// <summary>Every defined type bit together.</summary>
@@ -121,12 +131,15 @@ internal sealed record OverlapTypeInfo(OverlapTypes Type, string Name, string Op
     /// <summary>The lowest set bit of <paramref name="types"/> (the one QEMU's ctz picks), or None.</summary>
     public static OverlapTypes Lowest(OverlapTypes types) => (OverlapTypes)((uint)types & (0u - (uint)types));
 
-    /// <summary>The order in which upstream QEMU's linear scan tests the structures; its report names the first hit.</summary>
+    /// <summary>
+    /// The order in which upstream QEMU's linear scan tests the structures; its report names the first hit. The crypto
+    /// header, which upstream does not check, comes last.
+    /// </summary>
     public static IReadOnlyList<OverlapTypes> ScanOrder { get; } =
     [
         OverlapTypes.MainHeader, OverlapTypes.ActiveL1, OverlapTypes.RefcountTable, OverlapTypes.SnapshotTable,
         OverlapTypes.InactiveL1, OverlapTypes.ActiveL2, OverlapTypes.RefcountBlock, OverlapTypes.InactiveL2,
-        OverlapTypes.BitmapDirectory,
+        OverlapTypes.BitmapDirectory, OverlapTypes.CryptoHeader,
     ];
 
     /// <summary>The first bit of <paramref name="types"/> in upstream's scan order (what qemu-img 7.2 reports), or None.</summary>

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using Qcow2.Crypto;
 using Qcow2.Format;
+using Qcow2.Overlap;
 
 namespace Qcow2;
 
@@ -30,6 +31,14 @@ public sealed partial class Qcow2Image
     /// <summary>Length of the LUKS header area.</summary>
     internal long CryptoHeaderLength { get; private set; }
 
+    /// <summary>
+    /// How much of the LUKS header area the overlap checks protect (overlap type <c>crypto header</c>): the whole area, cut
+    /// at the end of the file as it was at open. The extension's length is a u64 that QEMU does not bound, and only the
+    /// part that exists holds key material; the cut keeps a hostile length from making the metadata list enter windows
+    /// for exabytes. Zero when the area starts past the end of the file (or at an offset of 2^63 or more).
+    /// </summary>
+    internal long CryptoHeaderProtectedLength { get; private set; }
+
     /// <summary>The LUKS volume of a LUKS-encrypted image (header only when opened for metadata).</summary>
     public LuksVolume? Luks => _luks;
 
@@ -53,6 +62,9 @@ public sealed partial class Qcow2Image
         {
             throw new ImageOpenException($"Encryption header offset '{(ulong)CryptoHeaderOffset}' is not a multiple of cluster size '{_clusterSize}'");
         }
+        long fileLength = _file.Length;
+        CryptoHeaderProtectedLength = CryptoHeaderOffset < 0 || CryptoHeaderOffset >= fileLength || CryptoHeaderLength <= 0 ? 0
+            : Math.Min(CryptoHeaderLength, fileLength - CryptoHeaderOffset);
         _luks = LuksVolume.Open(ReadCryptoHeader, Password());
     }
 
@@ -189,6 +201,8 @@ public sealed partial class Qcow2Image
         _luks = LuksVolume.Create(new LuksCreateParams(e.Password, e.Spec, e.IterTimeMs), (at, data) => _file.Write(offset + at, data));
         CryptoHeaderOffset = offset;
         CryptoHeaderLength = length;
+        CryptoHeaderProtectedLength = length;
+        _tracker.Enter(offset, length, OverlapTypes.CryptoHeader);
         _header.CryptMethod = CryptLuks;
         UpdateHeader();
     }

@@ -12,7 +12,8 @@ public sealed partial class Qcow2Image
     /// list enters them at open (under a memory limit that order decides which ranges go unchecked): the header cluster,
     /// the refcount table, the refcount blocks (up to the highest used reftable entry), the active L1 table, the active
     /// L2 tables (from the in-memory L1), the snapshot table, each snapshot's L1 table and inactive L2 tables (read from
-    /// the file), and the bitmap directory. Empty structures are skipped; offsets are passed as found, even unaligned.
+    /// the file), the bitmap directory, and the LUKS encryption header (as far as the file reached at open; see
+    /// <see cref="CryptoHeaderProtectedLength"/>). Empty structures are skipped; offsets are passed as found, even unaligned.
     /// </summary>
     internal void ForEachMetadataStructure(OverlapTypes types, MetadataVisitor visit)
     {
@@ -62,6 +63,10 @@ public sealed partial class Qcow2Image
             && _bitmapDirectory.Size > 0)
         {
             visit(_bitmapDirectory.Offset, _bitmapDirectory.Size, OverlapTypes.BitmapDirectory);
+        }
+        if ((types & OverlapTypes.CryptoHeader) != 0 && CryptoHeaderProtectedLength > 0)
+        {
+            visit(CryptoHeaderOffset, CryptoHeaderProtectedLength, OverlapTypes.CryptoHeader);
         }
     }
 

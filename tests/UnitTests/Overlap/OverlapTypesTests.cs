@@ -12,17 +12,18 @@ public class OverlapTypesTests
         Assert.Multiple(() =>
         {
             Assert.That((int)OverlapTemplates.None, Is.EqualTo(0));
-            Assert.That((int)OverlapTemplates.Constant, Is.EqualTo(0x12B));
-            Assert.That((int)OverlapTemplates.Cached, Is.EqualTo(0x17F));
-            Assert.That((int)OverlapTemplates.All, Is.EqualTo(0x1FF));
+            // QEMU's 0x12B, 0x17F and 0x1FF, each with the crypto header (0x200), whose check costs constant time.
+            Assert.That((int)OverlapTemplates.Constant, Is.EqualTo(0x32B));
+            Assert.That((int)OverlapTemplates.Cached, Is.EqualTo(0x37F));
+            Assert.That((int)OverlapTemplates.All, Is.EqualTo(0x3FF));
             Assert.That(OverlapTemplates.Default, Is.EqualTo(OverlapTemplates.Cached));
         });
     }
 
     [TestCase("none", 0x000)]
-    [TestCase("constant", 0x12B)]
-    [TestCase("cached", 0x17F)]
-    [TestCase("all", 0x1FF)]
+    [TestCase("constant", 0x32B)]
+    [TestCase("cached", 0x37F)]
+    [TestCase("all", 0x3FF)]
     public void Template_names_parse(string name, int mask)
     {
         Assert.That(OverlapTemplates.TryParse(name, out var m), Is.True);
@@ -36,18 +37,18 @@ public class OverlapTypesTests
         Assert.That(OverlapTemplates.TryParse(name, out _), Is.False);
 
     [Test]
-    public void Table_lists_the_nine_types_in_bit_order_with_qemus_names()
+    public void Table_lists_the_ten_types_in_bit_order_with_qemus_names()
     {
         string[] names =
         [
             "qcow2_header", "active L1 table", "active L2 table", "refcount table", "refcount block",
-            "snapshot table", "inactive L1 table", "inactive L2 table", "bitmap directory",
+            "snapshot table", "inactive L1 table", "inactive L2 table", "bitmap directory", "crypto header",
         ];
         string[] options =
         [
             "overlap-check.main-header", "overlap-check.active-l1", "overlap-check.active-l2", "overlap-check.refcount-table",
             "overlap-check.refcount-block", "overlap-check.snapshot-table", "overlap-check.inactive-l1",
-            "overlap-check.inactive-l2", "overlap-check.bitmap-directory",
+            "overlap-check.inactive-l2", "overlap-check.bitmap-directory", "overlap-check.crypto-header",
         ];
         Assert.That(OverlapTypeInfo.All, Has.Count.EqualTo(OverlapTypeInfo.Count));
         for (int i = 0; i < OverlapTypeInfo.Count; i++)
@@ -71,6 +72,25 @@ public class OverlapTypesTests
         Assert.That((int)OverlapTypes.BitmapDirectory, Is.EqualTo(0x100));
         Assert.That(OverlapTypeInfo.Of(OverlapTypes.BitmapDirectory).Help,
             Is.EqualTo("Check for unintended writes into the bitmap directory"));
+    }
+
+    [Test]
+    public void Crypto_header_is_bit_9_in_every_template_but_none_and_last_in_scan_order()
+    {
+        Assert.Multiple(() =>
+        {
+            Assert.That((int)OverlapTypes.CryptoHeader, Is.EqualTo(0x200));
+            Assert.That(OverlapTypeInfo.Of(OverlapTypes.CryptoHeader).Help,
+                Is.EqualTo("Check for unintended writes into the encryption header"));
+            Assert.That(OverlapTemplates.None & OverlapTypes.CryptoHeader, Is.EqualTo(OverlapTypes.None));
+            Assert.That(OverlapTemplates.Constant & OverlapTypes.CryptoHeader, Is.EqualTo(OverlapTypes.CryptoHeader));
+            Assert.That(OverlapTemplates.Cached & OverlapTypes.CryptoHeader, Is.EqualTo(OverlapTypes.CryptoHeader));
+            Assert.That(OverlapTemplates.All & OverlapTypes.CryptoHeader, Is.EqualTo(OverlapTypes.CryptoHeader));
+            Assert.That(OverlapTypeInfo.ScanOrder[^1], Is.EqualTo(OverlapTypes.CryptoHeader));
+            // A write that hits the bitmap directory and the crypto header is reported as upstream's scan would report it.
+            Assert.That(OverlapTypeInfo.FirstInScanOrder(OverlapTypes.CryptoHeader | OverlapTypes.BitmapDirectory),
+                Is.EqualTo(OverlapTypes.BitmapDirectory));
+        });
     }
 
     [Test]
