@@ -2,9 +2,9 @@ namespace Qcow2.Overlap;
 
 /// <summary>One run of equally-typed clusters inside a window: the 4-byte entry of a window's compressed fragment list.</summary>
 /// <remarks>
-/// The series packs {types u8, nb_clusters_minus_one u8, relative_start u16}. Nine types do not fit a u8, so this port packs
+/// The series packs {types u8, nb_clusters_minus_one u8, relative_start u16}. Ten types do not fit a u8, so this port packs
 /// the same 4 bytes differently: bits 0-11 relative start (a window has 4096 clusters, so 12 bits suffice where the series
-/// spent 16), bits 12-19 cluster count minus one (1..256 clusters, as in the series), bits 20-31 the type bits (nine used,
+/// spent 16), bits 12-19 cluster count minus one (1..256 clusters, as in the series), bits 20-31 the type bits (ten used,
 /// room for twelve). No separate rule for the bitmap directory is needed, and the nominal size stays 4 bytes.
 /// </remarks>
 internal readonly struct MetadataFragment

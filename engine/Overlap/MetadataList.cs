@@ -11,9 +11,9 @@ namespace Qcow2.Overlap;
 /// is evicted, its fragment list regenerated if the map changed. Generation is abandoned when the fragment array would reach
 /// 4096 bytes (the growth 0, 1, 2, 4, 7, ..., 472, 709, 1064 hits 1064 entries, so from 710 runs on a fresh window): the
 /// window then keeps its map outside the cache for good, exactly as in the series.</para>
-/// <para><b>Map width.</b> The series' map is a byte map (8 types). Upstream later added the bitmap directory as bit 8, so this
-/// map holds a <see cref="ushort"/> per cluster (8192 real bytes), while the memory accounting charges the series' nominal
-/// 4096 so that its thresholds (iotest 060) behave identically.</para>
+/// <para><b>Map width.</b> The series' map is a byte map (8 types). Upstream later added the bitmap directory as bit 8, and this
+/// engine the crypto header as bit 9, so this map holds a <see cref="ushort"/> per cluster (8192 real bytes), while the memory
+/// accounting charges the series' nominal 4096 so that its thresholds (iotest 060) behave identically.</para>
 /// <para><b>Memory accounting.</b> Fixed nominal sizes: list <see cref="ListBytes"/>, window <see cref="WindowBytes"/> each
 /// (charged for every window up to <see cref="WindowCount"/>, loaded or not), cache slot <see cref="CacheSlotBytes"/> each,
 /// map <see cref="MapBytes"/>, fragment <see cref="FragmentBytes"/> per array entry (capacity, not count).

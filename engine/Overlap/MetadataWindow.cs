@@ -23,7 +23,7 @@ internal sealed class MetadataWindow
     /// <summary>Capacity of the fragment array.</summary>
     public int FragmentCapacity => Fragments?.Length ?? 0;
 
-    /// <summary>One type mask per cluster while loaded; 16 bits each so all nine types fit, with room for more (nominally 4096 bytes, really 8192).</summary>
+    /// <summary>One type mask per cluster while loaded; 16 bits each so all ten types fit, with room for more (nominally 4096 bytes, really 8192).</summary>
     public ushort[]? Map { get; set; }
 
     /// <summary>The map changed since it was built, so eviction must regenerate the fragment list.</summary>

@@ -15,7 +15,8 @@ internal enum OverlapStructuresMode
 /// <para>Accepted keys (dotted, as <c>open -o</c> and <c>--image-opts</c> give them):</para>
 /// <list type="bullet">
 /// <item><c>overlap-check</c> and its alias <c>overlap-check.template</c>: none, constant, cached, all (default cached).</item>
-/// <item><c>overlap-check.main-header</c> ... <c>overlap-check.bitmap-directory</c>: QEMU booleans overriding one bit of the template.</item>
+/// <item><c>overlap-check.main-header</c> ... <c>overlap-check.bitmap-directory</c>: QEMU booleans overriding one bit of the template;
+/// <c>overlap-check.crypto-header</c> is ours (QEMU 7.2 does not protect the LUKS header).</item>
 /// <item><c>overlap-structures.bitmap-size</c>: bytes of window-map cache, a QEMU size; cache slots = size / 4096, at least 1.
 /// Default 65536 (16 windows): the series' default was not found, and its iotest comment computes with 65536.</item>
 /// <item><c>overlap-structures.total-size-limit</c>: bytes for all list structures together, a QEMU size; default unlimited, as in the series.</item>
