@@ -1,6 +1,5 @@
 using System.Buffers.Binary;
 using Qcow2.Block;
-using Qcow2.Crypto;
 using Qcow2.Format;
 using Qcow2.Overlap;
 
@@ -15,32 +14,15 @@ namespace Qcow2.UnitTests.Engine;
 public sealed class CryptoHeaderOverlapTests
 {
     private const int Cs = 65536;
-    private const string Secret = "luksprot-sec";
 
     // qemu-img's layout of a 1 MiB LUKS image: header, reftable, refblock, L1, then the LUKS area of 2068480 bytes
     // (AES-256-XTS, 8 key slots of 4000 stripes) in the 32 clusters from 0x40000.
     private const long LuksOffset = 0x40000, LuksLength = 2068480;
 
-    [SetUp]
-    public void AddSecret()
-    {
-        Secrets.Clear();
-        Secrets.Add(Secret, "123456"u8.ToArray());
-    }
-
-    private static Storage.MemoryStorage LuksImage()
-    {
-        var storage = new Storage.MemoryStorage();
-        Qcow2Image.Format(storage, new Qcow2CreateOptions
-        {
-            Size = 1 << 20,
-            Encryption = new EncryptionCreate("luks", "123456", new LuksCipherSpec(256, "xts", "plain64", null, "sha256"), 10),
-        });
-        return storage;
-    }
+    private static Storage.MemoryStorage LuksImage() => EngineFixture.NewLuksImage(1 << 20);
 
     private static Qcow2Image Open(Storage.MemoryStorage storage, string mode, params (string Key, string Value)[] options) =>
-        EngineFixture.Open(storage, [("encrypt.key-secret", Secret), ("overlap-structures.mode", mode), .. options]);
+        EngineFixture.Open(storage, [EngineFixture.LuksOptions, ("overlap-structures.mode", mode), .. options]);
 
     [TestCase("scan")]
     [TestCase("list")]

@@ -1,4 +1,5 @@
 using Qcow2.Block;
+using Qcow2.Crypto;
 using Qcow2.Storage;
 
 namespace Qcow2.UnitTests.Engine;
@@ -11,6 +12,32 @@ internal static class EngineFixture
     {
         var storage = new MemoryStorage();
         Qcow2Image.Format(storage, new Qcow2CreateOptions { Size = size, ClusterSize = clusterSize, Version = version, RefcountBits = refcountBits });
+        return storage;
+    }
+
+    /// <summary>The secret id and passphrase <see cref="NewLuksImage"/> encrypts with; open with <see cref="LuksOptions"/>.</summary>
+    public const string LuksSecretId = "engine-fixture-sec", LuksPassphrase = "123456";
+
+    /// <summary>The image option that names the secret of <see cref="NewLuksImage"/>.</summary>
+    public static (string Key, string Value) LuksOptions => ("encrypt.key-secret", LuksSecretId);
+
+    /// <summary>
+    /// A LUKS-encrypted image (AES-256-XTS, as qemu-img creates it by default) in memory; the secret is added to the
+    /// current run's secrets (they belong to the async flow of the test, so parallel tests do not share them).
+    /// </summary>
+    public static MemoryStorage NewLuksImage(long size, int clusterSize = 65536)
+    {
+        if (Secrets.Find(LuksSecretId) is null)
+        {
+            Secrets.Add(LuksSecretId, System.Text.Encoding.UTF8.GetBytes(LuksPassphrase));
+        }
+        var storage = new MemoryStorage();
+        Qcow2Image.Format(storage, new Qcow2CreateOptions
+        {
+            Size = size,
+            ClusterSize = clusterSize,
+            Encryption = new EncryptionCreate("luks", LuksPassphrase, new LuksCipherSpec(256, "xts", "plain64", null, "sha256"), 10),
+        });
         return storage;
     }
 

@@ -16,36 +16,42 @@ public sealed class MetadataListVsScanTests
     private static IEnumerable<TestCaseData> Cases()
     {
         int? only = int.TryParse(Environment.GetEnvironmentVariable("OVERLAP_DIFF_SEED"), out int s) ? s : null;
-        var cases = new (int Seed, int ClusterSize, long Size, string MapCacheSize, string? Limit)[]
+        // Seed 8 is a LUKS image: its header (the crypto header structure) sits between the L1 table and the first L2.
+        var cases = new (int Seed, int ClusterSize, long Size, string MapCacheSize, string? Limit, bool Luks)[]
         {
-            (1, 512, 64L << 20, "65536", null),
-            (2, 512, 16L << 20, "4096", null),
-            (3, 65536, 8L << 30, "4096", null),
-            (4, 2 << 20, 64L << 30, "65536", null),
-            (5, 512, 32L << 20, "8192", "20000"),
-            (6, 4096, 1L << 30, "4096", null),
-            (7, 512, 8L << 20, "4096", "4300"),
+            (1, 512, 64L << 20, "65536", null, false),
+            (2, 512, 16L << 20, "4096", null, false),
+            (3, 65536, 8L << 30, "4096", null, false),
+            (4, 2 << 20, 64L << 30, "65536", null, false),
+            (5, 512, 32L << 20, "8192", "20000", false),
+            (6, 4096, 1L << 30, "4096", null, false),
+            (7, 512, 8L << 20, "4096", "4300", false),
+            (8, 4096, 64L << 20, "8192", null, true),
         };
         foreach (var c in cases)
         {
             if (only is null || only == c.Seed)
             {
-                yield return new TestCaseData(c.Seed, c.ClusterSize, c.Size, c.MapCacheSize, c.Limit)
-                    .SetName($"List_agrees_with_scan(seed {c.Seed}, {c.ClusterSize} B clusters, cache {c.MapCacheSize}, limit {c.Limit ?? "none"})");
+                yield return new TestCaseData(c.Seed, c.ClusterSize, c.Size, c.MapCacheSize, c.Limit, c.Luks)
+                    .SetName($"List_agrees_with_scan(seed {c.Seed}, {c.ClusterSize} B clusters, cache {c.MapCacheSize}, limit {c.Limit ?? "none"}{(c.Luks ? ", LUKS" : "")})");
             }
         }
     }
 
     [TestCaseSource(nameof(Cases))]
-    public void List_agrees_with_scan(int seed, int clusterSize, long size, string mapCacheSize, string? limit)
+    public void List_agrees_with_scan(int seed, int clusterSize, long size, string mapCacheSize, string? limit, bool luks)
     {
-        var storage = EngineFixture.NewImage(size, clusterSize);
+        var storage = luks ? EngineFixture.NewLuksImage(size, clusterSize) : EngineFixture.NewImage(size, clusterSize);
         var unchecked_ = new List<(long Start, long Length)>();
         var options = new List<(string, string)>
         {
             ("overlap-check", "all"),
             ("overlap-structures.bitmap-size", mapCacheSize),
         };
+        if (luks)
+        {
+            options.Add(EngineFixture.LuksOptions);
+        }
         if (limit is not null)
         {
             options.Add(("overlap-structures.total-size-limit", limit));
@@ -120,6 +126,10 @@ public sealed class MetadataListVsScanTests
                 img.Discard(offset, len);
                 return $"discard {offset} {len}";
             default:
+                if (img.Encrypted)
+                {
+                    return "nothing"; // compressed clusters of an encrypted image are not this test's concern
+                }
                 long c = offset & ~(long)(clusterSize - 1);
                 int n = (int)Math.Min(clusterSize, size - c);
                 try
