@@ -21,6 +21,9 @@ public abstract class QioFixture : FolderFixture
     /// <summary>Runs qio in the test's folder with empty standard input.</summary>
     protected ToolRun Qio(params string[] args) => QioWithInput("", args);
 
+    /// <summary>qemu-io's arguments for commands written as one string separated by ';': "-c" before each command.</summary>
+    protected static IEnumerable<string> CommandArgs(string commands) => commands.Split(';').SelectMany(c => new[] { "-c", c });
+
     /// <summary>iotests' _filter_qemu_io for the statistics line (and the -C line).</summary>
     public static string FilterTiming(string text)
     {
