@@ -31,22 +31,27 @@ public static class QemuNumbers
         _ => 99,
     };
 
+    /// <summary>The start of C's strtol family: skips white space from i and reads an optional sign; true for '-'.</summary>
+    private static bool SkipSpaceAndSign(string s, ref int i)
+    {
+        while (i < s.Length && IsSpace(s[i]))
+        {
+            i++;
+        }
+        if (i < s.Length && (s[i] == '+' || s[i] == '-'))
+        {
+            return s[i++] == '-';
+        }
+        return false;
+    }
+
     /// <summary>C strtoull: returns the value and sets end to the index after the last character used (0 when nothing converted).</summary>
     public static ulong StrToULL(string s, int start, int numberBase, out int end, out bool overflow)
     {
         overflow = false;
         end = start;
         int i = start;
-        while (i < s.Length && IsSpace(s[i]))
-        {
-            i++;
-        }
-        bool negative = false;
-        if (i < s.Length && (s[i] == '+' || s[i] == '-'))
-        {
-            negative = s[i] == '-';
-            i++;
-        }
+        bool negative = SkipSpaceAndSign(s, ref i);
         if ((numberBase == 0 || numberBase == 16) && i + 1 < s.Length && s[i] == '0' && (s[i + 1] == 'x' || s[i + 1] == 'X')
             && i + 2 < s.Length && DigitValue(s[i + 2]) < 16)
         {
@@ -248,16 +253,7 @@ public static class QemuNumbers
     {
         value = 0;
         int p = 0;
-        while (p < s.Length && IsSpace(s[p]))
-        {
-            p++;
-        }
-        bool negative = false;
-        if (p < s.Length && (s[p] == '+' || s[p] == '-'))
-        {
-            negative = s[p] == '-';
-            p++;
-        }
+        bool negative = SkipSpaceAndSign(s, ref p);
         int radix = 10;
         if (p < s.Length && s[p] == '0')
         {

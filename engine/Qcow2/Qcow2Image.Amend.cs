@@ -261,6 +261,22 @@ public sealed partial class Qcow2Image
         }
     }
 
+    /// <summary>Writes the header with a new version; when the write fails the old version stays in memory too.</summary>
+    private void SetVersionOrFail(uint version)
+    {
+        uint old = _header.Version;
+        _header.Version = version;
+        try
+        {
+            UpdateHeader();
+        }
+        catch (BlockIOException e)
+        {
+            _header.Version = old;
+            throw AmendError("Failed to update the image header", e);
+        }
+    }
+
     /// <summary>qcow2_mark_clean: flush and clear the dirty bit when it is set.</summary>
     private void MarkCleanOrFail()
     {
@@ -294,17 +310,7 @@ public sealed partial class Qcow2Image
             }
         }
         _amendProgress.Status(1, 2);
-        uint old = _header.Version;
-        _header.Version = 3;
-        try
-        {
-            UpdateHeader();
-        }
-        catch (BlockIOException e)
-        {
-            _header.Version = old;
-            throw AmendError("Failed to update the image header", e);
-        }
+        SetVersionOrFail(3);
         _amendProgress.Status(2, 2);
     }
 
@@ -351,16 +357,6 @@ public sealed partial class Qcow2Image
             _header.IncompatibleFeatures &= ~Features.IncompatCompression;
             _header.CompressionType = 0;
         }
-        uint old = _header.Version;
-        _header.Version = 2;
-        try
-        {
-            UpdateHeader();
-        }
-        catch (BlockIOException e)
-        {
-            _header.Version = old;
-            throw AmendError("Failed to update the image header", e);
-        }
+        SetVersionOrFail(2);
     }
 }

@@ -22,16 +22,7 @@ public sealed partial class Qcow2Image
             // QEMU asserts that the node is read-only: nothing may be written through a borrowed L1 table.
             throw new InvalidOperationException("A snapshot can only be loaded temporarily into a read-only image");
         }
-        int index = FindSnapshot(id, name);
-        if (index < 0)
-        {
-            throw new SnapshotException("Can't find snapshot", Errno.ENOENT);
-        }
-        SnapshotEntry sn = _snapshots[index];
-        if (SnapshotL1Error(sn) is (string msg, Errno errno))
-        {
-            throw new SnapshotException(msg, errno);
-        }
+        SnapshotEntry sn = _snapshots[FindUsableSnapshot(id, name, "Can't find snapshot")];
         ulong[] l1;
         try
         {

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using Qcow2.Format;
+using Qcow2.Options;
 using Qcow2.Overlap;
 
 namespace Qcow2;
@@ -110,16 +111,8 @@ public sealed partial class Qcow2Image
 
     private void DeleteSnapshotCore(string? id, string? name)
     {
-        int index = FindSnapshot(id, name);
-        if (index < 0)
-        {
-            throw new SnapshotException("Can't find the snapshot", Errno.ENOENT);
-        }
+        int index = FindUsableSnapshot(id, name, "Can't find the snapshot");
         var sn = _snapshots[index];
-        if (SnapshotL1Error(sn) is (string msg, Errno errno))
-        {
-            throw new SnapshotException(msg, errno);
-        }
         _snapshots.RemoveAt(index);
         RemoveInactiveTables(sn);
         try
@@ -245,51 +238,38 @@ public sealed partial class Qcow2Image
         return -1;
     }
 
+    /// <summary>
+    /// The index of the snapshot matching id and name whose L1 table is valid; a SnapshotException with the message
+    /// notFound (ENOENT) when there is none, or with the table's error.
+    /// </summary>
+    private int FindUsableSnapshot(string? id, string? name, string notFound)
+    {
+        int index = FindSnapshot(id, name);
+        if (index < 0)
+        {
+            throw new SnapshotException(notFound, Errno.ENOENT);
+        }
+        if (SnapshotL1Error(_snapshots[index]) is (string msg, Errno errno))
+        {
+            throw new SnapshotException(msg, errno);
+        }
+        return index;
+    }
+
     /// <summary>find_new_snapshot_id: one more than the largest id read as an unsigned decimal prefix.</summary>
     private string NextSnapshotId()
     {
         ulong max = 0;
         foreach (var s in _snapshots)
         {
-            ulong v = StrToUl(s.Id);
+            // strtoul(id, NULL, 10): leading blanks and sign, then digits; saturates at ULONG_MAX.
+            ulong v = QemuNumbers.StrToULL(s.Id, 0, 10, out _, out _);
             if (v > max)
             {
                 max = v;
             }
         }
         return unchecked(max + 1).ToString(System.Globalization.CultureInfo.InvariantCulture);
-    }
-
-    /// <summary>strtoul(s, NULL, 10): leading blanks and sign, then digits; saturates at ULONG_MAX.</summary>
-    private static ulong StrToUl(string s)
-    {
-        int p = 0;
-        while (p < s.Length && (s[p] == ' ' || (s[p] >= '\t' && s[p] <= '\r')))
-        {
-            p++;
-        }
-        bool negative = false;
-        if (p < s.Length && (s[p] == '+' || s[p] == '-'))
-        {
-            negative = s[p] == '-';
-            p++;
-        }
-        ulong v = 0;
-        bool overflow = false;
-        for (; p < s.Length && s[p] >= '0' && s[p] <= '9'; p++)
-        {
-            ulong d = (ulong)(s[p] - '0');
-            if (v > (ulong.MaxValue - d) / 10)
-            {
-                overflow = true;
-            }
-            v = unchecked(v * 10 + d);
-        }
-        if (overflow)
-        {
-            return ulong.MaxValue;
-        }
-        return negative ? unchecked(0 - v) : v;
     }
 
     /// <summary>The first entries of a table of 64-bit entries (L1, refcount table), big-endian as on disk.</summary>

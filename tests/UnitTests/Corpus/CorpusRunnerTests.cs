@@ -1,3 +1,4 @@
+using NUnit.Framework.Constraints;
 using Qcow2.Corpus;
 
 namespace Qcow2.UnitTests.Corpus;
@@ -30,9 +31,9 @@ public sealed class CorpusRunnerTests
         return new Adapter(name, [path]);
     }
 
-    /// <summary>Our adapter's output with a change made by a dd command on the file $out.</summary>
-    private Adapter Patched(string name, string dd) =>
-        Fake(name, $"out=$(mktemp); \"$BASE\" \"$1\" > \"$out\"; {dd} of=\"$out\" conv=notrunc status=none; cat \"$out\"; rm -f \"$out\"");
+    /// <summary>An adapter body: our adapter's output with a change made by a dd command on the file $out.</summary>
+    private static string Patch(string dd) =>
+        $"out=$(mktemp); \"$BASE\" \"$1\" > \"$out\"; {dd} of=\"$out\" conv=notrunc status=none; cat \"$out\"; rm -f \"$out\"";
 
     private CaseResult Run(string caseName, Adapter a, double timeoutSeconds = 30)
     {
@@ -52,68 +53,39 @@ public sealed class CorpusRunnerTests
         Assert.That(Run(Either, ours).Outcome, Is.EqualTo(Outcome.Pass));
     }
 
-    [Test]
-    public void A_changed_byte_is_wrong_data_in_its_extent()
+    /// <summary>A wrong adapter per row: the case it reads, its bash body, and the outcome (and detail) the runner gives it.</summary>
+    private static IEnumerable<TestCaseData> WrongAdapters()
     {
-        var r = Run(Valid, Patched("wrong", "printf X | dd bs=1 seek=100"));
-        Assert.That(r.Outcome, Is.EqualTo(Outcome.WrongData));
-        Assert.That(r.Detail, Does.StartWith("extent 0+131072"));
+        TestCaseData Row(string test, string caseName, string adapter, string body, Outcome outcome, IResolveConstraint? detail = null) =>
+            new TestCaseData(caseName, adapter, body, outcome, detail).SetName(test);
+
+        yield return Row("A_changed_byte_is_wrong_data_in_its_extent", Valid, "wrong", Patch("printf X | dd bs=1 seek=100"),
+            Outcome.WrongData, Does.StartWith("extent 0+131072"));
+        yield return Row("A_missing_byte_is_wrong_data", Valid, "short", "\"$BASE\" \"$1\" | head -c 1000",
+            Outcome.WrongData, Is.EqualTo("1000 bytes, expected 16777216"));
+        yield return Row("The_header_where_the_guest_reads_zeros_is_leaked_metadata", Valid, "leak-header", Patch("dd if=\"$1\" bs=512 count=1 seek=256"),
+            Outcome.LeakedMetadata, Does.Contain("magic at guest offset 131072"));
+        yield return Row("A_refcount_block_where_the_guest_reads_zeros_is_leaked_metadata", Valid, "leak-refcounts",
+            Patch("dd if=\"$1\" bs=512 skip=256 count=1 seek=300"),
+            Outcome.LeakedMetadata, Is.EqualTo("guest offset 153600 (zeros for QEMU) holds image file bytes from offset 131072"));
+        yield return Row("Leaking_on_an_i_case_fails_too", Either, "leak-i", "head -c 512 \"$1\"; head -c 1000000 /dev/zero", Outcome.LeakedMetadata);
+        yield return Row("Refusing_a_y_case_is_refused_valid", Valid, "refuse", "echo 'cannot read this' >&2; exit 1",
+            Outcome.RefusedValid, Is.EqualTo("exit 1: cannot read this"));
+        yield return Row("Reading_an_n_case_is_accepted_invalid", Invalid, "accept", "head -c 1048576 /dev/zero",
+            Outcome.AcceptedInvalid, Is.EqualTo("read 1048576 bytes"));
+        yield return Row("A_segmentation_fault_is_a_crash", Valid, "segv", "kill -SEGV $$", Outcome.Crash, Does.StartWith("exit 139 (signal 11)"));
+        yield return Row("A_crash_on_an_n_case_is_still_a_crash", Invalid, "abort", "kill -ABRT $$", Outcome.Crash);
     }
 
-    [Test]
-    public void A_missing_byte_is_wrong_data()
+    [TestCaseSource(nameof(WrongAdapters))]
+    public void A_wrong_adapter_is_caught(string caseName, string adapter, string body, Outcome outcome, IResolveConstraint? detail)
     {
-        var r = Run(Valid, Fake("short", "\"$BASE\" \"$1\" | head -c 1000"));
-        Assert.That(r, Has.Property("Outcome").EqualTo(Outcome.WrongData).And.Property("Detail").EqualTo("1000 bytes, expected 16777216"));
-    }
-
-    [Test]
-    public void The_header_where_the_guest_reads_zeros_is_leaked_metadata()
-    {
-        var r = Run(Valid, Patched("leak-header", "dd if=\"$1\" bs=512 count=1 seek=256"));
-        Assert.That(r, Has.Property("Outcome").EqualTo(Outcome.LeakedMetadata).And.Property("Detail").Contains("magic at guest offset 131072"));
-    }
-
-    [Test]
-    public void A_refcount_block_where_the_guest_reads_zeros_is_leaked_metadata()
-    {
-        var r = Run(Valid, Patched("leak-refcounts", "dd if=\"$1\" bs=512 skip=256 count=1 seek=300"));
-        Assert.That(r.Outcome, Is.EqualTo(Outcome.LeakedMetadata));
-        Assert.That(r.Detail, Is.EqualTo("guest offset 153600 (zeros for QEMU) holds image file bytes from offset 131072"));
-    }
-
-    [Test]
-    public void Leaking_on_an_i_case_fails_too()
-    {
-        var r = Run(Either, Fake("leak-i", "head -c 512 \"$1\"; head -c 1000000 /dev/zero"));
-        Assert.That(r.Outcome, Is.EqualTo(Outcome.LeakedMetadata));
-    }
-
-    [Test]
-    public void Refusing_a_y_case_is_refused_valid()
-    {
-        var r = Run(Valid, Fake("refuse", "echo 'cannot read this' >&2; exit 1"));
-        Assert.That(r, Has.Property("Outcome").EqualTo(Outcome.RefusedValid).And.Property("Detail").EqualTo("exit 1: cannot read this"));
-    }
-
-    [Test]
-    public void Reading_an_n_case_is_accepted_invalid()
-    {
-        var r = Run(Invalid, Fake("accept", "head -c 1048576 /dev/zero"));
-        Assert.That(r, Has.Property("Outcome").EqualTo(Outcome.AcceptedInvalid).And.Property("Detail").EqualTo("read 1048576 bytes"));
-    }
-
-    [Test]
-    public void A_segmentation_fault_is_a_crash()
-    {
-        var r = Run(Valid, Fake("segv", "kill -SEGV $$"));
-        Assert.That(r, Has.Property("Outcome").EqualTo(Outcome.Crash).And.Property("Detail").StartsWith("exit 139 (signal 11)"));
-    }
-
-    [Test]
-    public void A_crash_on_an_n_case_is_still_a_crash()
-    {
-        Assert.That(Run(Invalid, Fake("abort", "kill -ABRT $$")).Outcome, Is.EqualTo(Outcome.Crash));
+        var r = Run(caseName, Fake(adapter, body));
+        Assert.That(r.Outcome, Is.EqualTo(outcome));
+        if (detail is not null)
+        {
+            Assert.That(r.Detail, detail);
+        }
     }
 
     [Test]

@@ -33,7 +33,8 @@ public class CrashPointTests
         var dataAfter = CrashStates.GuestData(after, CrashScenario.DiskSize)!;
         Assert.That(CrashStates.OurCheck(after).Corrupt, Is.False, "the completed operation leaves a corrupt image");
 
-        string dir = Directory.CreateTempSubdirectory("crash-").FullName;
+        var tmp = new TempDir("crash");
+        string dir = tmp.Path;
         bool qemu = ToolProcess.Available("qemu-img");
         var seen = new HashSet<string>();
         var failures = new List<string>();
@@ -77,7 +78,7 @@ public class CrashPointTests
         }
         finally
         {
-            Directory.Delete(dir, true);
+            tmp.Dispose();
         }
         TestContext.Out.WriteLine($"| {scenario.Name} | {recorder.Ops.Count - from} | {kill.Row(qemu)} | {power.Row(qemu)} |");
         Assert.That(failures, Is.Empty, string.Join("\n", failures.Take(20)));

@@ -34,11 +34,9 @@ public class KillTests
 
     private static Outcome Run(KillTools tools)
     {
-        if (!ToolProcess.Available("qemu-img"))
-        {
-            QemuRequired.Missing("qemu-img");
-        }
-        string dir = Directory.CreateTempSubdirectory("kill-").FullName;
+        ToolProcess.Require("qemu-img");
+        var tmp = new TempDir("kill");
+        string dir = tmp.Path;
         var failures = new List<string>();
         int clean = 0, leaks = 0, corrupt = 0, copied = 0, lost = 0, snapshotKills = 0;
         try
@@ -90,7 +88,7 @@ public class KillTests
         }
         finally
         {
-            Directory.Delete(dir, true);
+            tmp.Dispose();
         }
         TestContext.Out.WriteLine($"{tools.Name}: seed {Seed}, {Kills} kills ({snapshotKills} during snapshot -c): {clean} clean, "
             + $"{leaks} leaks only, {corrupt} corrupt ({copied} with OFLAG_COPIED errors), {lost} with lost or unreadable data");

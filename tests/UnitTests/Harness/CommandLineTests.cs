@@ -4,27 +4,19 @@ namespace Qcow2.UnitTests.Harness;
 
 /// <summary>The iotests command line: option errors, --help, the CI gate on goldens, ordered output with -j.</summary>
 [TestFixture]
-public sealed class CommandLineTests
+public sealed class CommandLineTests : SandboxFixture
 {
     private const string Script = "# desc\n# group: quick\necho hello\necho \"*** done\"\n";
     private const string Golden = "QA output created by {0}\nhello\n*** done\n";
 
-    private HarnessSandbox _box = null!;
-
+    /// <summary>Adds an 'echo' target beside the sandbox's fake one.</summary>
     [SetUp]
-    public void SetUp()
-    {
-        _box = new HarnessSandbox();
-        File.WriteAllText(Path.Combine(_box.Root, "tests", "targets", "echo.target"), "capabilities: qcow2\n");
-    }
-
-    [TearDown]
-    public void TearDown() => _box.Dispose();
+    public void AddEchoTarget() => File.WriteAllText(Path.Combine(Box.Root, "tests", "targets", "echo.target"), "capabilities: qcow2\n");
 
     private (int Code, string Text) Execute(string? ci, params string[] args)
     {
         var console = new StringWriter { NewLine = "\n" };
-        int code = IotestsCommand.Execute(["--root", _box.Root, "--target", "echo", .. args], console, ci ?? "");
+        int code = IotestsCommand.Execute(["--root", Box.Root, "--target", "echo", .. args], console, ci ?? "");
         return (code, console.ToString());
     }
 
@@ -45,7 +37,7 @@ public sealed class CommandLineTests
     public void A_missing_root_and_a_missing_target_are_one_line_and_exit_2()
     {
         var console = new StringWriter { NewLine = "\n" };
-        int code = IotestsCommand.Execute(["--root", Path.Combine(_box.Root, "nowhere")], console, "");
+        int code = IotestsCommand.Execute(["--root", Path.Combine(Box.Root, "nowhere")], console, "");
         Assert.That((code, console.ToString().Count(c => c == '\n')), Is.EqualTo((2, 1)), console.ToString());
         var (code2, text2) = Execute(null, "--target", "nosuch");
         Assert.That((code2, text2.Count(c => c == '\n')), Is.EqualTo((2, 1)), text2);
@@ -83,9 +75,9 @@ public sealed class CommandLineTests
     [Test]
     public void Without_ci_a_missing_golden_is_not_run_and_a_stray_golden_is_ignored()
     {
-        _box.Add("001", Script, string.Format(Golden, "001"));
-        _box.Add("002", Script);
-        File.WriteAllText(Path.Combine(_box.Root, "tests", "golden", "003-gone.out"), "x\n");
+        Box.Add("001", Script, string.Format(Golden, "001"));
+        Box.Add("002", Script);
+        File.WriteAllText(Path.Combine(Box.Root, "tests", "golden", "003-gone.out"), "x\n");
         var (code, text) = Execute("false");
         Assert.That(code, Is.Zero, text);
         Assert.That(text, Does.Contain("002  not run: no golden").And.EndWith("Not run: 002\nPassed all 1 iotests\n1 passed, 0 failed, 1 skipped\n"));
@@ -95,9 +87,9 @@ public sealed class CommandLineTests
     [TestCase("", new[] { "--ci" })]
     public void In_ci_a_missing_golden_and_a_golden_without_scenario_fail(string ci, string[] args)
     {
-        _box.Add("001", Script, string.Format(Golden, "001"));
-        _box.Add("002", Script);
-        File.WriteAllText(Path.Combine(_box.Root, "tests", "golden", "003-gone.out"), "x\n");
+        Box.Add("001", Script, string.Format(Golden, "001"));
+        Box.Add("002", Script);
+        File.WriteAllText(Path.Combine(Box.Root, "tests", "golden", "003-gone.out"), "x\n");
         var (code, text) = Execute(ci, args);
         Assert.That(code, Is.EqualTo(1), text);
         Assert.That(text, Does.Contain("fail").And.Contain("no golden (expected "));
@@ -108,8 +100,8 @@ public sealed class CommandLineTests
     [Test]
     public void In_ci_a_named_selection_does_not_report_stray_goldens()
     {
-        _box.Add("001", Script, string.Format(Golden, "001"));
-        File.WriteAllText(Path.Combine(_box.Root, "tests", "golden", "003-gone.out"), "x\n");
+        Box.Add("001", Script, string.Format(Golden, "001"));
+        File.WriteAllText(Path.Combine(Box.Root, "tests", "golden", "003-gone.out"), "x\n");
         var (code, text) = Execute("true", "001");
         Assert.That(code, Is.Zero, text);
         Assert.That(text, Does.Not.Contain("003-gone"));
@@ -129,7 +121,7 @@ public sealed class CommandLineTests
         var stems = Enumerable.Range(1, 12).Select(i => i.ToString("000", System.Globalization.CultureInfo.InvariantCulture)).ToList();
         foreach (var s in stems)
         {
-            _box.Add(s, Script, string.Format(Golden, s));
+            Box.Add(s, Script, string.Format(Golden, s));
         }
 
         var (code, text) = Execute(null, "-j", "6");

@@ -5,21 +5,14 @@ namespace Qcow2.UnitTests.Harness;
 
 /// <summary>The scenario language and the stream model, run with a scripted fake tool.</summary>
 [TestFixture]
-public sealed class InterpreterTests
+public sealed class InterpreterTests : SandboxFixture
 {
-    private HarnessSandbox _box = null!;
-
-    [SetUp]
-    public void SetUp() => _box = new HarnessSandbox();
-
-    [TearDown]
-    public void TearDown() => _box.Dispose();
 
     private string Body(string body)
     {
-        var s = _box.Add("999", "# self-test\n" + body, "");
+        var s = Box.Add("999", "# self-test\n" + body, "");
         Assert.That(s.ParseError, Is.Null);
-        return _box.Run(s).Output["QA output created by 999\n".Length..];
+        return Box.Run(s).Output["QA output created by 999\n".Length..];
     }
 
     /// <summary>Scenario bodies and the output the interpreter gives for each, one fact a row.</summary>
@@ -64,7 +57,7 @@ public sealed class InterpreterTests
 
     [Test]
     public void Output_starts_with_the_QA_line() =>
-        Assert.That(_box.Output("echo hi\n"), Is.EqualTo("QA output created by 999\nhi\n"));
+        Assert.That(Box.Output("echo hi\n"), Is.EqualTo("QA output created by 999\nhi\n"));
 
     [Test]
     public void Variables_quotes_and_arithmetic_expand_like_the_shell() =>
@@ -91,8 +84,8 @@ public sealed class InterpreterTests
     [Test]
     public void Notrun_stops_the_scenario_with_a_reason()
     {
-        var s = _box.Add("998", "# self-test\necho before\n_notrun \"no frobnicator\"\necho after\n", "");
-        var r = _box.Run(s);
+        var s = Box.Add("998", "# self-test\necho before\n_notrun \"no frobnicator\"\necho after\n", "");
+        var r = Box.Run(s);
         Assert.That((r.Outcome, r.Reason), Is.EqualTo((Outcome.NotRun, "no frobnicator")));
     }
 
@@ -195,7 +188,7 @@ public sealed class InterpreterTests
     [Test]
     public void Source_runs_a_file_next_to_the_scenario()
     {
-        File.WriteAllText(Path.Combine(_box.Root, "tests", "iotests", "common.test"), "greet() { echo \"hello $1\"; }\nshared=yes\n");
+        File.WriteAllText(Path.Combine(Box.Root, "tests", "iotests", "common.test"), "greet() { echo \"hello $1\"; }\nshared=yes\n");
         Assert.That(Body(". ./common.test\ngreet world\necho $shared\n"), Is.EqualTo("hello world\nyes\n"));
     }
 

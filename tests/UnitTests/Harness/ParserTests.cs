@@ -5,20 +5,13 @@ namespace Qcow2.UnitTests.Harness;
 
 /// <summary>Header parsing and syntax errors that name the file and line.</summary>
 [TestFixture]
-public sealed class ParserTests
+public sealed class ParserTests : SandboxFixture
 {
-    private HarnessSandbox _box = null!;
-
-    [SetUp]
-    public void SetUp() => _box = new HarnessSandbox();
-
-    [TearDown]
-    public void TearDown() => _box.Dispose();
 
     [Test]
     public void Header_gives_description_groups_and_requirements()
     {
-        var s = _box.Add("042-name", "# Does a thing\n# group: quick rw\n# requires: qcow2, snapshots\n#\n# more text\n\necho x\n");
+        var s = Box.Add("042-name", "# Does a thing\n# group: quick rw\n# requires: qcow2, snapshots\n#\n# more text\n\necho x\n");
         using (Assert.EnterMultipleScope())
         {
             Assert.That(s.Description, Is.EqualTo("Does a thing"));
@@ -52,18 +45,18 @@ public sealed class ParserTests
     [TestCase("\necho ok \\\n  more\nqio x | _filter_nothing\n", 6, "'_filter_nothing' is not a filter")]
     public void Syntax_errors_name_file_and_line(string body, int line, string message)
     {
-        var s = _box.Add("007", "# desc\n\n" + body);
+        var s = Box.Add("007", "# desc\n\n" + body);
         Assert.That(s.ParseError, Does.Match($"tests/iotests/007:{line}: ").And.Contain(message));
     }
 
     [Test]
     public void Missing_description_is_an_error() =>
-        Assert.That(_box.Add("008", "echo x\n").ParseError, Does.Contain("008:1: the first comment line must be a one-line description"));
+        Assert.That(Box.Add("008", "echo x\n").ParseError, Does.Contain("008:1: the first comment line must be a one-line description"));
 
     [Test]
     public void A_parse_error_fails_the_scenario_and_shows_the_message()
     {
-        var r = _box.Run(_box.Add("009", "# desc\necho 'x\n", "x\n"));
+        var r = Box.Run(Box.Add("009", "# desc\necho 'x\n", "x\n"));
         Assert.That(r.Outcome, Is.EqualTo(Outcome.Fail));
         Assert.That(r.Diff, Does.Contain("009:2: unterminated single quote"));
     }
@@ -71,7 +64,7 @@ public sealed class ParserTests
     [Test]
     public void Compound_commands_nest_and_keep_their_lines()
     {
-        var s = _box.Add("010", "# desc\nfor i in 1 2; do\n  if [ $i = 1 ]; then\n    f() { echo in; }\n  fi\ndone\nf\n");
+        var s = Box.Add("010", "# desc\nfor i in 1 2; do\n  if [ $i = 1 ]; then\n    f() { echo in; }\n  fi\ndone\nf\n");
         Assert.That(s.ParseError, Is.Null);
         var loop = (ForLoop)s.Body[0];
         var branch = (IfChain)loop.Body.Statements[0];
@@ -86,5 +79,5 @@ public sealed class ParserTests
 
     [Test]
     public void Tools_used_inside_loops_and_functions_are_found() =>
-        Assert.That(_box.Add("011", "# desc\nf() { qio x; }\nfor i in 1; do _make_test_img 1M; done\n").ToolsUsed(), Is.EqualTo(new[] { "qimg", "qio" }));
+        Assert.That(Box.Add("011", "# desc\nf() { qio x; }\nfor i in 1; do _make_test_img 1M; done\n").ToolsUsed(), Is.EqualTo(new[] { "qimg", "qio" }));
 }

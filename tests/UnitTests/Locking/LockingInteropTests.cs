@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Qcow2.Block;
 using Qcow2.UnitTests.Interop;
 
@@ -152,9 +151,7 @@ public sealed class LockingInteropTests : InteropFixture
     /// <summary>The OFD lock bytes /proc/locks lists for a file, sorted and space-separated.</summary>
     private string LockedBytes(string name)
     {
-        var stat = Process.Start(new ProcessStartInfo("stat", ["-c", "%i", PathOf(name)]) { RedirectStandardOutput = true })!;
-        string inode = stat.StandardOutput.ReadToEnd().Trim();
-        stat.WaitForExit();
+        string inode = ToolProcess.Must("stat", Dir, "-c", "%i", PathOf(name)).Out.Trim();
         var bytes = new SortedSet<long>();
         foreach (string line in File.ReadAllLines("/proc/locks"))
         {

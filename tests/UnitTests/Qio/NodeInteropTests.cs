@@ -16,32 +16,38 @@ namespace Qcow2.UnitTests.Qio;
 [FixtureLifeCycle(LifeCycle.InstancePerTestCase)]
 public class NodeInteropTests : QioFixture
 {
-    [TestCase("driver=null-co,size=1M", "read -P 1 0 512;read -v 0 16;info;map")]
-    [TestCase("driver=null-co", "read -P 1 0 512;read -v 0 16;info;map")]
-    [TestCase("driver=null-co,read-zeroes=on,size=1M", "read -P 1 0 512;read -v 0 16;info;map")]
-    [TestCase("driver=null-co,foo=1", "read -P 1 0 512;read -v 0 16;info;map")]
-    [TestCase("driver=null-aio,size=1M", "read -P 1 0 512;read -v 0 16;info;map")]
-    [TestCase("driver=file,filename=a.qcow2", "read -P 1 0 512;read -v 0 16;info;map")]
-    [TestCase("driver=file", "read -P 1 0 512;read -v 0 16;info;map")]
-    [TestCase("driver=raw,offset=512,size=4096,file.filename=a.qcow2", "read -P 1 0 512;read -v 0 16;info;map")]
-    [TestCase("driver=raw,offset=1M,file.filename=a.qcow2", "read -P 1 0 512;read -v 0 16;info;map")]
-    [TestCase("driver=raw,size=513,file.filename=a.qcow2", "read -P 1 0 512;read -v 0 16;info;map")]
-    [TestCase("driver=raw,offset=65536,file.filename=a.qcow2", "read -P 1 0 512;read -v 0 16;info;map")]
-    [TestCase("driver=raw,offset=abc,file.filename=a.qcow2", "read -P 1 0 512;read -v 0 16;info;map")]
-    [TestCase("driver=raw,size=1G,file.filename=a.qcow2", "read -P 1 0 512;read -v 0 16;info;map")]
-    [TestCase("driver=copy-on-read,file.filename=a.qcow2", "read -P 1 0 512;read -v 0 16;info;map")]
-    [TestCase("driver=copy-on-read,file.driver=qcow2,file.file.filename=a.qcow2", "read -P 1 0 512;read -v 0 16;info;map")]
-    [TestCase("driver=compress,file.driver=qcow2,file.file.filename=a.qcow2", "read -P 1 0 512;read -v 0 16;info;map")]
-    [TestCase("driver=compress,file.filename=a.qcow2", "read -P 1 0 512;read -v 0 16;info;map")]
-    [TestCase("driver=qcow2,file.driver=qcow2,file.file.filename=a.qcow2", "read -P 1 0 512;read -v 0 16;info;map")]
-    [TestCase("driver=raw,file.driver=qcow2,file.file.filename=a.qcow2", "read -P 1 0 512;read -v 0 16;info;map")]
-    [TestCase("driver=foo,file.filename=a.qcow2", "read -P 1 0 512;read -v 0 16;info;map")]
-    [TestCase("driver=qcow2,file.driver=foo,file.filename=a.qcow2", "read -P 1 0 512;read -v 0 16;info;map")]
-    [TestCase("driver=copy-on-read", "read -P 1 0 512;read -v 0 16;info;map")]
-    [TestCase("driver=qcow2,file.driver=null-co,file.size=1M", "read -P 1 0 512;read -v 0 16;info;map")]
-    [TestCase("driver=copy-on-read,file.driver=qcow2,file.file.filename=a.qcow2,foo=bar", "read -P 1 0 512;read -v 0 16;info;map")]
-    [TestCase("driver=compress,file.driver=qcow2,file.file.filename=a.qcow2,file.foo=bar", "read -P 1 0 512;read -v 0 16;info;map")]
-    [TestCase("driver=raw,file.driver=raw,file.file.filename=a.qcow2", "read -P 1 0 512;read -v 0 16;info;map")]
+    /// <summary>The commands of the rows about opening a node: a read, a dump, the node's info and its map.</summary>
+    private const string Probe = "read -P 1 0 512;read -v 0 16;info;map";
+
+    /// <summary>The commands of the rows about a backing node's options: a read through to the backing data, and the map.</summary>
+    private const string ReadBacking = "read -P 2 64k 512;map";
+
+    [TestCase("driver=null-co,size=1M", Probe)]
+    [TestCase("driver=null-co", Probe)]
+    [TestCase("driver=null-co,read-zeroes=on,size=1M", Probe)]
+    [TestCase("driver=null-co,foo=1", Probe)]
+    [TestCase("driver=null-aio,size=1M", Probe)]
+    [TestCase("driver=file,filename=a.qcow2", Probe)]
+    [TestCase("driver=file", Probe)]
+    [TestCase("driver=raw,offset=512,size=4096,file.filename=a.qcow2", Probe)]
+    [TestCase("driver=raw,offset=1M,file.filename=a.qcow2", Probe)]
+    [TestCase("driver=raw,size=513,file.filename=a.qcow2", Probe)]
+    [TestCase("driver=raw,offset=65536,file.filename=a.qcow2", Probe)]
+    [TestCase("driver=raw,offset=abc,file.filename=a.qcow2", Probe)]
+    [TestCase("driver=raw,size=1G,file.filename=a.qcow2", Probe)]
+    [TestCase("driver=copy-on-read,file.filename=a.qcow2", Probe)]
+    [TestCase("driver=copy-on-read,file.driver=qcow2,file.file.filename=a.qcow2", Probe)]
+    [TestCase("driver=compress,file.driver=qcow2,file.file.filename=a.qcow2", Probe)]
+    [TestCase("driver=compress,file.filename=a.qcow2", Probe)]
+    [TestCase("driver=qcow2,file.driver=qcow2,file.file.filename=a.qcow2", Probe)]
+    [TestCase("driver=raw,file.driver=qcow2,file.file.filename=a.qcow2", Probe)]
+    [TestCase("driver=foo,file.filename=a.qcow2", Probe)]
+    [TestCase("driver=qcow2,file.driver=foo,file.filename=a.qcow2", Probe)]
+    [TestCase("driver=copy-on-read", Probe)]
+    [TestCase("driver=qcow2,file.driver=null-co,file.size=1M", Probe)]
+    [TestCase("driver=copy-on-read,file.driver=qcow2,file.file.filename=a.qcow2,foo=bar", Probe)]
+    [TestCase("driver=compress,file.driver=qcow2,file.file.filename=a.qcow2,file.foo=bar", Probe)]
+    [TestCase("driver=raw,file.driver=raw,file.file.filename=a.qcow2", Probe)]
     [TestCase("driver=copy-on-read,file.driver=qcow2,file.file.filename=c.qcow2", "read -P 2 64k 512;map;read -P 0 0 4k;map;read 512k 4k;map;read -P 0 900k 200k")]
     [TestCase("driver=copy-on-read,file.driver=qcow2,file.file.filename=a.qcow2", "read 128k 4k;map;write -P 3 256k 4k;map")]
     [TestCase("driver=copy-on-read,file.driver=qcow2,file.file.filename=c.qcow2,file.read-only=on", "read 64k 4k;map")]
@@ -67,30 +73,24 @@ public class NodeInteropTests : QioFixture
     [TestCase("driver=copy-on-read,file.driver=raw,file.file.filename=r.raw", "read 0 512;map")]
     [TestCase("driver=compress,file.driver=raw,file.file.filename=r.raw", "read 0 512")]
     [TestCase("driver=copy-on-read,file.driver=compress,file.file.driver=qcow2,file.file.file.filename=a.qcow2", "write -P 8 192k 64k;read -P 8 192k 64k;map")]
-    [TestCase("driver=qcow2,file.filename=c.qcow2,backing.driver=raw", "read -P 2 64k 512;map")]
-    [TestCase("driver=qcow2,file.filename=c.qcow2,backing.lazy-refcounts=foo", "read -P 2 64k 512;map")]
-    [TestCase("driver=qcow2,file.filename=c.qcow2,backing.foo=bar", "read -P 2 64k 512;map")]
-    [TestCase("driver=qcow2,file.filename=c.qcow2,backing.file.filename=a.qcow2", "read -P 2 64k 512;map")]
-    [TestCase("driver=qcow2,file.filename=c.qcow2,backing.l2-cache-size=abc", "read -P 2 64k 512;map")]
-    [TestCase("driver=qcow2,file.filename=c.qcow2,backing=", "read -P 2 64k 512;map")]
-    [TestCase("driver=qcow2,file.filename=c.qcow2,backing=null", "read -P 2 64k 512;map")]
-    [TestCase("driver=qcow2,file.filename=c.qcow2,backing.driver=null-co", "read -P 2 64k 512;map")]
-    [TestCase("driver=qcow2,file.filename=c.qcow2,backing.file.locking=x", "read -P 2 64k 512;map")]
-    [TestCase("driver=qcow2,file.filename=c.qcow2,backing.read-only=off", "read -P 2 64k 512;map")]
-    [TestCase("driver=qcow2,file.filename=c.qcow2,backing.node-name=1x", "read -P 2 64k 512;map")]
-    [TestCase("driver=qcow2,file.filename=c.qcow2,backing.driver=copy-on-read,backing.file.driver=qcow2,backing.file.file.filename=b.qcow2", "read -P 2 64k 512;map")]
-    [TestCase("driver=qcow2,file.filename=c.qcow2,backing.file.filename=b.qcow2", "read -P 2 64k 512;map")]
-    [TestCase("driver=qcow2,file.filename=c.qcow2,backing.driver=qcow2,backing.file.driver=file,backing.file.filename=b.qcow2", "read -P 2 64k 512;map")]
-    [TestCase("driver=qcow2,file.filename=c.qcow2,backing.driver=raw,backing.offset=512", "read -P 2 64k 512;map")]
+    [TestCase("driver=qcow2,file.filename=c.qcow2,backing.driver=raw", ReadBacking)]
+    [TestCase("driver=qcow2,file.filename=c.qcow2,backing.lazy-refcounts=foo", ReadBacking)]
+    [TestCase("driver=qcow2,file.filename=c.qcow2,backing.foo=bar", ReadBacking)]
+    [TestCase("driver=qcow2,file.filename=c.qcow2,backing.file.filename=a.qcow2", ReadBacking)]
+    [TestCase("driver=qcow2,file.filename=c.qcow2,backing.l2-cache-size=abc", ReadBacking)]
+    [TestCase("driver=qcow2,file.filename=c.qcow2,backing=", ReadBacking)]
+    [TestCase("driver=qcow2,file.filename=c.qcow2,backing=null", ReadBacking)]
+    [TestCase("driver=qcow2,file.filename=c.qcow2,backing.driver=null-co", ReadBacking)]
+    [TestCase("driver=qcow2,file.filename=c.qcow2,backing.file.locking=x", ReadBacking)]
+    [TestCase("driver=qcow2,file.filename=c.qcow2,backing.read-only=off", ReadBacking)]
+    [TestCase("driver=qcow2,file.filename=c.qcow2,backing.node-name=1x", ReadBacking)]
+    [TestCase("driver=qcow2,file.filename=c.qcow2,backing.driver=copy-on-read,backing.file.driver=qcow2,backing.file.file.filename=b.qcow2", ReadBacking)]
+    [TestCase("driver=qcow2,file.filename=c.qcow2,backing.file.filename=b.qcow2", ReadBacking)]
+    [TestCase("driver=qcow2,file.filename=c.qcow2,backing.driver=qcow2,backing.file.driver=file,backing.file.filename=b.qcow2", ReadBacking)]
+    [TestCase("driver=qcow2,file.filename=c.qcow2,backing.driver=raw,backing.offset=512", ReadBacking)]
     public void Nodes_behave_as_in_qemu_io(string imageOpts, string commands)
     {
-        var args = new List<string>();
-        foreach (string c in commands.Split(';'))
-        {
-            args.Add("-c");
-            args.Add(c);
-        }
-        args.AddRange(["--image-opts", imageOpts]);
+        string[] args = [.. CommandArgs(commands), "--image-opts", imageOpts];
         string real = RunOnFreshImages(() => ToolProcess.Run("qemu-io", Dir, [.. args]));
         string ours = RunOnFreshImages(() => InProcess.Qio(Dir, [.. args]));
         Assert.That(ours, Is.EqualTo(real.Replace("qemu-io", "qio")), "qio " + string.Join(' ', args));

@@ -4,16 +4,6 @@ using Qcow2.Tools.Qio;
 
 namespace Qcow2.UnitTests.Qio;
 
-/// <summary>The result of one in-process qio run.</summary>
-/// <param name="ExitCode">exit status</param>
-/// <param name="Out">standard output</param>
-/// <param name="Err">standard error</param>
-public sealed record QioResult(int ExitCode, string Out, string Err)
-{
-    /// <inheritdoc/>
-    public override string ToString() => $"exit {ExitCode}\n--- stdout\n{Out}--- stderr\n{Err}";
-}
-
 /// <summary>Base for qio tests: a temporary folder per test, a 1 MiB raw image in it, and in-process runs of QioTool.</summary>
 public abstract class QioFixture : FolderFixture
 {
@@ -26,14 +16,13 @@ public abstract class QioFixture : FolderFixture
     }
 
     /// <summary>Runs qio in the test's folder with the given standard input.</summary>
-    protected QioResult QioWithInput(string input, params string[] args)
-    {
-        var r = InProcess.Run(QioTool.Run, Dir, args, input);
-        return new QioResult(r.ExitCode, r.Out, r.Err);
-    }
+    protected ToolRun QioWithInput(string input, params string[] args) => InProcess.Run(QioTool.Run, Dir, args, input);
 
     /// <summary>Runs qio in the test's folder with empty standard input.</summary>
-    protected QioResult Qio(params string[] args) => QioWithInput("", args);
+    protected ToolRun Qio(params string[] args) => QioWithInput("", args);
+
+    /// <summary>qemu-io's arguments for commands written as one string separated by ';': "-c" before each command.</summary>
+    protected static IEnumerable<string> CommandArgs(string commands) => commands.Split(';').SelectMany(c => new[] { "-c", c });
 
     /// <summary>iotests' _filter_qemu_io for the statistics line (and the -C line).</summary>
     public static string FilterTiming(string text)

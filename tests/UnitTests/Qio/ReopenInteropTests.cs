@@ -96,13 +96,7 @@ public class ReopenInteropTests : QioFixture
     [TestCase("a.qcow2", "", "write -P 1 0 64k;reopen -o l2-cache-size=8k,refcount-cache-size=8k;write -P 2 64k 64k;read -P 1 0 64k;read -P 2 64k 64k")]
     public void Reopen_behaves_as_in_qemu_io(string image, string flags, string commands)
     {
-        var args = new List<string>(flags.Split(' ', StringSplitOptions.RemoveEmptyEntries));
-        foreach (string c in commands.Split(';'))
-        {
-            args.Add("-c");
-            args.Add(c);
-        }
-        args.Add(image);
+        string[] args = [.. flags.Split(' ', StringSplitOptions.RemoveEmptyEntries), .. CommandArgs(commands), image];
         var (realOut, realErr, realCode, realHeader) = RunOnFreshImages(() => ToolProcess.Run("qemu-io", Dir, [.. args]));
         var (ourOut, ourErr, ourCode, ourHeader) = RunOnFreshImages(() => InProcess.Qio(Dir, [.. args]));
         string what = "qio " + string.Join(' ', args);
