@@ -45,6 +45,9 @@ public sealed partial class LuksVolume : IDisposable
     /// <summary>The cipher specification.</summary>
     public LuksCipherSpec Spec { get; }
 
+    /// <summary>The master key once unlocked, else null.</summary>
+    internal byte[]? MasterKey => _masterKey;
+
     /// <summary>Whether the payload can be encrypted and decrypted (a passphrase unlocked a key slot).</summary>
     public bool Unlocked => _cipher is not null;
 
