@@ -75,6 +75,7 @@ public sealed partial class LuksVolume
         // QEMU unlocks the master key again with the image's own secret; the open already did that.
         byte[] master = _masterKey ?? throw new InvalidOperationException("LUKS volume is not unlocked");
         string password = LookupSecret(change.NewSecret);
+        _ = KeyMaterialLength(keyslot);
         uint iterations = SlotIterations(unchecked((ulong)(change.IterTimeMs ?? DefaultIterTimeMs)), keyslot);
         WriteSlot(keyslot, password, master, iterations, write);
         write(0, Header.ToBytes());
@@ -167,16 +168,36 @@ public sealed partial class LuksVolume
     private void EraseKey(int index, LuksWrite write)
     {
         var slot = Header.Slots[index];
+        int length = KeyMaterialLength(index);
         slot.Salt = new byte[LuksHeader.SaltLength];
         slot.Iterations = 0;
         slot.Active = false;
         write(0, Header.ToBytes());
-        var garbage = new byte[checked((int)Header.KeyBytes * (int)slot.Stripes)];
+        var garbage = new byte[length];
         for (int i = 0; i < EraseIterations; i++)
         {
             RandomNumberGenerator.Fill(garbage);
             write((long)slot.KeyOffset * LuksHeader.SectorSize, garbage);
         }
+    }
+
+    /// <summary>
+    /// Bytes of a slot's key material, checked to lie inside the LUKS area as qcrypto_block_luks_check_header checks
+    /// it (QEMU at open, here before a slot of a hostile header is written).
+    /// </summary>
+    private int KeyMaterialLength(int index)
+    {
+        var slot = Header.Slots[index];
+        if (slot.Stripes == 0)
+        {
+            throw Refused($"Keyslot {index} is corrupted (stripes == 0)");
+        }
+        long length = (long)Header.KeyBytes * slot.Stripes;
+        if ((long)slot.KeyOffset * LuksHeader.SectorSize + length > Length || length > Array.MaxLength)
+        {
+            throw Refused($"Keyslot {index} is overlapping with the encrypted payload");
+        }
+        return (int)length;
     }
 
     /// <summary>qcrypto_secret_lookup_as_utf8 during an amend: QEMU's message when the id is unknown.</summary>
