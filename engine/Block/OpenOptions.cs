@@ -39,6 +39,12 @@ public sealed class OpenOptions
     /// <summary>Opens the file protocol node itself as the device (driver=file): a raw view named "file".</summary>
     internal bool FileNode { get; set; }
 
+    /// <summary>The passphrase of an image just created, reopened to preallocate it (in place of encrypt.key-secret).</summary>
+    internal string? CreatedPassword { get; init; }
+
+    /// <summary>The LUKS master key of an image just created: checked against the header instead of unlocking a slot again.</summary>
+    internal byte[]? CreatedMasterKey { get; init; }
+
     /// <summary>BDRV_O_UNMAP: discard requests may reach the file (qemu-io's default, changed by its -d; qemu-img leaves it
     /// off). The discard option overrides it; detect-zeroes=unmap needs it.</summary>
     public bool Unmap { get; set; }

@@ -17,7 +17,7 @@ public sealed record LuksCreateParams(string Password, LuksCipherSpec Spec, long
 /// A LUKS v1 volume (crypto/block-luks.c): the header, and once unlocked the master key and the payload cipher.
 /// Opened without a passphrase (qemu-img info, BDRV_O_NO_IO) only the header is known.
 /// </summary>
-public sealed class LuksVolume : IDisposable
+public sealed partial class LuksVolume : IDisposable
 {
     /// <summary>Stripes of the anti-forensic split (QCRYPTO_BLOCK_LUKS_STRIPES).</summary>
     public const int Stripes = 4000;
@@ -29,6 +29,9 @@ public sealed class LuksVolume : IDisposable
     private const long MinSlotIterations = 1000, MinMasterIterations = 1000;
 
     private SectorCipher? _cipher;
+
+    /// <summary>The master key once unlocked (keyslot amendment stores it under a new passphrase).</summary>
+    private byte[]? _masterKey;
 
     private LuksVolume(LuksHeader header, LuksCipherSpec spec)
     {
@@ -42,6 +45,9 @@ public sealed class LuksVolume : IDisposable
     /// <summary>The cipher specification.</summary>
     public LuksCipherSpec Spec { get; }
 
+    /// <summary>The master key once unlocked, else null.</summary>
+    internal byte[]? MasterKey => _masterKey;
+
     /// <summary>Whether the payload can be encrypted and decrypted (a passphrase unlocked a key slot).</summary>
     public bool Unlocked => _cipher is not null;
 
@@ -51,44 +57,85 @@ public sealed class LuksVolume : IDisposable
     /// <summary>Opens a volume; with a password the key slots are tried until one unlocks (else QEMU's error).</summary>
     public static LuksVolume Open(LuksRead read, string? password)
     {
-        var raw = new byte[LuksHeader.Size];
-        read(0, raw);
-        var header = LuksHeader.Parse(raw);
-        var volume = new LuksVolume(header, LuksCipherSpec.FromHeader(header));
+        var volume = OpenHeader(read);
         if (password is not null)
         {
             byte[] key = volume.FindMasterKey(read, password)
                 ?? throw new ImageOpenException("Invalid password, cannot unlock any keyslot", Errno.EPERM);
-            volume._cipher = new SectorCipher(volume.Spec, key);
+            volume.Unlock(key);
         }
         return volume;
     }
 
+    /// <summary>
+    /// Opens a volume with its master key already known (the image just created): the key is checked against the
+    /// header's digest instead of being unlocked from a slot, which would cost the slot's PBKDF2 time again.
+    /// </summary>
+    internal static LuksVolume OpenWithMasterKey(LuksRead read, byte[] masterKey)
+    {
+        var volume = OpenHeader(read);
+        if (!volume.IsMasterKey(masterKey))
+        {
+            throw new ImageOpenException("Invalid password, cannot unlock any keyslot", Errno.EPERM);
+        }
+        volume.Unlock(masterKey);
+        return volume;
+    }
+
+    private static LuksVolume OpenHeader(LuksRead read)
+    {
+        var raw = new byte[LuksHeader.Size];
+        read(0, raw);
+        var header = LuksHeader.Parse(raw);
+        return new LuksVolume(header, LuksCipherSpec.FromHeader(header));
+    }
+
+    private void Unlock(byte[] key)
+    {
+        _masterKey = key;
+        _cipher = new SectorCipher(Spec, key);
+    }
+
+    /// <summary>qcrypto_block_luks_find_key: the master key from the first active slot the password opens, or null.</summary>
     private byte[]? FindMasterKey(LuksRead read, string password)
     {
-        var hash = LuksCipherSpec.HashName(Spec.Hash);
-        int keyBytes = (int)Header.KeyBytes;
-        foreach (var slot in Header.Slots.Where(s => s.Active))
+        for (int i = 0; i < LuksHeader.SlotCount; i++)
         {
-            if (slot.Stripes == 0 || slot.Stripes > Stripes * 16 || slot.Iterations == 0)
+            if (TryLoadKey(read, i, password) is byte[] key)
             {
-                continue;
-            }
-            byte[] slotKey = Rfc2898DeriveBytes.Pbkdf2(Encoding.UTF8.GetBytes(password), slot.Salt, (int)slot.Iterations, hash, keyBytes);
-            var split = new byte[checked(keyBytes * (int)slot.Stripes)];
-            read((long)slot.KeyOffset * LuksHeader.SectorSize, split);
-            using (var c = new SectorCipher(Spec, slotKey))
-            {
-                c.Decrypt(0, split);
-            }
-            byte[] candidate = AfSplit.Merge(hash, split, keyBytes, (int)slot.Stripes);
-            byte[] digest = Rfc2898DeriveBytes.Pbkdf2(candidate, Header.MasterKeySalt, (int)Header.MasterKeyIterations, hash, LuksHeader.DigestLength);
-            if (CryptographicOperations.FixedTimeEquals(digest, Header.MasterKeyDigest))
-            {
-                return candidate;
+                return key;
             }
         }
         return null;
+    }
+
+    /// <summary>qcrypto_block_luks_load_key: the master key when slot i is active and the password opens it, else null.</summary>
+    private byte[]? TryLoadKey(LuksRead read, int index, string password)
+    {
+        var hash = LuksCipherSpec.HashName(Spec.Hash);
+        int keyBytes = (int)Header.KeyBytes;
+        var slot = Header.Slots[index];
+        if (!slot.Active || slot.Stripes == 0 || slot.Stripes > Stripes * 16 || slot.Iterations == 0)
+        {
+            return null;
+        }
+        byte[] slotKey = Rfc2898DeriveBytes.Pbkdf2(Encoding.UTF8.GetBytes(password), slot.Salt, (int)slot.Iterations, hash, keyBytes);
+        var split = new byte[checked(keyBytes * (int)slot.Stripes)];
+        read((long)slot.KeyOffset * LuksHeader.SectorSize, split);
+        using (var c = new SectorCipher(Spec, slotKey))
+        {
+            c.Decrypt(0, split);
+        }
+        byte[] candidate = AfSplit.Merge(hash, split, keyBytes, (int)slot.Stripes);
+        return IsMasterKey(candidate) ? candidate : null;
+    }
+
+    /// <summary>Whether a key's PBKDF2 digest is the header's master key digest.</summary>
+    private bool IsMasterKey(byte[] candidate)
+    {
+        var hash = LuksCipherSpec.HashName(Spec.Hash);
+        byte[] digest = Rfc2898DeriveBytes.Pbkdf2(candidate, Header.MasterKeySalt, (int)Header.MasterKeyIterations, hash, LuksHeader.DigestLength);
+        return CryptographicOperations.FixedTimeEquals(digest, Header.MasterKeyDigest);
     }
 
     /// <summary>The LUKS area a new volume of this spec needs, before it is created (header plus eight slots).</summary>
@@ -131,7 +178,7 @@ public sealed class LuksVolume : IDisposable
         var volume = new LuksVolume(header, spec);
         volume.WriteSlot(0, p.Password, master, (uint)Math.Clamp(scaled, MinSlotIterations, int.MaxValue), write);
         write(0, header.ToBytes());
-        volume._cipher = new SectorCipher(spec, master);
+        volume.Unlock(master);
         return volume;
     }
 

@@ -245,6 +245,20 @@ public static class QemuNumbers
         return true;
     }
 
+    /// <summary>qemu_strtoi64 with base 0 over the whole text (what QEMU's QAPI visitors read an 'int' with).</summary>
+    public static bool StrToI64(string text, out long value)
+    {
+        Status st = StrToU64(text, 0, out ulong u);
+        value = (long)u;
+        if (st != Status.Ok)
+        {
+            return false;
+        }
+        bool negative = text.TrimStart().StartsWith('-');
+        // Out of the int64 range: positive above long.MaxValue, negative below long.MinValue.
+        return negative ? value < 0 || value == 0 : value >= 0;
+    }
+
     /// <summary>
     /// C strtol(s, &amp;end, 0) over the whole string: returns false when text is left over (or nothing converted from a
     /// non-empty string); value is clamped to long's range as strtol clamps it.

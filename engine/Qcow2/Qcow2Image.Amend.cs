@@ -8,8 +8,11 @@ namespace Qcow2;
 /// </summary>
 public sealed class AmendRequest
 {
-    /// <summary>Whether any encrypt.* option was given.</summary>
-    public bool EncryptOptions { get; init; }
+    /// <summary>The encrypt.* options given, by name without the prefix, as given (null: none given).</summary>
+    public IReadOnlyDictionary<string, string>? Encrypt { get; init; }
+
+    /// <summary>--force: keyslot changes may overwrite an active keyslot or erase the last one.</summary>
+    public bool Force { get; init; }
 
     /// <summary>The new virtual size (0 or null: unchanged).</summary>
     public ulong? Size { get; init; }
@@ -83,11 +86,17 @@ public sealed partial class Qcow2Image
         int oldVersion = (int)_header.Version;
         var (newVersion, lazy, dataFileRaw, refcountBits) = PlanAmend(r);
 
-        _amendProgress.Total = (newVersion != oldVersion ? 1 : 0) + (refcountBits != RefcountBits ? 1 : 0);
+        _amendProgress.Total = (newVersion != oldVersion ? 1 : 0) + (refcountBits != RefcountBits ? 1 : 0) + (r.Encrypt is null ? 0 : 1);
         if (newVersion > oldVersion)
         {
             _amendProgress.Current = AmendOperation.Upgrading;
             Upgrade();
+        }
+        if (r.Encrypt is not null)
+        {
+            // The keyslot change reports no progress of its own, as in QEMU.
+            _amendProgress.Current = AmendOperation.UpdatingEncryption;
+            AmendEncryption(r.Encrypt, r.Force);
         }
         if (refcountBits != RefcountBits)
         {
@@ -148,9 +157,9 @@ public sealed partial class Qcow2Image
         int refcountBits = RefcountBits;
 
         // The options in the order of QEMU's amend option list.
-        if (r.EncryptOptions)
+        if (r.Encrypt is not null)
         {
-            throw AmendError("Can't amend encryption options - encryption not present", Errno.EINVAL);
+            CheckEncryptionAmendable();
         }
         if (r.Compat is not null)
         {
@@ -213,7 +222,7 @@ public sealed partial class Qcow2Image
         }
     }
 
-    private enum AmendOperation { None, Upgrading, ChangingRefcountOrder, Downgrading }
+    private enum AmendOperation { None, Upgrading, UpdatingEncryption, ChangingRefcountOrder, Downgrading }
 
     /// <summary>
     /// qcow2_amend_helper_cb: turns each operation's (done, work) into one figure for the whole amend, projecting the

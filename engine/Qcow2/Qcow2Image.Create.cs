@@ -10,11 +10,20 @@ public sealed partial class Qcow2Image
     /// <summary>Creates a new image file at path (overwriting it), laid out as qemu-img create lays it out.</summary>
     public static void Create(string path, Qcow2CreateOptions options)
     {
+        byte[]? masterKey;
         using (var storage = FileStorage.Create(path))
         {
-            Format(storage, options);
+            masterKey = FormatImage(storage, options);
         }
-        var openOptions = new OpenOptions { Format = "qcow2", NoBacking = true, Options = { ["overlap-check"] = "none" } };
+        // QEMU preallocates through the image it just encrypted; the reopen here gets the key it made.
+        var openOptions = new OpenOptions
+        {
+            Format = "qcow2",
+            NoBacking = true,
+            Options = { ["overlap-check"] = "none" },
+            CreatedPassword = options.Encryption?.Password,
+            CreatedMasterKey = masterKey,
+        };
         if (options.DataFile is not null)
         {
             CreateDataFileContents(path, options, openOptions);
@@ -37,7 +46,10 @@ public sealed partial class Qcow2Image
     /// Writes an empty image as qcow2_co_create does: header in cluster 0, a one-cluster refcount table at cluster 1
     /// whose first block is cluster 2, the three clusters counted, then the size set, which puts the L1 table at cluster 3.
     /// </summary>
-    public static void Format(IStorage storage, Qcow2CreateOptions o)
+    public static void Format(IStorage storage, Qcow2CreateOptions o) => FormatImage(storage, o);
+
+    /// <summary><see cref="Format"/>, returning the LUKS master key of an image it encrypted with LUKS.</summary>
+    private static byte[]? FormatImage(IStorage storage, Qcow2CreateOptions o)
     {
         int clusterBits = System.Numerics.BitOperations.Log2((uint)o.ClusterSize);
         int cs = o.ClusterSize;
@@ -76,6 +88,7 @@ public sealed partial class Qcow2Image
         img._l2Cache.Flush();
         img._refcounts.Cache.Flush();
         img._disposed = true;
+        return img._luks?.MasterKey;
     }
 
     /// <summary>Sets the virtual size of a freshly created image: grows the L1 table exactly and writes the size field (qcow2_co_truncate).</summary>

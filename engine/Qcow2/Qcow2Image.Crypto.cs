@@ -65,7 +65,9 @@ public sealed partial class Qcow2Image
         long fileLength = _file.Length;
         CryptoHeaderProtectedLength = CryptoHeaderOffset < 0 || CryptoHeaderOffset >= fileLength || CryptoHeaderLength <= 0 ? 0
             : Math.Min(CryptoHeaderLength, fileLength - CryptoHeaderOffset);
-        _luks = LuksVolume.Open(ReadCryptoHeader, Password());
+        _luks = _options.CreatedMasterKey is byte[] key && !_options.NoIo
+            ? LuksVolume.OpenWithMasterKey(ReadCryptoHeader, key)
+            : LuksVolume.Open(ReadCryptoHeader, Password());
     }
 
     /// <summary>After the extensions: the AES key, or QEMU's refusal of a LUKS image without its header.</summary>
@@ -97,6 +99,10 @@ public sealed partial class Qcow2Image
         if (_options.NoIo)
         {
             return null;
+        }
+        if (_options.CreatedPassword is string created)
+        {
+            return created;
         }
         if (!_options.Options.TryGetValue(KeySecretOption, out string? id))
         {
@@ -178,8 +184,8 @@ public sealed partial class Qcow2Image
     }
 
     /// <summary>
-    /// qcow2_set_up_encryption on a new image: for LUKS the header area is allocated as clusters (the unused tail of
-    /// the last one zeroed), the volume created in it and named by the crypto header extension; legacy AES only sets
+    /// qcow2_set_up_encryption on a new image: for LUKS the header area is allocated as clusters (all of them zeroed
+    /// first), the volume created in it and named by the crypto header extension; legacy AES only sets
     /// the crypt method.
     /// </summary>
     private void SetUpEncryption(EncryptionCreate? e)
@@ -197,7 +203,8 @@ public sealed partial class Qcow2Image
         long length = LuksVolume.AreaLength(e.Spec);
         long offset = AllocClusters(length);
         long clusters = (length + _clusterSize - 1) & ~(long)(_clusterSize - 1);
-        _file.WriteZeroes(offset + length, clusters - length);
+        // qcow2_crypto_hdr_init_func zeroes all the clusters first (allocated on the host, as QEMU's are).
+        _file.WriteZeroes(offset, clusters);
         _luks = LuksVolume.Create(new LuksCreateParams(e.Password, e.Spec, e.IterTimeMs), (at, data) => _file.Write(offset + at, data));
         CryptoHeaderOffset = offset;
         CryptoHeaderLength = length;

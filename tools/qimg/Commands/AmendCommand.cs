@@ -3,7 +3,7 @@ using Qcow2.Cli;
 
 namespace Qcow2.Tools.Qimg;
 
-/// <summary>qimg amend: qemu-img 7.2's img_amend (change compat, refcount width, lazy refcounts or size of a qcow2 image).</summary>
+/// <summary>qimg amend: qemu-img 7.2's img_amend (change compat, refcount width, lazy refcounts, size or the LUKS keyslots of a qcow2 image).</summary>
 public static class AmendCommand
 {
     private static readonly IReadOnlyList<LongOption> LongOptions =
@@ -27,6 +27,7 @@ public static class AmendCommand
     public static int Run(string[] args, ToolContext ctx)
     {
         string? options = null;
+        bool force = false;
         var g = new CommandOptions(args, ":ho:f:t:pq", LongOptions, ctx);
         for (int c; (c = g.Next()) != -1;)
         {
@@ -36,7 +37,8 @@ public static class AmendCommand
                     options = CreateCommand.AccumulateOptions(options, g.OptArg!);
                     break;
                 case OptionCode.Force:
-                    // Only encryption amendments look at --force, and qimg has none.
+                    // Only keyslot changes look at --force.
+                    force = true;
                     break;
             }
         }
@@ -47,7 +49,7 @@ public static class AmendCommand
         var bar = new Progress(ctx, g.ShowProgress);
         try
         {
-            return Amend(ctx, g, options, g.Format, g.Cache ?? CacheModes.Default, g.ImageOpts, bar);
+            return Amend(ctx, g, options, force, bar);
         }
         finally
         {
@@ -55,8 +57,11 @@ public static class AmendCommand
         }
     }
 
-    private static int Amend(ToolContext ctx, CommandOptions g, string options, string? fmt, string cache, bool imageOpts, Progress bar)
+    private static int Amend(ToolContext ctx, CommandOptions g, string options, bool force, Progress bar)
     {
+        string? fmt = g.Format;
+        string cache = g.Cache ?? CacheModes.Default;
+        bool imageOpts = g.ImageOpts;
         string? filename = g.Operands.Count == 1 ? g.Operands[0] : null;
         if (fmt is not null && QemuOpts.HasHelpOption(options))
         {
@@ -85,7 +90,8 @@ public static class AmendCommand
         var opts = ParseAmendOptions(ctx, options);
         var request = new AmendRequest
         {
-            EncryptOptions = Qcow2Amend.Any(d => d.Name.StartsWith("encrypt.", StringComparison.Ordinal) && opts.Has(d.Name)),
+            Encrypt = EncryptOptions(opts),
+            Force = force,
             Size = opts.Get("size")?.Number,
             Compat = opts.GetString("compat"),
             BackingFile = opts.GetString("backing_file"),
@@ -116,6 +122,15 @@ public static class AmendCommand
         }
         bar.Print(100);
         return 0;
+    }
+
+    /// <summary>The encrypt.* options given (qcow2_extract_crypto_opts), by name without the prefix, or null when none was given.</summary>
+    private static Dictionary<string, string>? EncryptOptions(QemuOpts opts)
+    {
+        const string Prefix = "encrypt.";
+        var given = Qcow2Amend.Where(d => d.Name.StartsWith(Prefix, StringComparison.Ordinal) && opts.Has(d.Name))
+            .ToDictionary(d => d.Name[Prefix.Length..], d => opts.GetString(d.Name)!, StringComparer.Ordinal);
+        return given.Count == 0 ? null : given;
     }
 
     /// <summary>Parses the -o options against qcow2's amend list; one only creation knows gets a hint saying so.</summary>

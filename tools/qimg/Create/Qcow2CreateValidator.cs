@@ -1,3 +1,5 @@
+using Qcow2.Options;
+
 namespace Qcow2.Tools.Qimg;
 
 /// <summary>
@@ -48,7 +50,7 @@ public static class Qcow2CreateValidator
         }
         CheckEnum(opts, "preallocation", "preallocation", v => v is ("off" or "metadata" or "falloc" or "full"));
         OptValue? refcountBits = opts.Get("refcount_bits");
-        if (refcountBits is not null && !TryParseInt64(refcountBits.Text, out _))
+        if (refcountBits is not null && !QemuNumbers.StrToI64(refcountBits.Text, out _))
         {
             throw new QimgException("Parameter 'refcount-bits' expects integer");
         }
@@ -156,26 +158,12 @@ public static class Qcow2CreateValidator
         long refcountBits = 16;
         if (opts.Get("refcount_bits") is OptValue rb)
         {
-            TryParseInt64(rb.Text, out refcountBits);
+            QemuNumbers.StrToI64(rb.Text, out refcountBits);
         }
         if (refcountBits > 64 || refcountBits <= 0 || !long.IsPow2(refcountBits))
         {
             throw new QimgException("Refcount width must be a power of two and may not exceed 64 bits");
         }
         return refcountBits;
-    }
-
-    /// <summary>qemu_strtoi64 with base 0 over the whole text.</summary>
-    public static bool TryParseInt64(string text, out long value)
-    {
-        QemuNumbers.Status st = QemuNumbers.StrToU64(text, 0, out ulong u);
-        value = (long)u;
-        if (st != QemuNumbers.Status.Ok)
-        {
-            return false;
-        }
-        bool negative = text.TrimStart().StartsWith('-');
-        // Out of the int64 range: positive above long.MaxValue, negative below long.MinValue.
-        return negative ? value < 0 || value == 0 : value >= 0;
     }
 }
