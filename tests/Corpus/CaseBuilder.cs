@@ -45,6 +45,16 @@ public sealed class CaseBuilder
     public void IoOn(string file, params string[] commands) =>
         Run("qemu-io", QioTool.Run, [.. commands.SelectMany(c => new[] { "-c", c }), file]);
 
+    /// <summary>Runs qimg create for an encrypted image: secret defined as sec0, then the -o options (encrypt.* among them).</summary>
+    public void CreateEncrypted(string secret, string options, string size) =>
+        Img("create", "-q", "-f", "qcow2", "--object", $"secret,id=sec0,data={secret}", "-o", options, "{img}", size);
+
+    /// <summary>Runs qio with one -c per command on the encrypted image, its secret given as QEMU takes it (--image-opts).</summary>
+    public void IoEncrypted(string secret, params string[] commands) =>
+        Run("qemu-io", QioTool.Run, ["--object", $"secret,id=sec0,data={secret}", "--image-opts",
+            .. commands.SelectMany(c => new[] { "-c", c }),
+            $"driver=qcow2,file.filename={ImagePath.Replace(",", ",,", StringComparison.Ordinal)},encrypt.key-secret=sec0"]);
+
     /// <summary>Runs mkimage on the image with the arguments.</summary>
     public void Mk(params string[] args) => Run("mkimage", MkimageTool.Run, ["{img}", .. args]);
 
