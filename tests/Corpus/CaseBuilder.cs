@@ -9,7 +9,7 @@ namespace Qcow2.Corpus;
 /// Builds one case in the output folder with this project's own tools, run in-process (their layouts are qemu-img's
 /// and qemu-io's byte for byte). In arguments, {img} stands for the case's image (NAME.qcow2), {d} for its folder
 /// of other files (NAME.d, as a backing name relative to the image's folder, which is how QEMU resolves it) and
-/// {abs} for that folder's absolute path. Files the tools open are named by absolute paths ({img} expands to one).
+/// {abs} for that folder's absolute path ({abs,} for the same inside -o options, its commas doubled). Files the tools open are named by absolute paths ({img} expands to one).
 /// </summary>
 public sealed class CaseBuilder
 {
@@ -119,10 +119,15 @@ public sealed class CaseBuilder
         f.Write(data);
     }
 
-    private string Expand(string a) => a
-        .Replace("{img}", ImagePath, StringComparison.Ordinal)
-        .Replace("{d}", _case.SideFolder, StringComparison.Ordinal)
-        .Replace("{abs}", Path.GetFullPath(Path.Combine(Dir, _case.SideFolder)), StringComparison.Ordinal);
+    private string Expand(string a)
+    {
+        string abs = Path.GetFullPath(Path.Combine(Dir, _case.SideFolder));
+        return a
+            .Replace("{img}", ImagePath, StringComparison.Ordinal)
+            .Replace("{d}", _case.SideFolder, StringComparison.Ordinal)
+            .Replace("{abs,}", abs.Replace(",", ",,", StringComparison.Ordinal), StringComparison.Ordinal)
+            .Replace("{abs}", abs, StringComparison.Ordinal);
+    }
 
     private void Run(string name, Func<string[], ToolContext, int> tool, string[] args)
     {

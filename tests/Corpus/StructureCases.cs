@@ -177,17 +177,17 @@ public static class StructureCases
     private static IEnumerable<CorpusCase> DataFiles()
     {
         string[] writes = ["write -P 0x11 0 64k", "write -P 0x22 130560 7k", "write -z 16k 8k", "write -z 1M 128k", "write -P 0x33 4032k 64k"];
-        yield return Create("y_data_file", "data_file={abs}/data.raw", "4M", b => b.Io(writes));
-        yield return Create("y_data_file_raw", "data_file={abs}/data.raw,data_file_raw=on", "4M", b => b.Io(writes));
-        yield return Create("y_data_file_extended_l2", "data_file={abs}/data.raw,extended_l2=on", "4M",
+        yield return Create("y_data_file", "data_file={abs,}/data.raw", "4M", b => b.Io(writes));
+        yield return Create("y_data_file_raw", "data_file={abs,}/data.raw,data_file_raw=on", "4M", b => b.Io(writes));
+        yield return Create("y_data_file_extended_l2", "data_file={abs,}/data.raw,extended_l2=on", "4M",
             b => b.Io([.. writes, "write -P 0x44 2k 2k", "write -z 200k 2k"]));
         yield return new("y_data_file_over_backing", b =>
         {
             b.RawFile("base.raw", 4 << 20, (0, 1 << 20, 0xb1));
-            b.Img("create", "-q", "-f", "qcow2", "-o", "data_file={abs}/data.raw", "-b", "{abs}/base.raw", "-F", "raw", "{img}", "4M");
+            b.Img("create", "-q", "-f", "qcow2", "-o", "data_file={abs,}/data.raw", "-b", "{abs}/base.raw", "-F", "raw", "{img}", "4M");
             b.Io("write -P 0xc1 64k 64k", "write -P 0xc2 200k 4k", "write -z 512k 64k");
         });
-        yield return Create("n_data_file_missing", "data_file={abs}/data.raw", "4M", b =>
+        yield return Create("n_data_file_missing", "data_file={abs,}/data.raw", "4M", b =>
         {
             b.Io(writes);
             File.Delete(b.SidePath("data.raw"));
