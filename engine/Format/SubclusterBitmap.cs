@@ -62,6 +62,10 @@ public static class SubclusterBitmap
         }
     }
 
-    /// <summary>The cluster type of an extended entry: its zero flag is reserved and ignored (qcow2_get_cluster_type).</summary>
-    public static ClusterType ClusterTypeOf(ulong entry) => new L2Entry(entry & ~L2Entry.Zero).Type;
+    /// <summary>
+    /// The cluster type of an extended entry: its zero flag is reserved and ignored (qcow2_get_cluster_type); with an
+    /// external data file, offset 0 with COPIED is a data cluster.
+    /// </summary>
+    public static ClusterType ClusterTypeOf(ulong entry, bool hasDataFile = false) =>
+        hasDataFile ? new L2Entry(entry & ~L2Entry.Zero).TypeWithDataFile : new L2Entry(entry & ~L2Entry.Zero).Type;
 }

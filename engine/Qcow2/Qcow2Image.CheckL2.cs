@@ -54,7 +54,7 @@ public sealed partial class Qcow2Image
         {
             ulong raw = GetEntry(l2, i);
             var entry = new L2Entry(raw);
-            var type = ExtendedL2 ? SubclusterBitmap.ClusterTypeOf(raw) : TypeOf(raw);
+            var type = ExtendedL2 ? ExtendedTypeOf(raw) : TypeOf(raw);
             if (type != ClusterType.Compressed && (raw & L2Entry.StdReservedMask) != 0)
             {
                 CheckPrint($"ERROR found l2 entry with reserved bits set: {raw:x}");

@@ -31,7 +31,7 @@ public sealed partial class Qcow2Image
             }
             else
             {
-                type = SubclusterBitmap.TypeOf(SubclusterBitmap.ClusterTypeOf(entry), bitmap, 0);
+                type = SubclusterBitmap.TypeOf(ExtendedTypeOf(entry), bitmap, 0);
             }
             if (type == SubclusterType.Invalid)
             {
@@ -136,7 +136,7 @@ public sealed partial class Qcow2Image
     {
         int sc = ScIndex(offset), count = (int)((bytes + SubclusterSize - 1) >> SubclusterBits);
         var (l2Offset, table, index) = GetClusterTable(offset);
-        if (SubclusterBitmap.ClusterTypeOf(GetEntry(table, index)) == ClusterType.Compressed)
+        if (ExtendedTypeOf(GetEntry(table, index)) == ClusterType.Compressed)
         {
             return false;
         }

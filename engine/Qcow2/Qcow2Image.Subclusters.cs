@@ -22,13 +22,16 @@ public sealed partial class Qcow2Image
     private void SetBitmap(byte[] table, int index, ulong value) =>
         BinaryPrimitives.WriteUInt64BigEndian(table.AsSpan(index * _l2EntrySize + L2Entry.Size), value);
 
+    /// <summary>An extended entry's cluster type as this image reads it (offset 0 is a data offset with a data file).</summary>
+    private ClusterType ExtendedTypeOf(ulong entry) => SubclusterBitmap.ClusterTypeOf(entry, HasDataFile);
+
     private SubclusterType SubclusterTypeAt(byte[] table, int index, int sc) =>
-        SubclusterBitmap.TypeOf(SubclusterBitmap.ClusterTypeOf(GetEntry(table, index)), GetBitmap(table, index), sc);
+        SubclusterBitmap.TypeOf(ExtendedTypeOf(GetEntry(table, index)), GetBitmap(table, index), sc);
 
     /// <summary>How many subclusters from scFrom share its type (qcow2_get_subcluster_range_type); -1 when invalid.</summary>
-    private static int SubclusterRange(ulong entry, ulong bitmap, int scFrom, out SubclusterType type)
+    private int SubclusterRange(ulong entry, ulong bitmap, int scFrom, out SubclusterType type)
     {
-        type = SubclusterBitmap.TypeOf(SubclusterBitmap.ClusterTypeOf(entry), bitmap, scFrom);
+        type = SubclusterBitmap.TypeOf(ExtendedTypeOf(entry), bitmap, scFrom);
         ulong before = SubclusterBitmap.AllocRange(0, scFrom);
         switch (type)
         {
@@ -110,7 +113,7 @@ public sealed partial class Qcow2Image
         ulong entry = GetEntry(table, l2Index);
         rawEntry = entry;
         hostOffset = 0;
-        var type = SubclusterBitmap.TypeOf(SubclusterBitmap.ClusterTypeOf(entry), GetBitmap(table, l2Index), sc);
+        var type = SubclusterBitmap.TypeOf(ExtendedTypeOf(entry), GetBitmap(table, l2Index), sc);
         if (type is SubclusterType.Normal or SubclusterType.ZeroAlloc or SubclusterType.UnallocatedAlloc)
         {
             long hostCluster = (long)(entry & L2Entry.OffsetMask);

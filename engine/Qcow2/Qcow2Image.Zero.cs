@@ -131,7 +131,7 @@ public sealed partial class Qcow2Image
         for (int i = 0; i < nbClusters; i++)
         {
             ulong old = GetEntry(table, index + i);
-            var type = ExtendedL2 ? SubclusterBitmap.ClusterTypeOf(old) : TypeOf(old);
+            var type = ExtendedL2 ? ExtendedTypeOf(old) : TypeOf(old);
             bool unmap = type == ClusterType.Compressed || (mayUnmap && L2Entry.IsAllocated(type));
             // With extended entries every subcluster becomes zero instead of the cluster's zero flag.
             ulong entry = (unmap ? 0 : old) | (ExtendedL2 ? 0 : L2Entry.Zero);
@@ -220,7 +220,7 @@ public sealed partial class Qcow2Image
         for (int i = 0; i < nbClusters; i++)
         {
             ulong old = GetEntry(table, index + i), oldBitmap = GetBitmap(table, index + i), bitmap = oldBitmap;
-            var type = ExtendedL2 ? SubclusterBitmap.ClusterTypeOf(old) : TypeOf(old);
+            var type = ExtendedL2 ? ExtendedTypeOf(old) : TypeOf(old);
             ulong entry = old;
             if (fullDiscard)
             {

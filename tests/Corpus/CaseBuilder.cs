@@ -9,7 +9,7 @@ namespace Qcow2.Corpus;
 /// Builds one case in the output folder with this project's own tools, run in-process (their layouts are qemu-img's
 /// and qemu-io's byte for byte). In arguments, {img} stands for the case's image (NAME.qcow2), {d} for its folder
 /// of other files (NAME.d, as a backing name relative to the image's folder, which is how QEMU resolves it) and
-/// {abs} for that folder's absolute path. Files the tools open are named by absolute paths ({img} expands to one).
+/// {abs} for that folder's absolute path ({abs,} for the same inside -o options, its commas doubled). Files the tools open are named by absolute paths ({img} expands to one).
 /// </summary>
 public sealed class CaseBuilder
 {
@@ -44,6 +44,16 @@ public sealed class CaseBuilder
     /// <summary>Runs qio with one -c per command on another file (placeholders expanded).</summary>
     public void IoOn(string file, params string[] commands) =>
         Run("qemu-io", QioTool.Run, [.. commands.SelectMany(c => new[] { "-c", c }), file]);
+
+    /// <summary>Runs qimg create for an encrypted image: secret defined as sec0, then the -o options (encrypt.* among them).</summary>
+    public void CreateEncrypted(string secret, string options, string size) =>
+        Img("create", "-q", "-f", "qcow2", "--object", $"secret,id=sec0,data={secret}", "-o", options, "{img}", size);
+
+    /// <summary>Runs qio with one -c per command on the encrypted image, its secret given as QEMU takes it (--image-opts).</summary>
+    public void IoEncrypted(string secret, params string[] commands) =>
+        Run("qemu-io", QioTool.Run, ["--object", $"secret,id=sec0,data={secret}", "--image-opts",
+            .. commands.SelectMany(c => new[] { "-c", c }),
+            $"driver=qcow2,file.filename={ImagePath.Replace(",", ",,", StringComparison.Ordinal)},encrypt.key-secret=sec0"]);
 
     /// <summary>Runs mkimage on the image with the arguments.</summary>
     public void Mk(params string[] args) => Run("mkimage", MkimageTool.Run, ["{img}", .. args]);
@@ -109,10 +119,15 @@ public sealed class CaseBuilder
         f.Write(data);
     }
 
-    private string Expand(string a) => a
-        .Replace("{img}", ImagePath, StringComparison.Ordinal)
-        .Replace("{d}", _case.SideFolder, StringComparison.Ordinal)
-        .Replace("{abs}", Path.GetFullPath(Path.Combine(Dir, _case.SideFolder)), StringComparison.Ordinal);
+    private string Expand(string a)
+    {
+        string abs = Path.GetFullPath(Path.Combine(Dir, _case.SideFolder));
+        return a
+            .Replace("{img}", ImagePath, StringComparison.Ordinal)
+            .Replace("{d}", _case.SideFolder, StringComparison.Ordinal)
+            .Replace("{abs,}", abs.Replace(",", ",,", StringComparison.Ordinal), StringComparison.Ordinal)
+            .Replace("{abs}", abs, StringComparison.Ordinal);
+    }
 
     private void Run(string name, Func<string[], ToolContext, int> tool, string[] args)
     {

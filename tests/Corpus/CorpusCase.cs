@@ -9,6 +9,23 @@ namespace Qcow2.Corpus;
 /// <param name="Build">builds OUTDIR/NAME.qcow2 (and OUTDIR/NAME.d/ for its backing files)</param>
 public sealed record CorpusCase(string Name, Action<CaseBuilder> Build)
 {
+    /// <summary>
+    /// The secret a reader is given for an encrypted case (QEMU's encrypt.key-secret; the sidecar records it), or
+    /// null. For an n_ case it may be the wrong one.
+    /// </summary>
+    public string? Secret { get; init; }
+
+    /// <summary>
+    /// A case made by qemu-img create with these -o options (none when empty) and size, then the steps of then.
+    /// </summary>
+    public static CorpusCase Created(string name, string options, string size, Action<CaseBuilder> then) =>
+        new(name, b =>
+        {
+            string[] o = options.Length == 0 ? [] : ["-o", options];
+            b.Img(["create", "-q", "-f", "qcow2", .. o, "{img}", size]);
+            then(b);
+        });
+
     /// <summary>The verdict rule, from the prefix: 'y', 'n' or 'i'.</summary>
     public char Verdict => Name[0];
 

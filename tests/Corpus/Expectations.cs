@@ -15,10 +15,15 @@ public static class Expectations
         string raw = Path.Combine(Path.GetTempPath(), $"corpus-{Environment.ProcessId}-{c.Name}.raw");
         try
         {
-            var (rc, _, err) = Run("qemu-img", ["convert", "-f", "qcow2", "-O", "raw", image, raw]);
+            string[] source = c.Secret is null
+                ? ["-f", "qcow2", image]
+                : ["--object", $"secret,id=sec0,data={c.Secret}", "--image-opts",
+                   $"driver=qcow2,file.filename={image.Replace(",", ",,", StringComparison.Ordinal)},encrypt.key-secret=sec0"];
+            var (rc, _, err) = Run("qemu-img", ["convert", .. source, "-O", "raw", raw]);
             if (rc != 0)
             {
-                return new Sidecar(c.Name, false, FirstLine(err.Replace(raw, "OUTPUT.raw", StringComparison.Ordinal), casesDir), 0, null, []);
+                return new Sidecar(c.Name, false, FirstLine(err.Replace(raw, "OUTPUT.raw", StringComparison.Ordinal), casesDir), 0, null, [])
+                    { Secret = c.Secret };
             }
             long size = new FileInfo(raw).Length;
             var runs = Sidecar.ContentExtents(raw);
@@ -28,7 +33,7 @@ public static class Expectations
                 scan.ReadAll(f, long.MaxValue);
             }
             var extents = runs.Select((r, i) => new Extent(r.Start, r.Length, r.Data, r.Zero, scan.ExtentSha256[i])).ToList();
-            return new Sidecar(c.Name, true, null, size, scan.Sha256(), extents);
+            return new Sidecar(c.Name, true, null, size, scan.Sha256(), extents) { Secret = c.Secret };
         }
         finally
         {
@@ -37,9 +42,14 @@ public static class Expectations
     }
 
     /// <summary>The first line of a message, with the corpus folder's path taken out (sidecars do not depend on where the corpus is).</summary>
-    private static string FirstLine(string text, string casesDir) =>
-        text.Replace(Path.GetFullPath(casesDir).TrimEnd('/') + "/", "", StringComparison.Ordinal)
+    private static string FirstLine(string text, string casesDir)
+    {
+        string dir = Path.GetFullPath(casesDir).TrimEnd('/') + "/";
+        // The folder as given, and as --image-opts spells it (commas doubled).
+        return text.Replace(dir.Replace(",", ",,", StringComparison.Ordinal), "", StringComparison.Ordinal)
+            .Replace(dir, "", StringComparison.Ordinal)
             .Split('\n', StringSplitOptions.RemoveEmptyEntries).FirstOrDefault() ?? "";
+    }
 
     private static (int Rc, string Out, string Err) Run(string file, string[] args)
     {

@@ -20,12 +20,7 @@ public static class FormatCases
     }
 
     private static CorpusCase Create(string name, string options, string size, Action<CaseBuilder> then) =>
-        new(name, b =>
-        {
-            string[] o = options.Length == 0 ? [] : ["-o", options];
-            b.Img(["create", "-q", "-f", "qcow2", .. o, "{img}", size]);
-            then(b);
-        });
+        CorpusCase.Created(name, options, size, then);
 
     /// <summary>Every case of this group.</summary>
     public static IEnumerable<CorpusCase> All()

@@ -5,7 +5,8 @@ public static class Generator
 {
     /// <summary>Every case, in name order.</summary>
     public static IReadOnlyList<CorpusCase> Cases { get; } =
-        [.. FormatCases.All().Concat(StructureCases.All()).Concat(HostileCases.All()).OrderBy(c => c.Name, StringComparer.Ordinal)];
+        [.. FormatCases.All().Concat(StructureCases.All()).Concat(ExtendedL2Cases.All())
+            .Concat(EncryptionCases.All()).Concat(HostileCases.All()).OrderBy(c => c.Name, StringComparer.Ordinal)];
 
     /// <summary>The fixed time stamped on snapshots, so that images do not depend on the clock.</summary>
     public static readonly DateTimeOffset SnapshotTime = new(2020, 1, 1, 0, 0, 0, TimeSpan.Zero);

@@ -19,6 +19,9 @@ public static class Runner
     /// <summary>How much an adapter may write on a case QEMU refuses before it is cut off.</summary>
     private const long RefusedCaseLimit = 256L << 20;
 
+    /// <summary>The environment variable that gives an adapter the secret of an encrypted case.</summary>
+    public const string SecretVariable = "CORPUS_SECRET";
+
     /// <summary>Runs every (case, adapter) pair, jobs at a time; results in case then adapter order.</summary>
     public static List<CaseResult> RunAll(string casesDir, IReadOnlyList<(string Name, Sidecar Sidecar)> cases,
         IReadOnlyList<Adapter> adapters, Bounds bounds, int jobs)
@@ -48,6 +51,12 @@ public static class Runner
         }
         // .NET reserves address space for its heap up front; a hard limit keeps it inside prlimit's bound.
         psi.Environment["DOTNET_GCHeapHardLimit"] = "0x20000000";
+        // An encrypted case's secret, as the sidecar gives it; an adapter passes it to its reader (or ignores it).
+        psi.Environment.Remove(SecretVariable);
+        if (sidecar.Secret is not null)
+        {
+            psi.Environment[SecretVariable] = sidecar.Secret;
+        }
         var runs = sidecar.Extents.Select(e => (e.Start, e.Length, e.Data, e.Zero)).ToList();
         var scan = new ContentScan(runs);
         using var p = Process.Start(psi)!;

@@ -18,6 +18,9 @@ public sealed record Extent(long Start, long Length, bool Data, bool Zero, strin
 /// </summary>
 public sealed record Sidecar(string Name, bool Read, string? Error, long Size, string? Sha256, IReadOnlyList<Extent> Extents)
 {
+    /// <summary>The secret the reader is given for an encrypted case (QEMU got it as encrypt.key-secret), or null.</summary>
+    public string? Secret { get; init; }
+
     /// <summary>The sidecar as indented JSON, with a final newline (stable, for checking in).</summary>
     public string ToJson()
     {
@@ -27,6 +30,10 @@ public sealed record Sidecar(string Name, bool Read, string? Error, long Size, s
             w.WriteStartObject();
             w.WriteString("name", Name);
             w.WriteString("verdict", Name[..1]);
+            if (Secret is not null)
+            {
+                w.WriteString("secret", Secret);
+            }
             w.WriteString("qemu", Read ? "read" : "refused");
             if (Error is not null)
             {
@@ -60,15 +67,16 @@ public sealed record Sidecar(string Name, bool Read, string? Error, long Size, s
         var r = doc.RootElement;
         bool read = r.GetProperty("qemu").GetString() == "read";
         string? error = r.TryGetProperty("error", out var e) ? e.GetString() : null;
+        string? secret = r.TryGetProperty("secret", out var k) ? k.GetString() : null;
         if (!read)
         {
-            return new Sidecar(r.GetProperty("name").GetString()!, false, error, 0, null, []);
+            return new Sidecar(r.GetProperty("name").GetString()!, false, error, 0, null, []) { Secret = secret };
         }
         var extents = r.GetProperty("extents").EnumerateArray().Select(x => new Extent(
             x.GetProperty("start").GetInt64(), x.GetProperty("length").GetInt64(), !x.GetProperty("zero").GetBoolean(),
             x.GetProperty("zero").GetBoolean(), x.GetProperty("sha256").GetString()!)).ToList();
         return new Sidecar(r.GetProperty("name").GetString()!, true, error, r.GetProperty("size").GetInt64(),
-            r.GetProperty("sha256").GetString(), extents);
+            r.GetProperty("sha256").GetString(), extents) { Secret = secret };
     }
 
     /// <summary>

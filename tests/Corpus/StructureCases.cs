@@ -7,12 +7,7 @@ namespace Qcow2.Corpus;
 public static class StructureCases
 {
     private static CorpusCase Create(string name, string options, string size, Action<CaseBuilder> then) =>
-        new(name, b =>
-        {
-            string[] o = options.Length == 0 ? [] : ["-o", options];
-            b.Img(["create", "-q", "-f", "qcow2", .. o, "{img}", size]);
-            then(b);
-        });
+        CorpusCase.Created(name, options, size, then);
 
     /// <summary>A qcow2 backing file {d}/NAME with a pattern over its first MiB and at 3M (when it is that long).</summary>
     private static void QcowBase(CaseBuilder b, string name, string size = "4M", string options = "")
@@ -31,7 +26,8 @@ public static class StructureCases
     }
 
     /// <summary>Every case of this group.</summary>
-    public static IEnumerable<CorpusCase> All() => Backing().Concat(Snapshots()).Concat(Bitmaps()).Concat(Headers());
+    public static IEnumerable<CorpusCase> All() =>
+        Backing().Concat(Snapshots()).Concat(Bitmaps()).Concat(Headers()).Concat(DataFiles());
 
     private static IEnumerable<CorpusCase> Backing()
     {
@@ -172,5 +168,29 @@ public static class StructureCases
         yield return Create("y_autoclear_bit_unknown", "", "4M", b => { b.Io("write -P 0x11 0 64k"); b.Mk("set-feature-bit", "autoclear", "42"); });
         yield return Create("n_incompatible_bit_unknown", "", "4M", b => { b.Io("write -P 0x11 0 64k"); b.Mk("set-feature-bit", "incompatible", "42"); });
         yield return Create("i_corrupt_bit", "", "4M", b => { b.Io("write -P 0x11 0 64k"); b.Mk("set-feature-bit", "incompatible", "1"); });
+    }
+
+    /// <summary>
+    /// External data files (incompatible feature bit 2): the guest data lives in {d}/data.raw, named by its absolute
+    /// path, because QEMU 7.2 opens a relative data file name relative to its working directory, not to the image.
+    /// </summary>
+    private static IEnumerable<CorpusCase> DataFiles()
+    {
+        string[] writes = ["write -P 0x11 0 64k", "write -P 0x22 130560 7k", "write -z 16k 8k", "write -z 1M 128k", "write -P 0x33 4032k 64k"];
+        yield return Create("y_data_file", "data_file={abs,}/data.raw", "4M", b => b.Io(writes));
+        yield return Create("y_data_file_raw", "data_file={abs,}/data.raw,data_file_raw=on", "4M", b => b.Io(writes));
+        yield return Create("y_data_file_extended_l2", "data_file={abs,}/data.raw,extended_l2=on", "4M",
+            b => b.Io([.. writes, "write -P 0x44 2k 2k", "write -z 200k 2k"]));
+        yield return new("y_data_file_over_backing", b =>
+        {
+            b.RawFile("base.raw", 4 << 20, (0, 1 << 20, 0xb1));
+            b.Img("create", "-q", "-f", "qcow2", "-o", "data_file={abs,}/data.raw", "-b", "{abs}/base.raw", "-F", "raw", "{img}", "4M");
+            b.Io("write -P 0xc1 64k 64k", "write -P 0xc2 200k 4k", "write -z 512k 64k");
+        });
+        yield return Create("n_data_file_missing", "data_file={abs,}/data.raw", "4M", b =>
+        {
+            b.Io(writes);
+            File.Delete(b.SidePath("data.raw"));
+        });
     }
 }

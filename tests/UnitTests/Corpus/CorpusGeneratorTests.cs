@@ -8,8 +8,10 @@ namespace Qcow2.UnitTests.Corpus;
 [NonParallelizable]
 public sealed class CorpusGeneratorTests
 {
+    /// <summary>The SHA-256 of every file, except the LUKS images, whose key material is random by design.</summary>
     private static Dictionary<string, string> Digests(string dir) =>
         Directory.GetFiles(dir, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal)
+            .Where(f => !EncryptionCases.RandomKeyMaterial(Path.GetFileName(f)))
             .ToDictionary(f => Path.GetRelativePath(dir, f), f => Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(f))));
 
     [Test]
@@ -39,6 +41,31 @@ public sealed class CorpusGeneratorTests
         Generator.Generate(dir, Some, TextWriter.Null);
         Assert.That(n, Is.GreaterThan(20));
         Assert.That(Digests(dir), Is.EqualTo(first));
+    }
+
+    [Test]
+    public void Generating_the_extended_l2_data_file_and_aes_cases_twice_writes_the_same_bytes()
+    {
+        using var tmp = new TempDir("corpus-determinism-ext");
+        string dir = tmp.Sub("cases");
+        static bool Some(string c) => (c.Contains("_extended_l2", StringComparison.Ordinal) || c.Contains("_data_file", StringComparison.Ordinal)
+            || c.Contains("_encrypt_aes", StringComparison.Ordinal)) && !c.Contains("_encrypt_luks", StringComparison.Ordinal);
+        int n = Generator.Generate(dir, Some, TextWriter.Null);
+        var first = Digests(dir);
+        Generator.Generate(dir, Some, TextWriter.Null);
+        Assert.That(n, Is.GreaterThan(25));
+        Assert.That(first.Keys.Count(f => f.EndsWith(".qcow2", StringComparison.Ordinal) && !f.Contains(Path.DirectorySeparatorChar)), Is.EqualTo(n));
+        Assert.That(Digests(dir), Is.EqualTo(first));
+    }
+
+    [Test]
+    public void Encrypted_cases_carry_their_secret_and_luks_ones_alone_are_left_out_of_the_byte_comparison()
+    {
+        var encrypted = Generator.Cases.Where(c => c.Name.Contains("_encrypt_", StringComparison.Ordinal)).ToList();
+        Assert.That(encrypted, Has.Count.GreaterThanOrEqualTo(10));
+        Assert.That(encrypted.Where(c => c.Name[0] == 'y').All(c => c.Secret == EncryptionCases.Secret));
+        Assert.That(Generator.Cases.Where(c => EncryptionCases.RandomKeyMaterial(c.ImageFile)).Select(c => c.Name),
+            Is.EquivalentTo(encrypted.Where(c => c.Name.Contains("_luks", StringComparison.Ordinal)).Select(c => c.Name)));
     }
 
     [Test]

@@ -12,13 +12,14 @@ namespace Qcow2.UnitTests.Corpus;
 public sealed class CorpusRunnerTests
 {
     private const string Valid = "y_zero_after_compressed", Invalid = "n_hostile_magic-wrong", Either = "i_hostile_truncated-before-l1";
+    private const string Encrypted = "y_encrypt_aes", WrongSecret = "n_encrypt_luks_wrong_secret";
     private TempDir _tmp = null!;
 
     [OneTimeSetUp]
     public void Build()
     {
         _tmp = new TempDir("corpus-runner");
-        Generator.Generate(_tmp.Sub("cases"), c => c is Valid or Invalid or Either, TextWriter.Null);
+        Generator.Generate(_tmp.Sub("cases"), c => c is Valid or Invalid or Either or Encrypted or WrongSecret, TextWriter.Null);
     }
 
     [OneTimeTearDown]
@@ -53,12 +54,22 @@ public sealed class CorpusRunnerTests
         Assert.That(Run(Either, ours).Outcome, Is.EqualTo(Outcome.Pass));
     }
 
+    [Test]
+    public void The_sidecar_secret_reaches_the_adapter()
+    {
+        var ours = new Adapter("ours", [CorpusPaths.Adapter("qimg")]);
+        Assert.That(Run(Encrypted, ours).Outcome, Is.EqualTo(Outcome.Pass));
+        Assert.That(Run(WrongSecret, ours), Has.Property("Outcome").EqualTo(Outcome.Pass).And.Property("Detail").EqualTo("refused"));
+    }
+
     /// <summary>A wrong adapter per row: the case it reads, its bash body, and the outcome (and detail) the runner gives it.</summary>
     private static IEnumerable<TestCaseData> WrongAdapters()
     {
         TestCaseData Row(string test, string caseName, string adapter, string body, Outcome outcome, IResolveConstraint? detail = null) =>
             new TestCaseData(caseName, adapter, body, outcome, detail).SetName(test);
 
+        yield return Row("An_adapter_that_drops_the_secret_refuses_a_valid_encrypted_case", Encrypted, "no-secret",
+            $"env -u {Runner.SecretVariable} \"$BASE\" \"$1\"", Outcome.RefusedValid, Does.Contain("key-secret"));
         yield return Row("A_changed_byte_is_wrong_data_in_its_extent", Valid, "wrong", Patch("printf X | dd bs=1 seek=100"),
             Outcome.WrongData, Does.StartWith("extent 0+131072"));
         yield return Row("A_missing_byte_is_wrong_data", Valid, "short", "\"$BASE\" \"$1\" | head -c 1000",

@@ -25,6 +25,18 @@ public class SubclusterBitmapTests
     public void Zero_flag_is_ignored_with_extended_entries() =>
         Assert.That(SubclusterBitmap.ClusterTypeOf(L2Entry.Zero), Is.EqualTo(ClusterType.Unallocated));
 
+    [Test]
+    public void Offset_0_with_copied_is_a_data_cluster_only_with_a_data_file()
+    {
+        const ulong copiedAtZero = 0x8000000000000000;
+        Assert.That(SubclusterBitmap.ClusterTypeOf(copiedAtZero, hasDataFile: true), Is.EqualTo(ClusterType.Normal));
+        Assert.That(SubclusterBitmap.ClusterTypeOf(copiedAtZero | L2Entry.Zero, hasDataFile: true), Is.EqualTo(ClusterType.Normal));
+        Assert.That(SubclusterBitmap.ClusterTypeOf(copiedAtZero), Is.EqualTo(ClusterType.Unallocated));
+        Assert.That(SubclusterBitmap.ClusterTypeOf(0, hasDataFile: true), Is.EqualTo(ClusterType.Unallocated));
+        // Guest cluster 0 of a data file image, subclusters 0-3 written: valid, not "allocated without an offset".
+        Assert.That(SubclusterBitmap.TypeOf(SubclusterBitmap.ClusterTypeOf(copiedAtZero, true), 0xfUL, 1), Is.EqualTo(SubclusterType.Normal));
+    }
+
     [TestCase(0, 32, 0xffffffffUL)]
     [TestCase(3, 2, 0x18UL)]
     [TestCase(31, 1, 0x80000000UL)]
