@@ -11,7 +11,7 @@ public static class Generator
     /// <summary>The fixed time stamped on snapshots, so that images do not depend on the clock.</summary>
     public static readonly DateTimeOffset SnapshotTime = new(2020, 1, 1, 0, 0, 0, TimeSpan.Zero);
 
-    /// <summary>One generation at a time in a process: the snapshot clock is process-wide.</summary>
+    /// <summary>One generation at a time in a process: two generations into one folder would delete each other's files.</summary>
     private static readonly Lock Gate = new();
 
     /// <summary>Writes the cases whose names match filter (all when null) into dir, replacing earlier files.</summary>

@@ -5,7 +5,6 @@ namespace Qcow2.UnitTests.Corpus;
 
 /// <summary>The corpus generator: deterministic bytes, enough cases of each kind, one checked-in sidecar per case.</summary>
 [TestFixture]
-[NonParallelizable]
 public sealed class CorpusGeneratorTests
 {
     /// <summary>The SHA-256 of every file, except the LUKS images, whose key material is random by design.</summary>

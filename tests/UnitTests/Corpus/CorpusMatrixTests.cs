@@ -7,7 +7,6 @@ namespace Qcow2.UnitTests.Corpus;
 /// libqcow's results are printed (the published matrix is docs/corpus-results.md) and must merely complete.
 /// </summary>
 [TestFixture]
-[NonParallelizable]
 [Category("corpus")]
 [Category("slow")]
 public sealed class CorpusMatrixTests
@@ -21,8 +20,7 @@ public sealed class CorpusMatrixTests
             QemuRequired.Missing("python3-libqcow");
         }
         using var tmp = new TempDir("corpus-matrix");
-        string cases = tmp.Sub("cases");
-        Generator.Generate(cases, null, TextWriter.Null);
+        string cases = CorpusPaths.Generated;
         var output = new StringWriter();
         string md = tmp.PathOf("matrix.md"), json = tmp.PathOf("matrix.json");
         int rc = CorpusCommand.Execute(

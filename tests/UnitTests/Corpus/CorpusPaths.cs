@@ -1,3 +1,5 @@
+using Qcow2.Corpus;
+
 namespace Qcow2.UnitTests.Corpus;
 
 /// <summary>Where the corpus lives in this clone: its checked-in sidecars and adapters.</summary>
@@ -24,4 +26,19 @@ internal static class CorpusPaths
 
     /// <summary>An adapter shipped with the corpus.</summary>
     public static string Adapter(string name) => Path.Combine(Root, "tests", "Corpus", "adapters", name);
+
+    private static readonly Lazy<string> WholeCorpus = new(() =>
+    {
+        var dir = new TempDir("corpus-whole");
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => dir.Dispose();
+        string cases = dir.Sub("cases");
+        Generator.Generate(cases, null, TextWriter.Null);
+        return cases;
+    });
+
+    /// <summary>
+    /// The whole corpus, generated once per test run for the tests that only read it (the matrix, the sidecars): a
+    /// generation builds every case with our tools and QEMU's.
+    /// </summary>
+    public static string Generated => WholeCorpus.Value;
 }

@@ -8,7 +8,6 @@ namespace Qcow2.UnitTests.Corpus;
 /// in each class, and the honest adapter passes.
 /// </summary>
 [TestFixture]
-[NonParallelizable]
 public sealed class CorpusRunnerTests
 {
     private const string Valid = "y_zero_after_compressed", Invalid = "n_hostile_magic-wrong", Either = "i_hostile_truncated-before-l1";

@@ -16,8 +16,7 @@ public sealed class CorpusSidecarTests
     {
         ToolProcess.Require("qemu-img");
         using var tmp = new TempDir("corpus-sidecars");
-        string cases = tmp.Sub("cases"), expected = tmp.Sub("expected");
-        Generator.Generate(cases, null, TextWriter.Null);
+        string cases = CorpusPaths.Generated, expected = tmp.Sub("expected");
         var err = new StringWriter();
         int rc = CorpusCommand.Execute(["expect", cases, expected], TextWriter.Null, err);
         Assert.That(rc, Is.EqualTo(0), err.ToString());

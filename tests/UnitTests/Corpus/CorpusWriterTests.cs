@@ -10,7 +10,6 @@ namespace Qcow2.UnitTests.Corpus;
 /// </summary>
 [TestFixture]
 [Category("corpus")]
-[NonParallelizable]
 public sealed class CorpusWriterTests
 {
     private const string Plain = "w_overwrite_part", Overlap = "w_overlap_active_l1";

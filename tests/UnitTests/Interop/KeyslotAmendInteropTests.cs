@@ -149,16 +149,20 @@ public class KeyslotAmendInteropTests : InteropFixture
     private static string[] AmendArgs(string options, bool force, string image) =>
         ["amend", .. Secrets, .. force ? new[] { "--force" } : [], "-o", options, "--image-opts", Spec + image + ",encrypt.key-secret=sec0"];
 
-    /// <summary>A LUKS image made by qemu-img: slot 0 holds sec0, and with threeSlots slots 1 and 2 hold sec1.</summary>
-    private void MakeImage(string name, bool threeSlots)
-    {
-        QemuRetrying(() => { }, "create", "-q", "-f", "qcow2", "--object", "secret,id=sec0,data=abc",
-            "-o", "encrypt.format=luks,encrypt.key-secret=sec0,encrypt.iter-time=10", name, "1M");
-        for (int i = 0; threeSlots && i < 2; i++)
+    /// <summary>
+    /// A LUKS image made by qemu-img: slot 0 holds sec0, and with threeSlots slots 1 and 2 hold sec1. Built once per run
+    /// and copied: every qemu-img create or keyslot add runs QEMU's PBKDF2 benchmark (about a second of CPU).
+    /// </summary>
+    private void MakeImage(string name, bool threeSlots) =>
+        BuiltOnce.File($"luks-keyslots-{threeSlots}", Path.Combine(Dir, name), _ =>
         {
-            QemuRetrying(() => { }, AmendArgs("encrypt.state=active,encrypt.new-secret=sec1,encrypt.iter-time=10", false, name));
-        }
-    }
+            QemuRetrying(() => { }, "create", "-q", "-f", "qcow2", "--object", "secret,id=sec0,data=abc",
+                "-o", "encrypt.format=luks,encrypt.key-secret=sec0,encrypt.iter-time=10", name, "1M");
+            for (int i = 0; threeSlots && i < 2; i++)
+            {
+                QemuRetrying(() => { }, AmendArgs("encrypt.state=active,encrypt.new-secret=sec1,encrypt.iter-time=10", false, name));
+            }
+        });
 
     /// <summary>
     /// Runs qemu-img, again (after reset) when its PBKDF2 benchmark failed on a busy host ("Unable to get accurate CPU
