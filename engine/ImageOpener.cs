@@ -92,6 +92,10 @@ public static class ImageOpener
         }
     }
 
+    /// <summary>The options a json: file name holds, flattened into dotted keys with their JSON types kept (string, bool, long,
+    /// double, null), in the order written; null when the name is not a json: one.</summary>
+    public static IReadOnlyList<KeyValuePair<string, object?>>? JsonOptions(string fileName) => JsonFileName.TypedOptions(fileName);
+
     /// <summary>Whether the options describe the image's nodes themselves (a protocol or filter driver, or a file node with
     /// a driver other than file), so that no file name is needed apart from them.</summary>
     public static bool DescribesNodes(string? format, IReadOnlyDictionary<string, string> options) => NodeOpener.Describes(format, options);

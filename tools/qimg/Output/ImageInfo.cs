@@ -44,8 +44,9 @@ public sealed class ImageInfo
     /// <summary>The "format-specific" member: type and data.</summary>
     public QDict? FormatSpecific { get; init; }
 
-    /// <summary>Collects the information of an opened image, as bdrv_query_image_info does.</summary>
-    public static ImageInfo Query(BlockDevice dev, string filename)
+    /// <summary>Collects the information of an opened image, as bdrv_query_image_info does: filename is the node's name
+    /// (bs->filename), fileName the image file's, against which a relative backing file name resolves.</summary>
+    public static ImageInfo Query(BlockDevice dev, string filename, string? fileName = null)
     {
         if (dev is Qcow2Image q)
         {
@@ -59,7 +60,7 @@ public sealed class ImageInfo
                 ClusterSize = q.ClusterSize,
                 Encrypted = q.Encrypted,
                 BackingFilename = q.BackingFileName,
-                FullBackingFilename = q.BackingFileName is null ? null : ImageArgs.CombineBackingPath(filename, q.BackingFileName),
+                FullBackingFilename = q.BackingFileName is null ? null : ImageArgs.CombineBackingPath(fileName ?? filename, q.BackingFileName),
                 BackingFilenameFormat = q.BackingFormat,
                 Snapshots = q.Snapshots.Count > 0 ? q.Snapshots : null,
                 FormatSpecific = new QDict().Add("type", "qcow2").Add("data", Qcow2Specific(q)),
