@@ -46,14 +46,30 @@ public static class BlockNodeName
 
     private static readonly Driver Unknown = new(false, false, [], "file");
 
-    /// <summary>A node once refreshed: exact_filename ("" when none), full_open_options and the protocol flag of its driver.</summary>
-    private sealed record Node(string Exact, QDict Full, bool Protocol)
+    /// <summary>A node once refreshed: its driver, exact_filename ("" when none), full_open_options, the protocol flag of its
+    /// driver and its primary child.</summary>
+    private sealed record Node(string DriverName, string Exact, QDict Full, bool Protocol, Node? Child)
     {
         public string Name => Exact.Length > 0 ? Exact : "json:" + QJson.Compact(Full);
     }
 
     /// <summary>bs->filename of the top node the request opened.</summary>
-    public static string Of(NodeOpenRequest r)
+    public static string Of(NodeOpenRequest r) => Top(r).Name;
+
+    /// <summary>bs->filename of the node whose offsets qemu-img map reports for the top image's data (the file a format
+    /// maps its clusters into): raw and filter nodes pass block status through to their child, a format answers with
+    /// its file child, a protocol with itself.</summary>
+    public static string OfDataNode(NodeOpenRequest r)
+    {
+        Node n = Top(r);
+        while (n.Child is not null && (n.DriverName is "raw" or "copy-on-read" or "compress"))
+        {
+            n = n.Child;
+        }
+        return (n.Protocol || n.Child is null ? n : n.Child).Name;
+    }
+
+    private static Node Top(NodeOpenRequest r)
     {
         var options = new List<KeyValuePair<string, object?>>(r.Options);
         string? fileName = r.FileName;
@@ -64,7 +80,7 @@ public static class BlockNodeName
             fileName = null;
         }
         string driver = Text(Get(options, "driver")) ?? r.Format ?? r.OpenedDriver;
-        return Refresh(driver, options, fileName, r, top: true).Name;
+        return Refresh(driver, options, fileName, r, top: true);
     }
 
     /// <summary>bdrv_refresh_filename of one node opened as driver from options (keys relative to it) and fileName.</summary>
@@ -95,7 +111,7 @@ public static class BlockNodeName
                 ? $"blkdebug:{Text(Get(options, "config"))}:{child.Exact}" : "",
             _ => child is { Exact.Length: > 0, Protocol: true } && !d.Filter && !strong ? child.Exact : "",
         };
-        return new Node(exact, full, d.Protocol);
+        return new Node(driver, exact, full, d.Protocol, child);
     }
 
     /// <summary>append_strong_runtime_options: driver, filename, then the driver's strong options as given; whether any

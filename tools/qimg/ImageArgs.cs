@@ -126,16 +126,19 @@ public static class ImageArgs
         return pairs;
     }
 
-    /// <summary>bs->filename of an opened image as QEMU names it (<see cref="BlockNodeName"/>): filename is the image argument
-    /// (the option list with imageOpts); noIo for qemu-img info's open without the backing chain.</summary>
-    public static string NodeName(BlockDevice dev, string filename, string? format, bool imageOpts, bool noIo)
+    /// <summary>bs->filename of an opened image as QEMU names it (<see cref="BlockNodeName"/>).</summary>
+    public static string NodeName(BlockDevice dev, string filename, string? format, bool imageOpts, bool noIo) =>
+        BlockNodeName.Of(NodeRequest(dev, filename, format, imageOpts, noIo));
+
+    /// <summary>What the open of an image asked for, for <see cref="BlockNodeName"/>: filename is the image argument (the
+    /// option list with imageOpts); noIo for qemu-img info's open without the backing chain.</summary>
+    public static NodeOpenRequest NodeRequest(BlockDevice dev, string filename, string? format, bool imageOpts, bool noIo)
     {
         var options = imageOpts
             ? ParseImageOpts(filename).ConvertAll(kv => new KeyValuePair<string, object?>(kv.Key, kv.Value))
             : [];
         var q = dev as Qcow2Image;
-        return BlockNodeName.Of(new NodeOpenRequest(imageOpts ? null : filename, format, options, dev.FormatName, noIo,
-            q?.BackingFileName, q?.BackingFormat));
+        return new NodeOpenRequest(imageOpts ? null : filename, format, options, dev.FormatName, noIo, q?.BackingFileName, q?.BackingFormat);
     }
 
     /// <summary>qemu's path_combine for a backing file name relative to the image that names it.</summary>
