@@ -112,7 +112,7 @@ public sealed class ChainStatus : IDisposable
         {
             // raw over another node passes the question to it, offset by its window.
             BlockStatus c = child.GetStatus(offset + raw.WindowOffset, bytes);
-            return new LayerAnswer(c.Length, true, c.Data, c.Zero, c.Data ? c.HostOffset : null);
+            return new LayerAnswer(c.Length, c.Allocated, c.Data, c.Zero, c.Data ? c.HostOffset : null);
         }
         if (dev is not Qcow2Image q)
         {
