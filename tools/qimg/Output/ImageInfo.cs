@@ -55,7 +55,7 @@ public sealed class ImageInfo
                 Filename = filename,
                 Format = dev.FormatName,
                 DirtyFlag = q.Dirty,
-                ActualSize = dev.ActualSize,
+                ActualSize = AllocatedSize(dev),
                 VirtualSize = dev.Size,
                 ClusterSize = q.ClusterSize,
                 Encrypted = q.Encrypted,
@@ -70,10 +70,15 @@ public sealed class ImageInfo
         {
             Filename = filename,
             Format = dev.FormatName,
-            ActualSize = dev.ActualSize,
+            ActualSize = AllocatedSize(dev),
+            // bdrv_get_info: raw and filters pass the question to the node underneath (a qcow2's cluster size).
+            ClusterSize = dev.Info is { ClusterSize: > 0 } i ? i.ClusterSize : null,
             VirtualSize = ChainStatus.QemuLength(dev),
         };
     }
+
+    /// <summary>bdrv_get_allocated_file_size: unknown (null) over a blkdebug node, a protocol driver that does not say.</summary>
+    private static long? AllocatedSize(BlockDevice dev) => dev.Blkdebug is null ? dev.ActualSize : null;
 
     /// <summary>ImageInfoSpecificQCow2 as qcow2_get_specific_info fills it (members in schema order).</summary>
     public static QDict Qcow2Specific(Qcow2Image q)
