@@ -106,7 +106,7 @@ public sealed class ChainStatus : IDisposable
         {
             // A filter passes the question to its child; null-co answers for itself (data never, zeros with read-zeroes).
             BlockStatus f = dev.GetStatus(offset, bytes);
-            return new LayerAnswer(f.Length, f.Allocated, f.Data, f.Zero, f.Data ? f.HostOffset : null);
+            return new LayerAnswer(f.Length, f.Allocated, f.Data, f.Zero, f.Data || f.Zero ? f.HostOffset : null);
         }
         if (dev is RawDevice { Child: BlockDevice child } raw)
         {

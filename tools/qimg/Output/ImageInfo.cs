@@ -15,7 +15,7 @@ public sealed class ImageInfo
     public required string Format { get; init; }
 
     /// <summary>Whether the image is marked dirty.</summary>
-    public bool DirtyFlag { get; init; }
+    public bool? DirtyFlag { get; init; }
 
     /// <summary>Bytes the file occupies on disk.</summary>
     public long? ActualSize { get; init; }
@@ -71,6 +71,8 @@ public sealed class ImageInfo
             Filename = filename,
             Format = dev.FormatName,
             ActualSize = AllocatedSize(dev),
+            // bdrv_get_info: a driver without it (null-co) reports no dirty flag.
+            DirtyFlag = dev.Info is null ? null : false,
             // bdrv_get_info: raw and filters pass the question to the node underneath (a qcow2's cluster size).
             ClusterSize = dev.Info is { ClusterSize: > 0 } i ? i.ClusterSize : null,
             VirtualSize = ChainStatus.QemuLength(dev),
@@ -124,7 +126,7 @@ public sealed class ImageInfo
         var d = new QDict()
             .Add("filename", Filename)
             .Add("format", Format)
-            .Add("dirty-flag", DirtyFlag)
+            .AddIf("dirty-flag", DirtyFlag)
             .AddIf("actual-size", ActualSize)
             .Add("virtual-size", VirtualSize)
             .AddIf("cluster-size", ClusterSize)
@@ -173,7 +175,7 @@ public sealed class ImageInfo
         {
             sb.Append(CultureInfo.InvariantCulture, $"cluster_size: {cs}\n");
         }
-        if (DirtyFlag)
+        if (DirtyFlag == true)
         {
             sb.Append("cleanly shut down: no\n");
         }
