@@ -96,6 +96,9 @@ public static class ImageOpener
     /// double, null), in the order written; null when the name is not a json: one.</summary>
     public static IReadOnlyList<KeyValuePair<string, object?>>? JsonOptions(string fileName) => JsonFileName.TypedOptions(fileName);
 
+    /// <summary>Whether a file name starts with a protocol prefix (QEMU's path_has_protocol).</summary>
+    public static bool HasProtocol(string fileName) => ProtocolPrefix.HasProtocol(fileName);
+
     /// <summary>Whether the options describe the image's nodes themselves (a protocol or filter driver, or a file node with
     /// a driver other than file), so that no file name is needed apart from them.</summary>
     public static bool DescribesNodes(string? format, IReadOnlyDictionary<string, string> options) => NodeOpener.Describes(format, options);

@@ -181,7 +181,13 @@ public static class BlockNodeName
             o.Add(new("x-image", rest[(colon + 1)..]));
             return o;
         }
-        o.Add(new("filename", driver == "file" && fileName.StartsWith("file:", StringComparison.Ordinal) ? fileName[5..] : fileName));
+        if (driver == "file" && fileName.StartsWith("file:", StringComparison.Ordinal))
+        {
+            // raw_parse_filename: what follows "file:" is a path, shown as ./path where it would look like a protocol.
+            fileName = fileName["file:".Length..];
+            fileName = Qcow2.ImageOpener.HasProtocol(fileName) ? "./" + fileName : fileName;
+        }
+        o.Add(new("filename", fileName));
         return o;
     }
 
