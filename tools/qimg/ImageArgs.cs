@@ -95,7 +95,7 @@ public static class ImageArgs
             }
         }
         return file ?? (ImageOpener.DescribesNodes(options.Format, options.Options) ? ""
-            : throw new QimgException("Could not open '': A block device must be specified for \"file\""));
+            : throw new QimgException($"Could not open '{list}': {ImageOpener.MissingFileError(options.Options)}"));
     }
 
     /// <summary>The key=value pairs of an --image-opts list, in the order given; QEMU's errors for a list that is not one.</summary>

@@ -53,6 +53,10 @@ public class NodeNameInteropTests : QimgFixture
         ["null-co://"],
         ["-f", "raw", "null-co://"],
         ["-f", "raw", "a.qcow2"],
+        ["file:a:b.qcow2"],
+        ["--image-opts", "driver=qcow2,file.locking=off"],
+        ["--image-opts", "driver=qcow2,file.driver=blkdebug"],
+        ["--image-opts", "driver=qcow2"],
     ];
 
     private static IEnumerable<TestCaseData> Cases(string command, params string[] options) =>
@@ -76,7 +80,8 @@ public class NodeNameInteropTests : QimgFixture
         AssertSame(args);
     }
 
-    /// <summary>a.qcow2 (64 KiB of data at 0) under b.qcow2 (64 KiB at 64 KiB), and a blkdebug config file.</summary>
+    /// <summary>a.qcow2 (64 KiB of data at 0) under b.qcow2 (64 KiB at 64 KiB), a copy of a.qcow2 whose name looks like
+    /// it has a protocol, and a blkdebug config file.</summary>
     private void MakeImages()
     {
         ToolProcess.Require("qemu-img", "qemu-io");
@@ -85,5 +90,6 @@ public class NodeNameInteropTests : QimgFixture
         Sh("qemu-img", "create", "-f", "qcow2", "-b", "a.qcow2", "-F", "qcow2", "b.qcow2");
         Sh("qemu-io", "-c", "write -P 2 64k 64k", "b.qcow2");
         File.WriteAllText(PathOf("bd.cfg"), "[inject-error]\nevent = \"l1_update\"\n");
+        File.Copy(PathOf("a.qcow2"), PathOf("a:b.qcow2"));
     }
 }
