@@ -92,6 +92,21 @@ public static class ImageOpener
         }
     }
 
+    /// <summary>The options a json: file name holds, flattened into dotted keys with their JSON types kept (string, bool, long,
+    /// double, null), in the order written; null when the name is not a json: one.</summary>
+    public static IReadOnlyList<KeyValuePair<string, object?>>? JsonOptions(string fileName) => JsonFileName.TypedOptions(fileName);
+
+    /// <summary>bdrv_open's error for options that name no image file: the file child's options without a driver or a
+    /// file name, or a blkdebug file node without its image child.</summary>
+    public static string MissingFileError(IReadOnlyDictionary<string, string> options) =>
+        options.GetValueOrDefault("file.driver") == "blkdebug" ? "A block device must be specified for \"image\""
+        : !options.ContainsKey("file.driver") && options.Keys.Any(k => k.StartsWith("file.", StringComparison.Ordinal))
+            ? "Must specify either driver or file"
+            : "A block device must be specified for \"file\"";
+
+    /// <summary>Whether a file name starts with a protocol prefix (QEMU's path_has_protocol).</summary>
+    public static bool HasProtocol(string fileName) => ProtocolPrefix.HasProtocol(fileName);
+
     /// <summary>Whether the options describe the image's nodes themselves (a protocol or filter driver, or a file node with
     /// a driver other than file), so that no file name is needed apart from them.</summary>
     public static bool DescribesNodes(string? format, IReadOnlyDictionary<string, string> options) => NodeOpener.Describes(format, options);

@@ -77,6 +77,11 @@ public sealed class Blkdebug : IStorage, IBlkdebugControl
         return b;
     }
 
+    /// <summary>Whether a file.image.* (or file.x-image) option belongs to a blkdebug node under the format (file.driver=blkdebug),
+    /// whose child named "image" is the image file; the option is then the image file's own.</summary>
+    public static bool ImageChild(IEnumerable<KeyValuePair<string, string>> options, string key) =>
+        key.StartsWith("file.", StringComparison.Ordinal) && options.Any(kv => kv.Key == "file.driver" && kv.Value == "blkdebug");
+
     /// <summary>
     /// QEMU's blkdebug:[CONFIG]:IMAGE filename syntax (blkdebug_parse_filename): selects the blkdebug layer in options
     /// and returns the image's own file name; any other name is returned as it is.

@@ -45,6 +45,12 @@ internal static class JsonFileName
                     break;
                 case "file.driver" when value == "file":
                     break;
+                // blkdebug's image child (or its x-image name) holds the image file's name.
+                case "file.image.filename" or "file.x-image" when Blkdebug.ImageChild(flat, key):
+                    file = value;
+                    break;
+                case "file.image.driver" when value == "file" && Blkdebug.ImageChild(flat, key):
+                    break;
                 default:
                     options.Options.TryAdd(key, value);
                     break;
@@ -67,32 +73,64 @@ internal static class JsonFileName
             : "A block device must be specified for \"file\"");
     }
 
-    /// <summary>qdict_flatten: nested objects and lists become dotted keys; empty ones vanish.</summary>
+    /// <summary>qdict_flatten: nested objects and lists become dotted keys; empty ones vanish. Values become option
+    /// strings (true/false are on/off, numbers keep their text, null is empty).</summary>
     private static void Flatten(string prefix, object? value, List<KeyValuePair<string, string>> into)
+    {
+        var typed = new List<KeyValuePair<string, object?>>();
+        FlattenTyped(prefix, value, typed);
+        foreach (var (k, v) in typed)
+        {
+            into.Add(new(k, v switch
+            {
+                bool b => b ? "on" : "off",
+                JsonNumber n => n.Text,
+                _ => v as string ?? "",
+            }));
+        }
+    }
+
+    /// <summary>The options a json: file name holds, flattened as qdict_flatten does but with their JSON types kept (strings,
+    /// booleans, null, and numbers as long or double), in the order the object lists them; null for other names.</summary>
+    public static List<KeyValuePair<string, object?>>? TypedOptions(string fileName)
+    {
+        if (!Is(fileName))
+        {
+            return null;
+        }
+        var flat = new List<KeyValuePair<string, object?>>();
+        FlattenTyped("", Parse(fileName[Prefix.Length..]), flat);
+        return flat.ConvertAll(kv => kv.Value is JsonNumber n
+            ? new KeyValuePair<string, object?>(kv.Key, long.TryParse(n.Text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long l)
+                ? l : double.Parse(n.Text, CultureInfo.InvariantCulture))
+            : kv);
+    }
+
+    private static void FlattenTyped(string prefix, object? value, List<KeyValuePair<string, object?>> into)
     {
         switch (value)
         {
             case List<KeyValuePair<string, object?>> obj:
                 foreach (var (k, v) in obj)
                 {
-                    Flatten(prefix + k + (v is List<KeyValuePair<string, object?>> or List<object?> ? "." : ""), v, into);
+                    FlattenTyped(prefix + k + (v is List<KeyValuePair<string, object?>> or List<object?> ? "." : ""), v, into);
                 }
                 break;
             case List<object?> list:
                 for (int i = 0; i < list.Count; i++)
                 {
                     object? v = list[i];
-                    Flatten(prefix + i.ToString(CultureInfo.InvariantCulture) + (v is List<KeyValuePair<string, object?>> or List<object?> ? "." : ""), v, into);
+                    FlattenTyped(prefix + i.ToString(CultureInfo.InvariantCulture) + (v is List<KeyValuePair<string, object?>> or List<object?> ? "." : ""), v, into);
                 }
                 break;
-            case bool b:
-                into.Add(new(prefix, b ? "on" : "off"));
-                break;
             default:
-                into.Add(new(prefix, value as string ?? ""));
+                into.Add(new(prefix, value));
                 break;
         }
     }
+
+    /// <summary>A JSON number as it was written (qemu keeps it a QNum, unlike a quoted string).</summary>
+    private sealed record JsonNumber(string Text);
 
     /// <summary>Parses the text after "json:" into objects (lists of pairs), lists, strings (numbers keep their text),
     /// booleans and null; the top level must be an object.</summary>
@@ -279,7 +317,7 @@ internal static class JsonFileName
         }
 
         /// <summary>A JSON number (-?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?), kept as its text.</summary>
-        private string Number()
+        private JsonNumber Number()
         {
             int start = _at;
             string token = Token();
@@ -292,7 +330,7 @@ internal static class JsonFileName
                 throw ParseError($"stray '{token}'");
             }
             _at = start + token.Length;
-            return token;
+            return new JsonNumber(token);
         }
 
         private object? Keyword()

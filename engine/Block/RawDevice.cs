@@ -32,6 +32,12 @@ public sealed class RawDevice : BlockDevice
     /// <inheritdoc/>
     public override bool IsProtocol => Driver == "file";
 
+    /// <summary>Where guest offset 0 lies in the node underneath (raw's offset option; 0 without one).</summary>
+    public long WindowOffset => _storage is WindowStorage w ? w.Offset : 0;
+
+    /// <summary>The node underneath when it is not the image file itself (raw over a qcow2, a filter, null-co), else null.</summary>
+    public BlockDevice? Child => (_storage is WindowStorage w ? w.Inner : _storage) is DeviceStorage d ? d.Node : null;
+
     /// <summary>The file's length rounded up to whole 512-byte sectors, as QEMU's bdrv_getlength reports it (the tail reads as zeros).</summary>
     public override long Size => (_storage.Length + 511) / 512 * 512;
 

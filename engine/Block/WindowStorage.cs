@@ -32,6 +32,12 @@ internal sealed class WindowStorage(IStorage inner, long offset, long? size) : I
 
     public long Length => size ?? Math.Max(0, inner.Length - offset);
 
+    /// <summary>Where the window starts in the store underneath (raw's offset option).</summary>
+    public long Offset => offset;
+
+    /// <summary>The store underneath.</summary>
+    public IStorage Inner => inner;
+
     public bool ReadOnly => inner.ReadOnly;
 
     public long AllocatedSize => inner.AllocatedSize;

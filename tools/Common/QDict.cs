@@ -35,9 +35,13 @@ public sealed class QDict
     public static int Bucket(string key) => QemuOptionSyntax.QdictBucket(key);
 }
 
-/// <summary>qemu's JSON writer in pretty mode (qobject/json-writer.c): four-space indents, "key": value, \uXXXX escapes.</summary>
+/// <summary>qemu's JSON writer (qobject/json-writer.c): pretty (four-space indents) or compact (", " between members, as
+/// qobject_to_json writes a json: file name), "key": value, \uXXXX escapes.</summary>
 public static class QJson
 {
+    /// <summary>JSON null as a member value (a QNull, e.g. "backing": null).</summary>
+    public static readonly object Null = new QNull();
+
     /// <summary>The pretty JSON text of a value (no trailing newline).</summary>
     public static string Pretty(object value)
     {
@@ -46,7 +50,29 @@ public static class QJson
         return sb.ToString();
     }
 
-    private static void Newline(StringBuilder sb, int depth) => sb.Append('\n').Append(' ', depth * 4);
+    /// <summary>The compact JSON text of a value (qobject_to_json): members separated by ", ".</summary>
+    public static string Compact(object value)
+    {
+        var sb = new StringBuilder();
+        Write(sb, value, -1);
+        return sb.ToString();
+    }
+
+    /// <summary>A line break and indent in pretty mode (depth >= 0); a space in compact mode, except before a closing
+    /// bracket.</summary>
+    private static void Newline(StringBuilder sb, int depth, bool closing = false)
+    {
+        if (depth >= 0)
+        {
+            sb.Append('\n').Append(' ', depth * 4);
+        }
+        else if (!closing)
+        {
+            sb.Append(' ');
+        }
+    }
+
+    private static int Deeper(int depth) => depth < 0 ? depth : depth + 1;
 
     private static void Write(StringBuilder sb, object value, int depth)
     {
@@ -58,15 +84,18 @@ public static class QJson
                 foreach (var kv in d.Entries)
                 {
                     sb.Append(first ? "" : ",");
-                    Newline(sb, depth + 1);
+                    if (!first || depth >= 0)
+                    {
+                        Newline(sb, Deeper(depth));
+                    }
                     first = false;
                     Quote(sb, kv.Key);
                     sb.Append(": ");
-                    Write(sb, kv.Value, depth + 1);
+                    Write(sb, kv.Value, Deeper(depth));
                 }
                 if (!first)
                 {
-                    Newline(sb, depth);
+                    Newline(sb, depth, closing: true);
                 }
                 sb.Append('}');
                 break;
@@ -76,12 +105,15 @@ public static class QJson
                 foreach (object item in list)
                 {
                     sb.Append(firstItem ? "" : ",");
-                    Newline(sb, depth + 1);
+                    if (!firstItem || depth >= 0)
+                    {
+                        Newline(sb, Deeper(depth));
+                    }
                     firstItem = false;
-                    Write(sb, item, depth + 1);
+                    Write(sb, item, Deeper(depth));
                 }
                 // json_writer_end_list breaks the line even for an empty list ("[" newline, indent, "]").
-                Newline(sb, depth);
+                Newline(sb, depth, closing: true);
                 sb.Append(']');
                 break;
             case string s:
@@ -89,6 +121,12 @@ public static class QJson
                 break;
             case bool b:
                 sb.Append(b ? "true" : "false");
+                break;
+            case QNull:
+                sb.Append("null");
+                break;
+            case double f:
+                sb.Append(f.ToString("R", CultureInfo.InvariantCulture));
                 break;
             case long or int or ulong:
                 sb.Append(Convert.ToString(value, CultureInfo.InvariantCulture));
@@ -173,3 +211,6 @@ public static class QJson
         }
     }
 }
+
+/// <summary>The type of <see cref="QJson.Null"/>.</summary>
+internal sealed class QNull;

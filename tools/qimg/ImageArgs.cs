@@ -64,26 +64,9 @@ public static class ImageArgs
     /// <summary>Reads an --image-opts list (driver=..., file.filename=..., other image options) into options; returns the file name.</summary>
     public static string ApplyImageOpts(string list, OpenOptions options)
     {
-        if (!list.Contains('='))
-        {
-            throw new QimgException($"Could not open '{list}': Cannot find device='{list}' nor node-name='{list}'");
-        }
         string? file = null;
-        int p = 0;
-        while (p < list.Length)
+        foreach (var (key, value) in ParseImageOpts(list))
         {
-            int eq = list.IndexOf('=', p);
-            int comma = list.IndexOf(',', p);
-            if (eq < 0 || (comma >= 0 && comma < eq))
-            {
-                throw new QimgException($"Invalid parameter '{list[p..(comma < 0 ? list.Length : comma)]}'");
-            }
-            string key = list[p..eq];
-            p = OptionString.ReadValue(list, eq + 1, out string value);
-            if (p < list.Length)
-            {
-                p++;
-            }
             switch (key)
             {
                 case "driver":
@@ -100,8 +83,62 @@ public static class ImageArgs
                     break;
             }
         }
+        if (file is null && options.Options.GetValueOrDefault("file.driver") == "blkdebug"
+            && (options.Options.Remove("file.image.filename", out string? image) || options.Options.Remove("file.x-image", out image)))
+        {
+            // blkdebug's child named "image" is the image file.
+            file = image;
+            options.LiteralFileName = true;
+            if (options.Options.GetValueOrDefault("file.image.driver") == "file")
+            {
+                options.Options.Remove("file.image.driver");
+            }
+        }
         return file ?? (ImageOpener.DescribesNodes(options.Format, options.Options) ? ""
-            : throw new QimgException("Could not open '': A block device must be specified for \"file\""));
+            : throw new QimgException($"Could not open '{list}': {ImageOpener.MissingFileError(options.Options)}"));
+    }
+
+    /// <summary>The key=value pairs of an --image-opts list, in the order given; QEMU's errors for a list that is not one.</summary>
+    public static List<KeyValuePair<string, string>> ParseImageOpts(string list)
+    {
+        if (!list.Contains('='))
+        {
+            throw new QimgException($"Could not open '{list}': Cannot find device='{list}' nor node-name='{list}'");
+        }
+        var pairs = new List<KeyValuePair<string, string>>();
+        int p = 0;
+        while (p < list.Length)
+        {
+            int eq = list.IndexOf('=', p);
+            int comma = list.IndexOf(',', p);
+            if (eq < 0 || (comma >= 0 && comma < eq))
+            {
+                throw new QimgException($"Invalid parameter '{list[p..(comma < 0 ? list.Length : comma)]}'");
+            }
+            string key = list[p..eq];
+            p = OptionString.ReadValue(list, eq + 1, out string value);
+            if (p < list.Length)
+            {
+                p++;
+            }
+            pairs.Add(new(key, value));
+        }
+        return pairs;
+    }
+
+    /// <summary>bs->filename of an opened image as QEMU names it (<see cref="BlockNodeName"/>).</summary>
+    public static string NodeName(BlockDevice dev, string filename, string? format, bool imageOpts, bool noIo) =>
+        BlockNodeName.Of(NodeRequest(dev, filename, format, imageOpts, noIo));
+
+    /// <summary>What the open of an image asked for, for <see cref="BlockNodeName"/>: filename is the image argument (the
+    /// option list with imageOpts); noIo for qemu-img info's open without the backing chain.</summary>
+    public static NodeOpenRequest NodeRequest(BlockDevice dev, string filename, string? format, bool imageOpts, bool noIo)
+    {
+        var options = imageOpts
+            ? ParseImageOpts(filename).ConvertAll(kv => new KeyValuePair<string, object?>(kv.Key, kv.Value))
+            : [];
+        var q = dev as Qcow2Image;
+        return new NodeOpenRequest(imageOpts ? null : filename, format, options, dev.FormatName, noIo, q?.BackingFileName, q?.BackingFormat);
     }
 
     /// <summary>qemu's path_combine for a backing file name relative to the image that names it.</summary>

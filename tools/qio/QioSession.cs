@@ -252,10 +252,15 @@ internal sealed class QioSession
         {
             return $"Cannot find device='{node}' nor node-name='{node}'";
         }
-        else if (options.TryGetValue("file.image.filename", out var inner))
+        else if (options.GetValueOrDefault("file.driver") == "blkdebug" && options.Remove("file.image.filename", out var inner))
         {
+            // blkdebug's child named "image" is the image file.
             fileName = inner;
             open.LiteralFileName = true;
+            if (options.GetValueOrDefault("file.image.driver") == "file")
+            {
+                options.Remove("file.image.driver");
+            }
         }
         else if (ImageOpener.DescribesNodes(open.Format, options))
         {
@@ -267,7 +272,7 @@ internal sealed class QioSession
         }
         else
         {
-            return "A block device must be specified for \"file\"";
+            return ImageOpener.MissingFileError(options);
         }
         return null;
     }

@@ -79,6 +79,21 @@ public class FormattingTests
     }
 
     [Test]
+    public void Compact_json_is_one_line_with_comma_space_between_members()
+    {
+        // The members in the order bdrv_refresh_filename inserts them; the text is what qemu-img 7.2 prints for
+        // json:{"driver":"raw","offset":512,"size":4096,"file":{"driver":"file","filename":"a.qcow2"}}.
+        var d = new QDict().Add("driver", "raw").Add("offset", 512L).Add("size", 4096L)
+            .Add("file", new QDict().Add("driver", "file").Add("filename", "a.qcow2"));
+        Assert.That(QJson.Compact(d),
+            Is.EqualTo("{\"offset\": 512, \"driver\": \"raw\", \"size\": 4096, \"file\": {\"driver\": \"file\", \"filename\": \"a.qcow2\"}}"));
+        var other = new QDict().Add("backing", QJson.Null).Add("list", new List<object> { 1L, true }).Add("empty", new QDict());
+        string json = QJson.Compact(other);
+        Assert.That(json, Does.Contain("\"backing\": null").And.Contain("\"list\": [1, true]").And.Contain("\"empty\": {}"));
+        Assert.That(json, Does.Not.Contain("\n"));
+    }
+
+    [Test]
     public void Json_strings_escape_like_qemu()
     {
         var sb = new System.Text.StringBuilder();

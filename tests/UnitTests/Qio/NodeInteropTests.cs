@@ -88,6 +88,11 @@ public class NodeInteropTests : QioFixture
     [TestCase("driver=qcow2,file.filename=c.qcow2,backing.file.filename=b.qcow2", ReadBacking)]
     [TestCase("driver=qcow2,file.filename=c.qcow2,backing.driver=qcow2,backing.file.driver=file,backing.file.filename=b.qcow2", ReadBacking)]
     [TestCase("driver=qcow2,file.filename=c.qcow2,backing.driver=raw,backing.offset=512", ReadBacking)]
+    [TestCase("driver=qcow2,file.driver=blkdebug,file.image.filename=a.qcow2", "read -P 1 0 512;info;map")]
+    [TestCase("driver=qcow2,file.driver=blkdebug,file.image.driver=file,file.image.filename=c.qcow2", "read -P 2 64k 512;map")]
+    [TestCase("driver=qcow2,file.driver=blkdebug", "read 0 512")]
+    [TestCase("driver=qcow2,file.locking=off", "read 0 512")]
+    [TestCase("driver=qcow2,file.image.filename=a.qcow2", "read 0 512")]
     public void Nodes_behave_as_in_qemu_io(string imageOpts, string commands)
     {
         string[] args = [.. CommandArgs(commands), "--image-opts", imageOpts];

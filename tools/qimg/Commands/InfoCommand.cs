@@ -60,8 +60,8 @@ public static class InfoCommand
             ImageInfo info;
             using (BlockDevice dev = ImageArgs.Open(ctx, name, fmt, imageOpts, noBacking: true, forceShare))
             {
-                // The engine's name for the image: the file an --image-opts list or a json: name names, without a file: prefix.
-                info = ImageInfo.Query(dev, dev.FileName);
+                // QEMU's name for the node tree (bs->filename); backing names resolve against the image file's own name.
+                info = ImageInfo.Query(dev, ImageArgs.NodeName(dev, name, fmt, imageOpts, noIo: true), dev.FileName);
             }
             list.Add(info);
             name = null;

@@ -105,7 +105,8 @@ public static class MapCommand
             throw new QimgException("--image-opts and --format are mutually exclusive");
         }
         using BlockDevice dev = ImageArgs.Open(ctx, filename, g.Format, g.ImageOpts, noBacking: false, g.ForceShare);
-        using var chain = new ChainStatus(ctx, dev, g.ImageOpts ? dev.FileName : filename);
+        using var chain = new ChainStatus(ctx, dev, g.ImageOpts ? dev.FileName : filename,
+            BlockNodeName.OfDataNode(ImageArgs.NodeRequest(dev, filename, g.Format, g.ImageOpts, noIo: false)));
         ctx.Out.Write(json ? "[" : string.Create(CultureInfo.InvariantCulture, $"{"Offset",-16}{"Length",-16}{"Mapped to",-16}File\n"));
         long length = ChainStatus.QemuLength(dev);
         if (maxLength != -1)

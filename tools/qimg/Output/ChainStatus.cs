@@ -17,11 +17,15 @@ public sealed class ChainStatus : IDisposable
     private readonly List<Layer> _layers = [];
     private readonly ToolContext _ctx;
 
-    private sealed class Layer(BlockDevice device, string name)
+    private sealed class Layer(BlockDevice device, string name, string? shown = null)
     {
         public BlockDevice Device { get; } = device;
 
+        /// <summary>The file's name, which backing names resolve against and hole queries open.</summary>
         public string Name { get; } = name;
+
+        /// <summary>The name map prints for data in this layer (bs->filename of the node holding it).</summary>
+        public string Shown { get; } = shown ?? name;
 
         public FileStream? Host { get; set; }
 
@@ -30,11 +34,11 @@ public sealed class ChainStatus : IDisposable
         public bool? MetadataPreallocated { get; set; }
     }
 
-    /// <summary>Wraps an opened image (with its backing chain) shown under the given name.</summary>
-    public ChainStatus(ToolContext ctx, BlockDevice top, string name)
+    /// <summary>Wraps an opened image (with its backing chain) whose file is name, its data shown as shown (name when null).</summary>
+    public ChainStatus(ToolContext ctx, BlockDevice top, string name, string? shown = null)
     {
         _ctx = ctx;
-        _layers.Add(new Layer(top, name));
+        _layers.Add(new Layer(top, name, shown));
     }
 
     /// <summary>bdrv_getlength: the device's size in whole sectors (a raw file's length is rounded up).</summary>
@@ -88,7 +92,7 @@ public sealed class ChainStatus : IDisposable
             Depth = depth,
             Present = a.Allocated,
             // With an external data file, data lives (and is mapped) in the data file.
-            Filename = a.HostOffset is null ? null : (layer.Device as Qcow2Image)?.DataFileOpenedName ?? layer.Name,
+            Filename = a.HostOffset is null ? null : (layer.Device as Qcow2Image)?.DataFileOpenedName ?? layer.Shown,
         };
     }
 
@@ -98,11 +102,24 @@ public sealed class ChainStatus : IDisposable
     {
         BlockDevice dev = layer.Device;
         bytes = Math.Min(bytes, QemuLength(dev) - offset);
+        if (dev is not Qcow2Image && dev.FormatName is not ("raw" or "file"))
+        {
+            // A filter passes the question to its child; null-co answers for itself (data never, zeros with read-zeroes).
+            BlockStatus f = dev.GetStatus(offset, bytes);
+            return new LayerAnswer(f.Length, f.Allocated, f.Data, f.Zero, f.Data || f.Zero ? f.HostOffset : null);
+        }
+        if (dev is RawDevice { Child: BlockDevice child } raw)
+        {
+            // raw over another node passes the question to it, offset by its window.
+            BlockStatus c = child.GetStatus(offset + raw.WindowOffset, bytes);
+            return new LayerAnswer(c.Length, c.Allocated, c.Data, c.Zero, c.Data ? c.HostOffset : null);
+        }
         if (dev is not Qcow2Image q)
         {
             // The raw format passes the question to its file: data or hole, allocated either way.
-            (bool fileData, long fileLen, _) = FileStatus(layer, offset, bytes);
-            return new LayerAnswer(fileLen, true, fileData, !fileData, offset);
+            long window = (dev as RawDevice)?.WindowOffset ?? 0;
+            (bool fileData, long fileLen, _) = FileStatus(layer, offset + window, bytes);
+            return new LayerAnswer(fileLen, true, fileData, !fileData, offset + window);
         }
         BlockStatus s = dev.GetStatus(offset, bytes);
         bool zero = s.Zero;

@@ -15,7 +15,7 @@ public sealed class ImageInfo
     public required string Format { get; init; }
 
     /// <summary>Whether the image is marked dirty.</summary>
-    public bool DirtyFlag { get; init; }
+    public bool? DirtyFlag { get; init; }
 
     /// <summary>Bytes the file occupies on disk.</summary>
     public long? ActualSize { get; init; }
@@ -44,8 +44,9 @@ public sealed class ImageInfo
     /// <summary>The "format-specific" member: type and data.</summary>
     public QDict? FormatSpecific { get; init; }
 
-    /// <summary>Collects the information of an opened image, as bdrv_query_image_info does.</summary>
-    public static ImageInfo Query(BlockDevice dev, string filename)
+    /// <summary>Collects the information of an opened image, as bdrv_query_image_info does: filename is the node's name
+    /// (bs->filename), fileName the image file's, against which a relative backing file name resolves.</summary>
+    public static ImageInfo Query(BlockDevice dev, string filename, string? fileName = null)
     {
         if (dev is Qcow2Image q)
         {
@@ -54,12 +55,12 @@ public sealed class ImageInfo
                 Filename = filename,
                 Format = dev.FormatName,
                 DirtyFlag = q.Dirty,
-                ActualSize = dev.ActualSize,
+                ActualSize = AllocatedSize(dev),
                 VirtualSize = dev.Size,
                 ClusterSize = q.ClusterSize,
                 Encrypted = q.Encrypted,
                 BackingFilename = q.BackingFileName,
-                FullBackingFilename = q.BackingFileName is null ? null : ImageArgs.CombineBackingPath(filename, q.BackingFileName),
+                FullBackingFilename = q.BackingFileName is null ? null : ImageArgs.CombineBackingPath(fileName ?? filename, q.BackingFileName),
                 BackingFilenameFormat = q.BackingFormat,
                 Snapshots = q.Snapshots.Count > 0 ? q.Snapshots : null,
                 FormatSpecific = new QDict().Add("type", "qcow2").Add("data", Qcow2Specific(q)),
@@ -69,10 +70,17 @@ public sealed class ImageInfo
         {
             Filename = filename,
             Format = dev.FormatName,
-            ActualSize = dev.ActualSize,
+            ActualSize = AllocatedSize(dev),
+            // bdrv_get_info: a driver without it (null-co) reports no dirty flag.
+            DirtyFlag = dev.Info is null ? null : false,
+            // bdrv_get_info: raw and filters pass the question to the node underneath (a qcow2's cluster size).
+            ClusterSize = dev.Info is { ClusterSize: > 0 } i ? i.ClusterSize : null,
             VirtualSize = ChainStatus.QemuLength(dev),
         };
     }
+
+    /// <summary>bdrv_get_allocated_file_size: unknown (null) over a blkdebug node, a protocol driver that does not say.</summary>
+    private static long? AllocatedSize(BlockDevice dev) => dev.Blkdebug is null ? dev.ActualSize : null;
 
     /// <summary>ImageInfoSpecificQCow2 as qcow2_get_specific_info fills it (members in schema order).</summary>
     public static QDict Qcow2Specific(Qcow2Image q)
@@ -118,7 +126,7 @@ public sealed class ImageInfo
         var d = new QDict()
             .Add("filename", Filename)
             .Add("format", Format)
-            .Add("dirty-flag", DirtyFlag)
+            .AddIf("dirty-flag", DirtyFlag)
             .AddIf("actual-size", ActualSize)
             .Add("virtual-size", VirtualSize)
             .AddIf("cluster-size", ClusterSize)
@@ -167,7 +175,7 @@ public sealed class ImageInfo
         {
             sb.Append(CultureInfo.InvariantCulture, $"cluster_size: {cs}\n");
         }
-        if (DirtyFlag)
+        if (DirtyFlag == true)
         {
             sb.Append("cleanly shut down: no\n");
         }
