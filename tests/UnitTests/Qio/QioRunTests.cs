@@ -138,9 +138,7 @@ public class QioRunTests : QioFixture
     public void Standard_input_gets_a_prompt_per_line_and_one_at_eof()
     {
         var r = QioWithInput("read -q 0 512\nnosuch\n\nread -P 1 -q 0 512\n", "-f", "raw", "r.img");
-        Assert.That(r.ExitCode, Is.EqualTo(1));
-        Assert.That(r.Out, Is.EqualTo("qio> qio> qio> qio> Pattern verification failed at offset 0, 512 bytes\nqio> "));
-        Assert.That(r.Err, Is.EqualTo("command \"nosuch\" not found\n"));
+        AssertFailed(r, "command \"nosuch\" not found\n", "qio> qio> qio> qio> Pattern verification failed at offset 0, 512 bytes\nqio> ");
         var q = QioWithInput("quit\nread 0 512\n", "-f", "raw", "r.img");
         Assert.That(q.ExitCode, Is.EqualTo(0));
         Assert.That(q.Out, Is.EqualTo("qio> "));
