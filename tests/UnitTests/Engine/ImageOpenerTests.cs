@@ -4,13 +4,12 @@ namespace Qcow2.UnitTests.Engine;
 
 /// <summary>Opening paths that are not image files, with QEMU's file driver messages.</summary>
 [TestFixture]
-public sealed class ImageOpenerTests
+public sealed class ImageOpenerTests : FolderFixture
 {
     [Test]
     public void Open_refuses_a_directory_as_qemu_does()
     {
-        using var temp = new TempDir("opener");
-        string dir = temp.Path;
+        string dir = Dir;
         var ro = Assert.Throws<ImageOpenException>(() => ImageOpener.Open(dir, new OpenOptions { ReadOnly = true }));
         Assert.That(ro!.Message, Is.EqualTo($"'file' driver requires '{dir}' to be a regular file"));
         var rw = Assert.Throws<ImageOpenException>(() => ImageOpener.Open(dir, new OpenOptions()));
@@ -20,8 +19,7 @@ public sealed class ImageOpenerTests
     [Test]
     public void Open_names_a_missing_file()
     {
-        using var temp = new TempDir("opener");
-        string path = temp.PathOf("missing.qcow2");
+        string path = PathOf("missing.qcow2");
         var e = Assert.Throws<ImageOpenException>(() => ImageOpener.Open(path, new OpenOptions()));
         Assert.That(e!.Message, Is.EqualTo($"Could not open '{path}': No such file or directory"));
     }
@@ -43,8 +41,7 @@ public sealed class ImageOpenerTests
     [Test]
     public void Open_refuses_a_qcow_version_1_file_with_a_clear_message_and_leaves_it_alone()
     {
-        using var temp = new TempDir("opener");
-        string path = temp.PathOf("v1.img");
+        string path = PathOf("v1.img");
         byte[] head = new byte[4096];
         new byte[] { 0x51, 0x46, 0x49, 0xfb, 0, 0, 0, 1 }.CopyTo(head, 0);
         File.WriteAllBytes(path, head);
@@ -69,8 +66,7 @@ public sealed class ImageOpenerTests
     [Test]
     public void A_probed_raw_image_refuses_a_write_that_makes_block_0_another_format()
     {
-        using var temp = new TempDir("opener");
-        string path = temp.PathOf("raw.img");
+        string path = PathOf("raw.img");
         File.WriteAllBytes(path, new byte[65536]);
         byte[] qcow2Magic = [0x51, 0x46, 0x49, 0xfb, 0, 0, 0, 3];
         using (var probed = ImageOpener.Open(path, new OpenOptions()))

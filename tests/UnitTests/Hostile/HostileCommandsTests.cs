@@ -13,11 +13,8 @@ namespace Qcow2.UnitTests.Hostile;
 /// (and no other file), never throws, finishes within seconds and never allocates anything near what the fields ask for.
 /// </summary>
 [TestFixture]
-[Category("Interop")]
 [Category("slow")]
-// Hundreds of independent cases, each in its own folder: they run in parallel with each other, one instance each.
-[Parallelizable(ParallelScope.All)]
-[FixtureLifeCycle(LifeCycle.InstancePerTestCase)]
+[ParallelInterop]
 public class HostileCommandsTests : HostileFixture
 {
     /// <summary>The commands, each with a short label for the test name; measure only when qimg has it.</summary>

@@ -10,10 +10,7 @@ namespace Qcow2.UnitTests.Hostile;
 /// and never allocate anything near the sizes the hostile fields ask for.
 /// </summary>
 [TestFixture]
-[Category("Interop")]
-// Hundreds of independent cases, each in its own folder: they run in parallel with each other, one instance each.
-[Parallelizable(ParallelScope.All)]
-[FixtureLifeCycle(LifeCycle.InstancePerTestCase)]
+[ParallelInterop]
 public class HostileImageTests : HostileFixture
 {
     private static readonly (string Tool, string[] Args)[] Common =

@@ -137,11 +137,10 @@ public class CorruptImageInteropTests : InteropFixture
         AssertSame(Qemu("qemu-img", null, Args("q.qcow2")), o, "check");
     }
 
-    [TestCase("65536", "32M")]
-    [TestCase("65536", "1M")]
-    [TestCase("65536", "63M")]
-    [TestCase("2M", "1M")]
-    [TestCase("2M", "48M")]
+    /// <summary>Cluster size, then the size shrunk to.</summary>
+    private static IEnumerable<TestCaseData> Shrinks => Rows.Of("65536 32M", "65536 1M", "65536 63M", "2M 1M", "2M 48M");
+
+    [TestCaseSource(nameof(Shrinks))]
     public void Shrink_leaves_the_disk_usage_of_qemu_img(string clusterSize, string newSize)
     {
         MakePair("cluster_size=" + clusterSize, "64M", "write -P 1 0 4M", "write -P 2 40M 8M", "write -P 3 62M 2M");
@@ -150,14 +149,12 @@ public class CorruptImageInteropTests : InteropFixture
         AssertSameUsage(ext4ExtentSlack: 16 << 10);
     }
 
-    [TestCase("falloc", "65536", "+1M")]
-    [TestCase("falloc", "65536", "128M")]
-    [TestCase("full", "65536", "+100k")]
-    [TestCase("full", "512", "80M")]
-    [TestCase("falloc", "2M", "70M")]
-    [TestCase("falloc", "65536", "32M")]
-    [TestCase("metadata", "65536", "80M")]
-    [TestCase("off", "65536", "80M")]
+    /// <summary>Preallocation mode, cluster size, then the new size.</summary>
+    private static IEnumerable<TestCaseData> Preallocations => Rows.Of(
+        "falloc 65536 +1M", "falloc 65536 128M", "full 65536 +100k", "full 512 80M",
+        "falloc 2M 70M", "falloc 65536 32M", "metadata 65536 80M", "off 65536 80M");
+
+    [TestCaseSource(nameof(Preallocations))]
     public void Resize_preallocation_as_qemu_img(string mode, string clusterSize, string size)
     {
         MakePair("cluster_size=" + clusterSize, "64M", "write -P 1 0 1M", "write -P 2 63M 1M");

@@ -17,16 +17,13 @@ public class PokeTests : MkimageFixture
 
     private ulong U64At(long offset) => BinaryPrimitives.ReadUInt64BigEndian(Bytes("img").AsSpan((int)offset));
 
-    [TestCase("header.l1_table_offset", "0x30000")]
-    [TestCase("header.snapshots_offset", "0x0")]
-    [TestCase("header.compression_type", "0x0")]
-    [TestCase("l1[0]", "0x8000000000040000")]
-    [TestCase("l2[0][0]", "0x8000000000050000")]
-    [TestCase("l2[0][16]", "0x8000000000060000")]
-    [TestCase("l2[0][1]", "0x0")]
-    [TestCase("refcount_table[0]", "0x20000")]
-    [TestCase("refcount_block[0][6]", "0x1")]
-    [TestCase("refcount_block[0][7]", "0x0")]
+    /// <summary>A name, then its value in the image qemu-io wrote.</summary>
+    private static IEnumerable<TestCaseData> NamedValues => Rows.Of(
+        "header.l1_table_offset 0x30000", "header.snapshots_offset 0x0", "header.compression_type 0x0",
+        "l1[0] 0x8000000000040000", "l2[0][0] 0x8000000000050000", "l2[0][16] 0x8000000000060000", "l2[0][1] 0x0",
+        "refcount_table[0] 0x20000", "refcount_block[0][6] 0x1", "refcount_block[0][7] 0x0");
+
+    [TestCaseSource(nameof(NamedValues))]
     public void Peek_reads_the_named_value_from_qemu_s_layout(string name, string expected)
     {
         CreateWritten();

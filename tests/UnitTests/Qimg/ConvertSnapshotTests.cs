@@ -91,11 +91,10 @@ public class ConvertSnapshotTests : QimgFixture
         Assert.Throws<InvalidOperationException>(() => img.LoadSnapshotTemporarily("test"));
     }
 
-    [TestCase("test", "off")]
-    [TestCase("1", "size")]
-    [TestCase("snapshot.name=test", "off")]
-    [TestCase("snapshot.id=1", "size")]
-    [TestCase("snapshot.id=2", "off")]
+    /// <summary>The snapshot parameter, then which field of the snapshot table is broken (its L1 offset or its L1 size).</summary>
+    private static IEnumerable<TestCaseData> SnapshotErrors => Rows.Of("test off", "1 size", "snapshot.name=test off", "snapshot.id=1 size", "snapshot.id=2 off");
+
+    [TestCaseSource(nameof(SnapshotErrors))]
     public void Snapshot_errors_match_qemu_img(string param, string field)
     {
         MakeImage("img.qcow2");

@@ -8,10 +8,7 @@ namespace Qcow2.UnitTests.Qimg;
 /// ones are unknown; -o help lists the same. Same output, exit code and file size as qemu-img.
 /// </summary>
 [TestFixture]
-[Category("Interop")]
-// Independent cases, each in its own folder: they run in parallel with each other, one instance each.
-[Parallelizable(ParallelScope.All)]
-[FixtureLifeCycle(LifeCycle.InstancePerTestCase)]
+[ParallelInterop]
 public class CreateFormatInteropTests : QimgFixture
 {
     [TestCase("-f", "file", "x.img", "1M")]

@@ -60,26 +60,29 @@ public class QemuOptsTests
         Assert.That(e.Hint, Is.EqualTo("Optional suffix k, M, G, T, P or E means kilo-, mega-, giga-, tera-, peta-\nand exabytes, respectively.\n"));
     }
 
-    [TestCase("help", true)]
-    [TestCase("?", true)]
-    [TestCase("cluster_size=4k,help", true)]
-    [TestCase("cluster_size=help", false)]
-    [TestCase("backing_file=a,,help", false)]
+    /// <summary>Lists that ask for help, then lists where "help" is only part of an element.</summary>
+    private static IEnumerable<TestCaseData> HelpLists =>
+        [.. Lists(true, "help", "?", "cluster_size=4k,help"), .. Lists(false, "cluster_size=help", "backing_file=a,,help")];
+
+    [TestCaseSource(nameof(HelpLists))]
     public void HasHelpOption_needs_a_whole_element(string list, bool expected)
     {
         Assert.That(QemuOpts.HasHelpOption(list), Is.EqualTo(expected));
     }
 
-    [TestCase("a=b", true)]
-    [TestCase("a=b,,", true)]
-    [TestCase("", false)]
-    [TestCase(",a=b", false)]
-    [TestCase("a=b,", false)]
-    [TestCase("a=b,,,", false)]
+    /// <summary>Option lists qemu-img takes, then ones it refuses.</summary>
+    private static IEnumerable<TestCaseData> OptionLists =>
+        [.. Lists(true, "a=b", "a=b,,"), .. Lists(false, "", ",a=b", "a=b,", "a=b,,,")];
+
+    [TestCaseSource(nameof(OptionLists))]
     public void IsValidOptionList_follows_qemu_img(string list, bool expected)
     {
         Assert.That(QemuOpts.IsValidOptionList(list), Is.EqualTo(expected));
     }
+
+    /// <summary>One case per option list, each with the same expected answer.</summary>
+    private static IEnumerable<TestCaseData> Lists(bool expected, params string[] lists) =>
+        lists.Select(list => new TestCaseData(list, expected));
 
     [Test]
     public void Print_uses_qemus_order_defaults_and_given_spellings()

@@ -9,10 +9,7 @@ namespace Qcow2.UnitTests.Qio;
 /// a config (printf escapes) used as blkdebug:CONFIG:IMAGE for a write and a read of a fresh image.
 /// </summary>
 [TestFixture]
-[Category("Interop")]
-// Independent cases, each in its own folder: they run in parallel with each other, one instance each.
-[Parallelizable(ParallelScope.All)]
-[FixtureLifeCycle(LifeCycle.InstancePerTestCase)]
+[ParallelInterop]
 public class BlkdebugConfigInteropTests : QioFixture
 {
     [TestCase("[inject-error]\\ngarbage\\n")]

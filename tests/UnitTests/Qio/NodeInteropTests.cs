@@ -10,10 +10,7 @@ namespace Qcow2.UnitTests.Qio;
 /// code, and then the images' allocation (qemu-img map), their check and the raw file's bytes must match.
 /// </summary>
 [TestFixture]
-[Category("Interop")]
-// Independent cases, each in its own folder: they run in parallel with each other, one instance each.
-[Parallelizable(ParallelScope.All)]
-[FixtureLifeCycle(LifeCycle.InstancePerTestCase)]
+[ParallelInterop]
 public class NodeInteropTests : QioFixture
 {
     /// <summary>The commands of the rows about opening a node: a read, a dump, the node's info and its map.</summary>

@@ -52,13 +52,12 @@ public class QioRunTests : QioFixture
     public void Command_errors_go_to_stderr_with_usage_on_stdout()
     {
         var r = Qio("-f", "raw", "-c", "nosuch", "-c", "read 0", "-c", "read -x 0 1", "-c", "close x", "r.img");
-        Assert.That(r.ExitCode, Is.EqualTo(1));
-        Assert.That(r.Err, Is.EqualTo(
+        AssertFailed(r,
             "command \"nosuch\" not found\n" +
             "bad argument count 1 to read, expected at least 2 arguments\n" +
             "read: invalid option -- 'x'\n" +
-            "bad argument count 1 to close, expected 0 arguments\n"));
-        Assert.That(r.Out, Is.EqualTo("read [-abCqv] [-P pattern [-s off] [-l len]] off len -- reads a number of bytes at a specified offset\n"));
+            "bad argument count 1 to close, expected 0 arguments\n",
+            "read [-abCqv] [-P pattern [-s off] [-l len]] off len -- reads a number of bytes at a specified offset\n");
     }
 
     [Test]
@@ -100,9 +99,7 @@ public class QioRunTests : QioFixture
     public void Read_only_image_refuses_write_commands()
     {
         var r = Qio("-r", "-f", "raw", "-c", "write 0 512", "-c", "discard 0 512", "-c", "read -q 0 512", "r.img");
-        Assert.That(r.ExitCode, Is.EqualTo(1));
-        Assert.That(r.Err, Is.EqualTo("qio: Block node is read-only\nqio: Block node is read-only\n"));
-        Assert.That(r.Out, Is.Empty);
+        AssertFailed(r, "qio: Block node is read-only\nqio: Block node is read-only\n", "");
     }
 
     [Test]
@@ -110,23 +107,20 @@ public class QioRunTests : QioFixture
     {
         var r = Qio("-c", "open -o driver=raw nonexist", "-c", "read 0 1", "-c", "open -o driver=raw", "-c", "open -o foo=bar",
             "-c", "open -o driver=raw,file.filename=r.img", "-c", "open r.img", "-c", "length");
-        Assert.That(r.ExitCode, Is.EqualTo(1));
-        Assert.That(r.Err, Is.EqualTo(
+        AssertFailed(r,
             "qio: can't open device nonexist: Could not open 'nonexist': No such file or directory\n" +
             "no file open, try 'help open'\n" +
             "qio: can't open: A block device must be specified for \"file\"\n" +
             "qio: can't open: Must specify either driver or file\n" +
-            "qio: file open already, try 'help close'\n"));
-        Assert.That(r.Out, Is.EqualTo("1 MiB\n"));
+            "qio: file open already, try 'help close'\n",
+            "1 MiB\n");
     }
 
     [Test]
     public void Missing_image_on_the_command_line_ends_the_run()
     {
         var r = Qio("-f", "raw", "-c", "read 0 1", "nonexist.img");
-        Assert.That(r.ExitCode, Is.EqualTo(1));
-        Assert.That(r.Err, Is.EqualTo("qio: can't open device nonexist.img: Could not open 'nonexist.img': No such file or directory\n"));
-        Assert.That(r.Out, Is.Empty);
+        AssertFailed(r, "qio: can't open device nonexist.img: Could not open 'nonexist.img': No such file or directory\n", "");
     }
 
     [Test]
@@ -144,9 +138,7 @@ public class QioRunTests : QioFixture
     public void Standard_input_gets_a_prompt_per_line_and_one_at_eof()
     {
         var r = QioWithInput("read -q 0 512\nnosuch\n\nread -P 1 -q 0 512\n", "-f", "raw", "r.img");
-        Assert.That(r.ExitCode, Is.EqualTo(1));
-        Assert.That(r.Out, Is.EqualTo("qio> qio> qio> qio> Pattern verification failed at offset 0, 512 bytes\nqio> "));
-        Assert.That(r.Err, Is.EqualTo("command \"nosuch\" not found\n"));
+        AssertFailed(r, "command \"nosuch\" not found\n", "qio> qio> qio> qio> Pattern verification failed at offset 0, 512 bytes\nqio> ");
         var q = QioWithInput("quit\nread 0 512\n", "-f", "raw", "r.img");
         Assert.That(q.ExitCode, Is.EqualTo(0));
         Assert.That(q.Out, Is.EqualTo("qio> "));
@@ -173,5 +165,13 @@ public class QioRunTests : QioFixture
             "Could not set breakpoint: Operation not supported\n" +
             "Could not resume request: Operation not supported\n" +
             "Could not remove breakpoint 0: Operation not supported\n"));
+    }
+
+    /// <summary>The run ended with exit status 1 and printed exactly these texts on stderr and stdout.</summary>
+    private static void AssertFailed(ToolRun r, string err, string @out)
+    {
+        Assert.That(r.ExitCode, Is.EqualTo(1));
+        Assert.That(r.Err, Is.EqualTo(err));
+        Assert.That(r.Out, Is.EqualTo(@out));
     }
 }

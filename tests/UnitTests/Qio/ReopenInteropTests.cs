@@ -11,10 +11,7 @@ namespace Qcow2.UnitTests.Qio;
 /// as it was. Each row runs the same commands on fresh images; output, exit code and the header's feature bits match.
 /// </summary>
 [TestFixture]
-[Category("Interop")]
-// Independent cases, each in its own folder: they run in parallel with each other, one instance each.
-[Parallelizable(ParallelScope.All)]
-[FixtureLifeCycle(LifeCycle.InstancePerTestCase)]
+[ParallelInterop]
 public class ReopenInteropTests : QioFixture
 {
     [TestCase("a.qcow2", "", "reopen -o foo=bar")]
