@@ -19,6 +19,29 @@ public class NodeInteropTests : QioFixture
     /// <summary>The commands of the rows about a backing node's options: a read through to the backing data, and the map.</summary>
     private const string ReadBacking = "read -P 2 64k 512;map";
 
+    /// <summary>Options of the backing node of c.qcow2 (whose backing file is b.qcow2), each read through to the backing data.</summary>
+    private static readonly string[] BackingOptions =
+    [
+        "backing.driver=raw",
+        "backing.lazy-refcounts=foo",
+        "backing.foo=bar",
+        "backing.file.filename=a.qcow2",
+        "backing.l2-cache-size=abc",
+        "backing=",
+        "backing=null",
+        "backing.driver=null-co",
+        "backing.file.locking=x",
+        "backing.read-only=off",
+        "backing.node-name=1x",
+        "backing.driver=copy-on-read,backing.file.driver=qcow2,backing.file.file.filename=b.qcow2",
+        "backing.file.filename=b.qcow2",
+        "backing.driver=qcow2,backing.file.driver=file,backing.file.filename=b.qcow2",
+        "backing.driver=raw,backing.offset=512",
+    ];
+
+    private static IEnumerable<TestCaseData> BackingCases() =>
+        BackingOptions.Select(o => new TestCaseData("driver=qcow2,file.filename=c.qcow2," + o, ReadBacking));
+
     [TestCase("driver=null-co,size=1M", Probe)]
     [TestCase("driver=null-co", Probe)]
     [TestCase("driver=null-co,read-zeroes=on,size=1M", Probe)]
@@ -70,26 +93,12 @@ public class NodeInteropTests : QioFixture
     [TestCase("driver=copy-on-read,file.driver=raw,file.file.filename=r.raw", "read 0 512;map")]
     [TestCase("driver=compress,file.driver=raw,file.file.filename=r.raw", "read 0 512")]
     [TestCase("driver=copy-on-read,file.driver=compress,file.file.driver=qcow2,file.file.file.filename=a.qcow2", "write -P 8 192k 64k;read -P 8 192k 64k;map")]
-    [TestCase("driver=qcow2,file.filename=c.qcow2,backing.driver=raw", ReadBacking)]
-    [TestCase("driver=qcow2,file.filename=c.qcow2,backing.lazy-refcounts=foo", ReadBacking)]
-    [TestCase("driver=qcow2,file.filename=c.qcow2,backing.foo=bar", ReadBacking)]
-    [TestCase("driver=qcow2,file.filename=c.qcow2,backing.file.filename=a.qcow2", ReadBacking)]
-    [TestCase("driver=qcow2,file.filename=c.qcow2,backing.l2-cache-size=abc", ReadBacking)]
-    [TestCase("driver=qcow2,file.filename=c.qcow2,backing=", ReadBacking)]
-    [TestCase("driver=qcow2,file.filename=c.qcow2,backing=null", ReadBacking)]
-    [TestCase("driver=qcow2,file.filename=c.qcow2,backing.driver=null-co", ReadBacking)]
-    [TestCase("driver=qcow2,file.filename=c.qcow2,backing.file.locking=x", ReadBacking)]
-    [TestCase("driver=qcow2,file.filename=c.qcow2,backing.read-only=off", ReadBacking)]
-    [TestCase("driver=qcow2,file.filename=c.qcow2,backing.node-name=1x", ReadBacking)]
-    [TestCase("driver=qcow2,file.filename=c.qcow2,backing.driver=copy-on-read,backing.file.driver=qcow2,backing.file.file.filename=b.qcow2", ReadBacking)]
-    [TestCase("driver=qcow2,file.filename=c.qcow2,backing.file.filename=b.qcow2", ReadBacking)]
-    [TestCase("driver=qcow2,file.filename=c.qcow2,backing.driver=qcow2,backing.file.driver=file,backing.file.filename=b.qcow2", ReadBacking)]
-    [TestCase("driver=qcow2,file.filename=c.qcow2,backing.driver=raw,backing.offset=512", ReadBacking)]
     [TestCase("driver=qcow2,file.driver=blkdebug,file.image.filename=a.qcow2", "read -P 1 0 512;info;map")]
     [TestCase("driver=qcow2,file.driver=blkdebug,file.image.driver=file,file.image.filename=c.qcow2", "read -P 2 64k 512;map")]
     [TestCase("driver=qcow2,file.driver=blkdebug", "read 0 512")]
     [TestCase("driver=qcow2,file.locking=off", "read 0 512")]
     [TestCase("driver=qcow2,file.image.filename=a.qcow2", "read 0 512")]
+    [TestCaseSource(nameof(BackingCases))]
     public void Nodes_behave_as_in_qemu_io(string imageOpts, string commands)
     {
         string[] args = [.. CommandArgs(commands), "--image-opts", imageOpts];
