@@ -66,6 +66,9 @@ public static class SubclusterBitmap
     /// The cluster type of an extended entry: its zero flag is reserved and ignored (qcow2_get_cluster_type); with an
     /// external data file, offset 0 with COPIED is a data cluster.
     /// </summary>
-    public static ClusterType ClusterTypeOf(ulong entry, bool hasDataFile = false) =>
-        hasDataFile ? new L2Entry(entry & ~L2Entry.Zero).TypeWithDataFile : new L2Entry(entry & ~L2Entry.Zero).Type;
+    public static ClusterType ClusterTypeOf(ulong entry, bool hasDataFile = false)
+    {
+        var e = new L2Entry(entry & ~L2Entry.Zero);
+        return hasDataFile ? e.TypeWithDataFile : e.Type;
+    }
 }
