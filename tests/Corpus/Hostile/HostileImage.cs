@@ -38,6 +38,13 @@ public sealed record HostileImage
     /// <summary>When set, replaces the usual commands (read 0 512 probed and with -f qcow2, info human and JSON).</summary>
     public (string Tool, string[] Args)[]? Commands { get; init; }
 
+    /// <summary>
+    /// When set, the labels of the only whole-image commands (map, check-r-all, ...: HostileCommandsTests) to compare on
+    /// this row: for a row that costs QEMU seconds of CPU on every command that opens it, the ones that treat it
+    /// differently (the others open it the same way).
+    /// </summary>
+    public string[]? WholeImageCommands { get; init; }
+
     /// <summary>When QEMU prints something on stderr that this project cannot (yet) print, the reason; stderr is then not compared.</summary>
     public string? StderrDiffers { get; init; }
 
