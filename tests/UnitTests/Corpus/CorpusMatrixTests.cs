@@ -3,8 +3,10 @@ using Qcow2.Corpus;
 namespace Qcow2.UnitTests.Corpus;
 
 /// <summary>
-/// The whole corpus against QEMU 7.2, our qimg and libqcow, as CI runs it: QEMU and ours must pass every case;
-/// libqcow's results are printed (the published matrix is docs/corpus-results.md) and must merely complete.
+/// The whole corpus against our qimg and libqcow, as CI runs it: ours must pass every case; libqcow's results are
+/// printed (the published matrix is docs/corpus-results.md) and must merely complete. QEMU's column is not run again
+/// here: CorpusSidecarTests asks QEMU 7.2 about every case and must get exactly the checked-in sidecars, which is
+/// what passing every case means for QEMU (and more: its error lines too), and CorpusRunnerTests runs the qemu adapter.
 /// </summary>
 [TestFixture]
 [Category("corpus")]
@@ -12,7 +14,7 @@ namespace Qcow2.UnitTests.Corpus;
 public sealed class CorpusMatrixTests
 {
     [Test]
-    public void Qemu_and_ours_pass_every_case_and_libqcow_runs()
+    public void Ours_passes_every_case_and_libqcow_runs()
     {
         ToolProcess.Require("qemu-img");
         if (!File.Exists("/usr/bin/python3") || ToolProcess.TryRun("/usr/bin/python3", Path.GetTempPath(), ["-c", "import pyqcow"])?.ExitCode != 0)
@@ -25,13 +27,12 @@ public sealed class CorpusMatrixTests
         string md = tmp.PathOf("matrix.md"), json = tmp.PathOf("matrix.json");
         int rc = CorpusCommand.Execute(
             ["run", cases, CorpusPaths.Expected, "--md", md, "--json", json,
-             $"qemu={CorpusPaths.Adapter("qemu")}", $"ours={CorpusPaths.Adapter("qimg")}", $"libqcow={CorpusPaths.Adapter("libqcow")}"],
+             $"ours={CorpusPaths.Adapter("qimg")}", $"libqcow={CorpusPaths.Adapter("libqcow")}"],
             output, TextWriter.Null);
         TestContext.Out.WriteLine(output.ToString());
         Assert.That(rc, Is.EqualTo(0));
         string matrix = File.ReadAllText(md);
         int n = Generator.Cases.Count;
-        Assert.That(output.ToString(), Does.Contain($"qemu: {n} passed, 0 failed"), matrix);
         Assert.That(output.ToString(), Does.Contain($"ours: {n} passed, 0 failed"), matrix);
         Assert.That(output.ToString(), Does.Match(@"libqcow: \d+ passed, \d+ failed"));
     }
