@@ -112,6 +112,15 @@ public class ReopenInteropTests : QioFixture
     /// <summary>Generated node names count per process (QEMU's counter is process-wide), as iotests' filter masks them.</summary>
     private static string MaskNodeNames(string text) => System.Text.RegularExpressions.Regex.Replace(text, "#block[0-9]+", "#blockN");
 
+    /// <summary>The images a row may name with qemu-img create's arguments for each, made once and copied.</summary>
+    private static readonly (string Name, string[] Create)[] FreshImages =
+    [
+        ("a.qcow2", ["a.qcow2", "1M"]),
+        ("b.qcow2", ["b.qcow2", "1M"]),
+        ("c.qcow2", ["-b", "b.qcow2", "-F", "qcow2", "c.qcow2"]),
+        ("v2.qcow2", ["-o", "compat=0.10", "v2.qcow2", "1M"]),
+    ];
+
     /// <summary>Makes the images a row may name (a.qcow2, a v2 image, c.qcow2 over b.qcow2), runs, returns the run and
     /// the first 104 header bytes of a.qcow2 (or of the image the row names).</summary>
     private (string Out, string Err, int Code, string Header) RunOnFreshImages(Func<ToolRun> run)
@@ -120,10 +129,10 @@ public class ReopenInteropTests : QioFixture
         {
             File.Delete(f);
         }
-        ToolProcess.Run("qemu-img", Dir, "create", "-f", "qcow2", "a.qcow2", "1M");
-        ToolProcess.Run("qemu-img", Dir, "create", "-f", "qcow2", "b.qcow2", "1M");
-        ToolProcess.Run("qemu-img", Dir, "create", "-f", "qcow2", "-b", "b.qcow2", "-F", "qcow2", "c.qcow2");
-        ToolProcess.Run("qemu-img", Dir, "create", "-f", "qcow2", "-o", "compat=0.10", "v2.qcow2", "1M");
+        foreach (var (name, create) in FreshImages)
+        {
+            BuiltOnce.File("reopen-" + name, PathOf(name), _ => ToolProcess.Must("qemu-img", Dir, ["create", "-f", "qcow2", .. create]));
+        }
         ToolRun r = run();
         byte[] header = File.ReadAllBytes(PathOf("a.qcow2")).AsSpan(0, 104).ToArray();
         return (r.Out, r.Err, r.ExitCode, Convert.ToHexString(header));
