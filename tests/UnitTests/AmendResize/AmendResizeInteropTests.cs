@@ -1,12 +1,13 @@
 using System.Text.RegularExpressions;
+using Qcow2.Storage;
 using Qcow2.UnitTests.Interop;
 
 namespace Qcow2.UnitTests.AmendResize;
 
 /// <summary>
 /// qimg amend and qimg resize against qemu-img 7.2 on identical copies of images made by qemu-img and qemu-io:
-/// stdout, stderr (program name mapped), exit code and the image bytes afterwards must be the same, and an image
-/// the command changed must pass qemu-img check.
+/// stdout, stderr (program name mapped), exit code, the image bytes afterwards and how the file sits on disk (blocks
+/// allocated, data and hole extents) must be the same, and an image the command changed must pass qemu-img check.
 /// </summary>
 [TestFixture]
 public class AmendResizeInteropTests : InteropFixture
@@ -160,6 +161,10 @@ public class AmendResizeInteropTests : InteropFixture
             Assert.That(oCode, Is.EqualTo(qCode), "exit code");
             var same = ToolProcess.Run("cmp", src, Path.Combine(q, "img.qcow2"), Path.Combine(o, "img.qcow2"));
             Assert.That(same.ExitCode, Is.EqualTo(0), "image bytes: " + same.Out + same.Err);
+            // Holes count too: the blocks written, punched and cut off must be QEMU's (st_blocks and the data extents).
+            string qFile = Path.Combine(q, "img.qcow2"), oFile = Path.Combine(o, "img.qcow2");
+            Assert.That(DiskLayout.Of(oFile), Is.EqualTo(DiskLayout.Of(qFile)),
+                $"allocation on disk (st_blocks: qemu-img {HostFile.AllocatedBytes(qFile, 0) / 512}, qimg {HostFile.AllocatedBytes(oFile, 0) / 512})");
         });
         if (oCode == 0 && !args.Contains("raw") && !args.Contains("help"))
         {
