@@ -194,13 +194,18 @@ public sealed partial class Qcow2Image
             }
         }
         _refcounts.UpdateMaxTableIndex();
+        // The dropped blocks were queued (update_refcount_discard): adjacent ones go down as one range.
+        if (!_refcounts.CacheDiscards)
+        {
+            _refcounts.ProcessDiscards(failure is null);
+        }
         if (failure is not null)
         {
             throw failure;
         }
     }
 
-    /// <summary>qcow2_discard_refcount_block: the block's own refcount (in the block covering it) goes from 1 to 0.</summary>
+    /// <summary>qcow2_discard_refcount_block: the block's own refcount (in the block covering it) goes from 1 to 0, its discard queued.</summary>
     private void DiscardRefcountBlock(long blockOffset)
     {
         long clusterIndex = blockOffset >> _clusterBits;
@@ -227,7 +232,7 @@ public sealed partial class Qcow2Image
         {
             _refcounts.Cache.Discard(blockOffset);
         }
-        _file.Discard(blockOffset, _clusterSize);
+        _refcounts.QueueDiscard(blockOffset, _clusterSize);
     }
 
     /// <summary>qcow2_get_last_cluster: the highest cluster of the file with a non-zero refcount.</summary>

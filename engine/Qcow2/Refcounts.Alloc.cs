@@ -154,7 +154,7 @@ internal sealed partial class Refcounts
 
     /// <summary>update_refcount_discard: queues a freed range, merged with a queued range it touches, then merges queued
     /// ranges that became adjacent.</summary>
-    private void QueueDiscard(long offset, long length)
+    public void QueueDiscard(long offset, long length)
     {
         int found = -1;
         for (int i = 0; i < _discards.Count && found < 0; i++)
