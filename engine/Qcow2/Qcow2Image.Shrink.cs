@@ -70,25 +70,8 @@ public sealed partial class Qcow2Image
         }
     }
 
-    /// <summary>discard_in_l2_slice with full_discard and QCOW2_DISCARD_ALWAYS: entries become unallocated.</summary>
-    private long DiscardFullyInL2Slice(long offset, long nbClusters)
-    {
-        var (l2Offset, table, index) = GetClusterTable(offset);
-        nbClusters = Math.Min(nbClusters, _l2Size - index);
-        for (int i = 0; i < nbClusters; i++)
-        {
-            table = _l2Cache.Get(l2Offset);
-            ulong old = GetEntry(table, index + i);
-            if (old == 0)
-            {
-                continue;
-            }
-            _l2Cache.MarkDirty(l2Offset);
-            SetEntry(table, index + i, 0);
-            FreeAnyCluster(old, DiscardType.Always);
-        }
-        return nbClusters;
-    }
+    /// <summary>discard_in_l2_slice with full_discard and QCOW2_DISCARD_ALWAYS: entries and bitmaps become unallocated.</summary>
+    private long DiscardFullyInL2Slice(long offset, long nbClusters) => DiscardInL2Slice(offset, nbClusters, fullDiscard: true, DiscardType.Always);
 
     /// <summary>qcow2_shrink_l1_table: zeroes the L1 entries past the new size on disk and frees their L2 tables.</summary>
     private void ShrinkL1Table(long exactSize)
@@ -194,13 +177,18 @@ public sealed partial class Qcow2Image
             }
         }
         _refcounts.UpdateMaxTableIndex();
+        // The dropped blocks were queued (update_refcount_discard): adjacent ones go down as one range.
+        if (!_refcounts.CacheDiscards)
+        {
+            _refcounts.ProcessDiscards(failure is null);
+        }
         if (failure is not null)
         {
             throw failure;
         }
     }
 
-    /// <summary>qcow2_discard_refcount_block: the block's own refcount (in the block covering it) goes from 1 to 0.</summary>
+    /// <summary>qcow2_discard_refcount_block: the block's own refcount (in the block covering it) goes from 1 to 0, its discard queued.</summary>
     private void DiscardRefcountBlock(long blockOffset)
     {
         long clusterIndex = blockOffset >> _clusterBits;
@@ -227,7 +215,7 @@ public sealed partial class Qcow2Image
         {
             _refcounts.Cache.Discard(blockOffset);
         }
-        _file.Discard(blockOffset, _clusterSize);
+        _refcounts.QueueDiscard(blockOffset, _clusterSize);
     }
 
     /// <summary>qcow2_get_last_cluster: the highest cluster of the file with a non-zero refcount.</summary>

@@ -73,7 +73,7 @@ public sealed partial class Qcow2Image
             while (nbClusters > 0)
             {
                 long cleared = _header.Version < 3
-                    ? DiscardInL2Slice(offset, nbClusters, fullDiscard: false)
+                    ? DiscardInL2Slice(offset, nbClusters, fullDiscard: false, DiscardType.Request)
                     : ZeroInL2Slice(offset, nbClusters, mayUnmap);
                 nbClusters -= cleared;
                 offset += cleared * _clusterSize;
@@ -205,14 +205,15 @@ public sealed partial class Qcow2Image
         {
             while (nbClusters > 0)
             {
-                long cleared = DiscardInL2Slice(offset, nbClusters, fullDiscard: false);
+                long cleared = DiscardInL2Slice(offset, nbClusters, fullDiscard: false, DiscardType.Request);
                 nbClusters -= cleared;
                 offset += cleared * _clusterSize;
             }
         });
     }
 
-    private long DiscardInL2Slice(long offset, long nbClusters, bool fullDiscard)
+    /// <summary>discard_in_l2_slice: with fullDiscard the entries (and subcluster bitmaps) become unallocated.</summary>
+    private long DiscardInL2Slice(long offset, long nbClusters, bool fullDiscard, DiscardType discardType)
     {
         var (l2Offset, table, index) = GetClusterTable(offset);
         using var held = _l2Cache.Hold(l2Offset);
@@ -241,7 +242,7 @@ public sealed partial class Qcow2Image
             {
                 SetBitmap(table, index + i, bitmap);
             }
-            FreeAnyCluster(old, DiscardType.Request);
+            FreeAnyCluster(old, discardType);
         }
         return nbClusters;
     }

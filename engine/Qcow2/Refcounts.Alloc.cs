@@ -7,6 +7,11 @@ internal sealed partial class Refcounts
     /// <summary>Finds size bytes of contiguous free clusters from the free cluster index, without taking them (alloc_clusters_noref).</summary>
     private long AllocNoref(long size, long max)
     {
+        // A freed cluster still queued for discard must not be handed out: its discard would later punch the new data.
+        if (CacheDiscards)
+        {
+            ProcessDiscards(true);
+        }
         long nbClusters = SizeToClusters(size);
     retry:
         for (long i = 0; i < nbClusters; i++)
@@ -149,7 +154,7 @@ internal sealed partial class Refcounts
 
     /// <summary>update_refcount_discard: queues a freed range, merged with a queued range it touches, then merges queued
     /// ranges that became adjacent.</summary>
-    private void QueueDiscard(long offset, long length)
+    public void QueueDiscard(long offset, long length)
     {
         int found = -1;
         for (int i = 0; i < _discards.Count && found < 0; i++)

@@ -1,12 +1,13 @@
 using System.Text.RegularExpressions;
+using Qcow2.Storage;
 using Qcow2.UnitTests.Interop;
 
 namespace Qcow2.UnitTests.AmendResize;
 
 /// <summary>
 /// qimg amend and qimg resize against qemu-img 7.2 on identical copies of images made by qemu-img and qemu-io:
-/// stdout, stderr (program name mapped), exit code and the image bytes afterwards must be the same, and an image
-/// the command changed must pass qemu-img check.
+/// stdout, stderr (program name mapped), exit code, the image bytes afterwards and how the file sits on disk (blocks
+/// allocated, data and hole extents) must be the same, and an image the command changed must pass qemu-img check.
 /// </summary>
 [TestFixture]
 public class AmendResizeInteropTests : InteropFixture
@@ -35,6 +36,28 @@ public class AmendResizeInteropTests : InteropFixture
         + "&& qemu-io -c 'write -P 1 0 1M' -c 'write -z 2M 512k' -c 'write -c -P 2 4M 64k' -c 'write -P 3 40M 128k' "
         + "-c 'write -z -u 40M 64k' img.qcow2"
         + (refcountBits > 1 ? " && qemu-img snapshot -c s1 img.qcow2 && qemu-io -c 'write -z 0 128k' -c 'write -P 4 50M 64k' img.qcow2" : "");
+
+    /// <summary>Three snapshots over data, overwrites and compressed clusters; the shrink cuts into all of them.</summary>
+    private static string Snapshots(int clusterSize) =>
+        $"qemu-img create -f qcow2 -o cluster_size={clusterSize} img.qcow2 8M && qemu-io -c 'write -P 1 0 3M' -c 'write -P 5 5M 1M' img.qcow2 "
+        + "&& qemu-img snapshot -c a img.qcow2 && qemu-io -c 'write -P 2 1M 256k' -c 'write -P 6 6M 512k' img.qcow2 "
+        + "&& qemu-img snapshot -c b img.qcow2 && qemu-io -c 'write -c -P 7 7M 512k' img.qcow2 "
+        + "&& qemu-img snapshot -c c img.qcow2 && qemu-io -c 'write -P 4 5M 64k' img.qcow2";
+
+    private const string Compressed = "qemu-img create -f qcow2 -o cluster_size=4096 img.qcow2 16M "
+        + "&& qemu-io -c 'write -c -P 1 0 2M' -c 'write -c -P 2 8M 4M' img.qcow2 && qemu-img snapshot -c s img.qcow2 "
+        + "&& qemu-io -c 'write -c -P 3 13M 1M' -c 'write -P 4 14M 64k' img.qcow2";
+
+    private const string ExtendedL2 = "qemu-img create -f qcow2 -o cluster_size=16384,extended_l2=on img.qcow2 16M "
+        + "&& qemu-io -c 'write -P 1 0 2M' -c 'write -P 2 8M 1k' -c 'write -P 2 9M 64k' img.qcow2 && qemu-img snapshot -c s img.qcow2 "
+        + "&& qemu-io -c 'write -P 3 9M 4k' img.qcow2";
+
+    private const string Lazy = "qemu-img create -f qcow2 -o cluster_size=512,lazy_refcounts=on img.qcow2 8M "
+        + "&& qemu-io -c 'write -P 1 0 2M' -c 'write -P 2 4M 2M' img.qcow2 && qemu-img snapshot -c s img.qcow2 && qemu-io -c 'write -P 3 5M 64k' img.qcow2";
+
+    /// <summary>A lazy-refcounts image left dirty: opening it for the resize rebuilds the refcounts (new blocks side by side).</summary>
+    private const string LazyDirty = "qemu-img create -f qcow2 -o cluster_size=512,lazy_refcounts=on img.qcow2 16M "
+        + "&& (qemu-io -c 'write -P 1 0 2M' -c 'write -P 2 8M 4M' -c abort img.qcow2; true)";
 
     /// <summary>The snapshot made by iotest 080's setup, then a poke into its table entry (at the header's snapshots_offset).</summary>
     private static string SnapshotEntryPoke(int field, string hex) =>
@@ -70,6 +93,12 @@ public class AmendResizeInteropTests : InteropFixture
         yield return Case("backing larger than image", Backed, "resize", "img.qcow2", "100M");
         yield return Case("backed shrink", Backed, "resize", "--shrink", "img.qcow2", "1M");
         yield return Case("dirty image", Dirty, "resize", "img.qcow2", "1G");
+        yield return Case("shrink three snapshots cs=512", Snapshots(512), "resize", "--shrink", "img.qcow2", "1M");
+        yield return Case("shrink three snapshots cs=65536", Snapshots(65536), "resize", "--shrink", "img.qcow2", "1M");
+        yield return Case("shrink compressed with snapshot", Compressed, "resize", "--shrink", "img.qcow2", "5M");
+        yield return Case("shrink extended L2", ExtendedL2, "resize", "--shrink", "img.qcow2", "1M");
+        yield return Case("shrink lazy refcounts", Lazy, "resize", "--shrink", "img.qcow2", "1M");
+        yield return Case("shrink dirty lazy refcounts", LazyDirty, "resize", "--shrink", "img.qcow2", "1M");
         yield return Case("raw", "qemu-img create -f raw img.qcow2 1M", "resize", "-f", "raw", "img.qcow2", "3M");
         foreach (int cs in new[] { 512, 65536 })
         {
@@ -160,6 +189,10 @@ public class AmendResizeInteropTests : InteropFixture
             Assert.That(oCode, Is.EqualTo(qCode), "exit code");
             var same = ToolProcess.Run("cmp", src, Path.Combine(q, "img.qcow2"), Path.Combine(o, "img.qcow2"));
             Assert.That(same.ExitCode, Is.EqualTo(0), "image bytes: " + same.Out + same.Err);
+            // Holes count too: the blocks written, punched and cut off must be QEMU's (st_blocks and the data extents).
+            string qFile = Path.Combine(q, "img.qcow2"), oFile = Path.Combine(o, "img.qcow2");
+            Assert.That(DiskLayout.Of(oFile), Is.EqualTo(DiskLayout.Of(qFile)),
+                $"allocation on disk (st_blocks: qemu-img {HostFile.AllocatedBytes(qFile, 0) / 512}, qimg {HostFile.AllocatedBytes(oFile, 0) / 512})");
         });
         if (oCode == 0 && !args.Contains("raw") && !args.Contains("help"))
         {
