@@ -60,15 +60,27 @@ internal static class AlignedRequests
     }
 
     /// <summary>bdrv_padding_rmw_read: the aligned blocks holding the request's ends, read with the rmw events around
-    /// them (one read when head and tail are the same block).</summary>
+    /// them (one read when the padding covers the whole request). QEMU 7.2's callers ignore its failure: a failed read
+    /// ends the padding there and the write goes on.</summary>
     private static byte[] PaddingRead(IAlignedDriver node, BlkdebugLimits limits, long offset, long bytes)
     {
         long align = limits.RequestAlignment;
         long start = RoundDown(offset, align);
         long end = RoundUp(offset + bytes, align);
-        bool head = start != offset;
-        bool tail = end != offset + bytes;
         var padded = new byte[end - start];
+        try
+        {
+            PaddingReadInto(node, limits, start, end, start != offset, end != offset + bytes, padded);
+        }
+        catch (BlockIOException)
+        {
+        }
+        return padded;
+    }
+
+    private static void PaddingReadInto(IAlignedDriver node, BlkdebugLimits limits, long start, long end, bool head, bool tail, byte[] padded)
+    {
+        long align = limits.RequestAlignment;
         bool merge = MergedPadding(start, end, head, tail, align, out long bufLen);
         if (head || merge)
         {
@@ -84,7 +96,6 @@ internal static class AlignedRequests
             AlignedRead(node, limits, end - align, padded.AsSpan((int)(end - align - start)));
             node.Event("pwritev_rmw_after_tail");
         }
-        return padded;
     }
 
     /// <summary>bdrv_init_padding: the padding buffer is one block, or two when both ends are partial and apart; its reads

@@ -47,6 +47,9 @@ public sealed class Blkdebug : IStorage, IBlkdebugControl, IAlignedDriver
     private readonly IStorage _inner;
     private readonly OpenOptions _options;
     private BlkdebugLimits _limits = BlkdebugLimits.None;
+
+    /// <summary>The node's request alignment (its align option, else 1).</summary>
+    public long RequestAlignment => _limits.RequestAlignment;
     /// <summary>The discard alignment the node takes over from its child (bdrv_merge_limits): a qcow2 image's cluster size.</summary>
     private long _childDiscardAlignment;
     private readonly List<ErrorRule> _rules = new();

@@ -26,7 +26,15 @@ public sealed class BlkdebugDevice : FilterDevice
         }
         try
         {
-            return new BlkdebugDevice(child, (Blkdebug)Block.Blkdebug.Wrap(new DeviceStorage(child), layer)) { FileName = child.FileName };
+            var node = (Blkdebug)Block.Blkdebug.Wrap(new DeviceStorage(child), layer);
+            // bdrv_node_refresh_perm: a user that writes without the resize permission (qemu-io, qemu-img) cannot pad a
+            // request past the end, so the size (in whole sectors) must be a multiple of the request alignment.
+            if (!options.ReadOnly && (child.Size + 511) / 512 * 512 % node.RequestAlignment != 0)
+            {
+                throw new ImageOpenException(
+                    "Cannot get 'write' permission without 'resize': Image size is not a multiple of request alignment", Errno.EPERM);
+            }
+            return new BlkdebugDevice(child, node) { FileName = child.FileName };
         }
         catch
         {
