@@ -15,6 +15,10 @@ public sealed partial class Qcow2Image
         {
             return false;
         }
+        if (reference == JsonFileName.NullBacking)
+        {
+            return true;
+        }
         if (reference.Length == 0)
         {
             Report("warning: Use of \"backing\": \"\" is deprecated; use \"backing\": null instead");
