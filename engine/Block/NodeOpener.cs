@@ -155,6 +155,10 @@ internal static class NodeOpener
         {
             throw new ImageOpenException("A block device must be specified for \"image\"");
         }
+        if (name is null && sub.Format != "file" && sub.Options.Remove("file.filename", out string? inner))
+        {
+            name = inner;
+        }
         BlockDevice child = sub.Format == "file" ? OpenFileNode(name ?? "", sub) : ImageOpener.Open(name ?? "", sub);
         return BlkdebugDevice.Open(child, options, own);
     }
