@@ -68,7 +68,7 @@ public static class BlockNodeName
     public static string OfDataNode(NodeOpenRequest r)
     {
         Node n = Top(r);
-        while (n.Child is not null && (n.DriverName is "raw" or "copy-on-read" or "compress"))
+        while (n.Child is not null && (n.DriverName is "raw" or "copy-on-read" or "compress" or "blkdebug"))
         {
             n = n.Child;
         }

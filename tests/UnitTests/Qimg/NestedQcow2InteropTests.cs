@@ -6,7 +6,8 @@ namespace Qcow2.UnitTests.Qimg;
 /// A qcow2 whose file node is itself a qcow2 (issue 13): qemu-img map reports offsets in the inner image's guest data
 /// and names the inner node in its File column; an inner node whose backing file was overridden (backing.* options, or
 /// "backing": null where its header names one) is named "json:{...}" with its "backing" member, in map's File column
-/// and in info's image name. Each row runs the same command line with real qemu-img and qimg on the same fresh images.
+/// and in info's image name. Filters over such an image (blkdebug, copy-on-read) are skipped by map, whose layers are the
+/// image's backing chain. Each row runs the same command line with real qemu-img and qimg on the same fresh images.
 /// </summary>
 [TestFixture]
 [Category("Interop")]
@@ -27,6 +28,9 @@ public class NestedQcow2InteropTests : QimgFixture
         ["--image-opts", Outer + "over.qcow2,file.backing.driver=raw,file.backing.file.filename=base.qcow2"],
         ["--image-opts", Outer + "in.qcow2,file.backing="],
         ["json:{\"driver\":\"qcow2\",\"file\":{\"driver\":\"qcow2\",\"file\":{\"driver\":\"file\",\"filename\":\"in.qcow2\"}}}"],
+        ["--image-opts", "driver=blkdebug,image.driver=qcow2,image.file.filename=over.qcow2,align=4k"],
+        ["--image-opts", "driver=copy-on-read,file.driver=qcow2,file.file.filename=over.qcow2"],
+        ["-f", "blkdebug", "blkdebug::over.qcow2"],
         ["json:{\"driver\":\"qcow2\",\"file\":{\"driver\":\"qcow2\",\"backing\":null,\"file\":{\"filename\":\"over.qcow2\"}}}"],
         ["json:{\"driver\":\"qcow2\",\"backing\":null,\"file\":{\"driver\":\"file\",\"filename\":\"over.qcow2\"}}"],
         ["json:{\"driver\":\"qcow2\",\"file\":{\"driver\":\"qcow2\",\"backing\":{\"driver\":\"qcow2\",\"file\":{\"filename\":\"other.qcow2\"}},"
