@@ -14,10 +14,7 @@ internal static class AlignedRequests
     /// <summary>bdrv_co_preadv_part: the read widened to whole aligned blocks, then bdrv_aligned_preadv.</summary>
     public static void Read(IAlignedDriver node, BlkdebugLimits limits, long offset, Span<byte> buffer)
     {
-        long align = limits.RequestAlignment;
-        long start = RoundDown(offset, align);
-        long end = RoundUp(offset + buffer.Length, align);
-        if (start == offset && end == offset + buffer.Length)
+        if (!Widen(limits, offset, buffer.Length, out long start, out long end))
         {
             AlignedRead(node, limits, offset, buffer);
             return;
@@ -46,10 +43,7 @@ internal static class AlignedRequests
     /// <summary>bdrv_co_pwritev_part: an unaligned write reads its head and tail blocks first (bdrv_padding_rmw_read).</summary>
     public static void Write(IAlignedDriver node, BlkdebugLimits limits, long offset, ReadOnlySpan<byte> data)
     {
-        long align = limits.RequestAlignment;
-        long start = RoundDown(offset, align);
-        long end = RoundUp(offset + data.Length, align);
-        if (start == offset && end == offset + data.Length)
+        if (!Widen(limits, offset, data.Length, out long start, out _))
         {
             AlignedWrite(node, limits, offset, data);
             return;
@@ -141,9 +135,7 @@ internal static class AlignedRequests
     public static void WriteZeroes(IAlignedDriver node, BlkdebugLimits limits, long offset, long bytes)
     {
         long align = limits.RequestAlignment;
-        long start = RoundDown(offset, align);
-        long end = RoundUp(offset + bytes, align);
-        if (start == offset && end == offset + bytes)
+        if (!Widen(limits, offset, bytes, out long start, out long end))
         {
             AlignedZeroes(node, limits, offset, bytes);
             return;
@@ -258,6 +250,15 @@ internal static class AlignedRequests
             offset += num;
             bytes -= num;
         }
+    }
+
+    /// <summary>The request widened to whole aligned blocks; false when it already is.</summary>
+    private static bool Widen(BlkdebugLimits limits, long offset, long bytes, out long start, out long end)
+    {
+        long align = limits.RequestAlignment;
+        start = RoundDown(offset, align);
+        end = RoundUp(offset + bytes, align);
+        return start != offset || end != offset + bytes;
     }
 
     private static long RoundDown(long v, long align) => v / align * align;

@@ -37,24 +37,14 @@ public class NestedQcow2InteropTests : QimgFixture
             + "\"file\":{\"filename\":\"over.qcow2\"}}}"],
     ];
 
-    private static IEnumerable<TestCaseData> Cases(string command, params string[] options) =>
-        Images.Select(image => new TestCaseData((object)(string[])[command, .. options, .. image]));
+    private static IEnumerable<TestCaseData> Cases(string command, params string[] options) => CommandCases(Images, command, options);
 
-    private static IEnumerable<TestCaseData> MapCases() =>
-        Cases("map").Concat(Cases("map", "--output=json")).Concat(Cases("map", "--start-offset=12k", "--max-length=1M"));
+    private static IEnumerable<TestCaseData> AllCases() =>
+        Cases("map").Concat(Cases("map", "--output=json")).Concat(Cases("map", "--start-offset=12k", "--max-length=1M"))
+            .Concat(Cases("info")).Concat(Cases("info", "--output=json")).Concat(Cases("info", "--backing-chain"));
 
-    private static IEnumerable<TestCaseData> InfoCases() =>
-        Cases("info").Concat(Cases("info", "--output=json")).Concat(Cases("info", "--backing-chain"));
-
-    [TestCaseSource(nameof(MapCases))]
-    public void Qimg_map_of_a_qcow2_over_a_qcow2_is_qemu_imgs(string[] args)
-    {
-        MakeImages();
-        AssertSame(args);
-    }
-
-    [TestCaseSource(nameof(InfoCases))]
-    public void Qimg_info_names_the_inner_backing_as_qemu_img(string[] args)
+    [TestCaseSource(nameof(AllCases))]
+    public void Qimg_maps_and_names_a_qcow2_over_a_qcow2_as_qemu_img(string[] args)
     {
         MakeImages();
         AssertSame(args);
