@@ -7,7 +7,7 @@ namespace Qcow2.Block;
 /// QEMU's blkdebug filter over the image file, selected with file.driver=blkdebug: error injection rules on named
 /// events (from file.config or file.inject-error.N.*) and breakpoints that suspend a request at an event.
 /// </summary>
-public sealed class Blkdebug : IStorage, IBlkdebugControl
+public sealed class Blkdebug : IStorage, IBlkdebugControl, IAlignedDriver
 {
     /// <summary>The event names QEMU's blkdebug knows (BlkdebugEvent).</summary>
     public static readonly IReadOnlySet<string> EventNames = new HashSet<string>(StringComparer.Ordinal)
@@ -46,6 +46,12 @@ public sealed class Blkdebug : IStorage, IBlkdebugControl
 
     private readonly IStorage _inner;
     private readonly OpenOptions _options;
+    private BlkdebugLimits _limits = BlkdebugLimits.None;
+
+    /// <summary>The node's request alignment (its align option, else 1).</summary>
+    public long RequestAlignment => _limits.RequestAlignment;
+    /// <summary>The discard alignment the node takes over from its child (bdrv_merge_limits): a qcow2 image's cluster size.</summary>
+    private long _childDiscardAlignment;
     private readonly List<ErrorRule> _rules = new();
     private readonly List<ErrorRule> _active = new();
     private readonly Dictionary<string, string> _breakpoints = new(StringComparer.Ordinal);
@@ -69,11 +75,17 @@ public sealed class Blkdebug : IStorage, IBlkdebugControl
         }
         options.Options.Remove("file.driver");
         var b = new Blkdebug(storage, options);
+        var limits = BlkdebugLimits.Take(options.Options, "file.");
         if (options.Options.Remove("file.config", out var config))
         {
             b.ReadConfig(Path.GetFullPath(config, options.BaseDirectory));
         }
         b.ReadInlineRules();
+        b._limits = BlkdebugLimits.Check(limits);
+        if (storage is DeviceStorage { Node: Qcow2Image image })
+        {
+            b._childDiscardAlignment = image.Info?.ClusterSize ?? 0;
+        }
         return b;
     }
 
@@ -327,27 +339,13 @@ public sealed class Blkdebug : IStorage, IBlkdebugControl
     public long AllocatedSize => _inner.AllocatedSize;
 
     /// <inheritdoc/>
-    public void Read(long offset, Span<byte> buffer)
-    {
-        CheckRule(offset, buffer.Length, "read");
-        _inner.Read(offset, buffer);
-    }
+    public void Read(long offset, Span<byte> buffer) => AlignedRequests.Read(this, _limits, offset, buffer);
 
     /// <inheritdoc/>
     public void Write(long offset, ReadOnlySpan<byte> data)
     {
-        // bdrv_aligned_pwritev fires these on the node the write reaches: this one.
-        DebugEvent("pwritev");
         _writeGeneration++;
-        try
-        {
-            CheckRule(offset, data.Length, "write");
-            _inner.Write(offset, data);
-        }
-        finally
-        {
-            DebugEvent("pwritev_done");
-        }
+        AlignedRequests.Write(this, _limits, offset, data);
     }
 
     /// <inheritdoc/>
@@ -373,25 +371,53 @@ public sealed class Blkdebug : IStorage, IBlkdebugControl
     /// <inheritdoc/>
     public void WriteZeroes(long offset, long length)
     {
-        DebugEvent("pwritev_zero");
         _writeGeneration++;
-        try
-        {
-            CheckRule(offset, length, "write-zeroes");
-            _inner.WriteZeroes(offset, length);
-        }
-        finally
-        {
-            DebugEvent("pwritev_done");
-        }
+        AlignedRequests.WriteZeroes(this, _limits, offset, length);
     }
 
     /// <inheritdoc/>
     public void Discard(long offset, long length)
     {
         _writeGeneration++;
-        CheckRule(offset, length, "discard");
-        _inner.Discard(offset, length);
+        AlignedRequests.Discard(this, _limits, _childDiscardAlignment, offset, length);
+    }
+
+    void IAlignedDriver.Event(string name) => DebugEvent(name);
+
+    void IAlignedDriver.DriverRead(long offset, Span<byte> buffer)
+    {
+        CheckRule(offset, buffer.Length, "read");
+        _inner.Read(offset, buffer);
+    }
+
+    void IAlignedDriver.DriverWrite(long offset, ReadOnlySpan<byte> data)
+    {
+        CheckRule(offset, data.Length, "write");
+        _inner.Write(offset, data);
+    }
+
+    /// <summary>blkdebug_co_pwrite_zeroes: pieces shorter than the zero alignment are refused (ENOTSUP), so that the
+    /// block layer's fallback to written zeros is exercised.</summary>
+    bool IAlignedDriver.DriverWriteZeroes(long offset, long bytes)
+    {
+        if (bytes < Math.Max(_limits.RequestAlignment, _limits.OptWriteZero))
+        {
+            return false;
+        }
+        CheckRule(offset, bytes, "write-zeroes");
+        _inner.WriteZeroes(offset, bytes);
+        return true;
+    }
+
+    /// <summary>blkdebug_co_pdiscard: pieces shorter than the request alignment are refused (ENOTSUP, ignored).</summary>
+    void IAlignedDriver.DriverDiscard(long offset, long bytes)
+    {
+        if (bytes < _limits.RequestAlignment)
+        {
+            return;
+        }
+        CheckRule(offset, bytes, "discard");
+        _inner.Discard(offset, bytes);
     }
 
     /// <inheritdoc/>

@@ -13,6 +13,10 @@ internal static class JsonFileName
 {
     private const string Prefix = "json:";
 
+    /// <summary>A "backing": null member as an option value: no backing file, which QEMU takes without the deprecation
+    /// warning that the empty string ("backing": "", or backing= in --image-opts) gets.</summary>
+    internal const string NullBacking = "\0null";
+
     /// <summary>Whether a file name is a json: one.</summary>
     public static bool Is(string fileName) => fileName.StartsWith(Prefix, StringComparison.Ordinal);
 
@@ -85,6 +89,7 @@ internal static class JsonFileName
             {
                 bool b => b ? "on" : "off",
                 JsonNumber n => n.Text,
+                null when k == "backing" || k.EndsWith(".backing", StringComparison.Ordinal) => NullBacking,
                 _ => v as string ?? "",
             }));
         }

@@ -10,7 +10,7 @@ namespace Qcow2.Block;
 internal static class NodeOpener
 {
     private static readonly string[] Protocols = ["file", "null-co", "null-aio"];
-    private static readonly string[] Filters = ["copy-on-read", "compress"];
+    private static readonly string[] Filters = ["copy-on-read", "compress", "blkdebug"];
 
     /// <summary>Whether the driver or the file node's driver asks for a node this class opens.</summary>
     public static bool Describes(string? format, IReadOnlyDictionary<string, string> options) =>
@@ -38,6 +38,8 @@ internal static class NodeOpener
                 return CheckFilterOptions(CopyOnReadFilter.Open(OpenChild(fileName, options)), options, "bottom");
             case "compress":
                 return CheckFilterOptions(CompressFilter.Open(OpenChild(fileName, options)), options);
+            case "blkdebug":
+                return OpenBlkdebug(fileName, options);
             case null or "qcow2" or "raw":
                 break;
             default:
@@ -118,6 +120,47 @@ internal static class NodeOpener
         }
         string childName = sub.Options.Remove("file.filename", out string? inner) ? inner : "";
         return ImageOpener.Open(childName, sub);
+    }
+
+    /// <summary>A blkdebug node over its child "image" (blkdebug_open): the name is blkdebug:CONFIG:IMAGE or the image's own
+    /// (x-image); the child is the file protocol unless image.driver names another driver.</summary>
+    private static BlkdebugDevice OpenBlkdebug(string fileName, OpenOptions options)
+    {
+        var parsed = new OpenOptions();
+        string image = fileName.Length > 0 ? Blkdebug.ParseFileName(fileName, parsed) : "";
+        if (parsed.Options.TryGetValue("file.config", out string? config))
+        {
+            options.Options.TryAdd("config", config);
+        }
+        if (image.Length > 0)
+        {
+            options.Options.TryAdd("x-image", image);
+        }
+        var sub = Inherit(options);
+        var own = new List<KeyValuePair<string, string>>();
+        foreach (var (k, v) in options.Options)
+        {
+            if (k.StartsWith("image.", StringComparison.Ordinal))
+            {
+                sub.Options[k["image.".Length..]] = v;
+            }
+            else if (!BlockOptions.IsNodeOption(k) && k != "x-image")
+            {
+                own.Add(new(k, v));
+            }
+        }
+        string? name = options.Options.GetValueOrDefault("x-image") ?? (sub.Options.Remove("filename", out string? f) ? f : null);
+        sub.Format = sub.Options.Remove("driver", out string? driver) ? driver : "file";
+        if (name is null && sub.Options.Count == 0)
+        {
+            throw new ImageOpenException("A block device must be specified for \"image\"");
+        }
+        if (name is null && sub.Format != "file" && sub.Options.Remove("file.filename", out string? inner))
+        {
+            name = inner;
+        }
+        BlockDevice child = sub.Format == "file" ? OpenFileNode(name ?? "", sub) : ImageOpener.Open(name ?? "", sub);
+        return BlkdebugDevice.Open(child, options, own);
     }
 
     /// <summary>The file protocol node itself as a device: a raw view of the file whose driver is "file".</summary>

@@ -73,5 +73,8 @@ internal sealed class WindowStorage(IStorage inner, long offset, long? size) : I
 
     public void DebugEvent(string name) => inner.DebugEvent(name);
 
+    /// <inheritdoc/>
+    public long RequestAlignment => inner.RequestAlignment;
+
     public void Dispose() => inner.Dispose();
 }

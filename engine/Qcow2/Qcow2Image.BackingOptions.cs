@@ -15,13 +15,19 @@ public sealed partial class Qcow2Image
         {
             return false;
         }
+        if (reference == JsonFileName.NullBacking)
+        {
+            return true;
+        }
         if (reference.Length == 0)
         {
-            Report("warning: Use of \"backing\": \"\" is deprecated; use \"backing\": null instead");
+            WarnEmptyBacking();
             return true;
         }
         throw new ImageOpenException($"Could not open backing file: Cannot find device='{reference}' nor node-name='{reference}'");
     }
+
+    private void WarnEmptyBacking() => Report("warning: Use of \"backing\": \"\" is deprecated; use \"backing\": null instead");
 
     /// <summary>
     /// Moves the backing.* options into the backing node's options (backing.driver its format, backing.file.filename its

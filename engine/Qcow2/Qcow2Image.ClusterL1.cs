@@ -6,13 +6,20 @@ namespace Qcow2;
 
 public sealed partial class Qcow2Image
 {
-    /// <summary>Writes one active L1 entry to the file (qcow2_write_l1_entry: 8 bytes, checked against all but the active L1).</summary>
+    /// <summary>Writes one active L1 entry to the file (qcow2_write_l1_entry: the aligned run of entries around it as long
+    /// as the file's request alignment, at most a cluster, zeros past the table; checked against all but the active L1).</summary>
     private void WriteL1Entry(int l1Index)
     {
-        long at = _l1TableOffset + (long)l1Index * 8;
-        var buf = new byte[8];
-        BinaryPrimitives.WriteUInt64BigEndian(buf, _l1Table[l1Index]);
-        PreWriteOverlapCheck(OverlapTypes.ActiveL1, at, 8);
+        int bufSize = (int)Math.Max(8, Math.Min(_file.RequestAlignment, _clusterSize));
+        int entries = bufSize / 8;
+        int first = l1Index / entries * entries;
+        long at = _l1TableOffset + (long)first * 8;
+        var buf = new byte[bufSize];
+        for (int i = 0; i < Math.Min(entries, _l1Size - first); i++)
+        {
+            BinaryPrimitives.WriteUInt64BigEndian(buf.AsSpan(i * 8), _l1Table[first + i]);
+        }
+        PreWriteOverlapCheck(OverlapTypes.ActiveL1, at, bufSize);
         _file.DebugEvent("l1_update");
         _file.Write(at, buf);
     }

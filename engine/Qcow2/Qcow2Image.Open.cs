@@ -87,6 +87,11 @@ public sealed partial class Qcow2Image
         {
             OpenBacking();
         }
+        else if (_options.Options.TryGetValue("backing", out string? reference) && reference.Length == 0)
+        {
+            // bdrv_open_inherit warns of backing= whether or not there is a backing file to leave out.
+            WarnEmptyBacking();
+        }
     }
 
     /// <summary>Reads and checks the header (magic, version, cluster size, header length) and keeps it; returns it with cluster 0.</summary>

@@ -105,6 +105,9 @@ public sealed partial class Qcow2Image : BlockDevice
     /// <inheritdoc/>
     public override IBlkdebugControl? Blkdebug => _file as IBlkdebugControl;
 
+    /// <summary>The node this image is stored in when that is another node (a qcow2 whose file is a qcow2), else null.</summary>
+    public BlockDevice? FileChild => (_file as DeviceStorage)?.Node;
+
     /// <inheritdoc/>
     public override string FormatName => "qcow2";
 

@@ -46,6 +46,9 @@ public interface IStorage : IDisposable
     /// <summary>A named point in the driver's work (QEMU's BLKDBG_EVENT), where a blkdebug layer may inject errors or suspend.</summary>
     void DebugEvent(string name) { }
 
+    /// <summary>The store's request alignment (bs->bl.request_alignment): a blkdebug layer's align option, else 1.</summary>
+    long RequestAlignment => 1;
+
     /// <summary>Bytes the store occupies on its medium, as `du` would count them.</summary>
     long AllocatedSize => Length;
 }

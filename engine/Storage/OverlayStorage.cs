@@ -139,6 +139,9 @@ internal sealed class OverlayStorage(IStorage inner) : IStorage
 
     public void DebugEvent(string name) => inner.DebugEvent(name);
 
+    /// <inheritdoc/>
+    public long RequestAlignment => inner.RequestAlignment;
+
     /// <summary>The overlay does not own the inner store.</summary>
     public void Dispose() { }
 

@@ -11,7 +11,13 @@ public sealed record NodeOpenRequest(
     string OpenedDriver,
     bool NoIo,
     string? HeaderBacking = null,
-    string? HeaderBackingFormat = null);
+    string? HeaderBackingFormat = null)
+{
+    /// <summary>The backing file (and its format) named by the header of each qcow2 node below the top one, by the option
+    /// prefix that reaches it ("file." for a qcow2 whose file is another qcow2).</summary>
+    public IReadOnlyDictionary<string, (string? Backing, string? Format)> ChildHeaders { get; init; } =
+        new Dictionary<string, (string? Backing, string? Format)>();
+}
 
 /// <summary>
 /// The name QEMU 7.2 gives an opened node tree (bs->filename, as bdrv_refresh_filename computes it): each node gathers its
@@ -62,7 +68,7 @@ public static class BlockNodeName
     public static string OfDataNode(NodeOpenRequest r)
     {
         Node n = Top(r);
-        while (n.Child is not null && (n.DriverName is "raw" or "copy-on-read" or "compress"))
+        while (n.Child is not null && (n.DriverName is "raw" or "copy-on-read" or "compress" or "blkdebug"))
         {
             n = n.Child;
         }
@@ -80,11 +86,11 @@ public static class BlockNodeName
             fileName = null;
         }
         string driver = Text(Get(options, "driver")) ?? r.Format ?? r.OpenedDriver;
-        return Refresh(driver, options, fileName, r, top: true);
+        return Refresh(driver, options, fileName, r, "");
     }
 
     /// <summary>bdrv_refresh_filename of one node opened as driver from options (keys relative to it) and fileName.</summary>
-    private static Node Refresh(string driver, List<KeyValuePair<string, object?>> options, string? fileName, NodeOpenRequest r, bool top)
+    private static Node Refresh(string driver, List<KeyValuePair<string, object?>> options, string? fileName, NodeOpenRequest r, string path)
     {
         Driver d = Drivers.GetValueOrDefault(driver, Unknown);
         options = d.Protocol && fileName is not null ? ParseFileName(driver, fileName, options) : options;
@@ -96,11 +102,12 @@ public static class BlockNodeName
             var sub = Sub(options, d.Child + ".");
             string? childFile = d.Protocol ? Text(Get(options, "x-image")) : fileName;
             string childDriver = Text(Get(sub, "driver")) ?? ProtocolOf(Text(Get(sub, "filename")) ?? childFile);
-            if (top && driver == "qcow2" && !r.NoIo && Backing(full, options, r))
+            // qemu-img info opens the top image without its backing chain (BDRV_O_NO_BACKING), not the images below it.
+            if (driver == "qcow2" && (!r.NoIo || path.Length > 0) && Backing(full, options, r, path))
             {
                 strong = true;
             }
-            child = Refresh(childDriver, sub, Get(sub, "filename") is null ? childFile : null, r, top: false);
+            child = Refresh(childDriver, sub, Get(sub, "filename") is null ? childFile : null, r, path + d.Child + ".");
             full.Add(d.Child, child.Full);
         }
         string exact = driver switch
@@ -139,9 +146,11 @@ public static class BlockNodeName
 
     /// <summary>bdrv_backing_overridden for an image opened with its backing chain: no backing where the header names one
     /// ("backing": null), or a backing node from backing.* options whose name differs from the header's.</summary>
-    private static bool Backing(QDict full, List<KeyValuePair<string, object?>> options, NodeOpenRequest r)
+    private static bool Backing(QDict full, List<KeyValuePair<string, object?>> options, NodeOpenRequest r, string path)
     {
-        if (string.IsNullOrEmpty(r.HeaderBacking))
+        var (headerBacking, headerFormat) = path.Length == 0 ? (r.HeaderBacking, r.HeaderBackingFormat)
+            : r.ChildHeaders.TryGetValue(path, out var h) ? h : (null, null);
+        if (string.IsNullOrEmpty(headerBacking))
         {
             return false;
         }
@@ -155,9 +164,9 @@ public static class BlockNodeName
         {
             return false;
         }
-        string backingDriver = Text(Get(sub, "driver")) ?? r.HeaderBackingFormat ?? "qcow2";
-        Node backing = Refresh(backingDriver, sub, Get(sub, "file.filename") is null ? r.HeaderBacking : null, r, top: false);
-        if (backing.Name == r.HeaderBacking)
+        string backingDriver = Text(Get(sub, "driver")) ?? headerFormat ?? "qcow2";
+        Node backing = Refresh(backingDriver, sub, Get(sub, "file.filename") is null ? headerBacking : null, r, path + "backing.");
+        if (backing.Name == headerBacking)
         {
             return false;
         }

@@ -138,7 +138,17 @@ public static class ImageArgs
             ? ParseImageOpts(filename).ConvertAll(kv => new KeyValuePair<string, object?>(kv.Key, kv.Value))
             : [];
         var q = dev as Qcow2Image;
-        return new NodeOpenRequest(imageOpts ? null : filename, format, options, dev.FormatName, noIo, q?.BackingFileName, q?.BackingFormat);
+        var headers = new Dictionary<string, (string? Backing, string? Format)>(StringComparer.Ordinal);
+        string prefix = "";
+        for (var inner = q?.FileChild as Qcow2Image; inner is not null; inner = inner.FileChild as Qcow2Image)
+        {
+            prefix += "file.";
+            headers[prefix] = (inner.BackingFileName, inner.BackingFormat);
+        }
+        return new NodeOpenRequest(imageOpts ? null : filename, format, options, dev.FormatName, noIo, q?.BackingFileName, q?.BackingFormat)
+        {
+            ChildHeaders = headers,
+        };
     }
 
     /// <summary>qemu's path_combine for a backing file name relative to the image that names it.</summary>

@@ -59,8 +59,7 @@ public class NodeNameInteropTests : QimgFixture
         ["--image-opts", "driver=qcow2"],
     ];
 
-    private static IEnumerable<TestCaseData> Cases(string command, params string[] options) =>
-        Images.Select(image => new TestCaseData((object)(string[])[command, .. options, .. image]));
+    private static IEnumerable<TestCaseData> Cases(string command, params string[] options) => CommandCases(Images, command, options);
 
     private static IEnumerable<TestCaseData> InfoCases() => Cases("info").Concat(Cases("info", "--output=json"));
 

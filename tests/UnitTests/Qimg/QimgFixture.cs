@@ -33,6 +33,10 @@ public abstract class QimgFixture : FolderFixture
         Assert.That(r.ExitCode, Is.EqualTo(0), $"{tool} {string.Join(' ', args)}\n{r}");
     }
 
+    /// <summary>One test case per image argument list: the command, its options, then the image arguments.</summary>
+    protected static IEnumerable<TestCaseData> CommandCases(string[][] images, string command, params string[] options) =>
+        images.Select(image => new TestCaseData((object)(string[])[command, .. options, .. image]));
+
     /// <summary>How a failure names a qimg command line (fixtures add their seed).</summary>
     protected virtual string Describe(string[] args) => "qimg " + string.Join(' ', args);
 

@@ -105,7 +105,13 @@ public static class MapCommand
             throw new QimgException("--image-opts and --format are mutually exclusive");
         }
         using BlockDevice dev = ImageArgs.Open(ctx, filename, g.Format, g.ImageOpts, noBacking: false, g.ForceShare);
-        using var chain = new ChainStatus(ctx, dev, g.ImageOpts ? dev.FileName : filename,
+        // get_block_status starts below the filters over the image (bdrv_skip_filters), so their child's backing chain counts.
+        BlockDevice mapped = dev;
+        while (mapped is FilterDevice filter)
+        {
+            mapped = filter.Child;
+        }
+        using var chain = new ChainStatus(ctx, mapped, g.ImageOpts ? dev.FileName : filename,
             BlockNodeName.OfDataNode(ImageArgs.NodeRequest(dev, filename, g.Format, g.ImageOpts, noIo: false)));
         ctx.Out.Write(json ? "[" : string.Create(CultureInfo.InvariantCulture, $"{"Offset",-16}{"Length",-16}{"Mapped to",-16}File\n"));
         long length = ChainStatus.QemuLength(dev);
