@@ -42,6 +42,19 @@ public static class CreateOptionLists
         .. Qcow2Common,
     ];
 
+    /// <summary>The luks driver's options (block_crypto_create_opts_luks), in QEMU's order.</summary>
+    public static readonly IReadOnlyList<OptDesc> LuksFormat =
+    [
+        Size,
+        new("key-secret", OptType.String, "ID of the secret that provides the keyslot passphrase"),
+        new("cipher-alg", OptType.String, "Name of encryption cipher algorithm"),
+        new("cipher-mode", OptType.String, "Name of encryption cipher mode"),
+        new("ivgen-alg", OptType.String, "Name of IV generator algorithm"),
+        new("ivgen-hash-alg", OptType.String, "Name of IV generator hash algorithm"),
+        new("hash-alg", OptType.String, "Name of encryption hash algorithm"),
+        new("iter-time", OptType.Number, "Time to spend in PBKDF in milliseconds"),
+    ];
+
     /// <summary>raw's own options.</summary>
     public static readonly IReadOnlyList<OptDesc> RawFormat = [Size];
 
@@ -59,6 +72,7 @@ public static class CreateOptionLists
     {
         "qcow2" => Qcow2Format,
         "raw" => RawFormat,
+        "luks" => LuksFormat,
         "file" => FileProtocol,
         _ => null,
     };

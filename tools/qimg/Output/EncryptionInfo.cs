@@ -20,11 +20,16 @@ public static class EncryptionInfo
         {
             return new QDict().Add("format", "aes");
         }
+        return Luks(new QDict().Add("format", "luks"), luks);
+    }
+
+    /// <summary>The LUKS members (QCryptoBlockInfoLUKS) added to d: for qcow2 after its "format", for the luks driver
+    /// they are the whole of its format-specific data.</summary>
+    public static QDict Luks(QDict d, LuksVolume luks)
+    {
         var spec = luks.Spec;
         var h = luks.Header;
-        var d = new QDict()
-            .Add("format", "luks")
-            .Add("cipher-alg", spec.CipherAlg)
+        d.Add("cipher-alg", spec.CipherAlg)
             .Add("cipher-mode", spec.Mode)
             .Add("ivgen-alg", spec.IvGen)
             .AddIf("ivgen-hash-alg", spec.IvHash)
