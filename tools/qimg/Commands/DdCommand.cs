@@ -54,7 +54,7 @@ public static class DdCommand
         {
             throw new QimgException($"{dd.Output}: error while creating output image: {e.Message}", e.Hint, e.ExitCode);
         }
-        using BlockDevice output = ConvertTarget.Open(ctx, dd.Output!, outFormat, imageOpts: false, writeThrough: false, noFlush: false, out _);
+        using BlockDevice output = ConvertTarget.Open(ctx, dd.Output!, outFormat, imageOpts: false, writeThrough: false, noFlush: false, createOpts: null, out _);
         if (skipPastEnd)
         {
             // Like dd(1): an empty output and a complaint, but success.

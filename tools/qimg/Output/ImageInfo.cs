@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Qcow2.Block;
+using Qcow2.Cli;
 using Qcow2.Snapshots;
 
 namespace Qcow2.Tools.Qimg;
@@ -78,7 +79,7 @@ public sealed class ImageInfo
             VirtualSize = ChainStatus.QemuLength(dev),
             Encrypted = dev is LuksDevice,
             FormatSpecific = dev is LuksDevice luks
-                ? new QDict().Add("type", "luks").Add("data", EncryptionInfo.Luks(new QDict(), luks.Volume))
+                ? new QDict().Add("type", "luks").Add("data", EncryptionInfo.Specific(luks))
                 : null,
         };
     }

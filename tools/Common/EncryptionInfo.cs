@@ -1,6 +1,8 @@
 using Qcow2.Crypto;
 
-namespace Qcow2.Tools.Qimg;
+using Qcow2.Block;
+
+namespace Qcow2.Cli;
 
 /// <summary>
 /// The "encrypt" member of qcow2's format-specific information (ImageInfoSpecificQCow2Encryption, from
@@ -40,6 +42,9 @@ public static class EncryptionInfo
         d.Add("slots", h.Slots.Select(Slot).Cast<object>().ToList());
         return d;
     }
+
+    /// <summary>The luks driver's format-specific data (ImageInfoSpecific of type luks).</summary>
+    public static QDict Specific(LuksDevice luks) => Luks(new QDict(), luks.Volume);
 
     private static QDict Slot(LuksKeySlot s)
     {
