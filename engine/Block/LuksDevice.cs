@@ -169,6 +169,16 @@ public sealed class LuksDevice : BlockDevice
     public override BlockStatus GetStatus(long offset, long length) =>
         new(offset, Math.Min(length, Size - offset), Allocated: true, Data: true, Zero: false, Depth: 0, HostOffset: null, LayerFileName: FileName);
 
+    /// <summary>block_crypto_amend_options_luks: a keyslot change (QEMU's options without a prefix) on the unlocked
+    /// volume, reading and writing the LUKS area at the start of the file.</summary>
+    public void Amend(IReadOnlyDictionary<string, string> options, bool force)
+    {
+        CheckWritable();
+        Volume.AmendKeyslots(LuksKeyslotChange.Parse(options), force, (at, buffer) => _storage.Read(at, buffer),
+            (at, data) => _storage.Write(at, data));
+        _storage.Flush();
+    }
+
     /// <summary>block_crypto_co_truncate: the file is resized to the payload offset plus the new size.</summary>
     public override void Resize(long newSize, bool shrink) => _storage.SetLength(checked(_payload + newSize));
 

@@ -23,6 +23,11 @@ public static class AmendCommand
         .. CreateOptionLists.Qcow2Common,
     ];
 
+    /// <summary>The luks driver's amend options (block_crypto_amend_opts_luks): qcow2's keyslot options without the prefix.</summary>
+    public static readonly IReadOnlyList<OptDesc> LuksAmend =
+        Qcow2Amend.Where(d => d.Name.StartsWith("encrypt.", StringComparison.Ordinal))
+            .Select(d => d with { Name = d.Name["encrypt.".Length..] }).ToList();
+
     /// <summary>Runs the command; args[0] is "amend".</summary>
     public static int Run(string[] args, ToolContext ctx)
     {
@@ -82,6 +87,10 @@ public static class AmendCommand
         {
             return PrintHelp(ctx, dev.FormatName);
         }
+        if (dev is LuksDevice luks)
+        {
+            return AmendLuks(ctx, luks, options, force, bar);
+        }
         if (dev is not Qcow2Image image)
         {
             throw new QimgException($"Format driver '{dev.FormatName}' does not support option amendment");
@@ -113,6 +122,31 @@ public static class AmendCommand
             {
                 ctx.Err.Write($"{QimgTool.Name}: {line}\n");
             }
+            throw new QimgException(e.Message, e.Hint);
+        }
+        catch (BlockIOException e)
+        {
+            bar.Print(100);
+            throw new QimgException(e.Message);
+        }
+        bar.Print(100);
+        return 0;
+    }
+
+    /// <summary>block_crypto_amend_options_luks: the keyslot options, then the change on the unlocked volume.</summary>
+    private static int AmendLuks(ToolContext ctx, LuksDevice luks, string options, bool force, Progress bar)
+    {
+        var opts = new QemuOpts(LuksAmend) { Warn = QimgNumbers.WarnTo(ctx.Err) };
+        opts.Parse(options);
+        var given = LuksAmend.Where(d => opts.Has(d.Name)).ToDictionary(d => d.Name, d => opts.GetString(d.Name)!, StringComparer.Ordinal);
+        bar.Print(0);
+        try
+        {
+            luks.Amend(given, force);
+        }
+        catch (ImageChangeException e)
+        {
+            bar.Print(100);
             throw new QimgException(e.Message, e.Hint);
         }
         catch (BlockIOException e)
@@ -161,14 +195,14 @@ public static class AmendCommand
 
     private static int PrintHelp(ToolContext ctx, string format)
     {
-        if (format != "qcow2")
+        if (format is not ("qcow2" or "luks"))
         {
             throw new QimgException(QemuFormatNames.IsKnown(format)
                 ? $"Format driver '{format}' does not support option amendment"
                 : $"Unknown file format '{format}'");
         }
         ctx.Out.Write($"Amend options for '{format}':\n");
-        foreach (string line in QemuOpts.HelpLines(Qcow2Amend))
+        foreach (string line in QemuOpts.HelpLines(format == "luks" ? LuksAmend : Qcow2Amend))
         {
             ctx.Out.Write(line + "\n");
         }
