@@ -62,8 +62,8 @@ public static class CreateOptionLists
     public static readonly IReadOnlyList<OptDesc> FileProtocol =
     [
         Size,
-        new("preallocation", OptType.String, "Preallocation mode (allowed values: off, falloc, full)"),
         Nocow,
+        new("preallocation", OptType.String, "Preallocation mode (allowed values: off, falloc, full)"),
         ExtentSizeHint,
     ];
 

@@ -70,7 +70,8 @@ public static class FormatCreator
     }
 
     /// <summary>block_crypto_co_create_opts_luks: the crypto options and the secret checked, the file created (with the
-    /// file protocol's preallocation), then the LUKS area written; the file is removed on failure.</summary>
+    /// file protocol's preallocation; metadata counts as off, as block/crypto.c turns it off), then the LUKS area written;
+    /// the file is removed on failure.</summary>
     private static void CreateLuks(ToolContext ctx, string filename, QemuOpts opts, long size)
     {
         string prealloc = RawCreator.ParsePreallocation(opts.GetString("preallocation"));
@@ -80,13 +81,10 @@ public static class FormatCreator
         try
         {
             EncryptionCreate e = EncryptionOptions.ParseLuks(opts);
-            if (prealloc == "metadata")
-            {
-                throw new QimgException("Unsupported preallocation mode: metadata");
-            }
             try
             {
-                LuksDevice.Create(path, new Crypto.LuksCreateParams(e.Password, e.Spec, e.IterTimeMs), size, prealloc != "off");
+                LuksDevice.Create(path, new Crypto.LuksCreateParams(e.Password, e.Spec, e.IterTimeMs), size,
+                    preallocate: prealloc is "falloc" or "full");
             }
             catch (Exception x) when (x is not QimgException)
             {
