@@ -110,7 +110,7 @@ public static class DdCommand
         }
         if (CreateOptionLists.ForFormat(outFormat) is null)
         {
-            throw new QimgException($"Format '{outFormat}' is not supported by qimg (only qcow2 and raw)");
+            throw new QimgException($"Format '{outFormat}' is not supported by qimg (only qcow2, raw and luks)");
         }
     }
 }

@@ -12,7 +12,7 @@ public static class FormatCreator
     public static IReadOnlyList<OptDesc> FormatOptions(string format) => CreateOptionLists.ForFormat(format)
         ?? throw new QimgException(!QemuFormatNames.IsKnown(format) ? $"Unknown file format '{format}'"
             : QemuCreatableFormats.LacksCreateOptions(format) ? $"Format driver '{format}' does not support image creation"
-            : $"Format '{format}' is not supported by qimg (only qcow2 and raw)");
+            : $"Format '{format}' is not supported by qimg (only qcow2, raw and luks)");
 
     /// <summary>Creates a raw (raw_co_create_opts, which is the file protocol's create) or qcow2 (qcow2_co_create_opts)
     /// image of the given size from its options.</summary>
