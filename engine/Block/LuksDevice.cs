@@ -94,26 +94,10 @@ public sealed class LuksDevice : BlockDevice
 
     private static long RoundUp(long n) => (n + Sector - 1) / Sector * Sector;
 
-    private void CheckRange(long offset, long length)
-    {
-        if (offset < 0 || length < 0 || offset > Size || length > Size - offset)
-        {
-            throw new BlockIOException(Errno.EIO);
-        }
-    }
-
-    private void CheckWritable()
-    {
-        if (ReadOnly)
-        {
-            throw new BlockIOException(Errno.EPERM);
-        }
-    }
-
     /// <inheritdoc/>
     public override void Read(long offset, Span<byte> buffer)
     {
-        CheckRange(offset, buffer.Length);
+        ThrowUnlessInRange(offset, buffer.Length);
         long start = offset / Sector * Sector, end = RoundUp(offset + buffer.Length);
         var bounce = new byte[end - start];
         _storage.Read(_payload + start, bounce);
@@ -124,8 +108,8 @@ public sealed class LuksDevice : BlockDevice
     /// <inheritdoc/>
     public override void Write(long offset, ReadOnlySpan<byte> data)
     {
-        CheckWritable();
-        CheckRange(offset, data.Length);
+        ThrowIfReadOnly();
+        ThrowUnlessInRange(offset, data.Length);
         long start = offset / Sector * Sector, end = RoundUp(offset + data.Length);
         var bounce = new byte[end - start];
         if (start != offset || end != offset + data.Length)
@@ -141,8 +125,8 @@ public sealed class LuksDevice : BlockDevice
     /// <summary>The driver has no write-zeroes: the block layer writes (encrypted) zeros.</summary>
     public override void WriteZeroes(long offset, long length, bool mayUnmap)
     {
-        CheckWritable();
-        CheckRange(offset, length);
+        ThrowIfReadOnly();
+        ThrowUnlessInRange(offset, length);
         var zeros = new byte[Math.Min(length, 1 << 20)];
         for (long done = 0; done < length; done += zeros.Length)
         {
@@ -158,8 +142,8 @@ public sealed class LuksDevice : BlockDevice
     /// <summary>The driver has no discard: the request succeeds and changes nothing.</summary>
     public override void Discard(long offset, long length)
     {
-        CheckWritable();
-        CheckRange(offset, length);
+        ThrowIfReadOnly();
+        ThrowUnlessInRange(offset, length);
     }
 
     /// <inheritdoc/>
@@ -173,7 +157,7 @@ public sealed class LuksDevice : BlockDevice
     /// volume, reading and writing the LUKS area at the start of the file.</summary>
     public void Amend(IReadOnlyDictionary<string, string> options, bool force)
     {
-        CheckWritable();
+        ThrowIfReadOnly();
         Volume.AmendKeyslots(LuksKeyslotChange.Parse(options), force, (at, buffer) => _storage.Read(at, buffer),
             (at, data) => _storage.Write(at, data));
         _storage.Flush();

@@ -110,10 +110,17 @@ public static class AmendCommand
             LazyRefcounts = opts.Get("lazy_refcounts")?.Flag,
             RefcountBits = opts.Get("refcount_bits")?.Number,
         };
+        return Apply(ctx, bar, () => image.Amend(request, (offset, total) => bar.Print(100f * offset / total)));
+    }
+
+    /// <summary>Runs the change between the progress bar's 0 and 100%, with qemu-img's messages (and the reports QEMU
+    /// printed on the way) when it fails.</summary>
+    private static int Apply(ToolContext ctx, Progress bar, Action change)
+    {
         bar.Print(0);
         try
         {
-            image.Amend(request, (offset, total) => bar.Print(100f * offset / total));
+            change();
         }
         catch (ImageChangeException e)
         {
@@ -139,23 +146,7 @@ public static class AmendCommand
         var opts = new QemuOpts(LuksAmend) { Warn = QimgNumbers.WarnTo(ctx.Err) };
         opts.Parse(options);
         var given = LuksAmend.Where(d => opts.Has(d.Name)).ToDictionary(d => d.Name, d => opts.GetString(d.Name)!, StringComparer.Ordinal);
-        bar.Print(0);
-        try
-        {
-            luks.Amend(given, force);
-        }
-        catch (ImageChangeException e)
-        {
-            bar.Print(100);
-            throw new QimgException(e.Message, e.Hint);
-        }
-        catch (BlockIOException e)
-        {
-            bar.Print(100);
-            throw new QimgException(e.Message);
-        }
-        bar.Print(100);
-        return 0;
+        return Apply(ctx, bar, () => luks.Amend(given, force));
     }
 
     /// <summary>The encrypt.* options given (qcow2_extract_crypto_opts), by name without the prefix, or null when none was given.</summary>

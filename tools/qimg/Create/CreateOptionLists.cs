@@ -42,17 +42,15 @@ public static class CreateOptionLists
         .. Qcow2Common,
     ];
 
-    /// <summary>The luks driver's options (block_crypto_create_opts_luks), in QEMU's order.</summary>
+    /// <summary>The luks driver's options (block_crypto_create_opts_luks), in QEMU's order: the size, the key secret, then
+    /// qcow2's crypto options without their "encrypt." prefix.</summary>
     public static readonly IReadOnlyList<OptDesc> LuksFormat =
     [
         Size,
         new("key-secret", OptType.String, "ID of the secret that provides the keyslot passphrase"),
-        new("cipher-alg", OptType.String, "Name of encryption cipher algorithm"),
-        new("cipher-mode", OptType.String, "Name of encryption cipher mode"),
-        new("ivgen-alg", OptType.String, "Name of IV generator algorithm"),
-        new("ivgen-hash-alg", OptType.String, "Name of IV generator hash algorithm"),
-        new("hash-alg", OptType.String, "Name of encryption hash algorithm"),
-        new("iter-time", OptType.Number, "Time to spend in PBKDF in milliseconds"),
+        .. Qcow2Format
+            .Where(d => d.Name.StartsWith("encrypt.", StringComparison.Ordinal) && d.Name is not ("encrypt.format" or "encrypt.key-secret"))
+            .Select(d => d with { Name = d.Name["encrypt.".Length..] }),
     ];
 
     /// <summary>raw's own options.</summary>
