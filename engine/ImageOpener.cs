@@ -66,7 +66,7 @@ public static class ImageOpener
             var file = (FileStorage)storage;
             storage = Blkdebug.Wrap(storage, options);
             string format = options.Format ?? Probe(storage);
-            if (file.Lock is { } fileLock && format is "qcow2" or "raw")
+            if (file.Lock is { } fileLock && format is "qcow2" or "raw" or "luks")
             {
                 PermissionPair p = ImagePermissions.ForFile(format, options.LockParent ?? ImagePermissions.ForTool(options),
                     !options.ReadOnly, options.NoIo, forceShare);
@@ -76,10 +76,11 @@ public static class ImageOpener
             {
                 "qcow2" => Qcow2Image.Open(storage, fileName, options),
                 "raw" => OpenRaw(storage, fileName, options),
+                "luks" => LuksDevice.Open(storage, fileName, options),
                 "qcow" => throw new ImageOpenException(
                     "QCOW version 1 images (QEMU's qcow driver) are not supported by this engine", Errno.ENOTSUP),
                 _ when options.Format is null => throw new ImageOpenException(
-                    $"the file looks like a '{format}' image, a format this engine does not support (only qcow2 and raw)", Errno.ENOTSUP),
+                    $"the file looks like a '{format}' image, a format this engine does not support (only qcow2, raw and luks)", Errno.ENOTSUP),
                 _ => throw new ImageOpenException($"Unknown driver '{format}'"),
             };
             device.FileLock = file.Lock;

@@ -83,6 +83,24 @@ public abstract class BlockDevice : IDisposable
     /// <summary>Bytes the image file occupies on disk.</summary>
     public abstract long ActualSize { get; }
 
+    /// <summary>A request that does not lie inside the virtual size fails with EIO.</summary>
+    protected void ThrowUnlessInRange(long offset, long length)
+    {
+        if (offset < 0 || length < 0 || offset > Size || length > Size - offset)
+        {
+            throw new BlockIOException(Errno.EIO);
+        }
+    }
+
+    /// <summary>A write to a read-only device fails with EPERM.</summary>
+    protected void ThrowIfReadOnly()
+    {
+        if (ReadOnly)
+        {
+            throw new BlockIOException(Errno.EPERM);
+        }
+    }
+
     /// <summary>Flushes and releases the image.</summary>
     public abstract void Dispose();
 }

@@ -46,7 +46,9 @@ internal static class FormatSniffer
         }
         foreach (var (format, offset, magic) in Magics)
         {
-            if (head.Length >= offset + magic.Length && head.Slice(offset, magic.Length).SequenceEqual(magic))
+            // qcrypto_block_luks_has_format also wants LUKS version 1.
+            if (head.Length >= offset + magic.Length && head.Slice(offset, magic.Length).SequenceEqual(magic)
+                && (format != "luks" || (head.Length >= 8 && BinaryPrimitives.ReadUInt16BigEndian(head[6..]) == 1)))
             {
                 return format;
             }

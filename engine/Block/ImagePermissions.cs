@@ -42,6 +42,12 @@ internal static class ImagePermissions
             perm |= (perm & P.WriteUnchanged) != 0 ? P.Write : P.None;
             perm |= (perm & P.Write) != 0 ? P.Resize : P.None;
         }
+        else if (format == "luks")
+        {
+            // block/crypto.c's file child holds data only (bdrv_default_perms_for_storage without metadata).
+            perm |= (perm & P.WriteUnchanged) != 0 ? P.Write : P.None;
+            perm |= (perm & P.Write) != 0 ? P.Resize : P.None;
+        }
         return new PermissionPair(perm, forceShare ? P.All : shared);
     }
 }

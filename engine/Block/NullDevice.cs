@@ -52,18 +52,10 @@ public sealed class NullDevice : BlockDevice
     /// <inheritdoc/>
     public override long ActualSize => 0;
 
-    private void CheckRange(long offset, long length)
-    {
-        if (offset < 0 || length < 0 || offset > Size || length > Size - offset)
-        {
-            throw new BlockIOException(Errno.EIO);
-        }
-    }
-
     /// <inheritdoc/>
     public override void Read(long offset, Span<byte> buffer)
     {
-        CheckRange(offset, buffer.Length);
+        ThrowUnlessInRange(offset, buffer.Length);
         if (_readZeroes)
         {
             buffer.Clear();
@@ -71,16 +63,16 @@ public sealed class NullDevice : BlockDevice
     }
 
     /// <inheritdoc/>
-    public override void Write(long offset, ReadOnlySpan<byte> data) => CheckRange(offset, data.Length);
+    public override void Write(long offset, ReadOnlySpan<byte> data) => ThrowUnlessInRange(offset, data.Length);
 
     /// <inheritdoc/>
-    public override void WriteZeroes(long offset, long length, bool mayUnmap) => CheckRange(offset, length);
+    public override void WriteZeroes(long offset, long length, bool mayUnmap) => ThrowUnlessInRange(offset, length);
 
     /// <inheritdoc/>
     public override void WriteCompressed(long offset, ReadOnlySpan<byte> data) => throw new BlockIOException(Errno.ENOTSUP);
 
     /// <inheritdoc/>
-    public override void Discard(long offset, long length) => CheckRange(offset, length);
+    public override void Discard(long offset, long length) => ThrowUnlessInRange(offset, length);
 
     /// <summary>null-co cannot be resized (bdrv_co_truncate's message for a driver without truncate).</summary>
     public override void Resize(long newSize, bool shrink) =>

@@ -47,22 +47,6 @@ public sealed class RawDevice : BlockDevice
     /// <inheritdoc/>
     public override long ActualSize => _storage.AllocatedSize;
 
-    private void CheckRange(long offset, long length)
-    {
-        if (offset < 0 || length < 0 || offset > Size || length > Size - offset)
-        {
-            throw new BlockIOException(Errno.EIO);
-        }
-    }
-
-    private void CheckWritable()
-    {
-        if (ReadOnly)
-        {
-            throw new BlockIOException(Errno.EPERM);
-        }
-    }
-
     /// <summary>Refuses a write over the first sector of a probed image when the sector would then probe as another format.</summary>
     private void CheckBlockZero(long offset, long length, ReadOnlySpan<byte> data, bool zeroes)
     {
@@ -91,15 +75,15 @@ public sealed class RawDevice : BlockDevice
     /// <inheritdoc/>
     public override void Read(long offset, Span<byte> buffer)
     {
-        CheckRange(offset, buffer.Length);
+        ThrowUnlessInRange(offset, buffer.Length);
         _storage.Read(offset, buffer);
     }
 
     /// <inheritdoc/>
     public override void Write(long offset, ReadOnlySpan<byte> data)
     {
-        CheckWritable();
-        CheckRange(offset, data.Length);
+        ThrowIfReadOnly();
+        ThrowUnlessInRange(offset, data.Length);
         CheckBlockZero(offset, data.Length, data, zeroes: false);
         _storage.Write(offset, data);
     }
@@ -107,8 +91,8 @@ public sealed class RawDevice : BlockDevice
     /// <inheritdoc/>
     public override void WriteZeroes(long offset, long length, bool mayUnmap)
     {
-        CheckWritable();
-        CheckRange(offset, length);
+        ThrowIfReadOnly();
+        ThrowUnlessInRange(offset, length);
         CheckBlockZero(offset, length, default, zeroes: true);
         if (_storage is DeviceStorage { Node: var node })
         {
@@ -128,8 +112,8 @@ public sealed class RawDevice : BlockDevice
     /// <inheritdoc/>
     public override void Discard(long offset, long length)
     {
-        CheckWritable();
-        CheckRange(offset, length);
+        ThrowIfReadOnly();
+        ThrowUnlessInRange(offset, length);
         _storage.Discard(offset, length);
     }
 

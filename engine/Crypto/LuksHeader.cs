@@ -18,6 +18,9 @@ public sealed class LuksKeySlot
     /// <summary>Whether the slot holds key material.</summary>
     public bool Active { get; set; }
 
+    /// <summary>The "active" word as read from disk (<see cref="Enabled"/>, <see cref="Disabled"/> or a corrupt value).</summary>
+    public uint State { get; set; } = Disabled;
+
     /// <summary>PBKDF2 iterations of the slot's passphrase.</summary>
     public uint Iterations { get; set; }
 
@@ -97,6 +100,10 @@ public sealed class LuksHeader
         {
             throw new ImageOpenException($"LUKS version {version} is not supported", Errno.ENOTSUP);
         }
+        // The three names must end inside their fields (QEMU reads them as C strings).
+        CheckTerminated(b.Slice(CipherNameOffset, NameLength), "cipher name");
+        CheckTerminated(b.Slice(CipherModeOffset, NameLength), "cipher mode");
+        CheckTerminated(b.Slice(HashOffset, NameLength), "hash spec");
         var h = new LuksHeader
         {
             CipherName = Text(b.Slice(CipherNameOffset, NameLength)),
@@ -113,7 +120,8 @@ public sealed class LuksHeader
         {
             var s = b.Slice(SlotsOffset + i * LuksKeySlot.Size, LuksKeySlot.Size);
             var slot = h.Slots[i];
-            slot.Active = BinaryPrimitives.ReadUInt32BigEndian(s) == LuksKeySlot.Enabled;
+            slot.State = BinaryPrimitives.ReadUInt32BigEndian(s);
+            slot.Active = slot.State == LuksKeySlot.Enabled;
             slot.Iterations = BinaryPrimitives.ReadUInt32BigEndian(s[4..]);
             slot.Salt = s.Slice(8, SaltLength).ToArray();
             slot.KeyOffset = BinaryPrimitives.ReadUInt32BigEndian(s[(8 + SaltLength)..]);
@@ -148,6 +156,14 @@ public sealed class LuksHeader
             BinaryPrimitives.WriteUInt32BigEndian(s[(12 + SaltLength)..], slot.Stripes);
         }
         return b;
+    }
+
+    private static void CheckTerminated(ReadOnlySpan<byte> field, string what)
+    {
+        if (field.IndexOf((byte)0) < 0)
+        {
+            throw new ImageOpenException($"LUKS header {what} is not NUL terminated");
+        }
     }
 
     private static string Text(ReadOnlySpan<byte> field)

@@ -11,7 +11,38 @@ namespace Qcow2.Crypto;
 /// <param name="OldSecret">old-secret: erase the slots holding this passphrase.</param>
 /// <param name="Keyslot">keyslot: the one slot to change.</param>
 /// <param name="IterTimeMs">iter-time: PBKDF2 time of the new slot (2000 ms when not given).</param>
-public sealed record LuksKeyslotChange(bool Active, string? NewSecret, string? OldSecret, long? Keyslot, long? IterTimeMs);
+public sealed record LuksKeyslotChange(bool Active, string? NewSecret, string? OldSecret, long? Keyslot, long? IterTimeMs)
+{
+    /// <summary>
+    /// The QAPI visitor's reading of the amend options into QCryptoBlockAmendOptionsLUKS (names without any prefix:
+    /// state, new-secret, old-secret, keyslot, iter-time), with its messages as <see cref="ImageChangeException"/>.
+    /// </summary>
+    public static LuksKeyslotChange Parse(IReadOnlyDictionary<string, string> o)
+    {
+        ArgumentNullException.ThrowIfNull(o);
+        bool active = o.TryGetValue("state", out string? state)
+            ? state switch
+            {
+                "active" => true,
+                "inactive" => false,
+                _ => throw new ImageChangeException($"Parameter 'state' does not accept value '{state}'", Errno.EINVAL),
+            }
+            : throw new ImageChangeException("Parameter 'state' is missing", Errno.EINVAL);
+        return new LuksKeyslotChange(active, o.GetValueOrDefault("new-secret"), o.GetValueOrDefault("old-secret"),
+            Integer(o, "keyslot"), Integer(o, "iter-time"));
+    }
+
+    private static long? Integer(IReadOnlyDictionary<string, string> o, string name)
+    {
+        if (!o.TryGetValue(name, out string? text))
+        {
+            return null;
+        }
+        return Options.QemuNumbers.StrToI64(text, out long value)
+            ? value
+            : throw new ImageChangeException($"Parameter '{name}' expects integer", Errno.EINVAL);
+    }
+}
 
 /// <summary>Keyslot amendment (crypto/block-luks.c, qcrypto_block_luks_amend_options and what it calls).</summary>
 public sealed partial class LuksVolume

@@ -87,6 +87,7 @@ public sealed partial class LuksVolume : IDisposable
         var raw = new byte[LuksHeader.Size];
         read(0, raw);
         var header = LuksHeader.Parse(raw);
+        LuksHeaderCheck.Check(header);
         return new LuksVolume(header, LuksCipherSpec.FromHeader(header));
     }
 

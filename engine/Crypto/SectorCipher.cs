@@ -19,43 +19,87 @@ public sealed record LuksCipherSpec(int KeyBits, string Mode, string IvGen, stri
     /// <summary>The LUKS header's cipher_mode string.</summary>
     public string ModeString => IvHash is null ? $"{Mode}-{IvGen}" : $"{Mode}-{IvGen}:{IvHash}";
 
-    /// <summary>Parses a header's strings (qcrypto_block_luks_parse_cipher_alg and friends) with QEMU's messages.</summary>
+    /// <summary>The names QEMU's enums know (QCryptoHashAlgorithm, QCryptoCipherMode, QCryptoIVGenAlgorithm).</summary>
+    private static readonly string[] QemuHashes = ["md5", "sha1", "sha224", "sha256", "sha384", "sha512", "ripemd160"],
+        QemuModes = ["ecb", "cbc", "xts", "ctr"], QemuIvGens = ["plain", "plain64", "essiv"];
+
+    /// <summary>qcrypto_block_luks_cipher_name_map: the LUKS cipher names QEMU knows, with their key sizes in bytes.</summary>
+    private static readonly (string Name, int[] KeyBytes)[] QemuCiphers =
+        [("aes", [16, 24, 32]), ("cast5", [16]), ("serpent", [16, 24, 32]), ("twofish", [16, 24, 32])];
+
+    /// <summary>
+    /// qcrypto_block_luks_parse_header: the header's strings parsed in QEMU's order with its messages (the IV hash, the
+    /// mode, the cipher and its key size, the hash, the IV generator, the ESSIV hash); then names QEMU knows but this
+    /// engine cannot compute (twofish, ctr, md5...) are refused.
+    /// </summary>
     public static LuksCipherSpec FromHeader(LuksHeader h)
     {
-        string[] parts = h.CipherMode.Split('-', 2);
-        string mode = parts[0];
-        if (mode is not ("xts" or "cbc" or "ecb"))
+        int dash = h.CipherMode.IndexOf('-');
+        if (dash < 0)
         {
-            throw new ImageOpenException($"Cipher mode '{mode}' is not supported");
+            throw new ImageOpenException($"Unexpected cipher mode string format '{h.CipherMode}'");
         }
-        int perKey = (int)h.KeyBytes / (mode == "xts" ? 2 : 1);
-        if (h.CipherName != "aes" || perKey is not (16 or 24 or 32))
-        {
-            throw new ImageOpenException($"Algorithm '{h.CipherName}' with key size {h.KeyBytes} bytes not supported");
-        }
-        string ivgen = parts.Length > 1 ? parts[1] : "plain";
+        string mode = h.CipherMode[..dash], ivgen = h.CipherMode[(dash + 1)..];
         string? ivHash = null;
         int colon = ivgen.IndexOf(':');
         if (colon >= 0)
         {
-            ivHash = CheckHash(ivgen[(colon + 1)..]);
+            ivHash = Lookup(ivgen[(colon + 1)..], QemuHashes, "Hash algorithm");
             ivgen = ivgen[..colon];
         }
-        if (ivgen is not ("plain" or "plain64" or "essiv"))
+        Lookup(mode, QemuModes, "Cipher mode");
+        int perKey = (int)h.KeyBytes / (mode == "xts" ? 2 : 1);
+        if (!QemuCiphers.Any(c => c.Name == h.CipherName && c.KeyBytes.Contains(perKey)))
         {
-            throw new ImageOpenException($"IV generator '{ivgen}' is not supported");
+            throw new ImageOpenException($"Algorithm '{h.CipherName}' with key size {perKey} bytes not supported");
         }
-        if (ivgen == "essiv" && ivHash is null)
+        string hash = Lookup(h.HashSpec, QemuHashes, "Hash algorithm");
+        Lookup(ivgen, QemuIvGens, "IV generator");
+        if (ivgen == "essiv")
         {
-            throw new ImageOpenException("Missing IV generator hash specification");
+            if (ivHash is null)
+            {
+                throw new ImageOpenException("Missing IV generator hash specification");
+            }
+            CheckEssivCipher(h.CipherName, perKey, ivHash);
         }
-        return new LuksCipherSpec(perKey * 8, mode, ivgen, ivHash, CheckHash(h.HashSpec));
+        else
+        {
+            ivHash = null;
+        }
+        Unsupported("cipher", h.CipherName, h.CipherName == "aes");
+        Unsupported("cipher mode", mode, mode != "ctr");
+        Unsupported("hash algorithm", hash, IsNetHash(hash));
+        if (ivHash is not null)
+        {
+            Unsupported("IV generator hash", ivHash, ivHash == "sha256");
+        }
+        return new LuksCipherSpec(perKey * 8, mode, ivgen, ivHash, hash);
     }
 
-    /// <summary>A hash name QEMU and .NET both know, or QEMU's refusal.</summary>
-    public static string CheckHash(string name) => name is "sha1" or "sha256" or "sha384" or "sha512"
-        ? name
-        : throw new ImageOpenException($"Hash algorithm '{name}' is not supported");
+    private static string Lookup(string name, string[] known, string type) =>
+        known.Contains(name) ? name : throw new ImageOpenException($"{type} '{name}' not supported");
+
+    /// <summary>qcrypto_block_luks_essiv_cipher for AES: the IV cipher takes the hash's digest as its key, so the digest
+    /// must be an AES key size.</summary>
+    private static void CheckEssivCipher(string cipher, int keyBytes, string hash)
+    {
+        int digest = hash switch { "md5" => 16, "sha1" or "ripemd160" => 20, "sha224" => 28, "sha256" => 32, "sha384" => 48, _ => 64 };
+        if (cipher == "aes" && digest != keyBytes && digest is not (16 or 24 or 32))
+        {
+            throw new ImageOpenException($"No AES cipher with key size {digest} available");
+        }
+    }
+
+    private static void Unsupported(string what, string name, bool supported)
+    {
+        if (!supported)
+        {
+            throw new ImageOpenException($"LUKS {what} '{name}' is not supported by this engine", Errno.ENOTSUP);
+        }
+    }
+
+    private static bool IsNetHash(string name) => name is "sha1" or "sha256" or "sha384" or "sha512";
 
     /// <summary>The .NET name of a hash.</summary>
     public static HashAlgorithmName HashName(string name) => name switch

@@ -1,5 +1,4 @@
 using Qcow2.Crypto;
-using Qcow2.Options;
 
 namespace Qcow2;
 
@@ -34,25 +33,14 @@ public sealed partial class Qcow2Image
     /// <summary>The QAPI visitor's reading of the options, with its messages (the names without the "encrypt." prefix).</summary>
     private LuksKeyslotChange ReadKeyslotChange(IReadOnlyDictionary<string, string> o)
     {
-        bool active = o.TryGetValue("state", out string? state)
-            ? state switch
-            {
-                "active" => true,
-                "inactive" => false,
-                _ => throw AmendError($"Parameter 'state' does not accept value '{state}'", Errno.EINVAL),
-            }
-            : throw AmendError("Parameter 'state' is missing", Errno.EINVAL);
-        return new LuksKeyslotChange(active, o.GetValueOrDefault("new-secret"), o.GetValueOrDefault("old-secret"),
-            Integer(o, "keyslot"), Integer(o, "iter-time"));
-    }
-
-    private long? Integer(IReadOnlyDictionary<string, string> o, string name)
-    {
-        if (!o.TryGetValue(name, out string? text))
+        try
         {
-            return null;
+            return LuksKeyslotChange.Parse(o);
         }
-        return QemuNumbers.StrToI64(text, out long value) ? value : throw AmendError($"Parameter '{name}' expects integer", Errno.EINVAL);
+        catch (ImageChangeException e)
+        {
+            throw AmendError(e.Message, e.Errno);
+        }
     }
 
     /// <summary>qcow2_crypto_hdr_write_func: writes inside the LUKS header clusters only.</summary>

@@ -16,7 +16,7 @@ public static class WritableImage
     /// probed as raw gets QEMU's warning about block 0. Throws qemu-img's "Could not open" message.
     /// </summary>
     public static BlockDevice Open(ToolContext ctx, string filename, string? format, bool imageOpts, bool noBacking, bool writeThrough,
-        bool noFlush, bool warnProbedRaw, out string file)
+        bool noFlush, bool warnProbedRaw, out string file, IReadOnlyDictionary<string, string>? extraOptions = null)
     {
         if (imageOpts && format is not null)
         {
@@ -30,6 +30,10 @@ public static class WritableImage
             WriteThrough = writeThrough,
             NoFlush = noFlush,
         }.ForTool(ctx);
+        foreach (var (k, v) in extraOptions ?? new Dictionary<string, string>())
+        {
+            options.Options[k] = v;
+        }
         file = imageOpts ? ImageArgs.ApplyImageOpts(filename, options) : filename;
         return ImageArgs.OpenFile(ctx, file, options, warnProbedRaw, imageOpts ? filename : null);
     }

@@ -23,6 +23,11 @@ public static class AmendCommand
         .. CreateOptionLists.Qcow2Common,
     ];
 
+    /// <summary>The luks driver's amend options (block_crypto_amend_opts_luks): qcow2's keyslot options without the prefix.</summary>
+    public static readonly IReadOnlyList<OptDesc> LuksAmend =
+        Qcow2Amend.Where(d => d.Name.StartsWith("encrypt.", StringComparison.Ordinal))
+            .Select(d => d with { Name = d.Name["encrypt.".Length..] }).ToList();
+
     /// <summary>Runs the command; args[0] is "amend".</summary>
     public static int Run(string[] args, ToolContext ctx)
     {
@@ -82,6 +87,10 @@ public static class AmendCommand
         {
             return PrintHelp(ctx, dev.FormatName);
         }
+        if (dev is LuksDevice luks)
+        {
+            return AmendLuks(ctx, luks, options, force, bar);
+        }
         if (dev is not Qcow2Image image)
         {
             throw new QimgException($"Format driver '{dev.FormatName}' does not support option amendment");
@@ -101,10 +110,17 @@ public static class AmendCommand
             LazyRefcounts = opts.Get("lazy_refcounts")?.Flag,
             RefcountBits = opts.Get("refcount_bits")?.Number,
         };
+        return Apply(ctx, bar, () => image.Amend(request, (offset, total) => bar.Print(100f * offset / total)));
+    }
+
+    /// <summary>Runs the change between the progress bar's 0 and 100%, with qemu-img's messages (and the reports QEMU
+    /// printed on the way) when it fails.</summary>
+    private static int Apply(ToolContext ctx, Progress bar, Action change)
+    {
         bar.Print(0);
         try
         {
-            image.Amend(request, (offset, total) => bar.Print(100f * offset / total));
+            change();
         }
         catch (ImageChangeException e)
         {
@@ -122,6 +138,15 @@ public static class AmendCommand
         }
         bar.Print(100);
         return 0;
+    }
+
+    /// <summary>block_crypto_amend_options_luks: the keyslot options, then the change on the unlocked volume.</summary>
+    private static int AmendLuks(ToolContext ctx, LuksDevice luks, string options, bool force, Progress bar)
+    {
+        var opts = new QemuOpts(LuksAmend) { Warn = QimgNumbers.WarnTo(ctx.Err) };
+        opts.Parse(options);
+        var given = LuksAmend.Where(d => opts.Has(d.Name)).ToDictionary(d => d.Name, d => opts.GetString(d.Name)!, StringComparer.Ordinal);
+        return Apply(ctx, bar, () => luks.Amend(given, force));
     }
 
     /// <summary>The encrypt.* options given (qcow2_extract_crypto_opts), by name without the prefix, or null when none was given.</summary>
@@ -161,14 +186,14 @@ public static class AmendCommand
 
     private static int PrintHelp(ToolContext ctx, string format)
     {
-        if (format != "qcow2")
+        if (format is not ("qcow2" or "luks"))
         {
             throw new QimgException(QemuFormatNames.IsKnown(format)
                 ? $"Format driver '{format}' does not support option amendment"
                 : $"Unknown file format '{format}'");
         }
         ctx.Out.Write($"Amend options for '{format}':\n");
-        foreach (string line in QemuOpts.HelpLines(Qcow2Amend))
+        foreach (string line in QemuOpts.HelpLines(format == "luks" ? LuksAmend : Qcow2Amend))
         {
             ctx.Out.Write(line + "\n");
         }

@@ -54,7 +54,7 @@ public static class DdCommand
         {
             throw new QimgException($"{dd.Output}: error while creating output image: {e.Message}", e.Hint, e.ExitCode);
         }
-        using BlockDevice output = ConvertTarget.Open(ctx, dd.Output!, outFormat, imageOpts: false, writeThrough: false, noFlush: false, out _);
+        using BlockDevice output = ConvertTarget.Open(ctx, dd.Output!, outFormat, imageOpts: false, writeThrough: false, noFlush: false, createOpts: null, out _);
         if (skipPastEnd)
         {
             // Like dd(1): an empty output and a complaint, but success.
@@ -110,7 +110,7 @@ public static class DdCommand
         }
         if (CreateOptionLists.ForFormat(outFormat) is null)
         {
-            throw new QimgException($"Format '{outFormat}' is not supported by qimg (only qcow2 and raw)");
+            throw new QimgException($"Format '{outFormat}' is not supported by qimg (only qcow2, raw and luks)");
         }
     }
 }

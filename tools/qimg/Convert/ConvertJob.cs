@@ -51,7 +51,7 @@ public sealed class ConvertJob(
             throw new QimgException($"Could not open '{outFilename}': {LockMessage}", LockHint(outFilename));
         }
         target = ConvertTarget.Open(ctx, outFilename, r.OutFormat, r.SkipCreate && r.TargetImageOpts, writeThrough,
-            noFlush: r.Cache == "unsafe", out string targetFile);
+            noFlush: r.Cache == "unsafe", opts, out string targetFile);
         CheckTargetSupports(target);
         Copy(target, totalSectors, targetHasBacking);
         if (r.Compressed && target is Qcow2Image { HasDataFile: true })
@@ -136,8 +136,9 @@ public sealed class ConvertJob(
             CopyRange = r.CopyRange,
             Quiet = r.Quiet,
             Err = ctx.Err,
-            // A new raw or qcow2 target reads as zeros; -S 0 and a backing file turn the shortcut off.
-            HasZeroInit = r.TargetIsZero || (!r.SkipCreate && minSparse != 0 && !targetHasBacking),
+            // A new raw or qcow2 target reads as zeros; -S 0 and a backing file turn the shortcut off. A new luks
+            // target does not (its payload decrypts to noise; block/crypto.c has no bdrv_has_zero_init).
+            HasZeroInit = r.TargetIsZero || (!r.SkipCreate && minSparse != 0 && !targetHasBacking && target is not LuksDevice),
         };
         copier.Run();
     }

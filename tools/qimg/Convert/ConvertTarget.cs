@@ -65,8 +65,30 @@ public static class ConvertTarget
 
     /// <summary>Opens the target read-write (img_open / img_open_file) and says which file it is; throws "Could not open 'NAME': REASON".</summary>
     /// <remarks>noFlush: the target cache mode is unsafe (qemu-img convert's default), so nothing is synced to disk.</remarks>
-    public static BlockDevice Open(ToolContext ctx, string filename, string? format, bool imageOpts, bool writeThrough, bool noFlush, out string file) =>
-        WritableImage.Open(ctx, filename, format, imageOpts, noBacking: false, writeThrough, noFlush, warnProbedRaw: false, out file);
+    /// <remarks>createOpts: the options the target was just created with, whose key secrets the open takes.</remarks>
+    public static BlockDevice Open(ToolContext ctx, string filename, string? format, bool imageOpts, bool writeThrough, bool noFlush,
+        QemuOpts? createOpts, out string file) =>
+        WritableImage.Open(ctx, filename, format, imageOpts, noBacking: false, writeThrough, noFlush, warnProbedRaw: false, out file,
+            KeySecrets(createOpts));
+
+    /// <summary>img_add_key_secrets: the create options named key-secret (luks) or ending in .key-secret (encrypt.key-secret
+    /// of qcow2), passed on to the open of the new target so that it can be unlocked.</summary>
+    private static Dictionary<string, string>? KeySecrets(QemuOpts? opts)
+    {
+        if (opts is null)
+        {
+            return null;
+        }
+        var secrets = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (OptDesc d in opts.Descs)
+        {
+            if ((d.Name == "key-secret" || d.Name.EndsWith(".key-secret", StringComparison.Ordinal)) && opts.GetString(d.Name) is { } id)
+            {
+                secrets[d.Name] = id;
+            }
+        }
+        return secrets;
+    }
 
     /// <summary>qcow2_co_pwritev_compressed with no data: pads the file to a whole sector, as the last compressed write does.</summary>
     public static void AlignCompressedEnd(ToolContext ctx, string filename)

@@ -42,6 +42,17 @@ public static class CreateOptionLists
         .. Qcow2Common,
     ];
 
+    /// <summary>The luks driver's options (block_crypto_create_opts_luks), in QEMU's order: the size, the key secret, then
+    /// qcow2's crypto options without their "encrypt." prefix.</summary>
+    public static readonly IReadOnlyList<OptDesc> LuksFormat =
+    [
+        Size,
+        new("key-secret", OptType.String, "ID of the secret that provides the keyslot passphrase"),
+        .. Qcow2Format
+            .Where(d => d.Name.StartsWith("encrypt.", StringComparison.Ordinal) && d.Name is not ("encrypt.format" or "encrypt.key-secret"))
+            .Select(d => d with { Name = d.Name["encrypt.".Length..] }),
+    ];
+
     /// <summary>raw's own options.</summary>
     public static readonly IReadOnlyList<OptDesc> RawFormat = [Size];
 
@@ -49,8 +60,8 @@ public static class CreateOptionLists
     public static readonly IReadOnlyList<OptDesc> FileProtocol =
     [
         Size,
-        new("preallocation", OptType.String, "Preallocation mode (allowed values: off, falloc, full)"),
         Nocow,
+        new("preallocation", OptType.String, "Preallocation mode (allowed values: off, falloc, full)"),
         ExtentSizeHint,
     ];
 
@@ -59,6 +70,7 @@ public static class CreateOptionLists
     {
         "qcow2" => Qcow2Format,
         "raw" => RawFormat,
+        "luks" => LuksFormat,
         "file" => FileProtocol,
         _ => null,
     };

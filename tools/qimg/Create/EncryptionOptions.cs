@@ -43,21 +43,22 @@ public static class EncryptionOptions
     }
 
     /// <summary>The encryption to create, or null; throws QEMU's message for a bad value or a missing secret.</summary>
-    public static EncryptionCreate? Parse(QemuOpts opts)
+    public static EncryptionCreate? Parse(QemuOpts opts) => Format(opts) is { } format ? Parse(opts, format, "encrypt.") : null;
+
+    /// <summary>The LUKS options of the luks format driver, which have no prefix (key-secret, cipher-alg, ...).</summary>
+    public static EncryptionCreate ParseLuks(QemuOpts opts) => Parse(opts, "luks", "");
+
+    /// <summary>The crypto options under a prefix ("encrypt." in qcow2), checked in qcrypto_block_create's order.</summary>
+    private static EncryptionCreate Parse(QemuOpts opts, string format, string prefix)
     {
-        string? format = Format(opts);
-        if (format is null)
-        {
-            return null;
-        }
-        string alg = Enum(opts, "cipher-alg", CipherAlgs, "aes-256");
-        string mode = Enum(opts, "cipher-mode", CipherModes, "xts");
-        string ivgen = Enum(opts, "ivgen-alg", IvGens, "plain64");
-        string? ivHash = opts.Get("encrypt.ivgen-hash-alg") is null && ivgen != "essiv" ? null : Enum(opts, "ivgen-hash-alg", Hashes, "sha256");
-        string hash = Enum(opts, "hash-alg", Hashes, "sha256");
-        long iterTime = (long)(opts.Get("encrypt.iter-time")?.Number ?? 2000);
-        string secret = opts.GetString("encrypt.key-secret")
-            ?? throw new QimgException("Parameter 'encrypt.key-secret' is required for cipher");
+        string alg = Enum(opts, prefix, "cipher-alg", CipherAlgs, "aes-256");
+        string mode = Enum(opts, prefix, "cipher-mode", CipherModes, "xts");
+        string ivgen = Enum(opts, prefix, "ivgen-alg", IvGens, "plain64");
+        string? ivHash = opts.Get(prefix + "ivgen-hash-alg") is null && ivgen != "essiv" ? null : Enum(opts, prefix, "ivgen-hash-alg", Hashes, "sha256");
+        string hash = Enum(opts, prefix, "hash-alg", Hashes, "sha256");
+        long iterTime = (long)(opts.Get(prefix + "iter-time")?.Number ?? 2000);
+        string secret = opts.GetString(prefix + "key-secret")
+            ?? throw new QimgException($"Parameter '{prefix}key-secret' is required for cipher");
         string password;
         try
         {
@@ -69,12 +70,12 @@ public static class EncryptionOptions
         }
         if (format == "luks")
         {
-            Refuse("cipher-alg", alg, alg.StartsWith("aes-", StringComparison.Ordinal));
-            Refuse("cipher-mode", mode, mode != "ctr");
-            Refuse("hash-alg", hash, hash is "sha1" or "sha256" or "sha384" or "sha512");
+            Refuse(prefix, "cipher-alg", alg, alg.StartsWith("aes-", StringComparison.Ordinal));
+            Refuse(prefix, "cipher-mode", mode, mode != "ctr");
+            Refuse(prefix, "hash-alg", hash, hash is "sha1" or "sha256" or "sha384" or "sha512");
             if (ivHash is not null)
             {
-                Refuse("ivgen-hash-alg", ivHash, ivHash is "sha256");
+                Refuse(prefix, "ivgen-hash-alg", ivHash, ivHash is "sha256");
             }
         }
         int keyBits = int.Parse(alg.AsSpan(4), System.Globalization.CultureInfo.InvariantCulture);
@@ -82,17 +83,17 @@ public static class EncryptionOptions
         return new EncryptionCreate(format, password, spec, iterTime);
     }
 
-    private static string Enum(QemuOpts opts, string name, string[] values, string fallback)
+    private static string Enum(QemuOpts opts, string prefix, string name, string[] values, string fallback)
     {
-        string value = opts.GetString("encrypt." + name) ?? fallback;
+        string value = opts.GetString(prefix + name) ?? fallback;
         return values.Contains(value) ? value : throw new QimgException($"Parameter '{name}' does not accept value '{value}'");
     }
 
-    private static void Refuse(string name, string value, bool supported)
+    private static void Refuse(string prefix, string name, string value, bool supported)
     {
         if (!supported)
         {
-            throw new QimgException($"Option 'encrypt.{name}' value '{value}' is not supported by qimg");
+            throw new QimgException($"Option '{prefix}{name}' value '{value}' is not supported by qimg");
         }
     }
 }

@@ -174,9 +174,7 @@ public static class MeasureCommand
         IReadOnlyList<OptDesc>? descs = fmt == "file" ? null : CreateOptionLists.ForFormat(fmt);
         if (descs is null)
         {
-            throw new QimgException(fmt == "luks"
-                ? $"Format '{fmt}' is not supported by qimg (only qcow2 and raw)"
-                : $"Block driver '{fmt}' does not support size measurement");
+            throw new QimgException($"Block driver '{fmt}' does not support size measurement");
         }
         var opts = new QemuOpts(CreateOptionLists.Merge(descs)) { Warn = QimgNumbers.WarnTo(ctx.Err) };
         if (r.Options is not null)
@@ -192,7 +190,12 @@ public static class MeasureCommand
             }
         }
         opts.SetNumber("size", size);
-        return fmt == "qcow2" ? Qcow2Measure.Measure(ctx, opts, source) : MeasureRaw(opts, source);
+        return fmt switch
+        {
+            "qcow2" => Qcow2Measure.Measure(ctx, opts, source),
+            "luks" => MeasureLuks(opts, source),
+            _ => MeasureRaw(opts, source),
+        };
     }
 
     /// <summary>raw_measure: the image's length, or the requested size rounded up to a sector; unallocated sectors count too.</summary>
@@ -202,6 +205,15 @@ public static class MeasureCommand
             ? ChainStatus.QemuLength(source)
             : Qcow2MeasureMath.RoundUp((long)opts.Get("size")!.Number, ChainStatus.SectorSize);
         return new MeasureResult(required, required, null);
+    }
+
+    /// <summary>block_crypto_measure: the LUKS area the options ask for (their secret looked up, as QEMU's trial create
+    /// does) plus the image's length or the requested size as given (7.2 does not round it).</summary>
+    private static MeasureResult MeasureLuks(QemuOpts opts, BlockDevice? source)
+    {
+        long size = source is not null ? ChainStatus.QemuLength(source) : (long)opts.Get("size")!.Number;
+        long area = Crypto.LuksVolume.AreaLength(EncryptionOptions.ParseLuks(opts).Spec);
+        return new MeasureResult(area + size, area + size, null);
     }
 
     private static void Print(ToolContext ctx, bool json, MeasureResult m)

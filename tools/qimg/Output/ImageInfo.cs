@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Qcow2.Block;
+using Qcow2.Cli;
 using Qcow2.Snapshots;
 
 namespace Qcow2.Tools.Qimg;
@@ -76,6 +77,10 @@ public sealed class ImageInfo
             // bdrv_get_info: raw and filters pass the question to the node underneath (a qcow2's cluster size).
             ClusterSize = dev.Info is { ClusterSize: > 0 } i ? i.ClusterSize : null,
             VirtualSize = ChainStatus.QemuLength(dev),
+            Encrypted = dev is LuksDevice,
+            FormatSpecific = dev is LuksDevice luks
+                ? new QDict().Add("type", "luks").Add("data", EncryptionInfo.Specific(luks))
+                : null,
         };
     }
 

@@ -1,4 +1,5 @@
 using Qcow2.Block;
+using Qcow2.Cli;
 
 namespace Qcow2.Tools.Qio.Commands;
 
@@ -148,6 +149,13 @@ internal static class StatusCommands
         }
         o.WriteLine($"cluster size: {Report.SizeString(info.ClusterSize)}");
         o.WriteLine($"vm state offset: {Report.SizeString(info.VmStateOffset)}");
+        if (dev is LuksDevice luks)
+        {
+            o.WriteLine("Format specific information:");
+            var sb = new System.Text.StringBuilder();
+            QJson.DumpHuman(sb, EncryptionInfo.Specific(luks), 1);
+            o.Write(sb.ToString());
+        }
         if (dev is not Qcow2Image q)
         {
             return 0;

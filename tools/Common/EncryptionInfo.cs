@@ -1,6 +1,8 @@
 using Qcow2.Crypto;
 
-namespace Qcow2.Tools.Qimg;
+using Qcow2.Block;
+
+namespace Qcow2.Cli;
 
 /// <summary>
 /// The "encrypt" member of qcow2's format-specific information (ImageInfoSpecificQCow2Encryption, from
@@ -20,11 +22,16 @@ public static class EncryptionInfo
         {
             return new QDict().Add("format", "aes");
         }
+        return Luks(new QDict().Add("format", "luks"), luks);
+    }
+
+    /// <summary>The LUKS members (QCryptoBlockInfoLUKS) added to d: for qcow2 after its "format", for the luks driver
+    /// they are the whole of its format-specific data.</summary>
+    public static QDict Luks(QDict d, LuksVolume luks)
+    {
         var spec = luks.Spec;
         var h = luks.Header;
-        var d = new QDict()
-            .Add("format", "luks")
-            .Add("cipher-alg", spec.CipherAlg)
+        d.Add("cipher-alg", spec.CipherAlg)
             .Add("cipher-mode", spec.Mode)
             .Add("ivgen-alg", spec.IvGen)
             .AddIf("ivgen-hash-alg", spec.IvHash)
@@ -35,6 +42,9 @@ public static class EncryptionInfo
         d.Add("slots", h.Slots.Select(Slot).Cast<object>().ToList());
         return d;
     }
+
+    /// <summary>The luks driver's format-specific data (ImageInfoSpecific of type luks).</summary>
+    public static QDict Specific(LuksDevice luks) => Luks(new QDict(), luks.Volume);
 
     private static QDict Slot(LuksKeySlot s)
     {
