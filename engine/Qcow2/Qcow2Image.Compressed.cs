@@ -11,7 +11,7 @@ public sealed partial class Qcow2Image
 
     /// <inheritdoc/>
     /// <remarks>
-    /// As in QEMU, the clusters of a request are compressed in parallel (on the thread pool, CompressedWindow at a time)
+    /// As in QEMU, the clusters of a request are compressed in parallel (by worker threads, CompressedWindow at a time)
     /// but, unlike QEMU, always allocated and written in guest order, so the file is the same however the threads run.
     /// </remarks>
     public override void WriteCompressed(long offset, ReadOnlySpan<byte> data)
@@ -29,39 +29,40 @@ public sealed partial class Qcow2Image
     }
 
     /// <summary>
-    /// The clusters of a longer request, compressed on the thread pool in a sliding window (a cluster's buffer takes the
+    /// The clusters of a longer request, compressed by worker threads in a sliding window (a cluster's buffer takes the
     /// next cluster once it is compressed) and written in guest order.
     /// </summary>
     private void WriteCompressedClusters(long offset, ReadOnlySpan<byte> data)
     {
         int count = (data.Length + _clusterSize - 1) / _clusterSize;
         var buffers = new byte[Math.Min(CompressedWindow, count)][];
-        var packed = new Task<PackedCluster>[buffers.Length];
+        var jobs = new Compression.PackWorkers.Job[buffers.Length];
+        using var workers = new Compression.PackWorkers(Compression.PackWorkers.ThreadsFor(buffers.Length));
         for (int i = 0; i < buffers.Length; i++)
         {
-            packed[i] = PackAhead(data, i, buffers[i] = new byte[_clusterSize]);
+            jobs[i] = PackAhead(workers, data, i, buffers[i] = new byte[_clusterSize]);
         }
         for (int i = 0; i < count; i++)
         {
             int slot = i % buffers.Length;
-            PackedCluster cluster = packed[slot].GetAwaiter().GetResult();
+            PackedCluster cluster = workers.Wait(jobs[slot]);
             if (i + buffers.Length < count)
             {
-                packed[slot] = PackAhead(data, i + buffers.Length, buffers[slot]);
+                jobs[slot] = PackAhead(workers, data, i + buffers.Length, buffers[slot]);
             }
             int start = i * _clusterSize;
             WriteCompressedCluster(offset + start, data.Slice(start, Math.Min(_clusterSize, data.Length - start)), cluster);
         }
     }
 
-    /// <summary>Copies cluster index of the request into buffer (zero-padded) and compresses it on the thread pool.</summary>
-    private Task<PackedCluster> PackAhead(ReadOnlySpan<byte> data, int index, byte[] buffer)
+    /// <summary>Copies cluster index of the request into buffer (zero-padded) and has it compressed by a worker.</summary>
+    private Compression.PackWorkers.Job PackAhead(Compression.PackWorkers workers, ReadOnlySpan<byte> data, int index, byte[] buffer)
     {
         int start = index * _clusterSize;
         int length = Math.Min(_clusterSize, data.Length - start);
         data.Slice(start, length).CopyTo(buffer);
         buffer.AsSpan(length).Clear();
-        return Task.Run(() => Pack(buffer));
+        return workers.Start(() => Pack(buffer));
     }
 
     /// <summary>

@@ -1,19 +1,22 @@
 using Qcow2.Block;
+using Qcow2.Compression;
 
 namespace Qcow2.Tools.Qimg;
 
 /// <summary>
 /// The compressed writes of qemu-img convert -c as a bounded pipeline: the copy loop reads each cluster into one of a
-/// fixed set of buffers (as many as -m allows requests in flight), the cluster is compressed on the thread pool
-/// (qcow2_co_compress's worker threads), and the copy loop writes the compressed clusters in guest order. Only the
-/// copy loop's thread touches the image, so allocation, L2 updates and the order of metadata and data writes are
-/// those of a serial copy and the file is byte-identical to it (and to qemu-img's, which also writes in order).
+/// fixed set of buffers (as many as -m allows requests in flight), the cluster is compressed on a worker thread
+/// (<see cref="PackWorkers"/>, as qcow2_co_compress uses a thread pool), and the copy loop writes the compressed
+/// clusters in guest order. Only the copy loop's thread touches the image, so allocation, L2 updates and the order of
+/// metadata and data writes are those of a serial copy and the file is byte-identical to it (and to qemu-img's, which
+/// also writes in order unless -W).
 /// </summary>
-internal sealed class ConvertCompressor
+internal sealed class ConvertCompressor : IDisposable
 {
-    private sealed record Pending(long Sector, byte[] Buffer, int Length, Task<PackedCluster> Packed);
+    private sealed record Pending(long Sector, byte[] Buffer, int Length, PackWorkers.Job Packed);
 
     private readonly Qcow2Image _target;
+    private readonly PackWorkers _workers;
     private readonly int _clusterBytes;
     private readonly byte[][] _buffers;
     private readonly Queue<Pending> _pending = new();
@@ -27,7 +30,11 @@ internal sealed class ConvertCompressor
         _target = target;
         _clusterBytes = target.ClusterSize;
         _buffers = new byte[Math.Max(1, inFlight)][];
+        _workers = new PackWorkers(PackWorkers.ThreadsFor(inFlight));
     }
+
+    /// <summary>Lets the worker threads end.</summary>
+    public void Dispose() => _workers.Dispose();
 
     /// <summary>The buffer for the next cluster (one cluster long); when every buffer is in flight, the oldest cluster is written first.</summary>
     public byte[] NextBuffer()
@@ -52,7 +59,7 @@ internal sealed class ConvertCompressor
     {
         byte[] buffer = _current ?? throw new InvalidOperationException("no buffer to submit");
         _current = null;
-        Task<PackedCluster> packed = Task.Run(() => _target.PackCluster(buffer.AsSpan(0, length)));
+        PackWorkers.Job packed = _workers.Start(() => _target.PackCluster(buffer.AsSpan(0, length)));
         _pending.Enqueue(new Pending(sector, buffer, length, packed));
     }
 
@@ -70,7 +77,7 @@ internal sealed class ConvertCompressor
         Pending p = _pending.Dequeue();
         try
         {
-            _target.WriteCompressed(p.Sector * ConvertSectors.SectorSize, p.Buffer.AsSpan(0, p.Length), p.Packed.GetAwaiter().GetResult());
+            _target.WriteCompressed(p.Sector * ConvertSectors.SectorSize, p.Buffer.AsSpan(0, p.Length), _workers.Wait(p.Packed));
         }
         catch (BlockIOException e)
         {

@@ -120,6 +120,10 @@ public sealed class ConvertCopier
             _compressor.Drain();
             throw;
         }
+        finally
+        {
+            _compressor?.Dispose();
+        }
     }
 
     /// <summary>The copy pass of convert_do_copy.</summary>
