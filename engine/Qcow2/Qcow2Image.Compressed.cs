@@ -5,37 +5,126 @@ namespace Qcow2;
 
 public sealed partial class Qcow2Image
 {
+    /// <summary>How many clusters of one compressed write are compressed at a time (QCOW2_MAX_WORKERS, the
+    /// tasks qcow2_co_pwritev_compressed keeps in flight); the request holds at most this many compressed copies.</summary>
+    private const int CompressedWindow = 8;
+
     /// <inheritdoc/>
+    /// <remarks>
+    /// As in QEMU, the clusters of a request are compressed in parallel (by worker threads, CompressedWindow at a time)
+    /// but, unlike QEMU, always allocated and written in guest order, so the file is the same however the threads run.
+    /// </remarks>
     public override void WriteCompressed(long offset, ReadOnlySpan<byte> data)
+    {
+        BeginCompressedWrite(offset, data.Length);
+        if (data.Length <= _clusterSize)
+        {
+            WriteCompressedCluster(offset, data, data.IsEmpty ? default : PackCluster(data));
+        }
+        else
+        {
+            WriteCompressedClusters(offset, data);
+        }
+        FlushIfWriteThrough();
+    }
+
+    /// <summary>
+    /// The clusters of a longer request, compressed by worker threads in a sliding window (a cluster's buffer takes the
+    /// next cluster once it is compressed) and written in guest order.
+    /// </summary>
+    private void WriteCompressedClusters(long offset, ReadOnlySpan<byte> data)
+    {
+        int count = (data.Length + _clusterSize - 1) / _clusterSize;
+        var buffers = new byte[Math.Min(CompressedWindow, count)][];
+        var jobs = new Compression.PackWorkers.Job[buffers.Length];
+        using var workers = new Compression.PackWorkers(Compression.PackWorkers.ThreadsFor(buffers.Length));
+        for (int i = 0; i < buffers.Length; i++)
+        {
+            jobs[i] = PackAhead(workers, data, i, buffers[i] = new byte[_clusterSize]);
+        }
+        for (int i = 0; i < count; i++)
+        {
+            int slot = i % buffers.Length;
+            PackedCluster cluster = workers.Wait(jobs[slot]);
+            if (i + buffers.Length < count)
+            {
+                jobs[slot] = PackAhead(workers, data, i + buffers.Length, buffers[slot]);
+            }
+            int start = i * _clusterSize;
+            WriteCompressedCluster(offset + start, data.Slice(start, Math.Min(_clusterSize, data.Length - start)), cluster);
+        }
+    }
+
+    /// <summary>Copies cluster index of the request into buffer (zero-padded) and has it compressed by a worker.</summary>
+    private Compression.PackWorkers.Job PackAhead(Compression.PackWorkers workers, ReadOnlySpan<byte> data, int index, byte[] buffer)
+    {
+        int start = index * _clusterSize;
+        int length = Math.Min(_clusterSize, data.Length - start);
+        data.Slice(start, length).CopyTo(buffer);
+        buffer.AsSpan(length).Clear();
+        return workers.Start(() => Pack(buffer));
+    }
+
+    /// <summary>
+    /// Compresses at most one cluster of guest data (zero-padded to a whole cluster) as a compressed write would. It
+    /// touches no image state, so it may run on any thread while the image is used, ahead of the write that takes it.
+    /// </summary>
+    public PackedCluster PackCluster(ReadOnlySpan<byte> data)
+    {
+        if (data.Length > _clusterSize)
+        {
+            throw new ArgumentOutOfRangeException(nameof(data), data.Length, "more than one cluster");
+        }
+        var input = new byte[_clusterSize];
+        data.CopyTo(input);
+        return Pack(input);
+    }
+
+    /// <summary>qcow2_co_compress on a whole cluster (an array of the cluster size).</summary>
+    private PackedCluster Pack(byte[] cluster) => new(_header.CompressionType == ZstdCompression
+        ? Compression.ClusterZstd.Compress(cluster)
+        : Compression.ClusterDeflate.Compress(cluster));
+
+    /// <summary>
+    /// A compressed write of at most one cluster whose compressed form PackCluster made from the same data, possibly on
+    /// another thread; the allocation, L2 update and data write are those of <see cref="WriteCompressed(long, ReadOnlySpan{byte})"/>.
+    /// </summary>
+    public void WriteCompressed(long offset, ReadOnlySpan<byte> data, PackedCluster packed)
+    {
+        if (data.Length > _clusterSize)
+        {
+            throw new ArgumentOutOfRangeException(nameof(data), data.Length, "more than one cluster");
+        }
+        BeginCompressedWrite(offset, data.Length);
+        WriteCompressedCluster(offset, data, packed);
+        FlushIfWriteThrough();
+    }
+
+    /// <summary>The checks qcow2_co_pwritev_compressed makes before it splits a request into clusters.</summary>
+    private void BeginCompressedWrite(long offset, int length)
     {
         _guestWriteGeneration++;
         CheckWritable();
-        CheckRequest(offset, data.Length);
-        MarkBitmapsDirty(offset, data.Length);
+        CheckRequest(offset, length);
+        MarkBitmapsDirty(offset, length);
         if (HasDataFile)
         {
             // qcow2_co_pwritev_compressed_part: compressed clusters cannot live in an external data file.
             throw new BlockIOException(Errno.ENOTSUP);
         }
-        if (OffsetIntoCluster(offset) != 0 || (OffsetIntoCluster(data.Length) != 0 && offset + data.Length != Size))
+        if (OffsetIntoCluster(offset) != 0 || (OffsetIntoCluster(length) != 0 && offset + length != Size))
         {
             throw new BlockIOException(Errno.EINVAL);
         }
-        for (int done = 0; done < data.Length; done += _clusterSize)
-        {
-            int chunk = Math.Min(_clusterSize, data.Length - done);
-            WriteCompressedCluster(offset + done, data.Slice(done, chunk));
-        }
-        FlushIfWriteThrough();
     }
 
-    private void WriteCompressedCluster(long offset, ReadOnlySpan<byte> data)
+    private void WriteCompressedCluster(long offset, ReadOnlySpan<byte> data, PackedCluster compressed)
     {
-        var input = new byte[_clusterSize];
-        data.CopyTo(input);
-        var packed = _header.CompressionType == ZstdCompression
-            ? Compression.ClusterZstd.Compress(input)
-            : Compression.ClusterDeflate.Compress(input);
+        if (data.IsEmpty)
+        {
+            return;
+        }
+        byte[]? packed = compressed.Bytes;
         if (packed is null || packed.Length > _clusterSize - 1)
         {
             // Incompressible: QEMU writes the cluster uncompressed.
@@ -101,3 +190,7 @@ public sealed partial class Qcow2Image
         cluster.AsSpan((int)inCluster, dst.Length).CopyTo(dst);
     }
 }
+
+/// <summary>One cluster compressed ahead of its write by <see cref="Qcow2Image.PackCluster"/>.</summary>
+/// <param name="Bytes">the compressed cluster, or null when it does not shrink (it is then written as it is)</param>
+public readonly record struct PackedCluster(byte[]? Bytes);

@@ -59,4 +59,18 @@ public abstract class QimgFixture : FolderFixture
         return new RunResult(r.ExitCode, r.Out.Replace("qemu-img", "qimg", StringComparison.Ordinal), r.Err.Replace("qemu-img", "qimg", StringComparison.Ordinal));
     }
 
+    /// <summary>
+    /// Runs qemu-img convert and qimg convert with the same arguments into out.q and out.m and requires the same
+    /// stdout, stderr (with the output names made alike) and exit code.
+    /// </summary>
+    protected void ConvertBoth(string[] args)
+    {
+        RunResult expected = QemuImg(["convert", .. args, "out.q"]);
+        RunResult actual = Qimg(["convert", .. args, "out.m"]);
+        string what = Describe(["convert", .. args]);
+        Assert.That(actual.ExitCode, Is.EqualTo(expected.ExitCode), $"exit code of {what}\nqemu-img: {expected}\nqimg: {actual}");
+        Assert.That(actual.Out, Is.EqualTo(expected.Out), $"stdout of {what}");
+        Assert.That(actual.Err.Replace("out.m", "OUT", StringComparison.Ordinal),
+            Is.EqualTo(expected.Err.Replace("out.q", "OUT", StringComparison.Ordinal)), $"stderr of {what}");
+    }
 }

@@ -6,6 +6,8 @@ namespace Qcow2.Tools.Qimg;
 /// The copy loop of qemu-img convert (convert_do_copy and its helpers), run in order on one thread: the sources are
 /// walked in runs of like block status (data, zero, or left to the target's backing file), data runs are read in
 /// buffers and written with sparse detection, zero runs are skipped on a zero-initialised target or written as zeroes.
+/// With -c the clusters are compressed ahead on worker threads (<see cref="ConvertCompressor"/>) and still written
+/// in order by this thread.
 /// </summary>
 public sealed class ConvertCopier
 {
@@ -28,6 +30,7 @@ public sealed class ConvertCopier
     private readonly IReadOnlyList<ConvertSource> _sources;
     private readonly BlockDevice _target;
     private readonly ConvertProgress _progress;
+    private ConvertCompressor? _compressor;
     private BlockKind _status;
     private long _sectorNextStatus;
     private long _allocatedSectors;
@@ -50,6 +53,9 @@ public sealed class ConvertCopier
 
     /// <summary>Write compressed clusters (-c).</summary>
     public bool Compressed { get; init; }
+
+    /// <summary>-m: requests in flight; with -c, the clusters read ahead of the one being written (1 to 16).</summary>
+    public int Coroutines { get; init; } = 8;
 
     /// <summary>Whether the target has a backing file (-B or -o backing_file).</summary>
     public bool TargetHasBacking { get; init; }
@@ -91,6 +97,7 @@ public sealed class ConvertCopier
                 throw new QimgException("invalid cluster size");
             }
             BufSectors = ClusterSectors;
+            _compressor = _target is Qcow2Image q ? new ConvertCompressor(q, Coroutines) : null;
         }
         for (long sector = 0; sector < TotalSectors;)
         {
@@ -102,9 +109,30 @@ public sealed class ConvertCopier
             sector += n;
         }
         _sectorNextStatus = 0;
-        var buf = new byte[(long)BufSectors * ConvertSectors.SectorSize];
+        try
+        {
+            Copy();
+            _compressor?.Drain();
+        }
+        catch (Exception) when (_compressor is not null)
+        {
+            // Whatever stopped the copy happened after the clusters in flight, which a serial copy has written by then.
+            _compressor.Drain();
+            throw;
+        }
+        finally
+        {
+            _compressor?.Dispose();
+        }
+    }
+
+    /// <summary>The copy pass of convert_do_copy.</summary>
+    private void Copy()
+    {
+        byte[]? shared = _compressor is null ? new byte[(long)BufSectors * ConvertSectors.SectorSize] : null;
         for (long sector = 0; sector < TotalSectors;)
         {
+            byte[] buf = shared ?? _compressor!.NextBuffer();
             int n = IterationSectors(sector);
             BlockKind status = _status;
             if (MinSparse == 0 && status == BlockKind.Zero)
@@ -335,7 +363,12 @@ public sealed class ConvertCopier
                     if (write)
                     {
                         ReadOnlySpan<byte> chunk = rest[..(count * ConvertSectors.SectorSize)];
-                        if (Compressed)
+                        if (_compressor is not null)
+                        {
+                            // One cluster (the buffer is one cluster long), from the compressor's current buffer.
+                            _compressor.Submit(sector, chunk.Length);
+                        }
+                        else if (Compressed)
                         {
                             _target.WriteCompressed(sector * ConvertSectors.SectorSize, chunk);
                         }
@@ -351,6 +384,7 @@ public sealed class ConvertCopier
                 }
                 if (zero && !HasZeroInit)
                 {
+                    _compressor?.Drain();
                     _target.WriteZeroes(sector * ConvertSectors.SectorSize, (long)count * ConvertSectors.SectorSize, mayUnmap: true);
                 }
                 sector += count;

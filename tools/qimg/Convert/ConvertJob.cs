@@ -126,6 +126,7 @@ public sealed class ConvertJob(
         var copier = new ConvertCopier(sources, target, progress)
         {
             Compressed = r.Compressed,
+            Coroutines = r.Coroutines,
             TargetHasBacking = targetHasBacking,
             TargetBackingSectors = targetBackingSectors,
             MinSparse = minSparse,

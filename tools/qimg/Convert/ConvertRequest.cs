@@ -36,10 +36,10 @@ public sealed class ConvertRequest
     /// <summary>-T: source cache mode.</summary>
     public string SourceCache { get; set; } = "writeback";
 
-    /// <summary>-m: parallel workers (accepted; qimg copies in order on one thread).</summary>
+    /// <summary>-m: requests in flight; with -c the clusters compressed ahead of the write (qimg otherwise copies on one thread).</summary>
     public int Coroutines { get; set; } = 8;
 
-    /// <summary>Writes in order (cleared by -W; qimg always writes in order, which -W allows).</summary>
+    /// <summary>Writes in order (cleared by -W; qimg always writes in order, which -W allows, so its output never varies).</summary>
     public bool InOrder { get; set; } = true;
 
     /// <summary>-C: copy offloading (accepted; qimg copies through its buffer, the fallback qemu uses).</summary>
