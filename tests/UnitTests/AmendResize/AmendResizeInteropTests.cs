@@ -106,7 +106,11 @@ public class AmendResizeInteropTests : InteropFixture
             {
                 yield return Case($"shrink cs={cs} rb={rb}", Layered(cs, rb), "resize", "--shrink", "img.qcow2", "1M");
                 yield return Case($"amend compat=0.10 cs={cs} rb={rb}", Layered(cs, rb), "amend", "-o", "compat=0.10", "img.qcow2");
-                yield return Case($"amend refcount_bits=16,compat=0.10 cs={cs} rb={rb}", Layered(cs, rb), "amend", "-o", "refcount_bits=16,compat=0.10", "img.qcow2");
+                // QEMU spends ~13 s of CPU on any refcount width change of the 1-bit, 64 KiB-cluster image: one (to 2 bits) is enough there.
+                if (cs != 65536 || rb != 1)
+                {
+                    yield return Case($"amend refcount_bits=16,compat=0.10 cs={cs} rb={rb}", Layered(cs, rb), "amend", "-o", "refcount_bits=16,compat=0.10", "img.qcow2");
+                }
                 yield return Case($"amend refcount_bits=2 cs={cs} rb={rb}", Layered(cs, rb), "amend", "-o", "refcount_bits=2", "img.qcow2");
             }
         }
