@@ -131,16 +131,15 @@ public class NodeInteropTests : QioFixture
         {
             File.Delete(f);
         }
-        BuiltOnce.Folder("node-interop-images", Dir, _ =>
+        ToolProcess.Run("qemu-img", Dir, "create", "-f", "qcow2", "a.qcow2", "1M");
+        ToolProcess.Run("qemu-io", Dir, "-c", "write -P 1 0 64k", "a.qcow2");
+        ToolProcess.Run("qemu-img", Dir, "create", "-f", "qcow2", "b.qcow2", "1M");
+        ToolProcess.Run("qemu-io", Dir, "-c", "write -P 2 64k 128k", "-c", "write -z 512k 64k", "b.qcow2");
+        ToolProcess.Run("qemu-img", Dir, "create", "-f", "qcow2", "-b", "b.qcow2", "-F", "qcow2", "c.qcow2");
+        using (var raw = File.Create(PathOf("r.raw")))
         {
-            ToolProcess.Run("qemu-img", Dir, "create", "-f", "qcow2", "a.qcow2", "1M");
-            ToolProcess.Run("qemu-io", Dir, "-c", "write -P 1 0 64k", "a.qcow2");
-            ToolProcess.Run("qemu-img", Dir, "create", "-f", "qcow2", "b.qcow2", "1M");
-            ToolProcess.Run("qemu-io", Dir, "-c", "write -P 2 64k 128k", "-c", "write -z 512k 64k", "b.qcow2");
-            ToolProcess.Run("qemu-img", Dir, "create", "-f", "qcow2", "-b", "b.qcow2", "-F", "qcow2", "c.qcow2");
-            using var raw = File.Create(PathOf("r.raw"));
             raw.SetLength(1 << 20);
-        });
+        }
         ToolRun r = run();
         var state = new System.Text.StringBuilder();
         state.Append(FilterTiming(r.Out)).Append("--- stderr\n").Append(r.Err).Append($"--- exit {r.ExitCode}\n");
