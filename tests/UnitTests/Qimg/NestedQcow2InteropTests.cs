@@ -1,4 +1,5 @@
 using NUnit.Framework;
+using Qcow2.UnitTests.Support;
 
 namespace Qcow2.UnitTests.Qimg;
 
@@ -10,9 +11,7 @@ namespace Qcow2.UnitTests.Qimg;
 /// image's backing chain. Each row runs the same command line with real qemu-img and qimg on the same fresh images.
 /// </summary>
 [TestFixture]
-[Category("Interop")]
-[Parallelizable(ParallelScope.All)]
-[FixtureLifeCycle(LifeCycle.InstancePerTestCase)]
+[ParallelInterop]
 public class NestedQcow2InteropTests : QimgFixture
 {
     private const string Outer = "driver=qcow2,file.driver=qcow2,file.file.filename=";

@@ -1,4 +1,5 @@
 using NUnit.Framework;
+using Qcow2.UnitTests.Support;
 
 namespace Qcow2.UnitTests.Qimg;
 
@@ -10,9 +11,7 @@ namespace Qcow2.UnitTests.Qimg;
 /// real qemu-img and qimg on the same fresh images and requires the same output and exit code.
 /// </summary>
 [TestFixture]
-[Category("Interop")]
-[Parallelizable(ParallelScope.All)]
-[FixtureLifeCycle(LifeCycle.InstancePerTestCase)]
+[ParallelInterop]
 public class NodeNameInteropTests : QimgFixture
 {
     /// <summary>Image arguments (the last ones of a command line) whose node trees QEMU names in different ways.</summary>
