@@ -132,12 +132,12 @@ internal static class AlignedRequests
 
     /// <summary>A zero write (bdrv_co_do_zero_pwritev): partial blocks at the ends are written as data after reading them,
     /// the aligned middle as a zero write.</summary>
-    public static void WriteZeroes(IAlignedDriver node, BlkdebugLimits limits, long offset, long bytes)
+    public static void WriteZeroes(IAlignedDriver node, BlkdebugLimits limits, long offset, long bytes, bool mayUnmap)
     {
         long align = limits.RequestAlignment;
         if (!Widen(limits, offset, bytes, out long start, out long end))
         {
-            AlignedZeroes(node, limits, offset, bytes);
+            AlignedZeroes(node, limits, offset, bytes, mayUnmap);
             return;
         }
         var padded = PaddingRead(node, limits, offset, bytes);
@@ -156,7 +156,7 @@ internal static class AlignedRequests
         if (bytes >= align)
         {
             long middle = RoundDown(bytes, align);
-            AlignedZeroes(node, limits, offset, middle);
+            AlignedZeroes(node, limits, offset, middle, mayUnmap);
             offset += middle;
             bytes -= middle;
         }
@@ -167,12 +167,12 @@ internal static class AlignedRequests
     }
 
     /// <summary>bdrv_aligned_pwritev with the zero flag: bdrv_co_do_pwrite_zeroes between the pwritev_zero and pwritev_done events.</summary>
-    private static void AlignedZeroes(IAlignedDriver node, BlkdebugLimits limits, long offset, long bytes)
+    private static void AlignedZeroes(IAlignedDriver node, BlkdebugLimits limits, long offset, long bytes, bool mayUnmap)
     {
         node.Event("pwritev_zero");
         try
         {
-            DoWriteZeroes(node, limits, offset, bytes);
+            DoWriteZeroes(node, limits, offset, bytes, mayUnmap);
         }
         finally
         {
@@ -182,7 +182,7 @@ internal static class AlignedRequests
 
     /// <summary>bdrv_co_do_pwrite_zeroes: pieces up to the zero alignment, then aligned runs of at most max-write-zero; a
     /// piece the driver refuses is written from a zeroed buffer of at most max-transfer bytes.</summary>
-    private static void DoWriteZeroes(IAlignedDriver node, BlkdebugLimits limits, long offset, long bytes)
+    private static void DoWriteZeroes(IAlignedDriver node, BlkdebugLimits limits, long offset, long bytes, bool mayUnmap)
     {
         long alignment = Math.Max(limits.OptWriteZero, limits.RequestAlignment);
         long maxTransfer = limits.MaxTransfer > 0 ? Math.Min(limits.MaxTransfer, MaxBounceBuffer) : MaxBounceBuffer;
@@ -202,7 +202,7 @@ internal static class AlignedRequests
                 num -= tail;
             }
             num = Math.Min(num, maxZeroes);
-            if (!node.DriverWriteZeroes(offset, num))
+            if (!node.DriverWriteZeroes(offset, num, mayUnmap))
             {
                 num = Math.Min(num, maxTransfer);
                 node.DriverWrite(offset, new byte[num]);

@@ -369,10 +369,13 @@ public sealed class Blkdebug : IStorage, IBlkdebugControl, IAlignedDriver
     private long _flushedGeneration;
 
     /// <inheritdoc/>
-    public void WriteZeroes(long offset, long length)
+    public void WriteZeroes(long offset, long length) => WriteZeroes(offset, length, mayUnmap: false);
+
+    /// <inheritdoc/>
+    public void WriteZeroes(long offset, long length, bool mayUnmap)
     {
         _writeGeneration++;
-        AlignedRequests.WriteZeroes(this, _limits, offset, length);
+        AlignedRequests.WriteZeroes(this, _limits, offset, length, mayUnmap);
     }
 
     /// <inheritdoc/>
@@ -398,14 +401,14 @@ public sealed class Blkdebug : IStorage, IBlkdebugControl, IAlignedDriver
 
     /// <summary>blkdebug_co_pwrite_zeroes: pieces shorter than the zero alignment are refused (ENOTSUP), so that the
     /// block layer's fallback to written zeros is exercised.</summary>
-    bool IAlignedDriver.DriverWriteZeroes(long offset, long bytes)
+    bool IAlignedDriver.DriverWriteZeroes(long offset, long bytes, bool mayUnmap)
     {
         if (bytes < Math.Max(_limits.RequestAlignment, _limits.OptWriteZero))
         {
             return false;
         }
         CheckRule(offset, bytes, "write-zeroes");
-        _inner.WriteZeroes(offset, bytes);
+        _inner.WriteZeroes(offset, bytes, mayUnmap);
         return true;
     }
 

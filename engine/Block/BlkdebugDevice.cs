@@ -53,7 +53,7 @@ public sealed class BlkdebugDevice : FilterDevice
     public override void Write(long offset, ReadOnlySpan<byte> data) => _node.Write(offset, data);
 
     /// <inheritdoc/>
-    public override void WriteZeroes(long offset, long length, bool mayUnmap) => _node.WriteZeroes(offset, length);
+    public override void WriteZeroes(long offset, long length, bool mayUnmap) => _node.WriteZeroes(offset, length, mayUnmap);
 
     /// <summary>blkdebug has no compressed write: the block layer answers ENOTSUP.</summary>
     public override void WriteCompressed(long offset, ReadOnlySpan<byte> data) => throw new BlockIOException(Errno.ENOTSUP);

@@ -74,8 +74,9 @@ internal interface IAlignedDriver
     /// <summary>The driver's write of an aligned request.</summary>
     void DriverWrite(long offset, ReadOnlySpan<byte> data);
 
-    /// <summary>The driver's zero write; false where it answers ENOTSUP (the block layer then writes a zeroed buffer).</summary>
-    bool DriverWriteZeroes(long offset, long bytes);
+    /// <summary>The driver's zero write (which may deallocate with mayUnmap); false where it answers ENOTSUP (the block
+    /// layer then writes a zeroed buffer).</summary>
+    bool DriverWriteZeroes(long offset, long bytes, bool mayUnmap);
 
     /// <summary>The driver's discard (ENOTSUP answers are ignored: discard is advisory).</summary>
     void DriverDiscard(long offset, long bytes);

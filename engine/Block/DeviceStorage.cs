@@ -23,14 +23,16 @@ internal sealed class DeviceStorage(BlockDevice node) : IStorage
 
     public void Write(long offset, ReadOnlySpan<byte> data) => node.WriteFromParent(offset, data);
 
-    public void WriteZeroes(long offset, long length)
+    public void WriteZeroes(long offset, long length) => WriteZeroes(offset, length, mayUnmap: false);
+
+    public void WriteZeroes(long offset, long length, bool mayUnmap)
     {
         if (node is RawDevice && offset + length > node.Size)
         {
             // Past the end of a raw node the parent's zero write grows the file underneath.
             node.Resize(offset + length, shrink: false);
         }
-        node.WriteZeroes(offset, length, mayUnmap: false);
+        node.WriteZeroes(offset, length, mayUnmap);
     }
 
     public void SetLength(long length) => node.Resize(length, shrink: true);

@@ -34,6 +34,9 @@ public interface IStorage : IDisposable
         }
     }
 
+    /// <summary>A zero write that may deallocate (BDRV_REQ_MAY_UNMAP), for stores over a node that can; others write zeros.</summary>
+    void WriteZeroes(long offset, long length, bool mayUnmap) => WriteZeroes(offset, length);
+
     /// <summary>Grows the store to end at offset + length with that range allocated on disk (preallocation=falloc).</summary>
     void Allocate(long offset, long length)
     {

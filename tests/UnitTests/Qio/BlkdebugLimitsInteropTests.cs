@@ -44,6 +44,7 @@ public class BlkdebugLimitsInteropTests : QioFixture
     [TestCase("opt-discard=128k,max-discard=256k,align=4k", "discard 1000 3M")]
     [TestCase("align=512,opt-discard=192k,max-discard=192k", "discard 80001 3M")]
     [TestCase("align=4k", "write -P 1 1 1;read -P 0x11 0 1;write -z 4095 2;write -c 0 64k;read -v 4090 10")]
+    [TestCase("align=512", "write -z -u 0 128k;write -z 128k 64k;write -z -u 200k 8k;write -z -u 1000 3000")]
     public void Shaped_requests_leave_the_image_as_qemu_io(string limits, string commands) =>
         Compare("a.qcow2", "open -o " + Over + "," + limits + " blkdebug::a.qcow2;" + commands);
 
