@@ -158,7 +158,7 @@ public sealed partial class LuksVolume : IDisposable
         var hash = LuksCipherSpec.HashName(spec.Hash);
         var header = new LuksHeader
         {
-            CipherName = "aes",
+            CipherName = spec.Cipher,
             CipherMode = spec.ModeString,
             HashSpec = spec.Hash,
             KeyBytes = (uint)spec.MasterKeyBytes,

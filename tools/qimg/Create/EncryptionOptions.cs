@@ -70,7 +70,7 @@ public static class EncryptionOptions
         }
         if (format == "luks")
         {
-            Refuse(prefix, "cipher-alg", alg, alg.StartsWith("aes-", StringComparison.Ordinal));
+            Refuse(prefix, "cipher-alg", alg, BlockCipher.IsSupported(alg[..alg.IndexOf('-')]));
             Refuse(prefix, "cipher-mode", mode, mode != "ctr");
             Refuse(prefix, "hash-alg", hash, hash is "sha1" or "sha256" or "sha384" or "sha512");
             if (ivHash is not null)
@@ -78,8 +78,11 @@ public static class EncryptionOptions
                 Refuse(prefix, "ivgen-hash-alg", ivHash, ivHash is "sha256");
             }
         }
-        int keyBits = int.Parse(alg.AsSpan(4), System.Globalization.CultureInfo.InvariantCulture);
-        var spec = new LuksCipherSpec(format == "luks" ? keyBits : 128, mode, ivgen, ivgen == "essiv" ? ivHash : null, hash);
+        int dash = alg.IndexOf('-');
+        int keyBits = int.Parse(alg.AsSpan(dash + 1), System.Globalization.CultureInfo.InvariantCulture);
+        var spec = format == "luks"
+            ? new LuksCipherSpec(keyBits, mode, ivgen, ivgen == "essiv" ? ivHash : null, hash, alg[..dash])
+            : new LuksCipherSpec(128, mode, ivgen, ivgen == "essiv" ? ivHash : null, hash);
         return new EncryptionCreate(format, password, spec, iterTime);
     }
 
