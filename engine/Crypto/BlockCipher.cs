@@ -75,6 +75,36 @@ public abstract class BlockCipher : IDisposable
         }
     }
 
+    /// <summary>
+    /// Counter mode in place (encryption and decryption alike): the keystream is the cipher of a counter that starts at
+    /// iv and is incremented as one big-endian number per block, as nettle's ctr_crypt and libgcrypt's CTR do for QEMU.
+    /// </summary>
+    public void Ctr(ReadOnlySpan<byte> iv, Span<byte> data)
+    {
+        const int Chunk = 512;
+        Span<byte> counter = stackalloc byte[BlockSize], stream = stackalloc byte[Chunk];
+        iv[..BlockSize].CopyTo(counter);
+        for (int at = 0; at < data.Length; at += Chunk)
+        {
+            var part = data.Slice(at, Math.Min(Chunk, data.Length - at));
+            var keys = stream[..part.Length];
+            for (int b = 0; b < keys.Length; b += BlockSize)
+            {
+                counter.CopyTo(keys[b..]);
+                Increment(counter);
+            }
+            EncryptEcb(keys);
+            Xor(part, keys);
+        }
+    }
+
+    private static void Increment(Span<byte> counter)
+    {
+        for (int i = counter.Length - 1; i >= 0 && ++counter[i] == 0; i--)
+        {
+        }
+    }
+
     /// <summary>a ^= b over a's length.</summary>
     public static void Xor(Span<byte> a, ReadOnlySpan<byte> b)
     {

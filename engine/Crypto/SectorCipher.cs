@@ -4,8 +4,8 @@ using System.Security.Cryptography;
 namespace Qcow2.Crypto;
 
 /// <summary>
-/// A LUKS cipher specification as QEMU names it: a block cipher (aes, twofish, serpent) of a key size, a mode (xts, cbc, ecb), an IV generator
-/// (plain64, plain, essiv with a hash) and the PBKDF2 hash. Parsed from the LUKS header's cipher name and mode
+/// A LUKS cipher specification as QEMU names it: a block cipher (aes, twofish, serpent) of a key size, a mode (xts,
+/// cbc, ecb, ctr), an IV generator (plain64, plain, essiv with a hash) and the PBKDF2 hash. Parsed from the LUKS header's cipher name and mode
 /// strings ("aes", "xts-plain64", "cbc-essiv:sha256"), or built from the qcow2 encrypt.* options.
 /// </summary>
 public sealed record LuksCipherSpec(int KeyBits, string Mode, string IvGen, string? IvHash, string Hash, string Cipher = "aes")
@@ -30,7 +30,7 @@ public sealed record LuksCipherSpec(int KeyBits, string Mode, string IvGen, stri
     /// <summary>
     /// qcrypto_block_luks_parse_header: the header's strings parsed in QEMU's order with its messages (the IV hash, the
     /// mode, the cipher and its key size, the hash, the IV generator, the ESSIV hash); then names QEMU knows but this
-    /// engine cannot compute (twofish, ctr, md5...) are refused.
+    /// engine cannot compute (cast5, md5...) are refused.
     /// </summary>
     public static LuksCipherSpec FromHeader(LuksHeader h)
     {
@@ -68,7 +68,6 @@ public sealed record LuksCipherSpec(int KeyBits, string Mode, string IvGen, stri
             ivHash = null;
         }
         Unsupported("cipher", h.CipherName, BlockCipher.IsSupported(h.CipherName));
-        Unsupported("cipher mode", mode, mode != "ctr");
         Unsupported("hash algorithm", hash, IsNetHash(hash));
         if (ivHash is not null)
         {
@@ -173,6 +172,7 @@ public sealed class SectorCipher : IDisposable
             {
                 case "xts" when encrypt: _xts!.Encrypt(iv, chunk); break;
                 case "xts": _xts!.Decrypt(iv, chunk); break;
+                case "ctr": _cipher!.Ctr(iv, chunk); break;
                 case "cbc" when encrypt: _cipher!.EncryptCbc(iv, chunk); break;
                 case "cbc": _cipher!.DecryptCbc(iv, chunk); break;
                 case "ecb" when encrypt: _cipher!.EncryptEcb(chunk); break;

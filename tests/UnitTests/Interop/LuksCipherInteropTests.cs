@@ -1,7 +1,7 @@
 namespace Qcow2.UnitTests.Interop;
 
 /// <summary>
-/// The LUKS ciphers beyond AES (Twofish, Serpent) in every mode and IV generator, both ways with real QEMU 7.2, for raw
+/// The LUKS ciphers beyond AES (Twofish, Serpent) and the ctr mode, with each IV generator, both ways with real QEMU 7.2, for raw
 /// luks images and for qcow2's encrypt.format=luks: images qemu-img makes are read and written by qio, converted by
 /// qimg and described by qimg info as qemu-img describes them; images qimg makes are read by qemu-io.
 /// </summary>
@@ -23,6 +23,9 @@ public class LuksCipherInteropTests : InteropFixture
         "cipher-alg=serpent-256,cipher-mode=cbc,ivgen-alg=essiv,ivgen-hash-alg=sha256",
         "cipher-alg=serpent-128",
         "cipher-alg=serpent-192,hash-alg=sha1",
+        "cipher-mode=ctr",
+        "cipher-alg=twofish-128,cipher-mode=ctr,ivgen-alg=essiv",
+        "cipher-alg=serpent-256,cipher-mode=ctr,ivgen-alg=plain",
     ];
 
     /// <summary>Raw luks ("luks") or qcow2 with the options under "encrypt.".</summary>

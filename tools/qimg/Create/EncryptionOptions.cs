@@ -71,7 +71,6 @@ public static class EncryptionOptions
         if (format == "luks")
         {
             Refuse(prefix, "cipher-alg", alg, BlockCipher.IsSupported(alg[..alg.IndexOf('-')]));
-            Refuse(prefix, "cipher-mode", mode, mode != "ctr");
             Refuse(prefix, "hash-alg", hash, hash is "sha1" or "sha256" or "sha384" or "sha512");
             if (ivHash is not null)
             {
