@@ -30,7 +30,7 @@ public sealed record LuksCipherSpec(int KeyBits, string Mode, string IvGen, stri
     /// <summary>
     /// qcrypto_block_luks_parse_header: the header's strings parsed in QEMU's order with its messages (the IV hash, the
     /// mode, the cipher and its key size, the hash, the IV generator, the ESSIV hash); then names QEMU knows but this
-    /// engine cannot compute (cast5, md5...) are refused.
+    /// engine cannot compute (cast5) are refused.
     /// </summary>
     public static LuksCipherSpec FromHeader(LuksHeader h)
     {
@@ -68,11 +68,6 @@ public sealed record LuksCipherSpec(int KeyBits, string Mode, string IvGen, stri
             ivHash = null;
         }
         Unsupported("cipher", h.CipherName, BlockCipher.IsSupported(h.CipherName));
-        Unsupported("hash algorithm", hash, IsNetHash(hash));
-        if (ivHash is not null)
-        {
-            Unsupported("IV generator hash", ivHash, ivHash == "sha256");
-        }
         return new LuksCipherSpec(perKey * 8, mode, ivgen, ivHash, hash, h.CipherName);
     }
 
@@ -111,11 +106,12 @@ public sealed record LuksCipherSpec(int KeyBits, string Mode, string IvGen, stri
         }
     }
 
-    private static bool IsNetHash(string name) => name is "sha1" or "sha256" or "sha384" or "sha512";
-
-    /// <summary>The .NET name of a hash.</summary>
+    /// <summary>The .NET-style name of a hash QEMU knows (see <see cref="HashFunction.Create"/>).</summary>
     public static HashAlgorithmName HashName(string name) => name switch
     {
+        "md5" => HashAlgorithmName.MD5,
+        "sha224" => HashFunction.Sha224,
+        "ripemd160" => HashFunction.Ripemd160,
         "sha1" => HashAlgorithmName.SHA1,
         "sha384" => HashAlgorithmName.SHA384,
         "sha512" => HashAlgorithmName.SHA512,
@@ -149,7 +145,7 @@ public sealed class SectorCipher : IDisposable
         if (spec.IvGen == "essiv")
         {
             // ESSIV: the IV cipher is the same algorithm keyed by the hash of the data key (its size is the digest's).
-            _essiv = BlockCipher.Create(spec.Cipher, CryptographicOperations.HashData(SectorCipher.Hash(spec.IvHash!), key.ToArray()));
+            _essiv = BlockCipher.Create(spec.Cipher, HashFunction.HashData(SectorCipher.Hash(spec.IvHash!), key));
         }
     }
 

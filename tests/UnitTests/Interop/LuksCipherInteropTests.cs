@@ -1,8 +1,9 @@
 namespace Qcow2.UnitTests.Interop;
 
 /// <summary>
-/// The LUKS ciphers beyond AES (Twofish, Serpent) and the ctr mode, with each IV generator, both ways with real QEMU 7.2, for raw
-/// luks images and for qcow2's encrypt.format=luks: images qemu-img makes are read and written by qio, converted by
+/// The LUKS ciphers beyond AES (Twofish, Serpent), the ctr mode and the hashes .NET lacks (md5 for PBKDF2, sha224,
+/// ripemd160), with each IV generator, both ways with real QEMU 7.2, for raw luks images and for qcow2's
+/// encrypt.format=luks: images qemu-img makes are read and written by qio, converted by
 /// qimg and described by qimg info as qemu-img describes them; images qimg makes are read by qemu-io.
 /// </summary>
 [TestFixture]
@@ -26,6 +27,9 @@ public class LuksCipherInteropTests : InteropFixture
         "cipher-mode=ctr",
         "cipher-alg=twofish-128,cipher-mode=ctr,ivgen-alg=essiv",
         "cipher-alg=serpent-256,cipher-mode=ctr,ivgen-alg=plain",
+        "hash-alg=md5",
+        "cipher-alg=serpent-128,hash-alg=sha224",
+        "cipher-alg=aes-128,cipher-mode=cbc,ivgen-alg=essiv,ivgen-hash-alg=md5,hash-alg=ripemd160",
     ];
 
     /// <summary>Raw luks ("luks") or qcow2 with the options under "encrypt.".</summary>

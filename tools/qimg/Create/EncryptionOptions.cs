@@ -71,10 +71,10 @@ public static class EncryptionOptions
         if (format == "luks")
         {
             Refuse(prefix, "cipher-alg", alg, BlockCipher.IsSupported(alg[..alg.IndexOf('-')]));
-            Refuse(prefix, "hash-alg", hash, hash is "sha1" or "sha256" or "sha384" or "sha512");
             if (ivHash is not null)
             {
-                Refuse(prefix, "ivgen-hash-alg", ivHash, ivHash is "sha256");
+                // ESSIV keys the IV cipher with the digest, so only digests of a cipher key size can be used.
+                Refuse(prefix, "ivgen-hash-alg", ivHash, ivHash is "sha256" or "md5");
             }
         }
         int dash = alg.IndexOf('-');
