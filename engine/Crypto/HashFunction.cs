@@ -140,23 +140,32 @@ public abstract class HashFunction : IDisposable
 public abstract class BlockHash : HashFunction
 {
     private readonly byte[] _buffer = new byte[64];
+    private readonly uint[] _initial;
+    private readonly bool _bigEndian;
     private int _used;
     private ulong _length;
+
+    /// <summary>A hash whose chaining state starts at initial, whose digest is its first digestBytes bytes, and whose
+    /// length and state words are big-endian or little-endian.</summary>
+    protected BlockHash(uint[] initial, int digestBytes, bool bigEndian)
+    {
+        _initial = initial;
+        _bigEndian = bigEndian;
+        DigestBytes = digestBytes;
+        State = (uint[])initial.Clone();
+    }
+
+    /// <summary>The chaining state the compression function updates.</summary>
+    protected uint[] State { get; }
+
+    /// <inheritdoc/>
+    public override int DigestBytes { get; }
 
     /// <inheritdoc/>
     public override int BlockBytes => 64;
 
-    /// <summary>Whether the length (and the state words) are big-endian.</summary>
-    protected abstract bool BigEndian { get; }
-
     /// <summary>Runs the compression function over one 64-byte block.</summary>
     protected abstract void Compress(ReadOnlySpan<byte> block);
-
-    /// <summary>Sets the chaining state to the initial value.</summary>
-    protected abstract void Reset();
-
-    /// <summary>Writes the digest from the chaining state.</summary>
-    protected abstract void WriteDigest(Span<byte> digest);
 
     /// <inheritdoc/>
     public override void Append(ReadOnlySpan<byte> data)
@@ -185,7 +194,7 @@ public abstract class BlockHash : HashFunction
         _buffer.AsSpan(0, _used).CopyTo(tail);
         tail[_used] = 0x80;
         int total = _used + 9 <= 64 ? 64 : 128;
-        if (BigEndian)
+        if (_bigEndian)
         {
             BinaryPrimitives.WriteUInt64BigEndian(tail[(total - 8)..], bits);
         }
@@ -197,14 +206,18 @@ public abstract class BlockHash : HashFunction
         {
             Compress(tail.Slice(at, 64));
         }
-        WriteDigest(digest);
-        Restart();
-    }
-
-    /// <summary>Starts a new message.</summary>
-    protected void Restart()
-    {
-        Reset();
+        for (int i = 0; i < DigestBytes / 4; i++)
+        {
+            if (_bigEndian)
+            {
+                BinaryPrimitives.WriteUInt32BigEndian(digest[(4 * i)..], State[i]);
+            }
+            else
+            {
+                BinaryPrimitives.WriteUInt32LittleEndian(digest[(4 * i)..], State[i]);
+            }
+        }
+        _initial.CopyTo(State, 0);
         _used = 0;
         _length = 0;
     }

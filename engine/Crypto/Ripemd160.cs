@@ -41,28 +41,12 @@ public sealed class Ripemd160Hash : BlockHash
 
     private static readonly uint[] Initial = [0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476, 0xc3d2e1f0];
 
-    private readonly uint[] _h = new uint[5];
     private readonly uint[] _x = new uint[16];
 
-    /// <summary>A new RIPEMD-160 message.</summary>
-    public Ripemd160Hash() => Restart();
-
-    /// <inheritdoc/>
-    public override int DigestBytes => 20;
-
-    /// <inheritdoc/>
-    protected override bool BigEndian => false;
-
-    /// <inheritdoc/>
-    protected override void Reset() => Initial.CopyTo(_h, 0);
-
-    /// <inheritdoc/>
-    protected override void WriteDigest(Span<byte> digest)
+    /// <summary>A new message.</summary>
+    public Ripemd160Hash()
+        : base(Initial, 20, bigEndian: false)
     {
-        for (int i = 0; i < 5; i++)
-        {
-            BinaryPrimitives.WriteUInt32LittleEndian(digest[(4 * i)..], _h[i]);
-        }
     }
 
     /// <summary>The five boolean functions, f(round, x, y, z).</summary>
@@ -83,7 +67,7 @@ public sealed class Ripemd160Hash : BlockHash
         {
             x[i] = BinaryPrimitives.ReadUInt32LittleEndian(block[(4 * i)..]);
         }
-        uint al = _h[0], bl = _h[1], cl = _h[2], dl = _h[3], el = _h[4];
+        uint al = State[0], bl = State[1], cl = State[2], dl = State[3], el = State[4];
         uint ar = al, br = bl, cr = cl, dr = dl, er = el;
         for (int j = 0; j < 80; j++)
         {
@@ -101,11 +85,11 @@ public sealed class Ripemd160Hash : BlockHash
             cr = br;
             br = t;
         }
-        uint h0 = _h[0];
-        _h[0] = _h[1] + cl + dr;
-        _h[1] = _h[2] + dl + er;
-        _h[2] = _h[3] + el + ar;
-        _h[3] = _h[4] + al + br;
-        _h[4] = h0 + bl + cr;
+        uint h0 = State[0];
+        State[0] = State[1] + cl + dr;
+        State[1] = State[2] + dl + er;
+        State[2] = State[3] + el + ar;
+        State[3] = State[4] + al + br;
+        State[4] = h0 + bl + cr;
     }
 }

@@ -25,28 +25,12 @@ public sealed class Sha224Hash : BlockHash
     /// <summary>SHA-224's initial value (FIPS 180-4, 5.3.2).</summary>
     private static readonly uint[] Initial = [0xc1059ed8, 0x367cd507, 0x3070dd17, 0xf70e5939, 0xffc00b31, 0x68581511, 0x64f98fa7, 0xbefa4fa4];
 
-    private readonly uint[] _h = new uint[8];
     private readonly uint[] _w = new uint[64];
 
-    /// <summary>A new SHA-224 message.</summary>
-    public Sha224Hash() => Restart();
-
-    /// <inheritdoc/>
-    public override int DigestBytes => 28;
-
-    /// <inheritdoc/>
-    protected override bool BigEndian => true;
-
-    /// <inheritdoc/>
-    protected override void Reset() => Initial.CopyTo(_h, 0);
-
-    /// <inheritdoc/>
-    protected override void WriteDigest(Span<byte> digest)
+    /// <summary>A new message.</summary>
+    public Sha224Hash()
+        : base(Initial, 28, bigEndian: true)
     {
-        for (int i = 0; i < 7; i++)
-        {
-            BinaryPrimitives.WriteUInt32BigEndian(digest[(4 * i)..], _h[i]);
-        }
     }
 
     /// <inheritdoc/>
@@ -63,7 +47,7 @@ public sealed class Sha224Hash : BlockHash
             uint s1 = BitOperations.RotateRight(w[i - 2], 17) ^ BitOperations.RotateRight(w[i - 2], 19) ^ (w[i - 2] >> 10);
             w[i] = w[i - 16] + s0 + w[i - 7] + s1;
         }
-        uint a = _h[0], b = _h[1], c = _h[2], d = _h[3], e = _h[4], f = _h[5], g = _h[6], h = _h[7];
+        uint a = State[0], b = State[1], c = State[2], d = State[3], e = State[4], f = State[5], g = State[6], h = State[7];
         for (int i = 0; i < 64; i++)
         {
             uint t1 = h + (BitOperations.RotateRight(e, 6) ^ BitOperations.RotateRight(e, 11) ^ BitOperations.RotateRight(e, 25))
@@ -79,13 +63,13 @@ public sealed class Sha224Hash : BlockHash
             b = a;
             a = t1 + t2;
         }
-        _h[0] += a;
-        _h[1] += b;
-        _h[2] += c;
-        _h[3] += d;
-        _h[4] += e;
-        _h[5] += f;
-        _h[6] += g;
-        _h[7] += h;
+        State[0] += a;
+        State[1] += b;
+        State[2] += c;
+        State[3] += d;
+        State[4] += e;
+        State[5] += f;
+        State[6] += g;
+        State[7] += h;
     }
 }
