@@ -4,7 +4,7 @@ namespace Qcow2.Crypto;
 
 /// <summary>
 /// A block cipher under a fixed key (QCryptoCipher in ECB form): the LUKS modes (xts, cbc, ecb) are built on it.
-/// AES runs on .NET's implementation; Twofish and Serpent are this engine's own (.NET has neither).
+/// AES runs on .NET's implementation; Twofish, Serpent and CAST5 are this engine's own (.NET has none of them).
 /// </summary>
 public abstract class BlockCipher : IDisposable
 {
@@ -23,11 +23,12 @@ public abstract class BlockCipher : IDisposable
         "aes" => new AesBlockCipher(key),
         "twofish" => new Twofish(key),
         "serpent" => new Serpent(key),
+        "cast5" => new Cast5(key),
         _ => throw new ArgumentOutOfRangeException(nameof(name), name, "Unknown block cipher"),
     };
 
     /// <summary>Whether this engine computes the cipher QEMU names name.</summary>
-    public static bool IsSupported(string name) => name is "aes" or "twofish" or "serpent";
+    public static bool IsSupported(string name) => name is "aes" or "twofish" or "serpent" or "cast5";
 
     /// <summary>Encrypts whole blocks in place, each on its own.</summary>
     public virtual void EncryptEcb(Span<byte> data)

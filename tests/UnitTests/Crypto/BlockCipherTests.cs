@@ -24,6 +24,10 @@ public class BlockCipherTests
     [TestCase("0000000000000000000000000000000000000000000000000000000000000000", "00000000010000000200000003000000", "2061a42782bd52ec691ec383b03ba77c")]
     public void Serpent_matches_known_answers(string key, string plain, string cipher) => Check("serpent", key, plain, cipher);
 
+    /// <summary>RFC 2144, Appendix B.1 (the 128-bit key).</summary>
+    [Test]
+    public void Cast5_matches_rfc_2144() => Check("cast5", "0123456712345678234567893456789a", "0123456789abcdef", "238b4fe5847e44b2");
+
     private static void Check(string name, string key, string plain, string cipher)
     {
         using var c = BlockCipher.Create(name, Hex(key));

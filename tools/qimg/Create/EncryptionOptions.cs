@@ -71,6 +71,15 @@ public static class EncryptionOptions
         if (format == "luks")
         {
             Refuse(prefix, "cipher-alg", alg, BlockCipher.IsSupported(alg[..alg.IndexOf('-')]));
+            if (alg == "cast5-128" && mode == "xts")
+            {
+                // qcrypto_cipher_new: XTS needs a 16-byte block, CAST5's is 8.
+                throw new QimgException("Unsupported cipher mode xts");
+            }
+            if (alg == "cast5-128" && ivgen == "essiv" && LuksCipherSpec.DigestBytes(ivHash!) != 16)
+            {
+                throw new QimgException("Cipher cast5-128 not supported with essiv");
+            }
             if (ivHash is not null)
             {
                 // ESSIV keys the IV cipher with the digest, so only digests of a cipher key size can be used.
