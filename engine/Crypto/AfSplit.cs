@@ -45,16 +45,16 @@ public static class AfSplit
 
     private static void Diffuse(HashAlgorithmName hash, Span<byte> block)
     {
-        using var h = IncrementalHash.CreateHash(hash);
-        int digest = h.HashLengthInBytes;
+        using var h = HashFunction.Create(hash);
+        int digest = h.DigestBytes;
         Span<byte> index = stackalloc byte[4];
         Span<byte> output = stackalloc byte[64];
         for (int at = 0, i = 0; at < block.Length; at += digest, i++)
         {
             int len = Math.Min(digest, block.Length - at);
             BinaryPrimitives.WriteUInt32BigEndian(index, (uint)i);
-            h.AppendData(index);
-            h.AppendData(block.Slice(at, len));
+            h.Append(index);
+            h.Append(block.Slice(at, len));
             h.GetHashAndReset(output);
             output[..len].CopyTo(block[at..]);
         }

@@ -120,7 +120,7 @@ public sealed partial class LuksVolume : IDisposable
         {
             return null;
         }
-        byte[] slotKey = Rfc2898DeriveBytes.Pbkdf2(Encoding.UTF8.GetBytes(password), slot.Salt, (int)slot.Iterations, hash, keyBytes);
+        byte[] slotKey = HashFunction.Pbkdf2(Encoding.UTF8.GetBytes(password), slot.Salt, (int)slot.Iterations, hash, keyBytes);
         var split = new byte[checked(keyBytes * (int)slot.Stripes)];
         read((long)slot.KeyOffset * LuksHeader.SectorSize, split);
         using (var c = new SectorCipher(Spec, slotKey))
@@ -135,7 +135,7 @@ public sealed partial class LuksVolume : IDisposable
     private bool IsMasterKey(byte[] candidate)
     {
         var hash = LuksCipherSpec.HashName(Spec.Hash);
-        byte[] digest = Rfc2898DeriveBytes.Pbkdf2(candidate, Header.MasterKeySalt, (int)Header.MasterKeyIterations, hash, LuksHeader.DigestLength);
+        byte[] digest = HashFunction.Pbkdf2(candidate, Header.MasterKeySalt, (int)Header.MasterKeyIterations, hash, LuksHeader.DigestLength);
         return CryptographicOperations.FixedTimeEquals(digest, Header.MasterKeyDigest);
     }
 
@@ -158,7 +158,7 @@ public sealed partial class LuksVolume : IDisposable
         var hash = LuksCipherSpec.HashName(spec.Hash);
         var header = new LuksHeader
         {
-            CipherName = "aes",
+            CipherName = spec.Cipher,
             CipherMode = spec.ModeString,
             HashSpec = spec.Hash,
             KeyBytes = (uint)spec.MasterKeyBytes,
@@ -169,7 +169,7 @@ public sealed partial class LuksVolume : IDisposable
         long perSecond = IterationsPerSecond(hash, spec.MasterKeyBytes);
         long scaled = checked(perSecond * p.IterTimeMs / 1000);
         header.MasterKeyIterations = (uint)Math.Clamp(scaled / 8, MinMasterIterations, uint.MaxValue);
-        header.MasterKeyDigest = Rfc2898DeriveBytes.Pbkdf2(master, header.MasterKeySalt, (int)header.MasterKeyIterations, hash, LuksHeader.DigestLength);
+        header.MasterKeyDigest = HashFunction.Pbkdf2(master, header.MasterKeySalt, (int)header.MasterKeyIterations, hash, LuksHeader.DigestLength);
         for (int i = 0; i < LuksHeader.SlotCount; i++)
         {
             header.Slots[i].KeyOffset = (uint)((SlotsStart + i * SlotSpan(spec)) / LuksHeader.SectorSize);
@@ -190,7 +190,7 @@ public sealed partial class LuksVolume : IDisposable
         var slot = Header.Slots[index];
         slot.Salt = RandomNumberGenerator.GetBytes(LuksHeader.SaltLength);
         slot.Iterations = iterations;
-        byte[] slotKey = Rfc2898DeriveBytes.Pbkdf2(Encoding.UTF8.GetBytes(password), slot.Salt, (int)iterations, hash, master.Length);
+        byte[] slotKey = HashFunction.Pbkdf2(Encoding.UTF8.GetBytes(password), slot.Salt, (int)iterations, hash, master.Length);
         byte[] split = AfSplit.Split(hash, master, (int)slot.Stripes);
         using (var c = new SectorCipher(Spec, slotKey))
         {
@@ -208,7 +208,7 @@ public sealed partial class LuksVolume : IDisposable
         while (true)
         {
             var sw = Stopwatch.StartNew();
-            Rfc2898DeriveBytes.Pbkdf2(password, salt, (int)iterations, hash, LuksHeader.DigestLength);
+            HashFunction.Pbkdf2(password, salt, (int)iterations, hash, LuksHeader.DigestLength);
             long ms = sw.ElapsedMilliseconds;
             if (ms >= 50 || iterations >= 1 << 28)
             {

@@ -4,17 +4,17 @@ using System.Security.Cryptography;
 namespace Qcow2.Crypto;
 
 /// <summary>
-/// A LUKS cipher specification as QEMU names it: AES of a key size, a mode (xts, cbc, ecb), an IV generator
-/// (plain64, plain, essiv with a hash) and the PBKDF2 hash. Parsed from the LUKS header's cipher name and mode
+/// A LUKS cipher specification as QEMU names it: a block cipher (aes, twofish, serpent) of a key size, a mode (xts,
+/// cbc, ecb, ctr), an IV generator (plain64, plain, essiv with a hash) and the PBKDF2 hash. Parsed from the LUKS header's cipher name and mode
 /// strings ("aes", "xts-plain64", "cbc-essiv:sha256"), or built from the qcow2 encrypt.* options.
 /// </summary>
-public sealed record LuksCipherSpec(int KeyBits, string Mode, string IvGen, string? IvHash, string Hash)
+public sealed record LuksCipherSpec(int KeyBits, string Mode, string IvGen, string? IvHash, string Hash, string Cipher = "aes")
 {
-    /// <summary>The master key length: XTS takes two AES keys.</summary>
+    /// <summary>The master key length: XTS takes two cipher keys.</summary>
     public int MasterKeyBytes => KeyBits / 8 * (Mode == "xts" ? 2 : 1);
 
     /// <summary>QEMU's cipher-alg name, "aes-256".</summary>
-    public string CipherAlg => $"aes-{KeyBits}";
+    public string CipherAlg => $"{Cipher}-{KeyBits}";
 
     /// <summary>The LUKS header's cipher_mode string.</summary>
     public string ModeString => IvHash is null ? $"{Mode}-{IvGen}" : $"{Mode}-{IvGen}:{IvHash}";
@@ -29,8 +29,8 @@ public sealed record LuksCipherSpec(int KeyBits, string Mode, string IvGen, stri
 
     /// <summary>
     /// qcrypto_block_luks_parse_header: the header's strings parsed in QEMU's order with its messages (the IV hash, the
-    /// mode, the cipher and its key size, the hash, the IV generator, the ESSIV hash); then names QEMU knows but this
-    /// engine cannot compute (twofish, ctr, md5...) are refused.
+    /// mode, the cipher and its key size, the hash, the IV generator, the ESSIV hash). Every cipher, mode and hash QEMU
+    /// knows for LUKS is computed here.
     /// </summary>
     public static LuksCipherSpec FromHeader(LuksHeader h)
     {
@@ -67,43 +67,42 @@ public sealed record LuksCipherSpec(int KeyBits, string Mode, string IvGen, stri
         {
             ivHash = null;
         }
-        Unsupported("cipher", h.CipherName, h.CipherName == "aes");
-        Unsupported("cipher mode", mode, mode != "ctr");
-        Unsupported("hash algorithm", hash, IsNetHash(hash));
-        if (ivHash is not null)
-        {
-            Unsupported("IV generator hash", ivHash, ivHash == "sha256");
-        }
-        return new LuksCipherSpec(perKey * 8, mode, ivgen, ivHash, hash);
+        return new LuksCipherSpec(perKey * 8, mode, ivgen, ivHash, hash, h.CipherName);
     }
 
     private static string Lookup(string name, string[] known, string type) =>
         known.Contains(name) ? name : throw new ImageOpenException($"{type} '{name}' not supported");
 
-    /// <summary>qcrypto_block_luks_essiv_cipher for AES: the IV cipher takes the hash's digest as its key, so the digest
-    /// must be an AES key size.</summary>
+    /// <summary>qcrypto_block_luks_essiv_cipher: the IV cipher takes the hash's digest as its key, so the same
+    /// algorithm must have a key of the digest's size (AES, Serpent and Twofish of 16, 24 or 32 bytes).</summary>
     private static void CheckEssivCipher(string cipher, int keyBytes, string hash)
     {
-        int digest = hash switch { "md5" => 16, "sha1" or "ripemd160" => 20, "sha224" => 28, "sha256" => 32, "sha384" => 48, _ => 64 };
-        if (cipher == "aes" && digest != keyBytes && digest is not (16 or 24 or 32))
+        int digest = DigestBytes(hash);
+        if (digest == keyBytes)
         {
-            throw new ImageOpenException($"No AES cipher with key size {digest} available");
+            return;
+        }
+        string? family = cipher switch { "aes" => "AES", "serpent" => "Serpent", "twofish" => "Twofish", _ => null };
+        if (family is null)
+        {
+            throw new ImageOpenException($"Cipher {cipher}-{keyBytes * 8} not supported with essiv");
+        }
+        if (digest is not (16 or 24 or 32))
+        {
+            throw new ImageOpenException($"No {family} cipher with key size {digest} available");
         }
     }
 
-    private static void Unsupported(string what, string name, bool supported)
-    {
-        if (!supported)
-        {
-            throw new ImageOpenException($"LUKS {what} '{name}' is not supported by this engine", Errno.ENOTSUP);
-        }
-    }
+    /// <summary>The digest length of a hash QEMU knows.</summary>
+    public static int DigestBytes(string hash) =>
+        hash switch { "md5" => 16, "sha1" or "ripemd160" => 20, "sha224" => 28, "sha256" => 32, "sha384" => 48, _ => 64 };
 
-    private static bool IsNetHash(string name) => name is "sha1" or "sha256" or "sha384" or "sha512";
-
-    /// <summary>The .NET name of a hash.</summary>
+    /// <summary>The .NET-style name of a hash QEMU knows (see <see cref="HashFunction.Create"/>).</summary>
     public static HashAlgorithmName HashName(string name) => name switch
     {
+        "md5" => HashAlgorithmName.MD5,
+        "sha224" => HashFunction.Sha224,
+        "ripemd160" => HashFunction.Ripemd160,
         "sha1" => HashAlgorithmName.SHA1,
         "sha384" => HashAlgorithmName.SHA384,
         "sha512" => HashAlgorithmName.SHA512,
@@ -119,8 +118,8 @@ public sealed class SectorCipher : IDisposable
 {
     private readonly LuksCipherSpec _spec;
     private readonly Xts? _xts;
-    private readonly Aes? _aes;
-    private readonly Aes? _essiv;
+    private readonly BlockCipher? _cipher;
+    private readonly BlockCipher? _essiv;
 
     /// <summary>Creates the cipher over a key of <see cref="LuksCipherSpec.MasterKeyBytes"/> bytes.</summary>
     public SectorCipher(LuksCipherSpec spec, ReadOnlySpan<byte> key)
@@ -128,18 +127,16 @@ public sealed class SectorCipher : IDisposable
         _spec = spec;
         if (spec.Mode == "xts")
         {
-            _xts = new Xts(key);
+            _xts = new Xts(spec.Cipher, key);
         }
         else
         {
-            _aes = Aes.Create();
-            _aes.Key = key.ToArray();
+            _cipher = BlockCipher.Create(spec.Cipher, key);
         }
         if (spec.IvGen == "essiv")
         {
-            _essiv = Aes.Create();
-            // ESSIV: the IV cipher's key is the hash of the data key (its AES size follows the hash length).
-            _essiv.Key = CryptographicOperations.HashData(SectorCipher.Hash(spec.IvHash!), key.ToArray());
+            // ESSIV: the IV cipher is the same algorithm keyed by the hash of the data key (its size is the digest's).
+            _essiv = BlockCipher.Create(spec.Cipher, HashFunction.HashData(SectorCipher.Hash(spec.IvHash!), key));
         }
     }
 
@@ -162,10 +159,11 @@ public sealed class SectorCipher : IDisposable
             {
                 case "xts" when encrypt: _xts!.Encrypt(iv, chunk); break;
                 case "xts": _xts!.Decrypt(iv, chunk); break;
-                case "cbc" when encrypt: _aes!.EncryptCbc(chunk, iv, chunk, PaddingMode.None); break;
-                case "cbc": _aes!.DecryptCbc(chunk, iv, chunk, PaddingMode.None); break;
-                case "ecb" when encrypt: _aes!.EncryptEcb(chunk, chunk, PaddingMode.None); break;
-                default: _aes!.DecryptEcb(chunk, chunk, PaddingMode.None); break;
+                case "ctr": _cipher!.Ctr(iv, chunk); break;
+                case "cbc" when encrypt: _cipher!.EncryptCbc(iv, chunk); break;
+                case "cbc": _cipher!.DecryptCbc(iv, chunk); break;
+                case "ecb" when encrypt: _cipher!.EncryptEcb(chunk); break;
+                default: _cipher!.DecryptEcb(chunk); break;
             }
         }
     }
@@ -176,14 +174,14 @@ public sealed class SectorCipher : IDisposable
         iv.Clear();
         ulong n = _spec.IvGen == "plain" ? (uint)sector : (ulong)sector;
         BinaryPrimitives.WriteUInt64LittleEndian(iv, n);
-        _essiv?.EncryptEcb(iv, iv, PaddingMode.None);
+        _essiv?.EncryptEcb(iv);
     }
 
     /// <inheritdoc/>
     public void Dispose()
     {
         _xts?.Dispose();
-        _aes?.Dispose();
+        _cipher?.Dispose();
         _essiv?.Dispose();
     }
 }

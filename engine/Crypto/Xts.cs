@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Security.Cryptography;
 
 namespace Qcow2.Crypto;
 
@@ -16,17 +15,23 @@ public sealed class Xts : IDisposable
     /// <summary>The reduction of x^128 in GF(2^128): x^7 + x^2 + x + 1.</summary>
     private const byte GfReduction = 0x87;
 
-    private readonly Aes _data = Aes.Create(), _tweak = Aes.Create();
+    private readonly BlockCipher _data, _tweak;
 
-    /// <summary>Creates the cipher over a double-length key (32, 48 or 64 bytes).</summary>
+    /// <summary>Creates AES-XTS over a double-length key (32, 48 or 64 bytes).</summary>
     public Xts(ReadOnlySpan<byte> key)
+        : this("aes", key)
+    {
+    }
+
+    /// <summary>Creates XTS over a 16-byte-block cipher ("aes", "twofish", "serpent") and a double-length key.</summary>
+    public Xts(string cipher, ReadOnlySpan<byte> key)
     {
         if (key.Length is not (32 or 48 or 64))
         {
             throw new ArgumentOutOfRangeException(nameof(key), key.Length, "XTS key must be 32, 48 or 64 bytes");
         }
-        _data.Key = key[..(key.Length / 2)].ToArray();
-        _tweak.Key = key[(key.Length / 2)..].ToArray();
+        _data = BlockCipher.Create(cipher, key[..(key.Length / 2)]);
+        _tweak = BlockCipher.Create(cipher, key[(key.Length / 2)..]);
     }
 
     /// <summary>Encrypts buffer in place with the given 16-byte IV (the tweak's plaintext).</summary>
@@ -42,23 +47,24 @@ public sealed class Xts : IDisposable
             throw new ArgumentOutOfRangeException(nameof(buffer), buffer.Length, "XTS length must be whole blocks");
         }
         Span<byte> t = stackalloc byte[BlockSize];
-        _tweak.EncryptEcb(iv[..BlockSize], t, PaddingMode.None);
+        iv[..BlockSize].CopyTo(t);
+        _tweak.EncryptEcb(t);
         var tweaks = new byte[buffer.Length];
         for (int at = 0; at < buffer.Length; at += BlockSize)
         {
             t.CopyTo(tweaks.AsSpan(at));
             MultiplyByX(t);
         }
-        Xor(buffer, tweaks);
+        BlockCipher.Xor(buffer, tweaks);
         if (encrypt)
         {
-            _data.EncryptEcb(buffer, buffer, PaddingMode.None);
+            _data.EncryptEcb(buffer);
         }
         else
         {
-            _data.DecryptEcb(buffer, buffer, PaddingMode.None);
+            _data.DecryptEcb(buffer);
         }
-        Xor(buffer, tweaks);
+        BlockCipher.Xor(buffer, tweaks);
     }
 
     /// <summary>The tweak times x, the tweak read as a little-endian 128-bit number.</summary>
@@ -70,14 +76,6 @@ public sealed class Xts : IDisposable
         lo = (lo << 1) ^ (carry * GfReduction);
         BinaryPrimitives.WriteUInt64LittleEndian(t, lo);
         BinaryPrimitives.WriteUInt64LittleEndian(t[8..], hi);
-    }
-
-    private static void Xor(Span<byte> a, ReadOnlySpan<byte> b)
-    {
-        for (int i = 0; i < a.Length; i++)
-        {
-            a[i] ^= b[i];
-        }
     }
 
     /// <inheritdoc/>

@@ -70,16 +70,27 @@ public static class EncryptionOptions
         }
         if (format == "luks")
         {
-            Refuse(prefix, "cipher-alg", alg, alg.StartsWith("aes-", StringComparison.Ordinal));
-            Refuse(prefix, "cipher-mode", mode, mode != "ctr");
-            Refuse(prefix, "hash-alg", hash, hash is "sha1" or "sha256" or "sha384" or "sha512");
+            Refuse(prefix, "cipher-alg", alg, BlockCipher.IsSupported(alg[..alg.IndexOf('-')]));
+            if (alg == "cast5-128" && mode == "xts")
+            {
+                // qcrypto_cipher_new: XTS needs a 16-byte block, CAST5's is 8.
+                throw new QimgException("Unsupported cipher mode xts");
+            }
+            if (alg == "cast5-128" && ivgen == "essiv" && LuksCipherSpec.DigestBytes(ivHash!) != 16)
+            {
+                throw new QimgException("Cipher cast5-128 not supported with essiv");
+            }
             if (ivHash is not null)
             {
-                Refuse(prefix, "ivgen-hash-alg", ivHash, ivHash is "sha256");
+                // ESSIV keys the IV cipher with the digest, so only digests of a cipher key size can be used.
+                Refuse(prefix, "ivgen-hash-alg", ivHash, ivHash is "sha256" or "md5");
             }
         }
-        int keyBits = int.Parse(alg.AsSpan(4), System.Globalization.CultureInfo.InvariantCulture);
-        var spec = new LuksCipherSpec(format == "luks" ? keyBits : 128, mode, ivgen, ivgen == "essiv" ? ivHash : null, hash);
+        int dash = alg.IndexOf('-');
+        int keyBits = int.Parse(alg.AsSpan(dash + 1), System.Globalization.CultureInfo.InvariantCulture);
+        var spec = format == "luks"
+            ? new LuksCipherSpec(keyBits, mode, ivgen, ivgen == "essiv" ? ivHash : null, hash, alg[..dash])
+            : new LuksCipherSpec(128, mode, ivgen, ivgen == "essiv" ? ivHash : null, hash);
         return new EncryptionCreate(format, password, spec, iterTime);
     }
 
