@@ -47,6 +47,15 @@ mkdir -p "$WORKDIR"
 I="$WORKDIR"
 
 # --- images (untimed) ---
+# qemu-io arguments that write pattern $1 over the first $2 bytes, 1 GiB per command.
+pieces() {
+    local at=0 n
+    while [ "$at" -lt "$2" ]; do
+        n=$(($2 - at)); [ "$n" -le $((1 << 30)) ] || n=$((1 << 30))
+        printf -- '-c\nwrite -P %s %d %d\n' "$1" "$at" "$n"
+        at=$((at + n))
+    done
+}
 build_images() {
     local q="qemu-img" io="qemu-io"
     if [ ! -f "$I/small.qcow2" ]; then
@@ -55,10 +64,15 @@ build_images() {
     fi
     if [ ! -f "$I/data.qcow2" ]; then
         $q create -f qcow2 "$I/data.qcow2" 8G >/dev/null
-        $io -c "write -P 0x5a 0 $DATA" "$I/data.qcow2" >/dev/null
+        local bytes quarter args
+        bytes=$(numfmt --from=iec "$DATA")
+        quarter=$((bytes / 4))
+        # qemu-io takes at most ~2 GiB per request: 1 GiB write commands in one run.
+        mapfile -t args < <(pieces 0x5a "$bytes")
+        $io "${args[@]}" "$I/data.qcow2" >/dev/null
         for s in s1 s2 s3; do $q snapshot -c $s "$I/data.qcow2"; done
-        local quarter=$(($(numfmt --from=iec "$DATA") / 4))
-        $io -c "write -P 0x6b 0 $quarter" "$I/data.qcow2" >/dev/null
+        mapfile -t args < <(pieces 0x6b "$quarter")
+        $io "${args[@]}" "$I/data.qcow2" >/dev/null
         cp "$I/data.qcow2" "$I/data2.qcow2"
         $io -c 'write -P 0x77 4M 64k' "$I/data2.qcow2" >/dev/null
     fi
