@@ -211,6 +211,11 @@ internal sealed partial class Refcounts
     /// <summary>qcow2_process_discards: passes the queued ranges down in order when ok, else drops them.</summary>
     public void ProcessDiscards(bool ok)
     {
+        if (_discards.Count == 0)
+        {
+            // The common case on the allocation path (AllocNoref asks before every allocation while discards are cached).
+            return;
+        }
         var queued = _discards.ToArray();
         _discards.Clear();
         foreach (var (offset, length) in ok ? queued : [])
