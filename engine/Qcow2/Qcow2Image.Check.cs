@@ -46,6 +46,17 @@ public sealed partial class Qcow2Image
     /// <summary>Where the running check prints its stderr lines (QEMU's fprintf(stderr)).</summary>
     private TextWriter _checkOut = TextWriter.Null;
 
+    /// <summary>The one L2 buffer of the running check: every table it walks is read into it (no array per table).</summary>
+    private byte[]? _checkL2;
+
+    /// <summary>Reads the L2 table at offset into the check's buffer, valid until the next call.</summary>
+    private byte[] ReadCheckL2(long offset)
+    {
+        _checkL2 ??= new byte[_clusterSize];
+        _file.Read(offset, _checkL2);
+        return _checkL2;
+    }
+
     /// <summary>Prefix of error_report lines ("qemu-img: " in qemu-img) during the running check.</summary>
     private string _checkReportPrefix = "";
 
@@ -82,6 +93,7 @@ public sealed partial class Qcow2Image
         {
             _checkOut = savedOut;
             _checkReportPrefix = savedPrefix;
+            _checkL2 = null;
         }
     }
 

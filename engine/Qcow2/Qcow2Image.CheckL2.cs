@@ -48,7 +48,7 @@ public sealed partial class Qcow2Image
     /// <summary>check_refcounts_l2: counts the clusters an L2 table references and checks its entries.</summary>
     private int CheckRefcountsL2(ref CheckTally res, RefcountArray table, long l2Offset, bool fragInfo, CheckRepair fix, bool active)
     {
-        var l2 = ReadFile(l2Offset, _clusterSize);
+        var l2 = ReadCheckL2(l2Offset);
         long nextContiguous = 0;
         for (int i = 0; i < _l2Size; i++)
         {
@@ -286,7 +286,7 @@ public sealed partial class Qcow2Image
                 }
             }
 
-            var l2 = ReadFile(l2Offset, _clusterSize);
+            var l2 = ReadCheckL2(l2Offset);
             int dirty = 0;
             for (int j = 0; j < _l2Size; j++)
             {
