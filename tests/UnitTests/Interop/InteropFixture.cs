@@ -58,6 +58,18 @@ public abstract class InteropFixture : FolderFixture
         Assert.That(r.Out, Does.Contain("No errors were found on the image."), $"qemu-img check {image}: {context}\n{r}");
     }
 
+    /// <summary>
+    /// Asserts that two files hold the same bytes, naming the first offset that differs. (NUnit's Is.EqualTo compares
+    /// arrays element by element, boxed: seconds for a 100 MiB image.)
+    /// </summary>
+    public static void AssertSameFile(string actual, string expected, string context = "")
+    {
+        byte[] a = File.ReadAllBytes(actual), b = File.ReadAllBytes(expected);
+        long at = FirstDifference(a, b);
+        Assert.That(at, Is.EqualTo(-1),
+            $"{actual} ({a.Length} bytes) differs from {expected} ({b.Length} bytes) at 0x{at:x}{(context.Length > 0 ? ": " + context : "")}");
+    }
+
     /// <summary>The first offset at which two byte arrays differ, or -1 (and the shorter length when one is a prefix).</summary>
     public static long FirstDifference(byte[] a, byte[] b)
     {

@@ -79,7 +79,7 @@ public class ConvertInteropTests : QimgFixture
     {
         MakeInputs();
         RunBoth(args.Split(' '), out string qemuOut, out string qimgOut);
-        Assert.That(File.ReadAllBytes(PathOf(qimgOut)), Is.EqualTo(File.ReadAllBytes(PathOf(qemuOut))), $"convert {args}");
+        Interop.InteropFixture.AssertSameFile(PathOf(qimgOut), PathOf(qemuOut), $"convert {args}");
         if (args.Contains("-O qcow2", StringComparison.Ordinal))
         {
             Sh("qemu-img", "check", "-q", qimgOut);
@@ -97,7 +97,7 @@ public class ConvertInteropTests : QimgFixture
         Sh("qemu-img", "bitmap", "--add", "-g", "128k", "--disable", "bm.qcow2", "b2");
         Sh("qemu-io", "-c", "write 0 64k", "-c", "write 5M 1M", "bm.qcow2");
         RunBoth(args.Split(' '), out string qemuOut, out string qimgOut);
-        Assert.That(File.ReadAllBytes(PathOf(qimgOut)), Is.EqualTo(File.ReadAllBytes(PathOf(qemuOut))), $"convert {args}");
+        Interop.InteropFixture.AssertSameFile(PathOf(qimgOut), PathOf(qemuOut), $"convert {args}");
         Sh("qemu-img", "check", "-q", qimgOut);
     }
 
@@ -111,7 +111,7 @@ public class ConvertInteropTests : QimgFixture
             Sh("qemu-io", "-c", "write -P 0x55 0 16M", name);
         }
         RunBoth(["-n", "-O", "qcow2", "plain.qcow2"], out string qemuOut, out string qimgOut);
-        Assert.That(File.ReadAllBytes(PathOf(qimgOut)), Is.EqualTo(File.ReadAllBytes(PathOf(qemuOut))));
+        Interop.InteropFixture.AssertSameFile(PathOf(qimgOut), PathOf(qemuOut));
     }
 
     [Test]
