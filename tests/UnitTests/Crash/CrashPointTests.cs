@@ -11,7 +11,6 @@ namespace Qcow2.UnitTests.Crash;
 /// </summary>
 [TestFixture]
 [Category("crash")]
-[NonParallelizable] // enumerates and replays every crash point of eight operations: CPU-bound, so it runs alone
 public class CrashPointTests
 {
     private static IEnumerable<string> Scenarios() => CrashScenario.All().Select(s => s.Name);
