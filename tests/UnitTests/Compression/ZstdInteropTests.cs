@@ -31,7 +31,7 @@ public class ZstdInteropTests : QimgFixture
         Sh("qemu-img", [.. args, "qemu.qcow2"]);
         var ours = Qimg([.. args, "ours.qcow2"]);
         Assert.That(ours.ExitCode, Is.EqualTo(0), ours.ToString());
-        Interop.InteropFixture.AssertSameFile(PathOf("ours.qcow2"), PathOf("qemu.qcow2"));
+        FileBytes.AssertSame(PathOf("ours.qcow2"), PathOf("qemu.qcow2"));
         AssertSame("compare", "ours.qcow2", "src.raw");
         AssertSame("check", "ours.qcow2");
         AssertSame("info", "ours.qcow2");
@@ -47,7 +47,7 @@ public class ZstdInteropTests : QimgFixture
         Sh("qemu-io", [.. writes, "q.qcow2"]);
         var w = InProcess.Qio(Dir, [.. writes, "o.qcow2"]);
         Assert.That(w.ExitCode, Is.EqualTo(0), w.ToString());
-        Interop.InteropFixture.AssertSameFile(PathOf("o.qcow2"), PathOf("q.qcow2"), "qio write -c");
+        FileBytes.AssertSame(PathOf("o.qcow2"), PathOf("q.qcow2"), "qio write -c");
         var r = InProcess.Qio(Dir, [.. reads, "q.qcow2"]);
         Assert.That(r.Out, Does.Not.Contain("Pattern verification failed"));
         Assert.That(r.ExitCode, Is.EqualTo(0), r.ToString());

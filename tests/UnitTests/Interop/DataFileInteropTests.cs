@@ -55,7 +55,7 @@ public sealed class DataFileInteropTests : InteropFixture
         var ours = Qimg(q, "convert", "-O", "raw", "t.qcow2", "ours.raw");
         Assert.That(ours.ExitCode, Is.EqualTo(0), ours.ToString());
         ToolProcess.Must("qemu-img", o, "convert", "-O", "raw", "t.qcow2", "theirs.raw");
-        AssertSameFile(Path.Combine(q, "ours.raw"), Path.Combine(o, "theirs.raw"));
+        FileBytes.AssertSame(Path.Combine(q, "ours.raw"), Path.Combine(o, "theirs.raw"));
         var compare = Qemu("qemu-img", Dir, "compare", "--image-opts",
             "driver=qcow2,file.filename=q/t.qcow2,data-file.filename=q/d.raw", "driver=qcow2,file.filename=o/t.qcow2,data-file.filename=o/d.raw");
         Assert.That(compare.ExitCode, Is.EqualTo(0), compare.ToString());

@@ -135,10 +135,9 @@ public class RandomWorkloadTests : InteropFixture
         Assert.That(ourMap, Is.EqualTo(theirMap), $"{context}: qemu-img map --output=json\nscript:\n{script}");
         if (!compressed)
         {
-            var q = File.ReadAllBytes(PathOf("q.qcow2"));
-            var m = File.ReadAllBytes(PathOf("m.qcow2"));
-            long at = FirstDifference(q, m);
-            Assert.That(at, Is.EqualTo(-1), $"{context}: files differ at byte 0x{at:x} (sizes {m.Length} vs {q.Length})\nscript:\n{script}");
+            long at = FileBytes.FirstDifference(PathOf("q.qcow2"), PathOf("m.qcow2"));
+            Assert.That(at, Is.EqualTo(-1), $"{context}: files differ at byte 0x{at:x} (sizes {new FileInfo(PathOf("m.qcow2")).Length}"
+                + $" vs {new FileInfo(PathOf("q.qcow2")).Length})\nscript:\n{script}");
         }
     }
 }

@@ -45,11 +45,9 @@ public abstract class CommitRebaseCompareFixture : InteropFixture
         AssertSameOutput(expected, actual, args);
         foreach (string f in identical)
         {
-            byte[] want = File.ReadAllBytes(Path.Combine(theirs, f));
-            byte[] got = File.ReadAllBytes(Path.Combine(ours, f));
-            long at = FirstDifference(want, got);
-            Assert.That(at, Is.EqualTo(-1),
-                $"{f} differs from qemu-img's at byte {at} (lengths {want.Length} and {got.Length}) after {string.Join(' ', args)}");
+            long at = FileBytes.FirstDifference(Path.Combine(theirs, f), Path.Combine(ours, f));
+            Assert.That(at, Is.EqualTo(-1), $"{f} differs from qemu-img's at byte {at} (lengths {new FileInfo(Path.Combine(theirs, f)).Length}"
+                + $" and {new FileInfo(Path.Combine(ours, f)).Length}) after {string.Join(' ', args)}");
         }
         return (theirs, ours);
     }

@@ -82,7 +82,7 @@ public class ConvertCompressedInteropTests : QimgFixture
         Sh("qemu-img", "compare", "-q", "out.q", "out.m");
         Sh("qemu-img", "check", "-q", "out.m");
         Assert.That(Qimg(["convert", "-c", "-O", "qcow2", "src.raw", "serial.m"]).ExitCode, Is.EqualTo(0));
-        Interop.InteropFixture.AssertSameFile(PathOf("out.m"), PathOf("serial.m"), Describe(args));
+        FileBytes.AssertSame(PathOf("out.m"), PathOf("serial.m"), Describe(args));
     }
 
     [TestCase("0")]
@@ -126,7 +126,7 @@ public class ConvertCompressedInteropTests : QimgFixture
         Assert.That(results[1].Err, Is.EqualTo(results[0].Err), Describe([evt, nth.ToString()]));
         Assert.That(results[1].ExitCode, Is.EqualTo(results[0].ExitCode));
         Assert.That(results[0].ExitCode, Is.Not.EqualTo(0), "the injected error must fail the copy");
-        Interop.InteropFixture.AssertSameFile(PathOf("out.m"), PathOf("out.q"), Describe([evt]));
+        FileBytes.AssertSame(PathOf("out.m"), PathOf("out.q"), Describe([evt]));
     }
 
     [Test]
@@ -149,13 +149,13 @@ public class ConvertCompressedInteropTests : QimgFixture
             Sh("qemu-io", [.. perCluster, $"q.{type}"]);
             var ours = InProcess.Qio(Dir, ["-c", "write -c -s all.bin 0 2M", $"m.{type}"]);
             Assert.That(ours.ExitCode, Is.EqualTo(0), ours.ToString());
-            Interop.InteropFixture.AssertSameFile(PathOf($"m.{type}"), PathOf($"q.{type}"), Describe([type]));
+            FileBytes.AssertSame(PathOf($"m.{type}"), PathOf($"q.{type}"), Describe([type]));
         }
     }
 
     private void AssertSameFile(string[] args)
     {
-        Interop.InteropFixture.AssertSameFile(PathOf("out.m"), PathOf("out.q"), Describe(["convert", .. args]));
+        FileBytes.AssertSame(PathOf("out.m"), PathOf("out.q"), Describe(["convert", .. args]));
         Sh("qemu-img", "check", "-q", "out.m");
     }
 }

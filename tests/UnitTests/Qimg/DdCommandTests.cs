@@ -14,6 +14,13 @@ public sealed class DdCommandTests : MeasureDdFixture
         ["bs=1000", "count=5", "skip=2"], ["bs=2M", "count=3", "skip=10"],
     ];
 
+    /// <summary>
+    /// Whole-input copies whose block size is all that differs from bs=1M and bs=100k: tried only on the small sources
+    /// (small.qcow2's 10 MiB and odd.raw's 1000 bytes end in a partial block for each of them). On the 20-64 MiB sources
+    /// they read the same clusters the same way as bs=1M, and wrote gigabytes a run.
+    /// </summary>
+    private static readonly string[][] SmallSourceCopies = [["bs=64k"], ["bs=1M", "skip=0"], ["bs=1.5M"], ["bs=4M"]];
+
     /// <summary>Operands with small blocks, tried only on the small sources.</summary>
     private static readonly string[][] SmallBlockCopies =
     [
@@ -28,18 +35,22 @@ public sealed class DdCommandTests : MeasureDdFixture
         string[] args = ["dd", "-O", outFormat, .. operands, "if=" + source, "of=" + output];
         string what = $"qimg {string.Join(' ', args)} (seed {Seed})";
         RunResult expected = QemuImg(args);
-        byte[]? expectedFile = File.Exists(PathOf(output)) ? File.ReadAllBytes(PathOf(output)) : null;
-        File.Delete(PathOf(output));
+        string kept = "expected." + outFormat;
+        bool expectedFile = File.Exists(PathOf(output));
+        if (expectedFile)
+        {
+            File.Move(PathOf(output), PathOf(kept), overwrite: true);
+        }
         RunResult actual = Qimg(args);
         Assert.That(actual.Out, Is.EqualTo(expected.Out), $"stdout of {what}");
         Assert.That(actual.Err, Is.EqualTo(expected.Err), $"stderr of {what}");
         Assert.That(actual.ExitCode, Is.EqualTo(expected.ExitCode), $"exit code of {what}");
-        byte[]? actualFile = File.Exists(PathOf(output)) ? File.ReadAllBytes(PathOf(output)) : null;
-        Assert.That(actualFile is null, Is.EqualTo(expectedFile is null), $"output file existence of {what}");
-        if (expectedFile is not null)
+        Assert.That(File.Exists(PathOf(output)), Is.EqualTo(expectedFile), $"output file existence of {what}");
+        if (expectedFile)
         {
-            Assert.That(actualFile!.Length, Is.EqualTo(expectedFile.Length), $"output length of {what}");
-            Assert.That(actualFile.SequenceEqual(expectedFile), Is.True, $"output bytes of {what}");
+            Assert.That(new FileInfo(PathOf(output)).Length, Is.EqualTo(new FileInfo(PathOf(kept)).Length), $"output length of {what}");
+            Assert.That(FileBytes.FirstDifference(PathOf(kept), PathOf(output)), Is.EqualTo(-1), $"first differing byte of the output of {what}");
+            File.Delete(PathOf(kept));
         }
         File.Delete(PathOf(output));
     }
@@ -51,7 +62,8 @@ public sealed class DdCommandTests : MeasureDdFixture
         MakeSources();
         foreach (string source in new[] { "odd.raw", "sparse.raw", "top.qcow2", "small.qcow2", "comp.qcow2", "prealloc.qcow2" })
         {
-            foreach (string[] operands in Copies)
+            bool small = source is "odd.raw" or "small.qcow2";
+            foreach (string[] operands in Copies.Where(c => small || !SmallSourceCopies.Any(c.SequenceEqual)))
             {
                 AssertSameCopy(outFormat, source, operands);
             }

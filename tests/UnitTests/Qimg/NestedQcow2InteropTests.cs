@@ -51,10 +51,16 @@ public class NestedQcow2InteropTests : QimgFixture
 
     /// <summary>outer.raw: the bytes of a qcow2 image (16k clusters, extended L2, data, a zero run, a discarded and a
     /// compressed cluster over base.qcow2) that become the guest data of in.qcow2 (no backing) and of over.qcow2 (4k
-    /// clusters over base.qcow2, written only where the outer image has bytes); other.qcow2 is another backing.</summary>
+    /// clusters over base.qcow2, written only where the outer image has bytes); other.qcow2 is another backing. QEMU
+    /// makes them once per run; every test gets them with the same holes (BuiltOnce.Layout).</summary>
     private void MakeImages()
     {
         ToolProcess.Require("qemu-img", "qemu-io");
+        BuiltOnce.Layout("nested-qcow2-images", Dir, _ => MakeImagesWithQemu());
+    }
+
+    private void MakeImagesWithQemu()
+    {
         Sh("qemu-img", "create", "-f", "qcow2", "base.qcow2", "2M");
         Sh("qemu-io", "-c", "write -P 9 0 2M", "base.qcow2");
         Sh("qemu-img", "create", "-f", "qcow2", "other.qcow2", "2M");

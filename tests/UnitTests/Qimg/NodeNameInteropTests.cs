@@ -79,10 +79,16 @@ public class NodeNameInteropTests : QimgFixture
     }
 
     /// <summary>a.qcow2 (64 KiB of data at 0) under b.qcow2 (64 KiB at 64 KiB), a copy of a.qcow2 whose name looks like
-    /// it has a protocol, and a blkdebug config file.</summary>
+    /// it has a protocol, and a blkdebug config file. QEMU makes them once per run; every test gets them with the same
+    /// holes (BuiltOnce.Layout).</summary>
     private void MakeImages()
     {
         ToolProcess.Require("qemu-img", "qemu-io");
+        BuiltOnce.Layout("node-name-images", Dir, _ => MakeImagesWithQemu());
+    }
+
+    private void MakeImagesWithQemu()
+    {
         Sh("qemu-img", "create", "-f", "qcow2", "a.qcow2", "1M");
         Sh("qemu-io", "-c", "write -P 1 0 64k", "a.qcow2");
         Sh("qemu-img", "create", "-f", "qcow2", "-b", "a.qcow2", "-F", "qcow2", "b.qcow2");

@@ -95,12 +95,17 @@ public class OpenOptionTests : QimgFixture
         AssertSameQio("-c", "read 0 1", args[^1]);
     }
 
+    /// <summary>t.qcow2 and v2.qcow2 (compat=0.10), empty 64 MiB images; qemu-img makes them once per run and every test
+    /// gets them with the same holes (BuiltOnce.Layout).</summary>
     [SetUp]
     public void MakeImages()
     {
         ToolProcess.Require("qemu-img", "qemu-io");
-        Sh("qemu-img", "create", "-f", "qcow2", "t.qcow2", "64M");
-        Sh("qemu-img", "create", "-f", "qcow2", "-o", "compat=0.10", "v2.qcow2", "64M");
+        BuiltOnce.Layout("open-option-images", Dir, _ =>
+        {
+            Sh("qemu-img", "create", "-f", "qcow2", "t.qcow2", "64M");
+            Sh("qemu-img", "create", "-f", "qcow2", "-o", "compat=0.10", "v2.qcow2", "64M");
+        });
     }
 
     [TestCaseSource(nameof(Options))]

@@ -49,6 +49,6 @@ public class QemuIoInteropTests : QioFixture
         Assert.That(rc, Is.EqualTo(realCode), context);
         Assert.That(Normalize(o.ToString()), Is.EqualTo(Normalize(realOut)), context);
         Assert.That(Normalize(e.ToString()), Is.EqualTo(Normalize(realErr)), context);
-        Interop.InteropFixture.AssertSameFile(Path.Combine(ours, "r.img"), Path.Combine(real, "r.img"), context);
+        FileBytes.AssertSame(Path.Combine(ours, "r.img"), Path.Combine(real, "r.img"), context);
     }
 }

@@ -47,7 +47,7 @@ public sealed class SnapshotValidationTests : SnapshotFixture
         var r = Both(["-c", "test"]);
         Assert.That(r.Err, Is.EqualTo("qimg: Could not create snapshot 'test': -27 (File too large)\n"));
         Assert.That(r.ExitCode, Is.EqualTo(1));
-        Interop.InteropFixture.AssertSameFile(PathOf("o.qcow2"), PathOf("q.qcow2"));
+        FileBytes.AssertSame(PathOf("o.qcow2"), PathOf("q.qcow2"));
     }
 
     [TestCase(0xbfffffffffff0000UL, "-27 (File too large)")]
@@ -61,7 +61,7 @@ public sealed class SnapshotValidationTests : SnapshotFixture
         }
         var r = Both(["-c", "test"]);
         Assert.That(r.Err, Is.EqualTo($"qimg: Could not create snapshot 'test': {error}\n"));
-        Interop.InteropFixture.AssertSameFile(PathOf("o.qcow2"), PathOf("q.qcow2"));
+        FileBytes.AssertSame(PathOf("o.qcow2"), PathOf("q.qcow2"));
     }
 
     [TestCase(0, 0x400200UL, "Snapshot L1 table offset invalid", "Invalid argument")]
@@ -79,7 +79,7 @@ public sealed class SnapshotValidationTests : SnapshotFixture
         var delete = Both(["-d", "test"]);
         Assert.That(delete.Err, Is.EqualTo($"qimg: Could not delete snapshot 'test': {message}\n"));
         Both(["-l"]);
-        Interop.InteropFixture.AssertSameFile(PathOf("o.qcow2"), PathOf("q.qcow2"));
+        FileBytes.AssertSame(PathOf("o.qcow2"), PathOf("q.qcow2"));
     }
 
     [Test]

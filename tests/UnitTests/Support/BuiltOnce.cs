@@ -10,6 +10,7 @@ public static class BuiltOnce
 {
     private static readonly ConcurrentDictionary<string, Lazy<byte[]>> Files = new(StringComparer.Ordinal);
     private static readonly ConcurrentDictionary<string, Lazy<string?>> Folders = new(StringComparer.Ordinal);
+    private static readonly ConcurrentDictionary<string, Lazy<(string Name, SparseBytes Bytes)[]>> Layouts = new(StringComparer.Ordinal);
     private static readonly Lazy<TempDir> Store = new(() =>
     {
         var store = new TempDir("built-once");
@@ -57,6 +58,30 @@ public static class BuiltOnce
         if (kept is null || !Copy(kept, dir))
         {
             build(dir);
+        }
+    }
+
+    /// <summary>
+    /// Fills the empty folder dir as build(dir) fills it (files only, no subfolders), running build only the first time
+    /// key is asked for. The files are kept in memory with their holes and written back with the same holes, neither
+    /// more nor fewer: for layout-sensitive tests (QEMU reports holes as zeros), where cp -a could add holes. With
+    /// only, a later call writes only the files it names (the first call leaves everything build made).
+    /// </summary>
+    public static void Layout(string key, string dir, Action<string> build, Func<string, bool>? only = null)
+    {
+        bool built = false;
+        var files = Layouts.GetOrAdd(key, _ => new Lazy<(string, SparseBytes)[]>(() =>
+        {
+            build(dir);
+            built = true;
+            return [.. Directory.GetFiles(dir).Select(f => (Path.GetFileName(f), SparseBytes.Read(f)))];
+        })).Value;
+        if (!built)
+        {
+            foreach ((string name, SparseBytes bytes) in files.Where(f => only is null || only(f.Name)))
+            {
+                bytes.Write(Path.Combine(dir, name));
+            }
         }
     }
 
