@@ -26,8 +26,8 @@ public sealed class CorpusMatrixTests
         var output = new StringWriter();
         string md = tmp.PathOf("matrix.md"), json = tmp.PathOf("matrix.json");
         int rc = CorpusCommand.Execute(
-            ["run", cases, CorpusPaths.Expected, "--md", md, "--json", json,
-             $"ours={CorpusPaths.Adapter("qimg")}", $"libqcow={CorpusPaths.Adapter("libqcow")}"],
+            ["run", cases, CorpusPaths.Expected, "--md", md, "--json", json, "--timeout", "10",
+             $"ours={InProcessReader.Command}", $"libqcow={CorpusPaths.Adapter("libqcow")}"],
             output, TextWriter.Null);
         TestContext.Out.WriteLine(output.ToString());
         Assert.That(rc, Is.EqualTo(0));
