@@ -24,13 +24,12 @@ public sealed class CorpusMatrixTests
             QemuRequired.Missing("python3-libqcow");
         }
         using var tmp = new TempDir("corpus-matrix");
-        string cases = CorpusPaths.Generated;
         var output = new StringWriter();
         string md = tmp.PathOf("matrix.md"), json = tmp.PathOf("matrix.json");
-        int rc = CorpusCommand.Execute(
+        int rc = CorpusPaths.Reading(cases => CorpusCommand.Execute(
             ["run", cases, CorpusPaths.Expected, "--md", md, "--json", json, "--timeout", "10",
              $"ours={InProcessReader.Command}", $"libqcow={CorpusPaths.Adapter("libqcow")}"],
-            output, TextWriter.Null);
+            output, TextWriter.Null));
         TestContext.Out.WriteLine(output.ToString());
         Assert.That(rc, Is.EqualTo(0));
         string matrix = File.ReadAllText(md);
