@@ -9,15 +9,32 @@ namespace Qcow2.Corpus;
 /// </summary>
 public sealed class ContentScan
 {
+    /// <summary>What <see cref="ExtentSha256"/> holds for a zero extent that read as zeros, when zeros are not hashed.</summary>
+    public const string AllZeros = "zeros";
+
+    /// <summary>What <see cref="ExtentSha256"/> holds for a zero extent with a non-zero byte, when zeros are not hashed.</summary>
+    public const string NotZeros = "not zeros";
+
     private static readonly byte[] Magic = [0x51, 0x46, 0x49, 0xfb];
-    private readonly IncrementalHash _whole = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+    private readonly IncrementalHash? _whole;
     private readonly IReadOnlyList<(long Start, long Length, bool Data, bool Zero)> _extents;
     private readonly List<string> _extentSha = [];
+    private readonly bool _hashZeros;
     private IncrementalHash? _current;
+    private bool _currentNonZero;
     private int _index;
 
-    /// <summary>Creates a scan over the given extents (empty when the expectation has none).</summary>
-    public ContentScan(IReadOnlyList<(long Start, long Length, bool Data, bool Zero)> extents) => _extents = extents;
+    /// <summary>
+    /// Creates a scan over the given extents (empty when the expectation has none). With hashZeros false (a check of a
+    /// reader against a sidecar, whose zero extents hold zeros by construction) the whole disk and the zero extents
+    /// are not hashed: a zero extent's entry is <see cref="AllZeros"/> or <see cref="NotZeros"/>.
+    /// </summary>
+    public ContentScan(IReadOnlyList<(long Start, long Length, bool Data, bool Zero)> extents, bool hashZeros = true)
+    {
+        _extents = extents;
+        _hashZeros = hashZeros;
+        _whole = hashZeros ? IncrementalHash.CreateHash(HashAlgorithmName.SHA256) : null;
+    }
 
     /// <summary>Bytes seen.</summary>
     public long Length { get; private set; }
@@ -48,21 +65,18 @@ public sealed class ContentScan
         }
     }
 
+    /// <summary>Reads a raw disk file (at most limit bytes; returns false if it is longer), its holes as zeros.</summary>
+    public bool ReadFile(string path, long limit) => SparseFile.Read(path, limit, Feed);
+
     /// <summary>Adds bytes (whole 512-byte sectors except at the very end).</summary>
     public void Feed(ReadOnlySpan<byte> data)
     {
-        _whole.AppendData(data);
-        for (int off = 0; off < data.Length; off += 512)
+        _whole?.AppendData(data);
+        for (int off = 0; FirstMagic < 0 && off < data.Length; off += 512)
         {
-            var sector = data.Slice(off, Math.Min(512, data.Length - off));
-            long pos = Length + off;
-            if (FirstMagic < 0 && sector.StartsWith(Magic))
+            if (data[off..].StartsWith(Magic))
             {
-                FirstMagic = pos;
-            }
-            if (NonZeroInZeroExtents.Count < 16 && InZeroExtent(pos) && sector.ContainsAnyExcept((byte)0))
-            {
-                NonZeroInZeroExtents.Add((pos, sector.ToArray()));
+                FirstMagic = Length + off;
             }
         }
         long at = Length;
@@ -70,36 +84,53 @@ public sealed class ContentScan
         while (done < data.Length && _index < _extents.Count)
         {
             var e = _extents[_index];
-            _current ??= IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
             int take = (int)Math.Min(data.Length - done, e.Start + e.Length - at);
-            _current.AppendData(data.Slice(done, take));
+            var part = data.Slice(done, take);
+            if (e.Zero)
+            {
+                FindNonZero(part, at);
+            }
+            if (_hashZeros || !e.Zero)
+            {
+                (_current ??= IncrementalHash.CreateHash(HashAlgorithmName.SHA256)).AppendData(part);
+            }
             done += take;
             at += take;
             if (at == e.Start + e.Length)
             {
-                _extentSha.Add(Convert.ToHexStringLower(_current.GetHashAndReset()));
+                _extentSha.Add(_hashZeros || !e.Zero ? Convert.ToHexStringLower(_current!.GetHashAndReset())
+                    : _currentNonZero ? NotZeros : AllZeros);
+                _currentNonZero = false;
                 _index++;
             }
         }
         Length += data.Length;
     }
 
-    /// <summary>The SHA-256 of everything read.</summary>
-    public string Sha256() => Convert.ToHexStringLower(_whole.GetCurrentHash());
+    /// <summary>The SHA-256 of everything read (only when zeros are hashed).</summary>
+    public string Sha256() => _whole is null
+        ? throw new InvalidOperationException("this scan does not hash the whole disk")
+        : Convert.ToHexStringLower(_whole.GetCurrentHash());
 
-    /// <summary>The SHA-256 of each extent read completely.</summary>
+    /// <summary>The SHA-256 of each extent read completely (see the constructor for zero extents).</summary>
     public IReadOnlyList<string> ExtentSha256 => _extentSha;
 
-    private bool InZeroExtent(long pos)
+    /// <summary>Notes the non-zero sectors of part, bytes of a zero extent at guest offset at (a sector boundary).</summary>
+    private void FindNonZero(ReadOnlySpan<byte> part, long at)
     {
-        for (int i = _index; i < _extents.Count; i++)
+        int first = part.IndexOfAnyExcept((byte)0);
+        if (first < 0)
         {
-            var e = _extents[i];
-            if (pos < e.Start + e.Length)
+            return;
+        }
+        _currentNonZero = true;
+        for (int off = first / 512 * 512; off < part.Length && NonZeroInZeroExtents.Count < 16; off += 512)
+        {
+            var sector = part.Slice(off, Math.Min(512, part.Length - off));
+            if (sector.ContainsAnyExcept((byte)0))
             {
-                return pos >= e.Start && e.Zero;
+                NonZeroInZeroExtents.Add((at + off, sector.ToArray()));
             }
         }
-        return false;
     }
 }

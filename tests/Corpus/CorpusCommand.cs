@@ -17,7 +17,7 @@ public static class CorpusCommand
                           [--md FILE] [--json FILE] NAME=COMMAND...
                corpus writers [--only REGEX] [--timeout SECONDS] [--md FILE] [--json FILE] NAME=COMMAND...
         An adapter COMMAND (split at spaces) gets the image path as its last argument and writes the guest disk to
-        stdout, or exits non-zero to refuse the image. A writer adapter COMMAND gets 'create IMAGE SIZE' or
+        stdout, or exits non-zero to refuse the image; the COMMAND inproc:qimg runs this project's qimg in-process. A writer adapter COMMAND gets 'create IMAGE SIZE' or
         'write IMAGE PATTERN OFFSET LENGTH' (decimal numbers) and exits non-zero to refuse.
         """;
 

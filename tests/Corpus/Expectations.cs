@@ -28,10 +28,7 @@ public static class Expectations
             long size = new FileInfo(raw).Length;
             var runs = Sidecar.ContentExtents(raw);
             var scan = new ContentScan(runs);
-            using (var f = File.OpenRead(raw))
-            {
-                scan.ReadAll(f, long.MaxValue);
-            }
+            scan.ReadFile(raw, long.MaxValue);
             var extents = runs.Select((r, i) => new Extent(r.Start, r.Length, r.Data, r.Zero, scan.ExtentSha256[i])).ToList();
             return new Sidecar(c.Name, true, null, size, scan.Sha256(), extents) { Secret = c.Secret };
         }

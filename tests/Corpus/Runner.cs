@@ -40,6 +40,19 @@ public static class Runner
     public static CaseResult RunOne(string image, string name, Sidecar sidecar, Adapter adapter, Bounds bounds)
     {
         var sw = Stopwatch.StartNew();
+        var runs = sidecar.Extents.Select(e => (e.Start, e.Length, e.Data, e.Zero)).ToList();
+        var scan = new ContentScan(runs, hashZeros: false);
+        long limit = sidecar.Read ? sidecar.Size : RefusedCaseLimit;
+        var run = InProcessReader.Handles(adapter)
+            ? InProcessReader.Run(image, sidecar.Secret, scan, limit, bounds.Timeout)
+            : RunProcess(image, sidecar, adapter, bounds, scan, limit);
+        var outcome = Classify(name[0], sidecar, scan, run.TimedOut, run.Exit, run.Complete, image, run.Stderr);
+        return new CaseResult(name, adapter.Name, outcome.Outcome, outcome.Detail, sw.Elapsed.TotalSeconds);
+    }
+
+    /// <summary>Runs the adapter's command on the image, its stdout read into scan (at most limit bytes).</summary>
+    private static ReaderRun RunProcess(string image, Sidecar sidecar, Adapter adapter, Bounds bounds, ContentScan scan, long limit)
+    {
         var psi = new ProcessStartInfo { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         var command = bounds.MemoryBytes > 0 && File.Exists("/usr/bin/prlimit")
             ? ["/usr/bin/prlimit", $"--as={bounds.MemoryBytes}", "--", .. adapter.Command]
@@ -57,8 +70,6 @@ public static class Runner
         {
             psi.Environment[SecretVariable] = sidecar.Secret;
         }
-        var runs = sidecar.Extents.Select(e => (e.Start, e.Length, e.Data, e.Zero)).ToList();
-        var scan = new ContentScan(runs);
         using var p = Process.Start(psi)!;
         var err = p.StandardError.ReadToEndAsync();
         bool timedOut = false;
@@ -67,7 +78,6 @@ public static class Runner
             timedOut = true;
             try { p.Kill(true); } catch (InvalidOperationException) { }
         }, null, bounds.Timeout, Timeout.InfiniteTimeSpan);
-        long limit = sidecar.Read ? sidecar.Size : RefusedCaseLimit;
         bool complete = scan.ReadAll(p.StandardOutput.BaseStream, limit);
         if (!complete)
         {
@@ -75,9 +85,7 @@ public static class Runner
         }
         p.WaitForExit();
         timer.Dispose();
-        string stderr = err.Result;
-        var outcome = Classify(name[0], sidecar, scan, timedOut, complete ? p.ExitCode : 0, complete, image, stderr);
-        return new CaseResult(name, adapter.Name, outcome.Outcome, outcome.Detail, sw.Elapsed.TotalSeconds);
+        return new ReaderRun(timedOut, complete ? p.ExitCode : 0, complete, err.Result);
     }
 
     private static (Outcome Outcome, string Detail) Classify(char verdict, Sidecar sidecar, ContentScan scan, bool timedOut,
@@ -125,25 +133,33 @@ public static class Runner
         {
             return complete ? $"{scan.Length} bytes, expected {sidecar.Size}" : $"more than {sidecar.Size} bytes";
         }
-        if (scan.Sha256() == sidecar.Sha256)
+        for (int i = 0; i < sidecar.Extents.Count; i++)
         {
-            return null;
-        }
-        for (int i = 0; i < sidecar.Extents.Count && i < scan.ExtentSha256.Count; i++)
-        {
-            if (scan.ExtentSha256[i] != sidecar.Extents[i].Sha256)
+            if (!ExtentMatches(sidecar, scan, i))
             {
                 var e = sidecar.Extents[i];
                 return $"extent {e.Start}+{e.Length}{(e.Zero ? " (zeros)" : "")} differs";
             }
         }
-        return "whole-disk digest differs";
+        return null;
     }
+
+    /// <summary>
+    /// Whether extent i was read as the sidecar has it: a zero extent all zeros (it is, by construction of the
+    /// sidecar, whose test checks it against QEMU), any other with the sidecar's SHA-256.
+    /// </summary>
+    private static bool ExtentMatches(Sidecar sidecar, ContentScan scan, int i) =>
+        i < scan.ExtentSha256.Count
+        && scan.ExtentSha256[i] == (sidecar.Extents[i].Zero ? ContentScan.AllZeros : sidecar.Extents[i].Sha256);
+
+    /// <summary>Whether the content read is exactly the guest disk of the sidecar.</summary>
+    private static bool SameContent(Sidecar sidecar, ContentScan scan) =>
+        sidecar.Read && scan.Length == sidecar.Size && Enumerable.Range(0, sidecar.Extents.Count).All(i => ExtentMatches(sidecar, scan, i));
 
     /// <summary>What shows the output holds bytes that are not guest data, or null.</summary>
     private static string? Leak(Sidecar sidecar, ContentScan scan, string image)
     {
-        if (scan.FirstMagic >= 0 && !(sidecar.Read && scan.Sha256() == sidecar.Sha256))
+        if (scan.FirstMagic >= 0 && !SameContent(sidecar, scan))
         {
             return $"QCOW header magic at guest offset {scan.FirstMagic}";
         }

@@ -87,17 +87,14 @@ public sealed record Sidecar(string Name, bool Read, string? Error, long Size, s
     public static List<(long Start, long Length, bool Data, bool Zero)> ContentExtents(string rawPath)
     {
         var zero = new List<bool>();
-        long size;
-        using (var f = File.OpenRead(rawPath))
+        long size = new FileInfo(rawPath).Length;
+        SparseFile.Read(rawPath, long.MaxValue, chunk =>
         {
-            size = f.Length;
-            var buf = new byte[Block];
-            int n;
-            while ((n = f.ReadAtLeast(buf, Block, throwOnEndOfStream: false)) > 0)
+            for (int off = 0; off < chunk.Length; off += Block)
             {
-                zero.Add(!buf.AsSpan(0, n).ContainsAnyExcept((byte)0));
+                zero.Add(!chunk.Slice(off, Math.Min(Block, chunk.Length - off)).ContainsAnyExcept((byte)0));
             }
-        }
+        });
         var runs = Runs(zero, size);
         if (runs.Count > MaxExtents)
         {

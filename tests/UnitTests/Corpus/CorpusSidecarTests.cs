@@ -16,9 +16,9 @@ public sealed class CorpusSidecarTests
     {
         ToolProcess.Require("qemu-img");
         using var tmp = new TempDir("corpus-sidecars");
-        string cases = CorpusPaths.Generated, expected = tmp.Sub("expected");
+        string expected = tmp.Sub("expected");
         var err = new StringWriter();
-        int rc = CorpusCommand.Execute(["expect", cases, expected], TextWriter.Null, err);
+        int rc = CorpusPaths.Reading(cases => CorpusCommand.Execute(["expect", cases, expected], TextWriter.Null, err));
         Assert.That(rc, Is.EqualTo(0), err.ToString());
         foreach (var c in Generator.Cases)
         {

@@ -3,9 +3,9 @@ using Qcow2.Corpus;
 namespace Qcow2.UnitTests.Corpus;
 
 /// <summary>
-/// The writer contract: QEMU's and our writer adapters pass every writer case (checked with QEMU), and a deliberately
-/// wrong writer is caught in each class: one that writes in place without overlap checks overwrites metadata, one that
-/// drops writes gives wrong data, one that breaks a refcount fails the check, one killed by a signal crashes, a slow
+/// The writer contract: QEMU's and our writer (in-process; the qimg-writer adapter as processes on two cases) pass every
+/// writer case (checked with QEMU), and a deliberately wrong writer is caught in each class: one that writes in place
+/// without overlap checks overwrites metadata, one that drops writes gives wrong data, one that breaks a refcount fails the check, one killed by a signal crashes, a slow
 /// one times out.
 /// </summary>
 [TestFixture]
@@ -25,8 +25,11 @@ public sealed class CorpusWriterTests
     [OneTimeTearDown]
     public void TearDown() => _tmp?.Dispose();
 
+    /// <summary>Our writer, in-process (the qimg-writer adapter's create and write, without a process start each).</summary>
+    private static Adapter Ours() => new("ours", [WriterRunner.InProcessWriter]);
+
     /// <summary>Our writer adapter on the tools built with this test assembly (Debug or Release).</summary>
-    private static Adapter Ours()
+    private static Adapter OursAsProcesses()
     {
         string config = TestContext.CurrentContext.TestDirectory.Contains("/Debug/", StringComparison.Ordinal) ? "Debug" : "Release";
         string Tool(string name) => Path.Combine(CorpusPaths.Root, "tools", name, "bin", config, "net10.0", name);
@@ -55,6 +58,11 @@ public sealed class CorpusWriterTests
 
     [TestCaseSource(nameof(Cases))]
     public void Ours_passes(string name) => Assert.That(Run(name, Ours()).Outcome, Is.EqualTo(Outcome.Pass));
+
+    /// <summary>The shipped qimg-writer adapter itself (qimg and qio processes), on a plain and an overlap case.</summary>
+    [TestCase(Plain)]
+    [TestCase(Overlap)]
+    public void Ours_passes_as_processes(string name) => Assert.That(Run(name, OursAsProcesses()).Outcome, Is.EqualTo(Outcome.Pass));
 
     [Test]
     public void A_writer_without_overlap_checks_overwrites_metadata()
