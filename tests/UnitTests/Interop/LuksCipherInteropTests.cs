@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using Qcow2.UnitTests.Support;
 
 namespace Qcow2.UnitTests.Interop;
 
@@ -115,7 +114,7 @@ public class LuksCipherInteropTests : InteropFixture
     private void QemuImage(string format, string options, string name)
     {
         string qcow2 = format == "qcow2" ? name : "made.qcow2";
-        BuiltOnce.File("luks-cipher-qcow2:" + options, Path.Combine(Dir, qcow2), _ => QemuCreate(CreateOptions("qcow2", options), qcow2));
+        EncryptionInteropTests.QemuQcow2(Dir, CreateOptions("qcow2", options), qcow2);
         if (format == "qcow2")
         {
             return;
@@ -130,20 +129,6 @@ public class LuksCipherInteropTests : InteropFixture
             raw.SetLength(payload + (1 << 20));
         }
         File.Delete(Path.Combine(Dir, qcow2));
-    }
-
-    /// <summary>qemu-img create of a 1 MiB qcow2 image, again when QEMU's PBKDF2 benchmark failed on a busy host ("Unable to get accurate CPU usage").</summary>
-    private void QemuCreate(string options, string name)
-    {
-        for (int attempt = 0; ; attempt++)
-        {
-            var r = Qemu("qemu-img", null, "create", "-q", "-f", "qcow2", "--object", Secret, "-o", options, name, "1M");
-            if (r.ExitCode == 0)
-            {
-                return;
-            }
-            Assert.That(r.Err.Contains("Unable to get accurate CPU usage", StringComparison.Ordinal) && attempt < 5, Is.True, r.Err);
-        }
     }
 
     private void AssertSameInfo(string image)
