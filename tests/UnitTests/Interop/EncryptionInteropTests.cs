@@ -5,10 +5,10 @@ namespace Qcow2.UnitTests.Interop;
 /// read and written by qio, images qimg encrypts are read by qemu-io and pass qemu-img check, and qemu-img info and
 /// qimg info print the same text for the same image.
 /// </summary>
-[TestFixture]
+[ParallelInterop]
 public class EncryptionInteropTests : InteropFixture
 {
-    private const string Secret = "secret,id=sec0,data=123456";
+    private const string Secret = LuksRawInteropTests.Secret;
     private const string Spec = "driver=qcow2,encrypt.key-secret=sec0,file.filename=";
 
     private static IEnumerable<string> Ciphers() =>
@@ -19,13 +19,13 @@ public class EncryptionInteropTests : InteropFixture
         "encryption=on",
     ];
 
-    private static string WithSecret(string options) =>
+    internal static string WithSecret(string options) =>
         options + ",encrypt.key-secret=sec0" + (options.Contains("luks", StringComparison.Ordinal) ? ",encrypt.iter-time=10" : "");
 
     [TestCaseSource(nameof(Ciphers))]
     public void Qemu_encrypted_image_reads_and_writes_in_qio(string options)
     {
-        QemuCreate(WithSecret(options));
+        QemuQcow2(Dir, WithSecret(options));
         Must("qemu-io", "--object", Secret, "--image-opts", Spec + "q.qcow2", "-c", "write -P 0x5a 512 70k");
         var read = Qio(null, "--object", Secret, "--image-opts", Spec + "q.qcow2", "-c", "read -P 0x5a 512 70k", "-c", "read -P 0 0 512", "-c", "write -P 0x21 300k 1000");
         Assert.That(read.Out, Does.Not.Contain("verification failed"));
@@ -51,7 +51,7 @@ public class EncryptionInteropTests : InteropFixture
     [TestCaseSource(nameof(Ciphers))]
     public void Info_text_is_qemu_imgs(string options)
     {
-        QemuCreate(WithSecret(options));
+        QemuQcow2(Dir, WithSecret(options));
         foreach (string[] args in new[] { new[] { "info", "q.qcow2" }, ["info", "--output=json", "q.qcow2"] })
         {
             var theirs = Must("qemu-img", args);
@@ -63,7 +63,7 @@ public class EncryptionInteropTests : InteropFixture
     [Test]
     public void Wrong_secret_is_refused_as_qemu_refuses_it()
     {
-        QemuCreate(WithSecret("encrypt.format=luks"));
+        QemuQcow2(Dir, WithSecret("encrypt.format=luks"));
         string[] args = ["--object", "secret,id=sec0,data=nope", "--image-opts", Spec + "q.qcow2", "-c", "read 0 512"];
         var theirs = Qemu("qemu-io", null, args);
         var ours = Qio(null, args);
@@ -80,7 +80,7 @@ public class EncryptionInteropTests : InteropFixture
         string options = WithSecret("encrypt.format=luks") + ",preallocation=" + mode;
         var create = Qimg(null, "create", "-q", "-f", "qcow2", "--object", Secret, "-o", options, "ours.qcow2", size);
         Assert.That(create.ExitCode, Is.EqualTo(0), create.Err);
-        QemuCreate(options, size, "theirs.qcow2");
+        QemuCreate(Dir, options, size, "theirs.qcow2");
         Assert.That(new FileInfo(Path.Combine(Dir, "ours.qcow2")).Length, Is.EqualTo(new FileInfo(Path.Combine(Dir, "theirs.qcow2")).Length));
         foreach (string[] args in new[] { new[] { "map", "--output=json" }, ["check"] })
         {
@@ -95,12 +95,20 @@ public class EncryptionInteropTests : InteropFixture
         Assert.That(written.Out, Does.Not.Contain("verification failed"));
     }
 
+    /// <summary>
+    /// The 1 MiB encrypted qcow2 image qemu-img creates with these options (under the secret sec0), as name in dir. A
+    /// LUKS create runs QEMU's PBKDF2 benchmark twice (over a second of CPU), so each is made once per run and copied
+    /// (also for LuksHeaderCheckInteropTests, which breaks the header of the default one, and LuksCipherInteropTests).
+    /// </summary>
+    internal static void QemuQcow2(string dir, string options, string name = "q.qcow2") =>
+        BuiltOnce.File("qemu-encrypted-qcow2:" + options, Path.Combine(dir, name), _ => QemuCreate(dir, options, "1M", name));
+
     /// <summary>qemu-img create, again when QEMU's PBKDF2 benchmark failed on a busy host ("Unable to get accurate CPU usage").</summary>
-    private void QemuCreate(string options, string size = "1M", string name = "q.qcow2")
+    private static void QemuCreate(string dir, string options, string size, string name)
     {
         for (int attempt = 0; ; attempt++)
         {
-            var r = Qemu("qemu-img", null, "create", "-q", "-f", "qcow2", "--object", Secret, "-o", options, name, size);
+            var r = ToolProcess.Run("qemu-img", dir, "create", "-q", "-f", "qcow2", "--object", Secret, "-o", options, name, size);
             if (r.ExitCode == 0)
             {
                 return;

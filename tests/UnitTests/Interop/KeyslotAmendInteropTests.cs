@@ -9,7 +9,7 @@ namespace Qcow2.UnitTests.Interop;
 /// active. Then both directions: slots qimg adds open the image in qemu-io, slots QEMU adds open it in qio, and erased
 /// passphrases stop opening it in either.
 /// </summary>
-[TestFixture]
+[ParallelInterop]
 public class KeyslotAmendInteropTests : InteropFixture
 {
     private static readonly string[] Secrets =

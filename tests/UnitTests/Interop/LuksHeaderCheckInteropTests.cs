@@ -8,7 +8,7 @@ namespace Qcow2.UnitTests.Interop;
 /// (encrypt.format=luks): qimg info and qio refuse each at open with the message and exit code of qemu-img info and
 /// qemu-io 7.2 (crypto/block-luks.c's header checks, then its parsing of the cipher names).
 /// </summary>
-[TestFixture]
+[ParallelInterop]
 public class LuksHeaderCheckInteropTests : InteropFixture
 {
     // LUKS v1 header fields (big-endian), as the on-disk format lays them out.
@@ -71,8 +71,7 @@ public class LuksHeaderCheckInteropTests : InteropFixture
     public void Qcow2_luks_header_is_refused_as_qemu_refuses_it(Breakage b)
     {
         string path = Path.Combine(Dir, "b.qcow2");
-        BuiltOnce.File("luks-header-qcow2", path, p => Must("qemu-img", "create", "-q", "-f", "qcow2", "--object", LuksRawInteropTests.Secret,
-            "-o", "encrypt.format=luks,encrypt.key-secret=sec0,encrypt.iter-time=10", p, "1M"));
+        EncryptionInteropTests.QemuQcow2(Dir, EncryptionInteropTests.WithSecret("encrypt.format=luks"), "b.qcow2");
         int header = LuksHeaderStart(path);
         Poke("b.qcow2", header, b);
         AssertSameRefusal("b.qcow2", "driver=qcow2,encrypt.key-secret=sec0,file.filename=b.qcow2", b);

@@ -5,7 +5,7 @@ namespace Qcow2.UnitTests.Interop;
 /// qio and converted by qimg, images qimg makes (create, convert -O luks, amend) are read by qemu-io, and the two tools
 /// print the same text and exit codes for info, check, measure and the refusals of a missing or wrong secret.
 /// </summary>
-[TestFixture]
+[ParallelInterop]
 public class LuksRawInteropTests : InteropFixture
 {
     internal const string Secret = "secret,id=sec0,data=123456";
