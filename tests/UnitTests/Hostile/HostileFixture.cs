@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using Qcow2.Cli;
@@ -59,6 +60,78 @@ public abstract class HostileFixture : InteropFixture
             f.SetLength(len);
         }
         return File.ReadAllBytes(path);
+    }
+
+    /// <summary>The next of the CPUs this process may use to pin a QEMU run to (counted round-robin).</summary>
+    private static int _nextCpu;
+
+    /// <summary>
+    /// Runs qemu-img or qemu-io on a row's image in a folder; for a row that asks for it (HostileImage.QemuOnOneCpu),
+    /// under taskset on one CPU, taken in turn, when taskset is installed.
+    /// </summary>
+    protected ToolRun QemuOn(HostileImage h, string tool, string dir, string[] args) =>
+        h.QemuOnOneCpu && OneCpu() is string cpu ? Qemu("taskset", dir, ["-c", cpu, tool, .. args]) : Qemu(tool, dir, args);
+
+    /// <summary>One CPU this process may run on, a different one each call; null where taskset cannot pin.</summary>
+    private static string? OneCpu()
+    {
+        if (!OperatingSystem.IsLinux() || !ToolProcess.Available("taskset"))
+        {
+            return null;
+        }
+        long mask = (long)Process.GetCurrentProcess().ProcessorAffinity;
+        int[] cpus = [.. Enumerable.Range(0, 64).Where(i => (mask >> i & 1) != 0)];
+        return cpus.Length == 0 ? null : cpus[(Interlocked.Increment(ref _nextCpu) & int.MaxValue) % cpus.Length].ToString();
+    }
+
+    /// <summary>The first offset at which a file differs from the given bytes (see <see cref="FirstStreamDifference"/>), or -1.</summary>
+    protected static long FirstDifference(byte[] expected, string path)
+    {
+        using var a = new MemoryStream(expected, writable: false);
+        using var b = File.OpenRead(path);
+        return FirstStreamDifference(a, b);
+    }
+
+    /// <summary>The first offset at which two files differ (see <see cref="FirstStreamDifference"/>), or -1.</summary>
+    protected static long FirstFileDifference(string a, string b)
+    {
+        using var fa = File.OpenRead(a);
+        using var fb = File.OpenRead(b);
+        return FirstStreamDifference(fa, fb);
+    }
+
+    /// <summary>
+    /// The first offset at which two streams differ (the shorter length when one is a prefix), or -1; read in chunks,
+    /// as an image may grow to a sparse gigabyte that need not be held in memory.
+    /// </summary>
+    private static long FirstStreamDifference(Stream a, Stream b)
+    {
+        const int Chunk = 1 << 20;
+        byte[] ba = ArrayPool<byte>.Shared.Rent(Chunk), bb = ArrayPool<byte>.Shared.Rent(Chunk);
+        try
+        {
+            for (long pos = 0; ; )
+            {
+                int na = a.ReadAtLeast(ba.AsSpan(0, Chunk), Chunk, throwOnEndOfStream: false);
+                int nb = b.ReadAtLeast(bb.AsSpan(0, Chunk), Chunk, throwOnEndOfStream: false);
+                int n = Math.Min(na, nb);
+                int at = ba.AsSpan(0, n).CommonPrefixLength(bb.AsSpan(0, n));
+                if (at < n || na != nb)
+                {
+                    return pos + at;
+                }
+                if (na == 0)
+                {
+                    return -1;
+                }
+                pos += na;
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(ba);
+            ArrayPool<byte>.Shared.Return(bb);
+        }
     }
 
     /// <summary>Runs one of our tools in-process on a worker thread, with a time limit, counting what it allocates.</summary>
