@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using Microsoft.Win32.SafeHandles;
 using Qcow2.Cli;
 using Qcow2.Corpus.Hostile;
 using Qcow2.Tools.Qimg;
@@ -84,53 +85,72 @@ public abstract class HostileFixture : InteropFixture
         return cpus.Length == 0 ? null : cpus[(Interlocked.Increment(ref _nextCpu) & int.MaxValue) % cpus.Length].ToString();
     }
 
-    /// <summary>The first offset at which a file differs from the given bytes (see <see cref="FirstStreamDifference"/>), or -1.</summary>
+    /// <summary>The first offset at which a file differs from the given bytes (the shorter length when one is a prefix), or -1.</summary>
     protected static long FirstDifference(byte[] expected, string path)
     {
-        using var a = new MemoryStream(expected, writable: false);
-        using var b = File.OpenRead(path);
-        return FirstStreamDifference(a, b);
-    }
-
-    /// <summary>The first offset at which two files differ (see <see cref="FirstStreamDifference"/>), or -1.</summary>
-    protected static long FirstFileDifference(string a, string b)
-    {
-        using var fa = File.OpenRead(a);
-        using var fb = File.OpenRead(b);
-        return FirstStreamDifference(fa, fb);
+        using var f = File.OpenHandle(path);
+        // One byte past the expected length is enough to tell a longer file.
+        var head = new byte[Math.Min(RandomAccess.GetLength(f), expected.Length + 1L)];
+        ReadFully(f, head, 0);
+        return FirstDifference(expected, head);
     }
 
     /// <summary>
-    /// The first offset at which two streams differ (the shorter length when one is a prefix), or -1; read in chunks,
-    /// as an image may grow to a sparse gigabyte that need not be held in memory.
+    /// The first offset at which two files differ (the shorter length when one is a prefix), or -1; read in chunks,
+    /// skipping what is a hole in both (an image may grow to a sparse gigabyte, which then costs nothing to compare).
     /// </summary>
-    private static long FirstStreamDifference(Stream a, Stream b)
+    protected static long FirstFileDifference(string a, string b)
     {
         const int Chunk = 1 << 20;
+        using var fa = File.OpenHandle(a);
+        using var fb = File.OpenHandle(b);
+        long la = RandomAccess.GetLength(fa), lb = RandomAccess.GetLength(fb), n = Math.Min(la, lb);
         byte[] ba = ArrayPool<byte>.Shared.Rent(Chunk), bb = ArrayPool<byte>.Shared.Rent(Chunk);
         try
         {
-            for (long pos = 0; ; )
+            for (long pos = 0; pos < n; )
             {
-                int na = a.ReadAtLeast(ba.AsSpan(0, Chunk), Chunk, throwOnEndOfStream: false);
-                int nb = b.ReadAtLeast(bb.AsSpan(0, Chunk), Chunk, throwOnEndOfStream: false);
-                int n = Math.Min(na, nb);
-                int at = ba.AsSpan(0, n).CommonPrefixLength(bb.AsSpan(0, n));
-                if (at < n || na != nb)
+                // A hole reads as zeros, so a range that is a hole in both files is the same in both.
+                long hole = Math.Min(HoleAt(fa, pos, n - pos), HoleAt(fb, pos, n - pos));
+                if (hole > 0)
+                {
+                    pos += hole;
+                    continue;
+                }
+                int len = (int)Math.Min(Chunk, n - pos);
+                ReadFully(fa, ba.AsSpan(0, len), pos);
+                ReadFully(fb, bb.AsSpan(0, len), pos);
+                int at = ba.AsSpan(0, len).CommonPrefixLength(bb.AsSpan(0, len));
+                if (at < len)
                 {
                     return pos + at;
                 }
-                if (na == 0)
-                {
-                    return -1;
-                }
-                pos += na;
+                pos += len;
             }
+            return la == lb ? -1 : n;
         }
         finally
         {
             ArrayPool<byte>.Shared.Return(ba);
             ArrayPool<byte>.Shared.Return(bb);
+        }
+    }
+
+    /// <summary>The length of the hole at an offset of a file (at most max), or 0 where there is data.</summary>
+    private static long HoleAt(SafeFileHandle f, long offset, long max) =>
+        HostExtents.Query(f, offset, max) is { Data: false } e ? e.Length : 0;
+
+    /// <summary>Fills the buffer from the file at an offset that many bytes before its end.</summary>
+    private static void ReadFully(SafeFileHandle f, Span<byte> buffer, long offset)
+    {
+        for (int done = 0; done < buffer.Length; )
+        {
+            int n = RandomAccess.Read(f, buffer[done..], offset + done);
+            if (n == 0)
+            {
+                throw new EndOfStreamException($"file shorter than {offset + buffer.Length} bytes");
+            }
+            done += n;
         }
     }
 
