@@ -33,8 +33,8 @@ public static class HostileCatalogue
 
     /// <summary>
     /// The whole-image commands that treat a table of 65536 snapshots differently (list it, check and repair it,
-    /// rewrite it for compat=0.10): QEMU 7.2 reads the entries one by one, about 9 s of CPU per command here, and
-    /// every other command opens the image the same way.
+    /// rewrite it for compat=0.10): QEMU 7.2 reads the entries one by one, 3 to 10 s of CPU per command here even on
+    /// one CPU (QemuOnOneCpu), and every other command opens the image the same way.
     /// </summary>
     private static readonly string[] SnapshotTableCommands = ["snapshot-l", "check-r-all", "amend-compat"];
     private static readonly (string, string[])[] SnapshotUse =
