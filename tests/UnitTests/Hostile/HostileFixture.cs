@@ -1,5 +1,7 @@
+using System.Buffers;
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using Microsoft.Win32.SafeHandles;
 using Qcow2.Cli;
 using Qcow2.Corpus.Hostile;
 using Qcow2.Tools.Qimg;
@@ -59,6 +61,97 @@ public abstract class HostileFixture : InteropFixture
             f.SetLength(len);
         }
         return File.ReadAllBytes(path);
+    }
+
+    /// <summary>The next of the CPUs this process may use to pin a QEMU run to (counted round-robin).</summary>
+    private static int _nextCpu;
+
+    /// <summary>
+    /// Runs qemu-img or qemu-io on a row's image in a folder; for a row that asks for it (HostileImage.QemuOnOneCpu),
+    /// under taskset on one CPU, taken in turn, when taskset is installed.
+    /// </summary>
+    protected ToolRun QemuOn(HostileImage h, string tool, string dir, string[] args) =>
+        h.QemuOnOneCpu && OneCpu() is string cpu ? Qemu("taskset", dir, ["-c", cpu, tool, .. args]) : Qemu(tool, dir, args);
+
+    /// <summary>One CPU this process may run on, a different one each call; null where taskset cannot pin.</summary>
+    private static string? OneCpu()
+    {
+        if (!OperatingSystem.IsLinux() || !ToolProcess.Available("taskset"))
+        {
+            return null;
+        }
+        long mask = (long)Process.GetCurrentProcess().ProcessorAffinity;
+        int[] cpus = [.. Enumerable.Range(0, 64).Where(i => (mask >> i & 1) != 0)];
+        return cpus.Length == 0 ? null : cpus[(Interlocked.Increment(ref _nextCpu) & int.MaxValue) % cpus.Length].ToString();
+    }
+
+    /// <summary>The first offset at which a file differs from the given bytes (the shorter length when one is a prefix), or -1.</summary>
+    protected static long FirstDifference(byte[] expected, string path)
+    {
+        using var f = File.OpenHandle(path);
+        // One byte past the expected length is enough to tell a longer file.
+        var head = new byte[Math.Min(RandomAccess.GetLength(f), expected.Length + 1L)];
+        ReadFully(f, head, 0);
+        return FirstDifference(expected, head);
+    }
+
+    /// <summary>
+    /// The first offset at which two files differ (the shorter length when one is a prefix), or -1; read in chunks,
+    /// skipping what is a hole in both (an image may grow to a sparse gigabyte, which then costs nothing to compare).
+    /// </summary>
+    protected static long FirstFileDifference(string a, string b)
+    {
+        const int Chunk = 1 << 20;
+        using var fa = File.OpenHandle(a);
+        using var fb = File.OpenHandle(b);
+        long la = RandomAccess.GetLength(fa), lb = RandomAccess.GetLength(fb), n = Math.Min(la, lb);
+        byte[] ba = ArrayPool<byte>.Shared.Rent(Chunk), bb = ArrayPool<byte>.Shared.Rent(Chunk);
+        try
+        {
+            for (long pos = 0; pos < n; )
+            {
+                // A hole reads as zeros, so a range that is a hole in both files is the same in both.
+                long hole = Math.Min(HoleAt(fa, pos, n - pos), HoleAt(fb, pos, n - pos));
+                if (hole > 0)
+                {
+                    pos += hole;
+                    continue;
+                }
+                int len = (int)Math.Min(Chunk, n - pos);
+                ReadFully(fa, ba.AsSpan(0, len), pos);
+                ReadFully(fb, bb.AsSpan(0, len), pos);
+                int at = ba.AsSpan(0, len).CommonPrefixLength(bb.AsSpan(0, len));
+                if (at < len)
+                {
+                    return pos + at;
+                }
+                pos += len;
+            }
+            return la == lb ? -1 : n;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(ba);
+            ArrayPool<byte>.Shared.Return(bb);
+        }
+    }
+
+    /// <summary>The length of the hole at an offset of a file (at most max), or 0 where there is data.</summary>
+    private static long HoleAt(SafeFileHandle f, long offset, long max) =>
+        HostExtents.Query(f, offset, max) is { Data: false } e ? e.Length : 0;
+
+    /// <summary>Fills the buffer from the file at an offset that many bytes before its end.</summary>
+    private static void ReadFully(SafeFileHandle f, Span<byte> buffer, long offset)
+    {
+        for (int done = 0; done < buffer.Length; )
+        {
+            int n = RandomAccess.Read(f, buffer[done..], offset + done);
+            if (n == 0)
+            {
+                throw new EndOfStreamException($"file shorter than {offset + buffer.Length} bytes");
+            }
+            done += n;
+        }
     }
 
     /// <summary>Runs one of our tools in-process on a worker thread, with a time limit, counting what it allocates.</summary>
