@@ -1,5 +1,5 @@
-using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
+using Qcow2.Tools.Qimg;
 
 namespace Qcow2.Corpus;
 
@@ -17,16 +17,7 @@ internal static class SparseFile
     /// <summary>Holes and data are taken in whole blocks of this size (a hole's edges round into the data).</summary>
     private const long Block = 4096;
 
-    // lseek(2) whence values of Linux: the next data at or after an offset, the next hole at or after it.
-    private const int SeekData = 3, SeekHole = 4;
-
-    // lseek(2) errno: no data (SEEK_DATA) past the offset.
-    private const int NoSuchDeviceOrAddress = 6;
-
     private static readonly byte[] Zeros = new byte[ChunkSize];
-
-    [DllImport("libc", SetLastError = true, EntryPoint = "lseek")]
-    private static extern long Seek(SafeFileHandle fd, long offset, int whence);
 
     /// <summary>Feeds the first limit bytes of the file to feed; returns false when the file is longer.</summary>
     public static bool Read(string path, long limit, Chunk feed)
@@ -36,12 +27,12 @@ internal static class SparseFile
         var buf = new byte[ChunkSize];
         while (pos < end)
         {
-            long data = Math.Min(Next(h, pos, SeekData, size) & ~(Block - 1), end);
+            long data = Math.Min(Next(h, pos, data: true, size) & ~(Block - 1), end);
             for (; pos < data; pos += Math.Min(ChunkSize, data - pos))
             {
                 feed(Zeros.AsSpan(0, (int)Math.Min(ChunkSize, data - pos)));
             }
-            long hole = Math.Min(Math.Max((Next(h, pos, SeekHole, size) + Block - 1) & ~(Block - 1), pos + Block), end);
+            long hole = Math.Min(Math.Max((Next(h, pos, data: false, size) + Block - 1) & ~(Block - 1), pos + Block), end);
             while (pos < hole)
             {
                 int n = RandomAccess.Read(h, buf.AsSpan(0, (int)Math.Min(ChunkSize, hole - pos)), pos);
@@ -56,18 +47,14 @@ internal static class SparseFile
         return size <= limit;
     }
 
-    /// <summary>Where the next data (or hole) starts at or after pos: pos itself where the system cannot tell.</summary>
-    private static long Next(SafeFileHandle h, long pos, int whence, long size)
+    /// <summary>Where the next data (or hole) starts at or after pos: pos itself (size for a hole) where the system cannot tell.</summary>
+    private static long Next(SafeFileHandle h, long pos, bool data, long size)
     {
-        if (pos >= size || !OperatingSystem.IsLinux())
+        if (pos >= size)
         {
-            return whence == SeekData ? pos : size;
+            return data ? pos : size;
         }
-        long at = Seek(h, pos, whence);
-        if (at >= 0)
-        {
-            return at;
-        }
-        return whence == SeekData && Marshal.GetLastPInvokeError() == NoSuchDeviceOrAddress ? size : whence == SeekData ? pos : size;
+        var e = HostExtents.Query(h, pos, size - pos);
+        return e.Data == data ? pos : pos + e.Length;
     }
 }

@@ -1,4 +1,4 @@
-using System.Runtime.InteropServices;
+using Qcow2.Tools.Qimg;
 
 namespace Qcow2.UnitTests.Support;
 
@@ -9,9 +9,6 @@ namespace Qcow2.UnitTests.Support;
 /// </summary>
 public sealed class SparseBytes
 {
-    private const int SeekData = 3;
-    private const int SeekHole = 4;
-
     private readonly long length;
     private readonly (long Offset, byte[] Data)[] runs;
 
@@ -20,9 +17,6 @@ public sealed class SparseBytes
         this.length = length;
         this.runs = runs;
     }
-
-    [DllImport("libc", EntryPoint = "lseek", SetLastError = true)]
-    private static extern long LSeek(int fd, long offset, int whence);
 
     /// <summary>Reads a file's data runs.</summary>
     public static SparseBytes Read(string path)
@@ -60,28 +54,15 @@ public sealed class SparseBytes
     /// <summary>The [start, end) data runs of an open file, or the whole file when the system cannot say.</summary>
     private static List<(long Start, long End)> DataRuns(FileStream f, long size)
     {
-        var whole = new List<(long, long)> { (0, size) };
-        if (!OperatingSystem.IsLinux() || size == 0)
-        {
-            return size == 0 ? [] : whole;
-        }
-        int fd = (int)f.SafeFileHandle.DangerousGetHandle();
         var runs = new List<(long, long)>();
         for (long at = 0; at < size;)
         {
-            long start = LSeek(fd, at, SeekData);
-            if (start < 0)
+            var e = HostExtents.Query(f.SafeFileHandle, at, size - at);
+            if (e.Data)
             {
-                // ENXIO: no data after at (the rest is a hole); anything else: the system cannot say.
-                return Marshal.GetLastPInvokeError() == 6 ? runs : whole;
+                runs.Add((at, at + e.Length));
             }
-            long end = LSeek(fd, start, SeekHole);
-            if (end <= start)
-            {
-                return whole;
-            }
-            runs.Add((start, Math.Min(end, size)));
-            at = end;
+            at += e.Length;
         }
         return runs;
     }
