@@ -1,9 +1,10 @@
 using Qcow2.Storage;
+using Qcow2.UnitTests.Interop;
 
 namespace Qcow2.UnitTests.Engine;
 
 /// <summary>
-/// The overlay keeps a discard of whole pages as one shared zero page: reads see zeros, a later write into a discarded
+/// The overlay keeps a discard of whole pages as runs of zero pages: reads see zeros, a later write into a discarded
 /// page sees zeros around it (not the inner store's old bytes), and the inner store stays untouched.
 /// </summary>
 [TestFixture]
@@ -38,6 +39,81 @@ public class OverlayDiscardTests
             Assert.That(untouched, Is.EqualTo(innerBytes), "the inner store must not change");
             Assert.That(o.Requests.Select(r => r.Kind), Is.EqualTo(new[] { HeldRequestKind.Discard, HeldRequestKind.Write }));
         });
+    }
+
+    /// <summary>Random writes, discards and truncations through the overlay read back as on a plain array.</summary>
+    [TestCase(1)]
+    [TestCase(2)]
+    [TestCase(3)]
+    public void Random_requests_read_back_as_on_a_plain_array(int seed)
+    {
+        var rng = new Random(seed);
+        var model = new byte[1 << 20];
+        rng.NextBytes(model);
+        var inner = new MemoryStorage((byte[])model.Clone());
+        var o = new OverlayStorage(inner);
+        long length = model.Length;
+        for (int step = 0; step < 400; step++)
+        {
+            long at = rng.Next(model.Length - 70000), n = rng.Next(1, 70000);
+            switch (rng.Next(5))
+            {
+                case 0:
+                case 1:
+                    var data = new byte[n];
+                    rng.NextBytes(data);
+                    o.Write(at, data);
+                    data.CopyTo(model, at);
+                    length = Math.Max(length, at + n);
+                    break;
+                case 2:
+                case 3:
+                    o.Discard(at, n);
+                    Array.Clear(model, (int)at, (int)Math.Max(0, Math.Min(n, length - at)));
+                    break;
+                default:
+                    long cut = model.Length - rng.Next(4096 * 8);
+                    o.SetLength(cut);
+                    Array.Clear(model, (int)cut, model.Length - (int)cut);
+                    o.SetLength(model.Length);
+                    length = model.Length;
+                    break;
+            }
+            long from = rng.Next(model.Length - 65536);
+            var back = new byte[65536];
+            o.Read(from, back);
+            Assert.That(InteropFixture.FirstDifference(back, model[(int)from..((int)from + 65536)]), Is.EqualTo(-1), $"seed {seed}, step {step}");
+        }
+        var all = new byte[model.Length];
+        o.Read(0, all);
+        Assert.That(InteropFixture.FirstDifference(all, model), Is.EqualTo(-1), $"seed {seed}, whole store");
+    }
+}
+
+/// <summary>PageRuns against a set of page numbers.</summary>
+[TestFixture]
+public class PageRunsTests
+{
+    [TestCase(1)]
+    [TestCase(2)]
+    public void Runs_hold_exactly_the_pages_added(int seed)
+    {
+        var rng = new Random(seed);
+        var runs = new PageRuns();
+        var model = new HashSet<long>();
+        for (int i = 0; i < 300; i++)
+        {
+            long start = rng.Next(2000), end = start + rng.Next(0, 40);
+            runs.Add(start, end);
+            for (long p = start; p < end; p++)
+            {
+                model.Add(p);
+            }
+        }
+        for (long p = -1; p < 2100; p++)
+        {
+            Assert.That(runs.Contains(p), Is.EqualTo(model.Contains(p)), $"page {p}");
+        }
     }
 }
 
