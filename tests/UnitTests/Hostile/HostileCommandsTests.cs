@@ -87,12 +87,12 @@ public class HostileCommandsTests : HostileFixture
                 Assert.That(MaskNodeNames(ours.Err), Is.EqualTo(MaskNodeNames(Normalize(theirs.Err))), () => $"{Context()}\nstderr");
             }
             Assert.That(Normalize(ours.Out), Is.EqualTo(Normalize(theirs.Out)), () => $"{Context()}\nstdout");
-            Assert.That(FirstFileDifference(theirsAfter, oursAfter), Is.EqualTo(-1),
+            Assert.That(FileBytes.FirstDifference(theirsAfter, oursAfter), Is.EqualTo(-1),
                 () => $"{what}: the image differs from QEMU's afterwards (unchanged by QEMU: {FirstDifference(original, theirsAfter) == -1})");
             Assert.That(ourFiles, Is.EqualTo(theirFiles), $"{what}: the files in the folder differ from QEMU's");
             foreach (string f in ourFiles.Intersect(theirFiles).Where(f => f != "t.img"))
             {
-                long at = FirstFileDifference(Path.Combine(qdir, f), Path.Combine(mdir, f));
+                long at = FileBytes.FirstDifference(Path.Combine(qdir, f), Path.Combine(mdir, f));
                 Assert.That(at, Is.EqualTo(-1), $"{what}: {f} differs from QEMU's at 0x{at:x}");
             }
         });

@@ -1,7 +1,5 @@
-using System.Buffers;
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using Microsoft.Win32.SafeHandles;
 using Qcow2.Cli;
 using Qcow2.Corpus.Hostile;
 using Qcow2.Tools.Qimg;
@@ -91,67 +89,8 @@ public abstract class HostileFixture : InteropFixture
         using var f = File.OpenHandle(path);
         // One byte past the expected length is enough to tell a longer file.
         var head = new byte[Math.Min(RandomAccess.GetLength(f), expected.Length + 1L)];
-        ReadFully(f, head, 0);
+        FileBytes.ReadFully(f, head, 0);
         return FirstDifference(expected, head);
-    }
-
-    /// <summary>
-    /// The first offset at which two files differ (the shorter length when one is a prefix), or -1; read in chunks,
-    /// skipping what is a hole in both (an image may grow to a sparse gigabyte, which then costs nothing to compare).
-    /// </summary>
-    protected static long FirstFileDifference(string a, string b)
-    {
-        const int Chunk = 1 << 20;
-        using var fa = File.OpenHandle(a);
-        using var fb = File.OpenHandle(b);
-        long la = RandomAccess.GetLength(fa), lb = RandomAccess.GetLength(fb), n = Math.Min(la, lb);
-        byte[] ba = ArrayPool<byte>.Shared.Rent(Chunk), bb = ArrayPool<byte>.Shared.Rent(Chunk);
-        try
-        {
-            for (long pos = 0; pos < n; )
-            {
-                // A hole reads as zeros, so a range that is a hole in both files is the same in both.
-                long hole = Math.Min(HoleAt(fa, pos, n - pos), HoleAt(fb, pos, n - pos));
-                if (hole > 0)
-                {
-                    pos += hole;
-                    continue;
-                }
-                int len = (int)Math.Min(Chunk, n - pos);
-                ReadFully(fa, ba.AsSpan(0, len), pos);
-                ReadFully(fb, bb.AsSpan(0, len), pos);
-                int at = ba.AsSpan(0, len).CommonPrefixLength(bb.AsSpan(0, len));
-                if (at < len)
-                {
-                    return pos + at;
-                }
-                pos += len;
-            }
-            return la == lb ? -1 : n;
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(ba);
-            ArrayPool<byte>.Shared.Return(bb);
-        }
-    }
-
-    /// <summary>The length of the hole at an offset of a file (at most max), or 0 where there is data.</summary>
-    private static long HoleAt(SafeFileHandle f, long offset, long max) =>
-        HostExtents.Query(f, offset, max) is { Data: false } e ? e.Length : 0;
-
-    /// <summary>Fills the buffer from the file at an offset that many bytes before its end.</summary>
-    private static void ReadFully(SafeFileHandle f, Span<byte> buffer, long offset)
-    {
-        for (int done = 0; done < buffer.Length; )
-        {
-            int n = RandomAccess.Read(f, buffer[done..], offset + done);
-            if (n == 0)
-            {
-                throw new EndOfStreamException($"file shorter than {offset + buffer.Length} bytes");
-            }
-            done += n;
-        }
     }
 
     /// <summary>Runs one of our tools in-process on a worker thread, with a time limit, counting what it allocates.</summary>

@@ -74,7 +74,7 @@ public class HostileImageTests : HostileFixture
                     Assert.That(ours.Err, Is.EqualTo(Normalize(theirs.Err)), () => $"{Context()}\nstderr");
                 }
                 Assert.That(Normalize(ours.Out), Is.EqualTo(Normalize(theirs.Out)), () => $"{Context()}\nstdout");
-                Assert.That(FirstFileDifference(theirsAfter, oursAfter), Is.EqualTo(-1),
+                Assert.That(FileBytes.FirstDifference(theirsAfter, oursAfter), Is.EqualTo(-1),
                     () => $"{what}: the file differs from QEMU's afterwards (unchanged by QEMU: {FirstDifference(original, theirsAfter) == -1})");
             }
         });
