@@ -136,9 +136,20 @@ internal sealed class OverlayStorage(IStorage inner) : IStorage
         }
         Put(offset, new byte[firstWhole - offset]);
         long first = firstWhole >> PageBits, last = lastWhole >> PageBits;
-        foreach (long page in _pages.Keys.Where(k => k >= first && k < last).ToList())
+        // Held pages in the range would hide the zeros: walk the range or the held pages, whichever is shorter.
+        if (last - first <= _pages.Count)
         {
-            _pages.Remove(page);
+            for (long page = first; page < last; page++)
+            {
+                _pages.Remove(page);
+            }
+        }
+        else
+        {
+            foreach (long page in _pages.Keys.Where(k => k >= first && k < last).ToList())
+            {
+                _pages.Remove(page);
+            }
         }
         _zeroPages.Add(first, last);
         Put(lastWhole, new byte[end - lastWhole]);
