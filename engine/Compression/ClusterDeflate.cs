@@ -49,30 +49,34 @@ internal static unsafe class ClusterDeflate
     /// <summary>The compressed cluster, or null when it would not be smaller than the cluster (QEMU then writes it uncompressed).</summary>
     public static byte[]? Compress(byte[] cluster)
     {
-        int limit = cluster.Length - 1;
-        return UsesHostZlib ? CompressWithZlib(cluster, limit) : CompressManaged(cluster, limit);
+        var output = new byte[cluster.Length - 1];
+        return TryCompress(cluster, output, out int written) ? output.AsSpan(0, written).ToArray() : null;
     }
 
-    private static byte[]? CompressWithZlib(byte[] cluster, int limit)
+    /// <summary>
+    /// Compresses the cluster into output, whose length is the most the compressed form may take (cluster size − 1 for
+    /// a qcow2 cluster); false when it does not fit. Allocates nothing with the host zlib, so a writer can compress into
+    /// pooled buffers.
+    /// </summary>
+    public static bool TryCompress(ReadOnlySpan<byte> cluster, Span<byte> output, out int written)
     {
-        var strm = ThreadStream();
+        var strm = UsesHostZlib ? ThreadStream() : null;
         if (strm is null)
         {
-            return CompressManaged(cluster, limit);
+            return TryCompressManaged(cluster, output, out written);
         }
         var deflate = (delegate* unmanaged<ZStream*, int, int>)Native.Deflate;
-        var output = new byte[limit];
         fixed (byte* src = cluster)
         fixed (byte* dst = output)
         {
             strm->NextIn = src;
             strm->AvailIn = (uint)cluster.Length;
             strm->NextOut = dst;
-            strm->AvailOut = (uint)limit;
+            strm->AvailOut = (uint)output.Length;
             int ret = deflate(strm, ZFinish);
-            int written = limit - (int)strm->AvailOut;
+            written = output.Length - (int)strm->AvailOut;
             strm->NextIn = strm->NextOut = null;
-            return ret == ZStreamEnd ? output.AsSpan(0, written).ToArray() : null;
+            return ret == ZStreamEnd;
         }
     }
 
@@ -110,13 +114,19 @@ internal static unsafe class ClusterDeflate
         }
     }
 
-    private static byte[]? CompressManaged(byte[] cluster, int limit)
+    private static bool TryCompressManaged(ReadOnlySpan<byte> cluster, Span<byte> output, out int written)
     {
         using var ms = new MemoryStream();
         using (var z = new DeflateStream(ms, CompressionLevel.Optimal, leaveOpen: true))
         {
             z.Write(cluster);
         }
-        return ms.Length <= limit ? ms.ToArray() : null;
+        written = (int)ms.Length;
+        if (written > output.Length)
+        {
+            return false;
+        }
+        ms.GetBuffer().AsSpan(0, written).CopyTo(output);
+        return true;
     }
 }

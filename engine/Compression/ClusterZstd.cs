@@ -41,27 +41,32 @@ internal static unsafe class ClusterZstd
     /// cluster is then written uncompressed).</summary>
     public static byte[]? Compress(byte[] cluster)
     {
-        int limit = cluster.Length - 1;
-        return UsesHostZstd ? CompressWithHost(cluster, limit) : CompressManaged(cluster, limit);
+        var output = new byte[cluster.Length - 1];
+        return TryCompress(cluster, output, out int written) ? output.AsSpan(0, written).ToArray() : null;
     }
 
-    private static byte[]? CompressWithHost(byte[] cluster, int limit)
+    /// <summary>
+    /// Compresses the cluster into output, whose length is the most the frame may take (cluster size − 1 for a qcow2
+    /// cluster); false when it does not fit. Allocates nothing with the host libzstd, so a writer can compress into
+    /// pooled buffers.
+    /// </summary>
+    public static bool TryCompress(ReadOnlySpan<byte> cluster, Span<byte> output, out int written)
     {
-        nint cctx = ThreadContext();
+        nint cctx = UsesHostZstd ? ThreadContext() : 0;
         if (cctx == 0)
         {
-            return CompressManaged(cluster, limit);
+            return TryCompressManaged(cluster, output, out written);
         }
         var compress = (delegate* unmanaged<nint, Buffer*, Buffer*, int, nuint>)Native.Compress;
-        var output = new byte[limit];
         fixed (byte* src = cluster)
         fixed (byte* dst = output)
         {
             var input = new Buffer { Data = src, Size = (nuint)cluster.Length };
-            var outBuf = new Buffer { Data = dst, Size = (nuint)limit };
+            var outBuf = new Buffer { Data = dst, Size = (nuint)output.Length };
             nuint ret = compress(cctx, &outBuf, &input, EndDirective);
             // Anything but 0 (frame complete) is an error or a frame that does not fit: QEMU writes the cluster as it is.
-            return ret == 0 ? output.AsSpan(0, (int)outBuf.Pos).ToArray() : null;
+            written = (int)outBuf.Pos;
+            return ret == 0;
         }
     }
 
@@ -81,9 +86,14 @@ internal static unsafe class ClusterZstd
     /// <summary>ZstdSharp's frame of the cluster (the fallback without a host libzstd), or null when it does not fit.</summary>
     internal static byte[]? CompressManaged(byte[] cluster, int limit)
     {
-        using var compressor = new ZstdSharp.Compressor();
         var output = new byte[limit];
-        return compressor.TryWrap(cluster, output, out int written) ? output.AsSpan(0, written).ToArray() : null;
+        return TryCompressManaged(cluster, output, out int written) ? output.AsSpan(0, written).ToArray() : null;
+    }
+
+    private static bool TryCompressManaged(ReadOnlySpan<byte> cluster, Span<byte> output, out int written)
+    {
+        using var compressor = new ZstdSharp.Compressor();
+        return compressor.TryWrap(cluster, output, out written);
     }
 
     /// <summary>This thread's decompression context (ZstdSharp's), reset for each cluster; it lasts as long as the thread.</summary>

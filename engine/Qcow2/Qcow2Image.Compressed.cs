@@ -1,3 +1,4 @@
+using System.Buffers;
 using Qcow2.Format;
 using Qcow2.Overlap;
 
@@ -75,15 +76,41 @@ public sealed partial class Qcow2Image
         {
             throw new ArgumentOutOfRangeException(nameof(data), data.Length, "more than one cluster");
         }
-        var input = new byte[_clusterSize];
-        data.CopyTo(input);
-        return Pack(input);
+        if (data.Length == _clusterSize)
+        {
+            return Pack(data);
+        }
+        byte[] padded = ArrayPool<byte>.Shared.Rent(_clusterSize);
+        try
+        {
+            data.CopyTo(padded);
+            padded.AsSpan(data.Length, _clusterSize - data.Length).Clear();
+            return Pack(padded.AsSpan(0, _clusterSize));
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(padded);
+        }
     }
 
-    /// <summary>qcow2_co_compress on a whole cluster (an array of the cluster size).</summary>
-    private PackedCluster Pack(byte[] cluster) => new(_header.CompressionType == ZstdCompression
-        ? Compression.ClusterZstd.Compress(cluster)
-        : Compression.ClusterDeflate.Compress(cluster));
+    /// <summary>
+    /// qcow2_co_compress on a whole cluster, into a buffer from the shared pool that the write taking it gives back, so
+    /// that a long compressed copy allocates nothing per cluster.
+    /// </summary>
+    private PackedCluster Pack(ReadOnlySpan<byte> cluster)
+    {
+        byte[] output = ArrayPool<byte>.Shared.Rent(_clusterSize - 1);
+        Span<byte> room = output.AsSpan(0, _clusterSize - 1);
+        bool fits = _header.CompressionType == ZstdCompression
+            ? Compression.ClusterZstd.TryCompress(cluster, room, out int written)
+            : Compression.ClusterDeflate.TryCompress(cluster, room, out written);
+        if (!fits)
+        {
+            ArrayPool<byte>.Shared.Return(output);
+            return default;
+        }
+        return new PackedCluster(output, written);
+    }
 
     /// <summary>
     /// A compressed write of at most one cluster whose compressed form PackCluster made from the same data, possibly on
@@ -118,14 +145,26 @@ public sealed partial class Qcow2Image
         }
     }
 
+    /// <summary>Writes one cluster in its compressed form and gives that form's buffer back to the pool, whatever happens.</summary>
     private void WriteCompressedCluster(long offset, ReadOnlySpan<byte> data, PackedCluster compressed)
+    {
+        try
+        {
+            WriteCompressedCluster(offset, data, compressed.Bytes is null ? default : compressed.Bytes.AsSpan(0, compressed.Length));
+        }
+        finally
+        {
+            compressed.Release();
+        }
+    }
+
+    private void WriteCompressedCluster(long offset, ReadOnlySpan<byte> data, ReadOnlySpan<byte> packed)
     {
         if (data.IsEmpty)
         {
             return;
         }
-        byte[]? packed = compressed.Bytes;
-        if (packed is null || packed.Length > _clusterSize - 1)
+        if (packed.IsEmpty || packed.Length > _clusterSize - 1)
         {
             // Incompressible: QEMU writes the cluster uncompressed.
             WriteGuest(offset, data);
@@ -191,6 +230,20 @@ public sealed partial class Qcow2Image
     }
 }
 
-/// <summary>One cluster compressed ahead of its write by <see cref="Qcow2Image.PackCluster"/>.</summary>
-/// <param name="Bytes">the compressed cluster, or null when it does not shrink (it is then written as it is)</param>
-public readonly record struct PackedCluster(byte[]? Bytes);
+/// <summary>
+/// One cluster compressed ahead of its write by <see cref="Qcow2Image.PackCluster"/>: its first Length bytes of Bytes,
+/// a buffer from the shared array pool that the write taking the cluster gives back.
+/// </summary>
+/// <param name="Bytes">the buffer holding the compressed cluster, or null when it does not shrink (it is then written as it is)</param>
+/// <param name="Length">how many bytes of Bytes the compressed cluster takes</param>
+public readonly record struct PackedCluster(byte[]? Bytes, int Length)
+{
+    /// <summary>Gives the buffer back to the pool; the cluster must not be used afterwards.</summary>
+    internal void Release()
+    {
+        if (Bytes is not null)
+        {
+            ArrayPool<byte>.Shared.Return(Bytes);
+        }
+    }
+}
