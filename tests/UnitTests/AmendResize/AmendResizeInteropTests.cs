@@ -106,14 +106,17 @@ public class AmendResizeInteropTests : InteropFixture
             {
                 yield return Case($"shrink cs={cs} rb={rb}", Layered(cs, rb), "resize", "--shrink", "img.qcow2", "1M");
                 yield return Case($"amend compat=0.10 cs={cs} rb={rb}", Layered(cs, rb), "amend", "-o", "compat=0.10", "img.qcow2");
-                // QEMU spends ~13 s of CPU on any refcount width change of the 1-bit, 64 KiB-cluster image: one (to 2 bits) is enough there.
+                // QEMU 7.2's CPU for a refcount width change of the 1-bit image grows about with the square of the
+                // entries per refcount block (measured: 14 s at 64 KiB clusters, 524288 entries; 0.9 s at 16 KiB; 0.05 s
+                // at 4 KiB; ours 0.03 s at 64 KiB), so the 1-bit width change is made at 16 KiB below instead.
                 if (cs != 65536 || rb != 1)
                 {
                     yield return Case($"amend refcount_bits=16,compat=0.10 cs={cs} rb={rb}", Layered(cs, rb), "amend", "-o", "refcount_bits=16,compat=0.10", "img.qcow2");
+                    yield return Case($"amend refcount_bits=2 cs={cs} rb={rb}", Layered(cs, rb), "amend", "-o", "refcount_bits=2", "img.qcow2");
                 }
-                yield return Case($"amend refcount_bits=2 cs={cs} rb={rb}", Layered(cs, rb), "amend", "-o", "refcount_bits=2", "img.qcow2");
             }
         }
+        yield return Case("amend refcount_bits=2 cs=16384 rb=1", Layered(16384, 1), "amend", "-o", "refcount_bits=2", "img.qcow2");
 
         // Amend
         yield return Case("amend progress downgrade", Layered(4096, 16), "amend", "-p", "-o", "compat=0.10", "img.qcow2");
