@@ -33,7 +33,7 @@ internal sealed class KillableProcess : IDisposable
             }
         };
         _p.ErrorDataReceived += (_, _) => { };
-        _p.Start();
+        SpawnGate.Start(_p.Start);
         _p.BeginOutputReadLine();
         _p.BeginErrorReadLine();
     }

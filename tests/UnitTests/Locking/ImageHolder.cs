@@ -33,7 +33,7 @@ public sealed class ImageHolder : IDisposable
         {
             psi.ArgumentList.Add(a);
         }
-        var holder = new ImageHolder(Process.Start(psi)!);
+        var holder = new ImageHolder(SpawnGate.Start(() => Process.Start(psi)!));
         holder._process.OutputDataReceived += (_, e) => holder.Append(holder._out, e.Data);
         holder._process.ErrorDataReceived += (_, e) => holder.Append(holder._err, e.Data);
         holder._process.BeginOutputReadLine();

@@ -14,6 +14,7 @@ public static class InProcess
         var o = new StringWriter { NewLine = "\n" };
         var e = new StringWriter { NewLine = "\n" };
         var ctx = new ToolContext(new StringReader(input), o, e, dir);
+        SpawnGate.Settle();
         int rc = tool(args, ctx);
         ctx.Out.Flush();
         return new ToolRun(rc, o.ToString(), e.ToString());

@@ -28,7 +28,7 @@ public static class ToolProcess
         using var cts = new CancellationTokenSource(Timeout);
         try
         {
-            var r = command.ExecuteBufferedAsync(cts.Token).Task.GetAwaiter().GetResult();
+            var r = SpawnGate.Start(() => command.ExecuteBufferedAsync(cts.Token)).Task.GetAwaiter().GetResult();
             return new ToolRun(r.ExitCode, r.StandardOutput, r.StandardError);
         }
         catch (OperationCanceledException)
