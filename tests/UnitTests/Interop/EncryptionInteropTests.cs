@@ -20,7 +20,7 @@ public class EncryptionInteropTests : InteropFixture
     ];
 
     internal static string WithSecret(string options) =>
-        options + ",encrypt.key-secret=sec0" + (options.Contains("luks", StringComparison.Ordinal) ? ",encrypt.iter-time=10" : "");
+        options + ",encrypt.key-secret=sec0" + (options.Contains("luks", StringComparison.Ordinal) ? ",encrypt.iter-time=1" : "");
 
     [TestCaseSource(nameof(Ciphers))]
     public void Qemu_encrypted_image_reads_and_writes_in_qio(string options)

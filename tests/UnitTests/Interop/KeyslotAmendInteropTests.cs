@@ -157,7 +157,7 @@ public class KeyslotAmendInteropTests : InteropFixture
         BuiltOnce.File($"luks-keyslots-{threeSlots}", Path.Combine(Dir, name), _ =>
         {
             QemuRetrying(() => { }, "create", "-q", "-f", "qcow2", "--object", "secret,id=sec0,data=abc",
-                "-o", "encrypt.format=luks,encrypt.key-secret=sec0,encrypt.iter-time=10", name, "1M");
+                "-o", "encrypt.format=luks,encrypt.key-secret=sec0,encrypt.iter-time=1", name, "1M");
             for (int i = 0; threeSlots && i < 2; i++)
             {
                 QemuRetrying(() => { }, AmendArgs("encrypt.state=active,encrypt.new-secret=sec1,encrypt.iter-time=10", false, name));

@@ -63,7 +63,7 @@ public class LuksCipherInteropTests : InteropFixture
 
     private static string CreateOptions(string format, string options)
     {
-        string all = "key-secret=sec0,iter-time=10," + options;
+        string all = "key-secret=sec0,iter-time=1," + options;
         return format == "luks" ? all : "encrypt.format=luks," + string.Join(',', all.Split(',').Select(o => "encrypt." + o));
     }
 
