@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;
@@ -200,8 +201,17 @@ public sealed partial class LuksVolume : IDisposable
         slot.Active = true;
     }
 
+    /// <summary>
+    /// The PBKDF2 rates measured so far, by hash and key length: a process that makes several volumes (the test suite,
+    /// which runs the tools in-process, or a library user) measures each once; a tool run makes one volume anyway.
+    /// </summary>
+    private static readonly ConcurrentDictionary<(HashAlgorithmName Hash, int KeyBytes), long> Rates = new();
+
     /// <summary>qcrypto_pbkdf2_count_iters, shortened: PBKDF2 iterations per second on this machine.</summary>
-    private static long IterationsPerSecond(HashAlgorithmName hash, int keyBytes)
+    private static long IterationsPerSecond(HashAlgorithmName hash, int keyBytes) =>
+        Rates.GetOrAdd((hash, keyBytes), k => MeasureIterationsPerSecond(k.Hash, k.KeyBytes));
+
+    private static long MeasureIterationsPerSecond(HashAlgorithmName hash, int keyBytes)
     {
         byte[] salt = new byte[LuksHeader.SaltLength], password = new byte[keyBytes];
         long iterations = 1 << 12;

@@ -13,7 +13,7 @@ namespace Qcow2.UnitTests.Interop;
 public class KeyslotAmendInteropTests : InteropFixture
 {
     private static readonly string[] Secrets =
-        ["--object", "secret,id=sec0,data=abc", "--object", "secret,id=sec1,data=def", "--object", "secret,id=sec2,data=ghi"];
+        ["--object", LuksRawInteropTests.Secret, "--object", "secret,id=sec1,data=def", "--object", "secret,id=sec2,data=ghi"];
 
     private const string Spec = "driver=qcow2,file.filename=";
 
@@ -129,7 +129,7 @@ public class KeyslotAmendInteropTests : InteropFixture
     public void Amend_of_an_image_opened_without_its_secret_or_not_luks_is_refused_as_qemu_refuses_it()
     {
         MakeImage("luks.qcow2", threeSlots: false);
-        Must("qemu-img", "create", "-q", "-f", "qcow2", "--object", "secret,id=sec0,data=abc", "-o", "encryption=on,encrypt.key-secret=sec0", "aes.qcow2", "1M");
+        Must("qemu-img", "create", "-q", "-f", "qcow2", "--object", LuksRawInteropTests.Secret, "-o", "encryption=on,encrypt.key-secret=sec0", "aes.qcow2", "1M");
         Must("qemu-img", "create", "-q", "-f", "qcow2", "plain.qcow2", "1M");
         string[][] runs =
         [
@@ -151,18 +151,25 @@ public class KeyslotAmendInteropTests : InteropFixture
 
     /// <summary>
     /// A LUKS image made by qemu-img: slot 0 holds sec0, and with threeSlots slots 1 and 2 hold sec1. Built once per run
-    /// and copied: every qemu-img create or keyslot add runs QEMU's PBKDF2 benchmark (about a second of CPU).
+    /// and copied: every qemu-img create or keyslot add runs QEMU's PBKDF2 benchmark (about a second of CPU). The one-slot
+    /// image is EncryptionInteropTests' default LUKS image (same options and secret), and the three-slot one starts from it.
     /// </summary>
-    private void MakeImage(string name, bool threeSlots) =>
-        BuiltOnce.File($"luks-keyslots-{threeSlots}", Path.Combine(Dir, name), _ =>
+    private void MakeImage(string name, bool threeSlots)
+    {
+        if (!threeSlots)
         {
-            QemuRetrying(() => { }, "create", "-q", "-f", "qcow2", "--object", "secret,id=sec0,data=abc",
-                "-o", "encrypt.format=luks,encrypt.key-secret=sec0,encrypt.iter-time=10", name, "1M");
-            for (int i = 0; threeSlots && i < 2; i++)
+            EncryptionInteropTests.QemuQcow2(Dir, EncryptionInteropTests.WithSecret("encrypt.format=luks"), name);
+            return;
+        }
+        BuiltOnce.File("luks-keyslots-3", Path.Combine(Dir, name), _ =>
+        {
+            MakeImage(name, threeSlots: false);
+            for (int i = 0; i < 2; i++)
             {
-                QemuRetrying(() => { }, AmendArgs("encrypt.state=active,encrypt.new-secret=sec1,encrypt.iter-time=10", false, name));
+                QemuRetrying(() => { }, AmendArgs("encrypt.state=active,encrypt.new-secret=sec1,encrypt.iter-time=1", false, name));
             }
         });
+    }
 
     /// <summary>
     /// Runs qemu-img, again (after reset) when its PBKDF2 benchmark failed on a busy host ("Unable to get accurate CPU

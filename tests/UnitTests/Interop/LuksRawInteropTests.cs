@@ -13,7 +13,7 @@ public class LuksRawInteropTests : InteropFixture
     private const string Spec = "driver=luks,key-secret=sec0,file.filename=";
 
     /// <summary>A 1 MiB luks image from qemu-img (QEMU's PBKDF2 benchmark makes each create cost time, so it is built once).</summary>
-    internal static void QemuLuks(string dir, string name, string options = "iter-time=10")
+    internal static void QemuLuks(string dir, string name, string options = "iter-time=1")
     {
         string path = Path.Combine(dir, name);
         BuiltOnce.File("luks-raw-qemu:" + options, path, p =>
@@ -33,9 +33,9 @@ public class LuksRawInteropTests : InteropFixture
 
     private static IEnumerable<string> Ciphers() =>
     [
-        "iter-time=10",
-        "iter-time=10,cipher-alg=aes-128,cipher-mode=cbc,ivgen-alg=essiv,hash-alg=sha1",
-        "iter-time=10,cipher-alg=aes-192,ivgen-alg=plain,hash-alg=sha512",
+        "iter-time=1",
+        "iter-time=1,cipher-alg=aes-128,cipher-mode=cbc,ivgen-alg=essiv,hash-alg=sha1",
+        "iter-time=1,cipher-alg=aes-192,ivgen-alg=plain,hash-alg=sha512",
     ];
 
     [TestCaseSource(nameof(Ciphers))]
@@ -100,7 +100,7 @@ public class LuksRawInteropTests : InteropFixture
     {
         Must("qemu-img", "create", "-q", "-f", "raw", "src.raw", "2M");
         Must("qemu-io", "-f", "raw", "-c", "write -P 0x11 0 1M", "-c", "write -P 0x22 1536k 4k", "src.raw");
-        var convert = Qimg(null, "convert", "--object", Secret, "-O", "luks", "-o", "key-secret=sec0,iter-time=10", "src.raw", "o.luks");
+        var convert = Qimg(null, "convert", "--object", Secret, "-O", "luks", "-o", "key-secret=sec0,iter-time=1", "src.raw", "o.luks");
         Assert.That(convert.ExitCode, Is.EqualTo(0), convert.Err);
         Must("qemu-img", "convert", "--object", Secret, "--image-opts", Spec + "o.luks", "-O", "raw", "theirs.raw");
         var back = Qimg(null, "convert", "--object", Secret, "--image-opts", Spec + "o.luks", "-O", "raw", "ours.raw");
@@ -118,7 +118,7 @@ public class LuksRawInteropTests : InteropFixture
     {
         QemuLuks(Dir, "q.luks");
         Must("qemu-io", "--object", Secret, "--image-opts", Spec + "q.luks", "-c", "write -P 0x5a 0 64k");
-        var add = Qimg(null, "amend", "--object", Secret, "--object", Secret1, "--image-opts", Spec + "q.luks", "-o", "state=active,new-secret=sec1,iter-time=10");
+        var add = Qimg(null, "amend", "--object", Secret, "--object", Secret1, "--image-opts", Spec + "q.luks", "-o", "state=active,new-secret=sec1,iter-time=1");
         Assert.That(add.ExitCode, Is.EqualTo(0), add.Err);
         var withNew = Must("qemu-io", "--object", Secret1, "--image-opts", "driver=luks,key-secret=sec1,file.filename=q.luks", "-c", "read -P 0x5a 0 64k");
         Assert.That(withNew.Out, Does.Not.Contain("verification failed"));
