@@ -1,16 +1,25 @@
 namespace Qcow2.Storage;
 
-/// <summary>An in-memory store, for tests and scratch images.</summary>
+/// <summary>
+/// An in-memory store, for tests and scratch images: 64 KiB pages made when first written, so that growing the store
+/// copies nothing, and a range never written (or discarded, or cut off and grown back) holds no memory and reads as
+/// zeros. Its length is capped at what one array could hold (EFBIG beyond), as when it was one array.
+/// </summary>
 internal sealed class MemoryStorage : IStorage
 {
-    private byte[] _data;
+    private const int PageBits = 16, PageSize = 1 << PageBits;
+
+    private byte[]?[] _pages = [];
     private long _length;
 
     /// <summary>Creates an empty store, or one holding a copy of initial.</summary>
     public MemoryStorage(byte[]? initial = null, bool readOnly = false)
     {
-        _data = initial is null ? [] : (byte[])initial.Clone();
-        _length = _data.Length;
+        if (initial is not null)
+        {
+            SetLength(initial.Length);
+            Store(0, initial);
+        }
         ReadOnly = readOnly;
     }
 
@@ -21,19 +30,34 @@ internal sealed class MemoryStorage : IStorage
     public bool ReadOnly { get; }
 
     /// <summary>A copy of the current contents.</summary>
-    public byte[] ToArray() => _data.AsSpan(0, (int)_length).ToArray();
+    public byte[] ToArray()
+    {
+        var all = new byte[_length];
+        Read(0, all);
+        return all;
+    }
 
     /// <inheritdoc/>
     public void Read(long offset, Span<byte> buffer)
     {
         StorageRequest.Check(offset, buffer.Length);
-        buffer.Clear();
-        if (offset >= _length)
+        long end = Math.Min(offset + buffer.Length, _length);
+        buffer[(int)Math.Max(0, end - offset)..].Clear();
+        for (long p = offset; p < end;)
         {
-            return;
+            int at = (int)(p & (PageSize - 1));
+            int n = (int)Math.Min(PageSize - at, end - p);
+            Span<byte> dst = buffer.Slice((int)(p - offset), n);
+            if (_pages[p >> PageBits] is { } page)
+            {
+                page.AsSpan(at, n).CopyTo(dst);
+            }
+            else
+            {
+                dst.Clear();
+            }
+            p += n;
         }
-        long n = Math.Min(buffer.Length, _length - offset);
-        _data.AsSpan((int)offset, (int)n).CopyTo(buffer);
     }
 
     /// <inheritdoc/>
@@ -49,7 +73,20 @@ internal sealed class MemoryStorage : IStorage
         {
             SetLength(end);
         }
-        data.CopyTo(_data.AsSpan((int)offset));
+        Store(offset, data);
+    }
+
+    private void Store(long offset, ReadOnlySpan<byte> data)
+    {
+        for (int done = 0; done < data.Length;)
+        {
+            long p = offset + done;
+            int at = (int)(p & (PageSize - 1));
+            int n = Math.Min(PageSize - at, data.Length - done);
+            byte[] page = _pages[p >> PageBits] ??= new byte[PageSize];
+            data.Slice(done, n).CopyTo(page.AsSpan(at));
+            done += n;
+        }
     }
 
     /// <inheritdoc/>
@@ -59,13 +96,20 @@ internal sealed class MemoryStorage : IStorage
         {
             throw new BlockIOException(Errno.EFBIG);
         }
-        if (length > _data.Length)
+        long pages = (length + PageSize - 1) >> PageBits;
+        if (length < _length)
         {
-            Array.Resize(ref _data, (int)Math.Max(length, Math.Min(Array.MaxLength, (long)_data.Length * 2)));
+            // What is cut off reads as zeros if the store grows again.
+            Array.Clear(_pages, (int)pages, (int)Math.Min(_pages.Length, ((_length + PageSize - 1) >> PageBits)) - (int)pages);
+            int tail = (int)(length & (PageSize - 1));
+            if (tail != 0 && _pages[pages - 1] is { } last)
+            {
+                last.AsSpan(tail).Clear();
+            }
         }
-        else if (length < _length)
+        if (pages > _pages.Length)
         {
-            _data.AsSpan((int)length, (int)(_length - length)).Clear();
+            Array.Resize(ref _pages, (int)Math.Max(pages, Math.Min(Array.MaxLength >> PageBits, 2L * _pages.Length + 1)));
         }
         _length = length;
     }
@@ -77,9 +121,24 @@ internal sealed class MemoryStorage : IStorage
     public void Discard(long offset, long length)
     {
         long end = Math.Min(offset + length, _length);
-        if (!ReadOnly && offset < end)
+        if (ReadOnly || offset >= end)
         {
-            _data.AsSpan((int)offset, (int)(end - offset)).Clear();
+            return;
+        }
+        for (long p = offset; p < end;)
+        {
+            int at = (int)(p & (PageSize - 1));
+            int n = (int)Math.Min(PageSize - at, end - p);
+            long index = p >> PageBits;
+            if (n == PageSize)
+            {
+                _pages[index] = null;
+            }
+            else
+            {
+                _pages[index]?.AsSpan(at, n).Clear();
+            }
+            p += n;
         }
     }
 
