@@ -33,22 +33,23 @@ exe=""
 case "$rid" in win-*) exe=".exe" ;; esac
 
 start=$SECONDS
-for project in tools/qimg/qimg.csproj tools/qio/qio.csproj tools/mkimage/mkimage.csproj tests/Harness/Harness.csproj; do
-    name=$(basename "$project" .csproj)
+echo "publishing qimg qio mkimage iotests ($rid, Native AOT)"
+# The four in one invocation of tools/Publish.slnx (see there), so that the engine and tools/Common are restored
+# and built once for the RID. Its own artifacts folder: a RID-specific restore in the projects' obj/ would make the
+# next plain build recompile. Each tool lands in artifacts/publish/<project>/release_<rid>/; only the executable is
+# kept (the rest is symbols and the framework-dependent leftovers of the tools that iotests references).
+rm -rf "${stage:?}/artifacts/publish"
+dotnet publish "$root/tools/Publish.slnx" -c Release -r "$rid" -p:PublishAot=true \
+    -p:ShouldUnsetParentConfigurationAndPlatform=false --artifacts-path "$stage/artifacts" -v quiet -nologo \
+    >"$stage.log" 2>&1 || {
+    cat "$stage.log"
+    echo "publish.sh: publishing failed" >&2
+    exit 1
+}
+for project in qimg qio mkimage Harness; do
+    name=$project
     [ "$name" = Harness ] && name=iotests
-    echo "publishing $name ($rid, Native AOT)"
-    rm -rf "${stage:?}/$name"
-    # Each tool into its own staging folder; only the executable is kept (the rest is symbols and the
-    # framework-dependent leftovers of the tools that iotests references).
-    # Its own artifacts folder: a RID-specific restore in the projects' obj/ would make the next plain build
-    # recompile.
-    dotnet publish "$root/$project" -c Release -r "$rid" -p:PublishAot=true --artifacts-path "$stage/artifacts" \
-        -o "$stage/$name" -v quiet -nologo >"$stage.log" 2>&1 || {
-        cat "$stage.log"
-        echo "publish.sh: publishing $name failed" >&2
-        exit 1
-    }
-    cp "$stage/$name/$name$exe" "$out/$name$exe"
+    cp "$stage/artifacts/publish/$project/release_$rid/$name$exe" "$out/$name$exe"
 done
 
 # The suite, so that the iotests executable finds it next to itself outside a clone.

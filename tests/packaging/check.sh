@@ -110,9 +110,13 @@ if [ "$tool" = 1 ]; then
   </packageSources>
 </configuration>
 XML
-    for project in tools/qimg/qimg.csproj tools/qio/qio.csproj tools/mkimage/mkimage.csproj tests/Harness/Harness.csproj; do
-        check "dotnet pack $(basename "$project")" 'Successfully created package' \
-            dotnet pack "$root/$project" -c Release -o "$feed" -nologo -v minimal
+    # The four packages in one invocation (tools/Tools.slnx: the engine and Common are evaluated and checked once,
+    # not four times), then one check per package on what that pack printed.
+    check "dotnet pack tools/Tools.slnx" 'Successfully created package' \
+        dotnet pack "$root/tools/Tools.slnx" -c Release -o "$feed" -nologo -v minimal
+    cp "$log" "$work/pack.log"
+    for id in qimg qio mkimage iotests; do
+        check "dotnet pack: $id package" "Successfully created package '.*/$id\.[0-9.]+\.nupkg'" cat "$work/pack.log"
     done
     for id in qimg qio mkimage iotests; do
         check "dotnet tool install $id" 'was successfully installed' \
