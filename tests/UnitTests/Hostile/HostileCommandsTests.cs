@@ -37,11 +37,22 @@ public class HostileCommandsTests : HostileFixture
         .. QimgCommands.Find("measure") is null ? [] : new[] { ("measure", new[] { "measure", "-O", "qcow2", "t.img" }) },
     ];
 
-    private static IEnumerable<TestCaseData> Cases() =>
+    /// <summary>Every row with each of its commands.</summary>
+    private static IEnumerable<(string Row, string Label, string[] Args)> Rows() =>
         from k in HostileCatalogue.All.Keys
         from c in Commands
         where HostileCatalogue.All[k].WholeImageCommands?.Contains(c.Label) ?? true
-        select new TestCaseData(k, c.Label, c.Args).SetName($"Hostile_image_command_handled_like_qemu({k}, {c.Label})");
+        select (k, c.Label, c.Args);
+
+    private static IEnumerable<TestCaseData> Cases() =>
+        Rows().Select(r => new TestCaseData(r.Row, r.Label, r.Args).SetName($"Hostile_image_command_handled_like_qemu({r.Row}, {r.Label})"));
+
+    /// <summary>The QEMU commands these tests compare with, on the row's image.</summary>
+    internal static IEnumerable<(string Row, string Tool, string[] Args)> QemuRuns() =>
+        Rows().Where(r => Compared(HostileCatalogue.All[r.Row])).Select(r => (r.Row, "qemu-img", r.Args));
+
+    /// <summary>Whether a row's output is compared with QEMU's (not one our tools refuse or probe differently by design).</summary>
+    private static bool Compared(HostileImage h) => h.RefusedByDesign is null && h.ProbedDifferently is null;
 
     [TestCaseSource(nameof(Cases))]
     public void Hostile_command(string name, string label, string[] args)
@@ -53,7 +64,8 @@ public class HostileCommandsTests : HostileFixture
         File.WriteAllBytes(Path.Combine(mdir, "t.img"), original);
         string what = $"{name}: qimg {string.Join(' ', args.Select(a => a.Length == 0 ? "\"\"" : a))}";
 
-        var theirs = QemuOn(h, "qemu-img", qdir, args);
+        // QEMU's answer only matters where it is compared.
+        var theirs = Compared(h) ? QemuOn(name, "qemu-img", qdir, args) : null;
         var (ours, elapsed, allocated, crash) = RunBounded("qimg", mdir, args);
         Assert.That(crash, Is.Null, $"{what}: threw {crash?.GetType().Name}: {crash?.Message}\n{crash?.StackTrace}");
         Assert.That(ours, Is.Not.Null, $"{what}: still running after {Limit}");
@@ -63,7 +75,7 @@ public class HostileCommandsTests : HostileFixture
         string oursAfter = Path.Combine(mdir, "t.img"), theirsAfter = Path.Combine(qdir, "t.img");
         string[] ourFiles = FileNames(mdir), theirFiles = FileNames(qdir);
 
-        if (h.RefusedByDesign is not null || h.ProbedDifferently is not null)
+        if (theirs is null)
         {
             Assert.Multiple(() =>
             {

@@ -65,11 +65,55 @@ public abstract class HostileFixture : InteropFixture
     private static int _nextCpu;
 
     /// <summary>
-    /// Runs qemu-img or qemu-io on a row's image in a folder; for a row that asks for it (HostileImage.QemuOnOneCpu),
-    /// under taskset on one CPU, taken in turn, when taskset is installed.
+    /// The QEMU commands that more than one test runs on the same row's image (a row's Extra command that
+    /// HostileCommandsTests also runs, such as check -r all of nb_snapshots-ffffffff-with-bitmap, 11 s of QEMU CPU), by
+    /// Key: those run once per test run. A row's image is the same bytes for every test (Build), so the same key is the
+    /// same input.
     /// </summary>
-    protected ToolRun QemuOn(HostileImage h, string tool, string dir, string[] args) =>
-        h.QemuOnOneCpu && OneCpu() is string cpu ? Qemu("taskset", dir, ["-c", cpu, tool, .. args]) : Qemu(tool, dir, args);
+    private static readonly Lazy<HashSet<string>> Repeated = new(() =>
+    [
+        .. HostileImageTests.QemuRuns().Concat(HostileCommandsTests.QemuRuns())
+            .GroupBy(r => Key(r.Row, r.Tool, r.Args)).Where(g => g.Count() > 1).Select(g => g.Key),
+    ]);
+
+    /// <summary>QEMU's answer to a repeated command and the files of its folder afterwards, by Key.</summary>
+    private static readonly ConcurrentDictionary<string, Lazy<(ToolRun Run, (string Name, byte[] Bytes)[] Files)>> Shared = new();
+
+    /// <summary>What names one QEMU command on one row's image.</summary>
+    private static string Key(string row, string tool, string[] args) => string.Join('\0', [row, tool, .. args]);
+
+    /// <summary>
+    /// Runs qemu-img or qemu-io on a row's image, already written to t.img in an otherwise empty folder; for a row that
+    /// asks for it (HostileImage.QemuOnOneCpu), under taskset on one CPU, taken in turn, when taskset is installed. A
+    /// command that another test also runs on this row (Repeated) runs once: the later test gets the same output, and
+    /// its folder gets the files QEMU left.
+    /// </summary>
+    protected ToolRun QemuOn(string row, string tool, string dir, string[] args)
+    {
+        var h = HostileCatalogue.All[row];
+        ToolRun Run(string d) =>
+            h.QemuOnOneCpu && OneCpu() is string cpu ? Qemu("taskset", d, ["-c", cpu, tool, .. args]) : Qemu(tool, d, args);
+        string key = Key(row, tool, args);
+        if (!Repeated.Value.Contains(key))
+        {
+            return Run(dir);
+        }
+        bool ranHere = false;
+        var (run, files) = Shared.GetOrAdd(key, _ => new(() =>
+        {
+            ranHere = true;
+            var r = Run(dir);
+            return (r, [.. Directory.GetFiles(dir).Select(f => (Path.GetFileName(f), File.ReadAllBytes(f)))]);
+        })).Value;
+        if (!ranHere)
+        {
+            foreach (var (name, bytes) in files)
+            {
+                File.WriteAllBytes(Path.Combine(dir, name), bytes);
+            }
+        }
+        return run;
+    }
 
     /// <summary>One CPU this process may run on, a different one each call; null where taskset cannot pin.</summary>
     private static string? OneCpu()

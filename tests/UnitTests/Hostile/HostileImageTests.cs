@@ -21,6 +21,20 @@ public class HostileImageTests : HostileFixture
         ("qimg", ["info", "-f", "qcow2", "--output=json", "t.img"]),
     ];
 
+    /// <summary>The commands of a row, each run on a fresh copy of its image.</summary>
+    private static IEnumerable<(string Tool, string[] Args)> CommandsOf(HostileImage h) => (h.Commands ?? Common).Concat(h.Extra);
+
+    /// <summary>Whether QEMU's answer to a command is compared (not on a row our tools refuse or probe differently by design).</summary>
+    private static bool Compared(HostileImage h, string[] args) =>
+        h.RefusedByDesign is null && (h.ProbedDifferently is null || args.Contains("-f"));
+
+    /// <summary>The QEMU commands these tests compare with, on the row's image.</summary>
+    internal static IEnumerable<(string Row, string Tool, string[] Args)> QemuRuns() =>
+        from kv in HostileCatalogue.All
+        from c in CommandsOf(kv.Value)
+        where Compared(kv.Value, c.Args)
+        select (kv.Key, c.Tool == "qio" ? "qemu-io" : "qemu-img", c.Args);
+
     private static IEnumerable<TestCaseData> Cases() =>
         HostileCatalogue.All.Keys.Select(k => new TestCaseData(k).SetName($"Hostile_image_handled_like_qemu({k})"));
 
@@ -32,7 +46,7 @@ public class HostileImageTests : HostileFixture
         int n = 0;
         Assert.Multiple(() =>
         {
-            foreach (var (tool, args) in (h.Commands ?? Common).Concat(h.Extra))
+            foreach (var (tool, args) in CommandsOf(h))
             {
                 n++;
                 string qdir = SubDir($"q{n}"), mdir = SubDir($"m{n}");
@@ -40,7 +54,8 @@ public class HostileImageTests : HostileFixture
                 File.WriteAllBytes(Path.Combine(mdir, "t.img"), original);
                 string what = $"{name}: {tool} {string.Join(' ', args)}";
 
-                var theirs = QemuOn(h, tool == "qio" ? "qemu-io" : "qemu-img", qdir, args);
+                // QEMU's answer only matters where it is compared.
+                var theirs = Compared(h, args) ? QemuOn(name, tool == "qio" ? "qemu-io" : "qemu-img", qdir, args) : null;
                 var (ours, elapsed, allocated, crash) = RunBounded(tool, mdir, args);
                 if (crash is not null)
                 {
@@ -56,8 +71,7 @@ public class HostileImageTests : HostileFixture
                 Assert.That(Fuzz.DotnetText.Find(ours.Out + ours.Err), Is.Null, $"{what}: .NET exception text in the output\n{ours}");
                 string oursAfter = Path.Combine(mdir, "t.img"), theirsAfter = Path.Combine(qdir, "t.img");
 
-                bool probed = !args.Contains("-f");
-                if (h.RefusedByDesign is not null || (h.ProbedDifferently is not null && probed))
+                if (theirs is null)
                 {
                     Assert.That(FirstDifference(original, oursAfter), Is.EqualTo(-1), $"{what}: our tool changed the file");
                     if (h.RefusedByDesign is not null)
