@@ -38,6 +38,7 @@ public class CrashPointTests
         var seen = new HashSet<string>();
         var failures = new List<string>();
         var kill = new Tally();
+        var data = new byte[CrashScenario.DiskSize];
         var power = new Tally();
         try
         {
@@ -68,7 +69,7 @@ public class CrashPointTests
                 }
                 // A write lost to a power failure was never flushed, so only the kill states must keep every cluster whole.
                 if (!state.PowerLoss
-                    && LostCluster(CrashStates.GuestData(state.File, CrashScenario.DiskSize), dataBefore, dataAfter, scenario.ClusterSize) is string loss)
+                    && LostCluster(CrashStates.GuestData(state.File, data) ? data : null, dataBefore, dataAfter, scenario.ClusterSize) is string loss)
                 {
                     t.Lost++;
                     failures.Add($"{state.Name}: {loss}");
