@@ -46,13 +46,6 @@ internal static unsafe class ClusterDeflate
     /// <summary>Whether the host zlib is in use (compressed bytes then equal QEMU's).</summary>
     public static bool UsesHostZlib => Native.Init != 0;
 
-    /// <summary>The compressed cluster, or null when it would not be smaller than the cluster (QEMU then writes it uncompressed).</summary>
-    public static byte[]? Compress(byte[] cluster)
-    {
-        var output = new byte[cluster.Length - 1];
-        return TryCompress(cluster, output, out int written) ? output.AsSpan(0, written).ToArray() : null;
-    }
-
     /// <summary>
     /// Compresses the cluster into output, whose length is the most the compressed form may take (cluster size − 1 for
     /// a qcow2 cluster); false when it does not fit. Allocates nothing with the host zlib, so a writer can compress into

@@ -150,7 +150,7 @@ public sealed partial class Qcow2Image
     {
         try
         {
-            WriteCompressedCluster(offset, data, compressed.Bytes is null ? default : compressed.Bytes.AsSpan(0, compressed.Length));
+            WriteCompressedCluster(offset, data, compressed.Span);
         }
         finally
         {
@@ -238,6 +238,9 @@ public sealed partial class Qcow2Image
 /// <param name="Length">how many bytes of Bytes the compressed cluster takes</param>
 public readonly record struct PackedCluster(byte[]? Bytes, int Length)
 {
+    /// <summary>The compressed cluster; empty when it does not shrink.</summary>
+    public ReadOnlySpan<byte> Span => Bytes.AsSpan(0, Length);
+
     /// <summary>Gives the buffer back to the pool; the cluster must not be used afterwards.</summary>
     internal void Release()
     {
