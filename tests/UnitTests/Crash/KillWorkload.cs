@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using Qcow2.Tools.Qimg;
 
 namespace Qcow2.UnitTests.Crash;
 
@@ -124,8 +123,6 @@ internal sealed class KillWorkload(int seed)
         }
     }
 
-    private static readonly byte[] Zeros = new byte[512];
-
     /// <summary>
     /// The first cluster of a raw copy of the guest disk that holds neither its flushed pattern nor one in flight, or null.
     /// Only the file's data runs are read: a hole reads as zeros, which no write pattern is (the copy is 64 MiB, the
@@ -135,29 +132,16 @@ internal sealed class KillWorkload(int seed)
     {
         // A write in flight may have reached some clusters and not others, so each cluster is judged alone.
         const int cluster = 512;
-        using var f = File.OpenHandle(rawPath);
-        long length = RandomAccess.GetLength(f);
-        if (length != DiskSize)
+        var copy = SparseBytes.Read(rawPath);
+        if (copy.Length != DiskSize)
         {
-            return $"raw copy is {length} bytes, not {DiskSize}";
+            return $"raw copy is {copy.Length} bytes, not {DiskSize}";
         }
-        // The run at hand (at most 1 MiB of it), read whole; a hole is all zeros.
-        var run = new byte[1 << 20];
-        long runStart = 0, runEnd = 0;
-        bool data = false;
+        Span<byte> span = stackalloc byte[cluster];
         for (long at = 0; at < DiskSize; at += cluster)
         {
-            if (at >= runEnd)
-            {
-                var e = HostExtents.Query(f, at, Math.Min(DiskSize - at, run.Length));
-                (data, runStart, runEnd) = (e.Data, at, at + Math.Max(e.Length, cluster));
-                if (data)
-                {
-                    FileBytes.ReadFully(f, run.AsSpan(0, (int)(runEnd - at)), at);
-                }
-            }
+            copy.ReadAt(at, span);
             long b = at / WriteSize;
-            ReadOnlySpan<byte> span = data ? run.AsSpan((int)(at - runStart), cluster) : Zeros;
             byte first = span[0];
             bool uniform = !span.ContainsAnyExcept(first);
             bool ok = uniform && (first == Flushed[b] || (InFlight.TryGetValue(b, out var l) && l.Contains(first)));

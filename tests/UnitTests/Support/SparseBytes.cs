@@ -18,6 +18,9 @@ public sealed class SparseBytes
         this.runs = runs;
     }
 
+    /// <summary>The file's length.</summary>
+    public long Length => length;
+
     /// <summary>Reads a file's data runs.</summary>
     public static SparseBytes Read(string path)
     {
@@ -43,6 +46,33 @@ public sealed class SparseBytes
         {
             f.Position = offset;
             f.Write(data);
+        }
+    }
+
+    /// <summary>Fills buffer with the file's bytes at offset: its data runs' bytes, zeros in its holes.</summary>
+    public void ReadAt(long offset, Span<byte> buffer)
+    {
+        buffer.Clear();
+        long end = offset + buffer.Length;
+        // The first run that ends past offset, then every run that starts before end.
+        int lo = 0, hi = runs.Length;
+        while (lo < hi)
+        {
+            int mid = (lo + hi) >>> 1;
+            if (runs[mid].Offset + runs[mid].Data.Length <= offset)
+            {
+                lo = mid + 1;
+            }
+            else
+            {
+                hi = mid;
+            }
+        }
+        for (int i = lo; i < runs.Length && runs[i].Offset < end; i++)
+        {
+            long from = Math.Max(offset, runs[i].Offset);
+            long to = Math.Min(end, runs[i].Offset + runs[i].Data.Length);
+            runs[i].Data.AsSpan((int)(from - runs[i].Offset), (int)(to - from)).CopyTo(buffer[(int)(from - offset)..]);
         }
     }
 
