@@ -79,6 +79,13 @@ public abstract class HostileFixture : InteropFixture
     /// <summary>QEMU's answer to a repeated command and the files of its folder afterwards, by Key.</summary>
     private static readonly ConcurrentDictionary<string, Lazy<(ToolRun Run, (string Name, byte[] Bytes)[] Files)>> Shared = new();
 
+    /// <summary>
+    /// Whether QEMU's answer to a command on a row is compared: not on a row our tools refuse by design, nor on one they
+    /// probe differently by design unless the command names the format (-f).
+    /// </summary>
+    protected static bool Compared(HostileImage h, string[] args) =>
+        h.RefusedByDesign is null && (h.ProbedDifferently is null || args.Contains("-f"));
+
     /// <summary>What names one QEMU command on one row's image.</summary>
     private static string Key(string row, string tool, string[] args) => string.Join('\0', [row, tool, .. args]);
 

@@ -24,10 +24,6 @@ public class HostileImageTests : HostileFixture
     /// <summary>The commands of a row, each run on a fresh copy of its image.</summary>
     private static IEnumerable<(string Tool, string[] Args)> CommandsOf(HostileImage h) => (h.Commands ?? Common).Concat(h.Extra);
 
-    /// <summary>Whether QEMU's answer to a command is compared (not on a row our tools refuse or probe differently by design).</summary>
-    private static bool Compared(HostileImage h, string[] args) =>
-        h.RefusedByDesign is null && (h.ProbedDifferently is null || args.Contains("-f"));
-
     /// <summary>The QEMU commands these tests compare with, on the row's image.</summary>
     internal static IEnumerable<(string Row, string Tool, string[] Args)> QemuRuns() =>
         from kv in HostileCatalogue.All
