@@ -5,7 +5,7 @@ namespace Qcow2.UnitTests.Support;
 
 /// <summary>
 /// Runs an external program (qemu-img, qemu-io, cp, bash) through CliWrap: one timeout for every test, both streams
-/// captured, empty standard input unless given, exit code not validated.
+/// captured, empty standard input unless given, exit code not validated, and <see cref="QemuClock"/> preloaded.
 /// </summary>
 public static class ToolProcess
 {
@@ -17,14 +17,22 @@ public static class ToolProcess
 
     private static readonly Dictionary<string, bool> Found = [];
 
-    /// <summary>Runs a program in dir; null when it cannot be started (not installed). A timeout fails the test.</summary>
-    public static ToolRun? TryRun(string tool, string dir, IEnumerable<string> args, string input = "")
+    /// <summary>
+    /// Runs a program in dir, with <see cref="QemuClock"/> preloaded unless told not to (building it); null when it cannot
+    /// be started (not installed). A timeout fails the test.
+    /// </summary>
+    public static ToolRun? TryRun(string tool, string dir, IEnumerable<string> args, string input = "", bool preload = true)
     {
         var command = CliWrap.Cli.Wrap(tool)
             .WithArguments(args)
             .WithWorkingDirectory(dir)
             .WithStandardInputPipe(PipeSource.FromString(input))
             .WithValidation(CommandResultValidation.None);
+        if (preload && QemuClock.Library is string library)
+        {
+            string preloaded = Environment.GetEnvironmentVariable("LD_PRELOAD") is { Length: > 0 } other ? $"{library} {other}" : library;
+            command = command.WithEnvironmentVariables(e => e.Set("LD_PRELOAD", preloaded));
+        }
         using var cts = new CancellationTokenSource(Timeout);
         try
         {
