@@ -88,8 +88,8 @@ internal sealed class Options
                 case "-j": o.Jobs = Positive(a, Value(), "a positive number of jobs"); break;
                 case "--junit": o.JUnit = NonEmpty(a, Value()); break;
                 case "--ci": o.Ci = true; break;
-                case "--root": o.Root = NonEmpty(a, Value()); break;
-                case "--scratch": o.Scratch = NonEmpty(a, Value()); break;
+                case "--root": o.Root = Path.GetFullPath(NonEmpty(a, Value())); break;
+                case "--scratch": o.Scratch = Path.GetFullPath(NonEmpty(a, Value())); break;
                 case "--timeout": o.TimeoutSeconds = Positive(a, Value(), "a positive number of seconds"); break;
                 case "--list": o.List = true; break;
                 case "-h" or "--help": o.Help = true; break;

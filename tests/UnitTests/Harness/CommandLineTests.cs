@@ -44,6 +44,14 @@ public sealed class CommandLineTests : SandboxFixture
     }
 
     [Test]
+    public void A_relative_root_or_scratch_is_taken_from_the_current_folder()
+    {
+        // The tools run in the scenario's folder, so a relative path kept as given would name a file there.
+        var o = Qcow2.Harness.Options.Parse(["--root", "repo", "--scratch", "scratch"]);
+        Assert.That((o.Root, o.Scratch), Is.EqualTo((Path.GetFullPath("repo"), Path.GetFullPath("scratch"))));
+    }
+
+    [Test]
     public void Help_lists_every_option_of_the_scripts_and_exits_0()
     {
         var (code, text) = Execute(null, "--help");
