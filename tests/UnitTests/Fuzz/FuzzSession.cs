@@ -66,7 +66,11 @@ internal sealed class FuzzReport
 /// <summary>A fuzz run: seeds, then mutants one after another until the count or the time budget is reached.</summary>
 internal static class FuzzSession
 {
-    /// <summary>Runs the session on FUZZ_THREADS worker threads (mutant i on thread i mod n); progress and findings go to log.</summary>
+    /// <summary>
+    /// Runs the session on FUZZ_THREADS worker threads, each taking the next mutant when it is free (the tool tier's
+    /// every Nth mutant costs far more than the others, so a fixed share would leave a thread idle); progress and
+    /// findings go to log.
+    /// </summary>
     public static FuzzReport Run(FuzzSettings s, Action<string> log, bool qemuAvailable)
     {
         var report = new FuzzReport();
@@ -80,14 +84,14 @@ internal static class FuzzSession
             $"engine tier on every mutant, {FuzzCommands.All.Length} tool commands on every {s.ToolsEvery}th; " +
             $"QEMU comparison every {s.QemuEvery}th{(qemuAvailable ? "" : " (qemu-img missing: off)")}");
         var sw = Stopwatch.StartNew();
-        long first = s.Replay ?? 0, last = s.Replay ?? s.Mutants - 1;
-        var workers = Enumerable.Range(0, threads).Select(t => new Thread(() =>
+        long first = s.Replay ?? 0, last = s.Replay ?? s.Mutants - 1, next = first - 1;
+        var workers = Enumerable.Range(0, threads).Select(_ => new Thread(() =>
         {
             var runner = new FuzzRunner(s.HangLimit);
             var abandoned = new List<FuzzRunner>();
             try
             {
-                for (long i = first + t; i <= last && (s.Replay is not null || sw.Elapsed < s.Budget); i += threads)
+                for (long i = Interlocked.Increment(ref next); i <= last && (s.Replay is not null || sw.Elapsed < s.Budget); i = Interlocked.Increment(ref next))
                 {
                     if (RunMutant(s, seeds, i, ref runner, abandoned, report, log, qemuAvailable) && s.Replay is null && i % 10000 == 9999)
                     {
