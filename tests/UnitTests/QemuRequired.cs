@@ -6,10 +6,10 @@ namespace Qcow2.UnitTests;
 /// </summary>
 internal static class QemuRequired
 {
-    /// <summary>Stops the test because a QEMU tool is missing.</summary>
-    public static void Missing(string what)
+    /// <summary>Stops the test because a QEMU tool (or another program .ci/run installs, from package) is missing.</summary>
+    public static void Missing(string what, string package = "qemu-utils")
     {
-        string reason = $"{what} is not installed (Debian: apt-get install qemu-utils)";
+        string reason = $"{what} is not installed (Debian: apt-get install {package})";
         if (string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase))
         {
             Assert.Fail(reason + "; CI must run the interop tests");

@@ -98,9 +98,8 @@ public class EncryptionInteropTests : InteropFixture
     /// <summary>
     /// The 1 MiB encrypted qcow2 image qemu-img creates with these options (under the secret sec0), as name in dir. A
     /// LUKS create runs QEMU's PBKDF2 benchmark twice (over a second of CPU without QemuClock), so each is made once per
-    /// run and copied
-    /// (also for LuksHeaderCheckInteropTests, which breaks the header of the default one, KeyslotAmendInteropTests, which
-    /// amends the default one, and LuksCipherInteropTests).
+    /// run and copied (also for LuksHeaderCheckInteropTests, which breaks the header of the default one,
+    /// KeyslotAmendInteropTests, which amends the default one, and LuksCipherInteropTests).
     /// </summary>
     internal static void QemuQcow2(string dir, string options, string name = "q.qcow2") =>
         BuiltOnce.File("qemu-encrypted-qcow2:" + options, Path.Combine(dir, name), _ => QemuCreate(dir, options, "1M", name));

@@ -152,8 +152,9 @@ public class KeyslotAmendInteropTests : InteropFixture
 
     /// <summary>
     /// A LUKS image made by qemu-img: slot 0 holds sec0, and with threeSlots slots 1 and 2 hold sec1. Built once per run
-    /// and copied: every qemu-img create or keyslot add runs QEMU's PBKDF2 benchmark (a second of CPU without QemuClock). The one-slot
-    /// image is EncryptionInteropTests' default LUKS image (same options and secret), and the three-slot one starts from it.
+    /// and copied: every qemu-img create or keyslot add runs QEMU's PBKDF2 benchmark (a second of CPU without
+    /// QemuClock). The one-slot image is EncryptionInteropTests' default LUKS image (same options and secret), and the
+    /// three-slot one starts from it.
     /// </summary>
     private void MakeImage(string name, bool threeSlots)
     {

@@ -107,11 +107,11 @@ public class LuksCipherInteropTests : InteropFixture
 
     /// <summary>
     /// The image qemu-img creates with these crypto options. Each create runs QEMU's PBKDF2 benchmark twice (over a
-    /// second of CPU without QemuClock), so one qcow2 image per cipher is made per run and copied: as it is for "qcow2", and for "luks"
-    /// as a raw luks image holding the LUKS header and key material qemu-img wrote into the qcow2's crypto header
-    /// clusters (qcrypto_block_create lays them out as for the luks driver: same payload offset, same key offsets),
-    /// followed by the unwritten payload that qemu-img create -f luks leaves. QEMU's own raw luks create is covered
-    /// by LuksRawInteropTests.
+    /// second of CPU without QemuClock), so one qcow2 image per cipher is made per run and copied: as it is for "qcow2",
+    /// and for "luks" as a raw luks image holding the LUKS header and key material qemu-img wrote into the qcow2's
+    /// crypto header clusters (qcrypto_block_create lays them out as for the luks driver: same payload offset, same key
+    /// offsets), followed by the unwritten payload that qemu-img create -f luks leaves. QEMU's own raw luks create is
+    /// covered by LuksRawInteropTests.
     /// </summary>
     private void QemuImage(string format, string options, string name)
     {
