@@ -36,41 +36,9 @@ internal static class CorpusPaths
         return cases;
     });
 
-    /// <summary>Readers of the whole corpus share it; regenerating it in place (the determinism test) excludes them.</summary>
-    private static readonly ReaderWriterLockSlim Access = new();
-
     /// <summary>
     /// Runs body on the whole corpus, generated once per test run for the tests that only read it (the matrix, the
     /// sidecars): a generation builds every case with our tools and QEMU's.
     /// </summary>
-    public static T Reading<T>(Func<string, T> body)
-    {
-        Access.EnterReadLock();
-        try
-        {
-            return body(WholeCorpus.Value);
-        }
-        finally
-        {
-            Access.ExitReadLock();
-        }
-    }
-
-    /// <summary>
-    /// Runs body on the whole corpus with no reader at work, so that it may generate the corpus again into the same
-    /// folder (the same bytes, except the LUKS key material, which the readers do not see: the guest content is the same).
-    /// </summary>
-    public static T Regenerating<T>(Func<string, T> body)
-    {
-        string dir = WholeCorpus.Value;
-        Access.EnterWriteLock();
-        try
-        {
-            return body(dir);
-        }
-        finally
-        {
-            Access.ExitWriteLock();
-        }
-    }
+    public static T Reading<T>(Func<string, T> body) => body(WholeCorpus.Value);
 }
