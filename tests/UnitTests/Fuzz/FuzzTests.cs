@@ -27,8 +27,8 @@ public class FuzzTests
     public void Fuzz_bounded_run_finds_nothing()
     {
         // The same 25 000 mutants in every run, every tool command on each 40th (about 15 s on two idle cores), so that
-        // CI checks the same ones on any machine; 60 s bound a loaded one. A command that runs past the 10 s limit is
-        // rerun and timed in QEMU.
+        // CI checks the same ones on any machine; on a loaded one the run stops at 60 s. A command that runs past the
+        // 10 s limit is rerun and timed in QEMU.
         var s = FuzzSettings.FromEnvironment(CiSeed, 25_000, 60, 500, 40) with { Replay = null };
         if (Environment.GetEnvironmentVariable("FUZZ_HANG_SECONDS") is null)
         {
