@@ -38,8 +38,9 @@ public class CrashPointTests
         var seen = new HashSet<string>();
         var failures = new List<string>();
         var kill = new Tally();
-        var data = new byte[CrashScenario.DiskSize];
         var power = new Tally();
+        // Each state's guest data, read into one buffer for all of them.
+        var data = new byte[CrashScenario.DiskSize];
         try
         {
             foreach (var state in CrashStates.Enumerate(recorder, from))

@@ -32,7 +32,7 @@ public class LuksRawInteropTests : InteropFixture
         {
             QemuRequired.Missing("a C compiler (cc) for Support/QemuClock.c", "clang");
         }
-        ToolProcess.Must("qemu-img", Dir, "create", "-q", "-f", "luks", "--object", Secret, "-o", "key-secret=sec0", "d.luks", "1M");
+        Must("qemu-img", "create", "-q", "-f", "luks", "--object", Secret, "-o", "key-secret=sec0", "d.luks", "1M");
         var info = Must("qemu-img", "info", "--output=json", "d.luks");
         using var doc = System.Text.Json.JsonDocument.Parse(info.Out);
         long iters = doc.RootElement.GetProperty("format-specific").GetProperty("data").GetProperty("slots")[0].GetProperty("iters").GetInt64();
