@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using Qcow2.Format;
 using Qcow2.Overlap;
@@ -330,31 +331,43 @@ public sealed partial class Qcow2Image
         {
             return;
         }
-        var startBuf = new byte[m.CowStartBytes];
-        var endBuf = new byte[m.CowEndBytes];
-        // do_perform_cow_read: the event, then a check that the image is still usable (a request suspended here
-        // resumes into an image that another request may have marked corrupt meanwhile).
-        _file.DebugEvent("cow_read");
-        CheckUsable();
-        if (startBuf.Length > 0)
+        // Pooled (with 2 MiB clusters each allocating write would otherwise take up to 4 MiB of fresh memory) and
+        // cleared, so that no storage's read can leave another request's bytes in them.
+        byte[] startRent = ArrayPool<byte>.Shared.Rent((int)m.CowStartBytes), endRent = ArrayPool<byte>.Shared.Rent((int)m.CowEndBytes);
+        try
         {
-            ReadGuest(m.GuestOffset + m.CowStartOffset, startBuf);
+            Span<byte> startBuf = startRent.AsSpan(0, (int)m.CowStartBytes), endBuf = endRent.AsSpan(0, (int)m.CowEndBytes);
+            startBuf.Clear();
+            endBuf.Clear();
+            // do_perform_cow_read: the event, then a check that the image is still usable (a request suspended here
+            // resumes into an image that another request may have marked corrupt meanwhile).
+            _file.DebugEvent("cow_read");
+            CheckUsable();
+            if (startBuf.Length > 0)
+            {
+                ReadGuest(m.GuestOffset + m.CowStartOffset, startBuf);
+            }
+            if (endBuf.Length > 0)
+            {
+                ReadGuest(m.GuestOffset + m.CowEndOffset, endBuf);
+            }
+            _file.DebugEvent("cow_write");
+            CheckUsable();
+            if (startBuf.Length > 0)
+            {
+                DataPreWriteOverlapCheck(m.AllocOffset + m.CowStartOffset, startBuf.Length);
+                DataStorage.Write(m.AllocOffset + m.CowStartOffset, EncryptData(m.GuestOffset + m.CowStartOffset, m.AllocOffset + m.CowStartOffset, startBuf));
+            }
+            if (endBuf.Length > 0)
+            {
+                DataPreWriteOverlapCheck(m.AllocOffset + m.CowEndOffset, endBuf.Length);
+                DataStorage.Write(m.AllocOffset + m.CowEndOffset, EncryptData(m.GuestOffset + m.CowEndOffset, m.AllocOffset + m.CowEndOffset, endBuf));
+            }
         }
-        if (endBuf.Length > 0)
+        finally
         {
-            ReadGuest(m.GuestOffset + m.CowEndOffset, endBuf);
-        }
-        _file.DebugEvent("cow_write");
-        CheckUsable();
-        if (startBuf.Length > 0)
-        {
-            DataPreWriteOverlapCheck(m.AllocOffset + m.CowStartOffset, startBuf.Length);
-            DataStorage.Write(m.AllocOffset + m.CowStartOffset, EncryptData(m.GuestOffset + m.CowStartOffset, m.AllocOffset + m.CowStartOffset, startBuf));
-        }
-        if (endBuf.Length > 0)
-        {
-            DataPreWriteOverlapCheck(m.AllocOffset + m.CowEndOffset, endBuf.Length);
-            DataStorage.Write(m.AllocOffset + m.CowEndOffset, EncryptData(m.GuestOffset + m.CowEndOffset, m.AllocOffset + m.CowEndOffset, endBuf));
+            ArrayPool<byte>.Shared.Return(startRent);
+            ArrayPool<byte>.Shared.Return(endRent);
         }
     }
 }
