@@ -41,7 +41,8 @@ public sealed record HostileImage
     /// <summary>
     /// When set, the labels of the only whole-image commands (map, check-r-all, ...: HostileCommandsTests) to compare on
     /// this row: for a row that costs QEMU seconds of CPU on every command that opens it, the ones that treat it
-    /// differently (the others open it the same way).
+    /// differently (the others open it the same way); for a row where some commands cost that, one of those stands for
+    /// the rest.
     /// </summary>
     public string[]? WholeImageCommands { get; init; }
 

@@ -11,7 +11,7 @@ namespace Qcow2.UnitTests.Hostile;
 /// compat=0.10, info --backing-chain and, once it exists, measure): our
 /// tool prints what qemu-img prints with the same exit code, leaves the image and writes the output files as QEMU does
 /// (and no other file), never throws, finishes within seconds and never allocates anything near what the fields ask for.
-/// A row whose every open costs QEMU seconds names the few commands it goes through (HostileImage.WholeImageCommands).
+/// A row where commands cost QEMU seconds names the commands it goes through (HostileImage.WholeImageCommands).
 /// </summary>
 [TestFixture]
 [Category("slow")]
