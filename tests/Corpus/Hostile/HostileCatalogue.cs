@@ -290,9 +290,9 @@ public static class HostileCatalogue
         {
             Options = "cluster_size=2M",
             Pokes = At((Size, U64(1UL << 55)), (L1Size, U32(0x400000))),
-            // QEMU walks all 2^55 bytes' block status for map, compare and measure: 6 to 12 s of CPU each here. Map
-            // stands for that walk; the other commands open the image and stop, or read its tables once.
-            WholeImageCommands = ["map", "check", "snapshot-l", "convert-raw", "convert-qcow2", "bitmap-add", "rebase-u", "commit", "check-r-all", "resize", "amend-compat", "info-chain"],
+            // QEMU walks all 2^55 bytes' block status for map, compare and measure: 6 to 12 s of CPU each here. Its map
+            // stands for that walk; our compare and measure still run, bounded, unchanged image.
+            QemuLeftOut = ["compare", "measure"],
         },
         ["l2-entry-compressed-max-sectors"] = new()
         {
