@@ -46,9 +46,9 @@ public sealed record HostileImage
     public string[]? WholeImageCommands { get; init; }
 
     /// <summary>
-    /// Labels of whole-image commands whose QEMU run is left out on this row for its cost, where another command makes
-    /// QEMU do the same work: our tool still runs them and is held to the robustness checks (no exception, bounded time
-    /// and memory, the image unchanged).
+    /// qemu-img commands (by name, the first argument) whose QEMU run is left out on this row for its cost, where another
+    /// command makes QEMU do the same work: our tool still runs them and is held to the robustness checks (no exception,
+    /// bounded time and memory, the image unchanged).
     /// </summary>
     public string[] QemuLeftOut { get; init; } = [];
 
