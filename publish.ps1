@@ -36,7 +36,7 @@ foreach ($project in $projects) {
     Write-Output "publishing $name ($rid, Native AOT)"
     $dir = Join-Path $stage $name
     if (Test-Path $dir) { Remove-Item -Recurse -Force $dir }
-    $log = dotnet publish (Join-Path $root $project) -c Release -r $rid -p:PublishAot=true --artifacts-path (Join-Path $stage 'artifacts') -o $dir -v quiet -nologo 2>&1
+    $log = dotnet publish (Join-Path $root $project) -c Release -r $rid -p:PublishAot=true -p:RunAnalyzers=false --artifacts-path (Join-Path $stage 'artifacts') -o $dir -v quiet -nologo 2>&1
     if ($LASTEXITCODE -ne 0) {
         $log | Out-Host
         [Console]::Error.WriteLine("publish.ps1: publishing $name failed")

@@ -38,8 +38,11 @@ echo "publishing qimg qio mkimage iotests ($rid, Native AOT)"
 # and built once for the RID. Its own artifacts folder: a RID-specific restore in the projects' obj/ would make the
 # next plain build recompile. Each tool lands in artifacts/publish/<project>/release_<rid>/; only the executable is
 # kept (the rest is symbols and the framework-dependent leftovers of the tools that iotests references).
+# RunAnalyzers=false: this compile of the same sources for the RID skips the Roslyn analyzers, which the plain build
+# runs (and fails on); the trimming and AOT analysis that matters here is ILC's own, an error with --warnaserror
+# (TreatWarningsAsErrors). It saves a third of the C# compile time (76 s -> 59 s for the four on two cores).
 rm -rf "${stage:?}/artifacts/publish"
-dotnet publish "$root/tools/Publish.slnx" -c Release -r "$rid" -p:PublishAot=true \
+dotnet publish "$root/tools/Publish.slnx" -c Release -r "$rid" -p:PublishAot=true -p:RunAnalyzers=false \
     -p:ShouldUnsetParentConfigurationAndPlatform=false --artifacts-path "$stage/artifacts" -v quiet -nologo \
     >"$stage.log" 2>&1 || {
     cat "$stage.log"
