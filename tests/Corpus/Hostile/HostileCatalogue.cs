@@ -34,7 +34,7 @@ public static class HostileCatalogue
     /// <summary>
     /// The whole-image commands that treat a table of 65536 snapshots differently (list it, check and repair it,
     /// rewrite it for compat=0.10): QEMU 7.2 reads the entries one by one, 3 to 10 s of CPU per command here even on
-    /// one CPU (QemuOnOneCpu), and every other command opens the image the same way.
+    /// one CPU, and every other command opens the image the same way.
     /// </summary>
     private static readonly string[] SnapshotTableCommands = ["snapshot-l", "check-r-all", "amend-compat"];
     private static readonly (string, string[])[] SnapshotUse =
@@ -107,7 +107,6 @@ public static class HostileCatalogue
             Before = [["qemu-io", "-c", "write -P 0x5a 0 64k", "t.img"], ["qemu-img", "bitmap", "--add", "t.img", "b0"]],
             Pokes = At((NbSnapshots, U32(0xffffffff))),
             Extra = [("qimg", ["check", "-r", "all", "t.img"])],
-            QemuOnOneCpu = true,
         },
         // Fuzz finding (FUZZ_SEED=1 FUZZ_REPLAY=10600): freeing a cluster 1 GiB past the end needs a new refcount block;
         // the retry this makes (QEMU's -EAGAIN) leaked its .NET type name into "qcow2_free_clusters failed: ...".
@@ -120,8 +119,8 @@ public static class HostileCatalogue
             Commands = [("qio", ["-c", "write -P 0x77 0 4k", "-c", "write -z 8k 4k", "-c", "discard 16k 4k", "-c", "read -P 0x77 0 4k", "t.img"])],
         },
         // 080: snapshot table
-        ["nb_snapshots-ffffffff"] = new() { Pokes = At((NbSnapshots, U32(0xffffffff))), QemuOnOneCpu = true },
-        ["nb_snapshots-7fffffff"] = new() { Pokes = At((NbSnapshots, U32(0x7fffffff))), QemuOnOneCpu = true },
+        ["nb_snapshots-ffffffff"] = new() { Pokes = At((NbSnapshots, U32(0xffffffff))) },
+        ["nb_snapshots-7fffffff"] = new() { Pokes = At((NbSnapshots, U32(0x7fffffff))) },
         ["snapshots_offset-past-int64"] = new()
         {
             Pokes = At((SnapshotsOffset, U64(0xffffffffffff0000)), (NbSnapshots, U32(0xffff))),
@@ -133,7 +132,6 @@ public static class HostileCatalogue
             // QEMU takes seconds over 65536 snapshots: compare only what the row is about.
             Commands = [("qio", ["-f", "qcow2", "-c", "read 0 512", "t.img"]), .. SnapshotCreate],
             WholeImageCommands = SnapshotTableCommands,
-            QemuOnOneCpu = true,
         },
         // 080: active L1 table
         ["l1_size-ffffffff"] = new() { Pokes = At((L1Size, U32(0xffffffff))) },
@@ -283,9 +281,8 @@ public static class HostileCatalogue
             Pokes = At((SnapshotsOffset, U64(1 << 30)), (NbSnapshots, U32(0x10000))),
             Commands = [("qimg", ["info", "-f", "qcow2", "--output=json", "t.img"])],
             WholeImageCommands = SnapshotTableCommands,
-            QemuOnOneCpu = true,
         },
-        ["snapshots-65537"] = new() { Pokes = At((SnapshotsOffset, U64(1 << 30)), (NbSnapshots, U32(0x10001))), QemuOnOneCpu = true },
+        ["snapshots-65537"] = new() { Pokes = At((SnapshotsOffset, U64(1 << 30)), (NbSnapshots, U32(0x10001))) },
         ["size-2^55-l1-max-2M-clusters"] = new()
         {
             Options = "cluster_size=2M",

@@ -52,13 +52,6 @@ public sealed record HostileImage
     /// </summary>
     public string[] QemuLeftOut { get; init; } = [];
 
-    /// <summary>
-    /// Whether QEMU reads a table of 65536 and more entries here one small request at a time (the snapshot table):
-    /// its runs are then pinned to one CPU, where its thread pool hands each request to a worker and back at half the
-    /// CPU (mostly system time) it costs across CPUs. What QEMU prints and writes is the same.
-    /// </summary>
-    public bool QemuOnOneCpu { get; init; }
-
     /// <summary>When QEMU prints something on stderr that this project cannot (yet) print, the reason; stderr is then not compared.</summary>
     public string? StderrDiffers { get; init; }
 

@@ -61,9 +61,6 @@ public abstract class HostileFixture : InteropFixture
         return File.ReadAllBytes(path);
     }
 
-    /// <summary>The next of the CPUs this process may use to pin a QEMU run to (counted round-robin).</summary>
-    private static int _nextCpu;
-
     /// <summary>
     /// The QEMU commands that more than one test runs on the same row's image (a row's Extra command that
     /// HostileCommandsTests also runs, such as check -r all of nb_snapshots-ffffffff-with-bitmap, 11 s of QEMU CPU), by
@@ -91,16 +88,13 @@ public abstract class HostileFixture : InteropFixture
     private static string Key(string row, string tool, string[] args) => string.Join('\0', [row, tool, .. args]);
 
     /// <summary>
-    /// Runs qemu-img or qemu-io on a row's image, already written to t.img in an otherwise empty folder; for a row that
-    /// asks for it (HostileImage.QemuOnOneCpu), under taskset on one CPU, taken in turn, when taskset is installed. A
-    /// command that another test also runs on this row (Repeated) runs once: the later test gets the same output, and
-    /// its folder gets the files QEMU left.
+    /// Runs qemu-img or qemu-io on a row's image, already written to t.img in an otherwise empty folder. A command that
+    /// another test also runs on this row (Repeated) runs once: the later test gets the same output, and its folder gets
+    /// the files QEMU left.
     /// </summary>
     protected ToolRun QemuOn(string row, string tool, string dir, string[] args)
     {
-        var h = HostileCatalogue.All[row];
-        ToolRun Run(string d) =>
-            h.QemuOnOneCpu && OneCpu() is string cpu ? Qemu("taskset", d, ["-c", cpu, tool, .. args]) : Qemu(tool, d, args);
+        ToolRun Run(string d) => Qemu(tool, d, args);
         string key = Key(row, tool, args);
         if (!Repeated.Value.Contains(key))
         {
@@ -121,18 +115,6 @@ public abstract class HostileFixture : InteropFixture
             }
         }
         return run;
-    }
-
-    /// <summary>One CPU this process may run on, a different one each call; null where taskset cannot pin.</summary>
-    private static string? OneCpu()
-    {
-        if (!OperatingSystem.IsLinux() || !ToolProcess.Available("taskset"))
-        {
-            return null;
-        }
-        long mask = (long)Process.GetCurrentProcess().ProcessorAffinity;
-        int[] cpus = [.. Enumerable.Range(0, 64).Where(i => (mask >> i & 1) != 0)];
-        return cpus.Length == 0 ? null : cpus[(Interlocked.Increment(ref _nextCpu) & int.MaxValue) % cpus.Length].ToString();
     }
 
     /// <summary>The first offset at which a file differs from the given bytes (the shorter length when one is a prefix), or -1.</summary>

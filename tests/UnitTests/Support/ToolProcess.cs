@@ -5,7 +5,8 @@ namespace Qcow2.UnitTests.Support;
 
 /// <summary>
 /// Runs an external program (qemu-img, qemu-io, cp, bash) through CliWrap: one timeout for every test, both streams
-/// captured, empty standard input unless given, exit code not validated, and <see cref="QemuClock"/> preloaded.
+/// captured, empty standard input unless given, exit code not validated, <see cref="QemuClock"/> preloaded, and on one
+/// CPU (<see cref="OneCpu"/>).
 /// </summary>
 public static class ToolProcess
 {
@@ -36,7 +37,7 @@ public static class ToolProcess
         using var cts = new CancellationTokenSource(Timeout);
         try
         {
-            var r = SpawnGate.Start(() => command.ExecuteBufferedAsync(cts.Token)).Task.GetAwaiter().GetResult();
+            var r = SpawnGate.Start(() => OneCpu.Start(() => command.ExecuteBufferedAsync(cts.Token))).Task.GetAwaiter().GetResult();
             return new ToolRun(r.ExitCode, r.StandardOutput, r.StandardError);
         }
         catch (OperationCanceledException)
