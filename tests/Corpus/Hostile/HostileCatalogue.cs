@@ -280,7 +280,12 @@ public static class HostileCatalogue
         {
             Pokes = At((SnapshotsOffset, U64(1 << 30)), (NbSnapshots, U32(0x10000))),
             Commands = [("qimg", ["info", "-f", "qcow2", "--output=json", "t.img"])],
-            WholeImageCommands = SnapshotTableCommands,
+            // None of the whole-image commands: on the same 65536 zero entries past the end, QEMU's snapshot -l and amend
+            // print what they print on snapshots-65536-at-16M, and its check -r all the same but for the table's offset
+            // in one line, which snapshots-65537 prints for this 1 GiB (its output is this one's after "Discarding 1
+            // overhanging snapshots", and it leaves the same image). Those rows run the three, ours and QEMU's (18 s
+            // of QEMU's CPU here); info, what this row is about, is compared.
+            WholeImageCommands = [],
         },
         ["snapshots-65537"] = new() { Pokes = At((SnapshotsOffset, U64(1 << 30)), (NbSnapshots, U32(0x10001))) },
         ["size-2^55-l1-max-2M-clusters"] = new()
