@@ -94,17 +94,16 @@ public abstract class HostileFixture : InteropFixture
     /// </summary>
     protected ToolRun QemuOn(string row, string tool, string dir, string[] args)
     {
-        ToolRun Run(string d) => Qemu(tool, d, args);
         string key = Key(row, tool, args);
         if (!Repeated.Value.Contains(key))
         {
-            return Run(dir);
+            return Qemu(tool, dir, args);
         }
         bool ranHere = false;
         var (run, files) = Shared.GetOrAdd(key, _ => new(() =>
         {
             ranHere = true;
-            var r = Run(dir);
+            var r = Qemu(tool, dir, args);
             return (r, [.. Directory.GetFiles(dir).Select(f => (Path.GetFileName(f), File.ReadAllBytes(f)))]);
         })).Value;
         if (!ranHere)

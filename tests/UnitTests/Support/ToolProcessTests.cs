@@ -11,7 +11,7 @@ public partial class ToolProcessTests
     {
         if (!OperatingSystem.IsLinux())
         {
-            Assert.Ignore("CPU sets are read from /proc");
+            Assert.Ignore("OneCpu pins only on Linux (sched_setaffinity); elsewhere a start is left as it is");
         }
         string before = CpusOf("/proc/thread-self/status");
         using var dir = new TempDir("one-cpu");
