@@ -124,9 +124,11 @@ public sealed partial class Qcow2Image
         {
             table[k] = (ulong)(blocksAt + k) << _clusterBits;
             var block = new byte[_clusterSize];
-            for (long j = 0; j < _refcounts.BlockSize; j++)
+            // Past the end of p.Refcounts every refcount is zero.
+            long first = k * _refcounts.BlockSize;
+            for (long j = 0; j < _refcounts.BlockSize && first + j < p.Refcounts.Length; j++)
             {
-                RefcountBlock.Set(block, j, _refcounts.Order, p.Refcounts[k * _refcounts.BlockSize + j]);
+                RefcountBlock.Set(block, j, _refcounts.Order, p.Refcounts[first + j]);
             }
             _file.Write((blocksAt + k) << _clusterBits, block);
         }

@@ -23,7 +23,7 @@ public sealed partial class Qcow2Image
         public long ReftableOffset, ReftableClusters;      // W0's refcount table
         public ulong[] Reftable = [];
         public long NewReftableOffset, NewReftableClusters, NewBlocks;
-        public ulong[] Refcounts = [];                     // W1's refcount of every cluster the new blocks cover
+        public ulong[] Refcounts = [];                     // W1's refcounts of the clusters the new blocks cover, up to the last non-zero one
         public int HeaderFrom;                             // where the final switch writes FinalHeader
         public byte[] FinalHeader = [];                    // W2's header bytes from HeaderFrom on (read before W1 exists)
         public readonly List<HeldRequest> DeferredDiscards = new();
@@ -193,10 +193,17 @@ public sealed partial class Qcow2Image
         return ok;
     }
 
-    /// <summary>W0's refcounts of the planned range, read from the refcount blocks; null when a block is misaligned.</summary>
+    /// <summary>
+    /// W0's refcounts of the planned range, read from the refcount blocks; null when a block is misaligned. The array
+    /// reaches the end of the moved structures or the last non-zero refcount, whichever is further, not the end of the
+    /// last new block: past both every refcount is zero in W0 and W1 alike (a block of 2 MiB clusters covers a million
+    /// clusters, where a fresh image uses a few hundred).
+    /// </summary>
     private ulong[]? ReadW0Refcounts(CrashSafePlan p, long perBlock)
     {
-        var rc = new ulong[p.NewBlocks * perBlock];
+        long limit = p.NewBlocks * perBlock;
+        long length = Math.Min(limit, p.BlocksOffset(_clusterBits) + p.NewBlocks);
+        var blocks = new List<(long First, byte[] Bytes, long Used)>();
         for (long i = 0; i < p.Reftable.Length; i++)
         {
             long block = (long)(p.Reftable[i] & RefcountTableEntryOffsetMask);
@@ -208,10 +215,26 @@ public sealed partial class Qcow2Image
             {
                 return null;
             }
-            var b = ReadFile(block, _clusterSize);
-            for (long j = 0; j < perBlock && i * perBlock + j < rc.Length; j++)
+            if (i * perBlock >= limit)
             {
-                rc[i * perBlock + j] = RefcountBlock.Get(b, j, _refcounts.Order);
+                continue;
+            }
+            var b = ReadFile(block, _clusterSize);
+            // The entries up to the last one that shares a byte with a non-zero byte.
+            long lastByte = b.AsSpan().LastIndexOfAnyExcept((byte)0);
+            long used = Math.Min(Math.Min(perBlock, limit - i * perBlock), ((lastByte + 1) * 8 + (1L << _refcounts.Order) - 1) >> _refcounts.Order);
+            if (used > 0)
+            {
+                blocks.Add((i * perBlock, b, used));
+                length = Math.Max(length, i * perBlock + used);
+            }
+        }
+        var rc = new ulong[length];
+        foreach (var (first, b, used) in blocks)
+        {
+            for (long j = 0; j < used; j++)
+            {
+                rc[first + j] = RefcountBlock.Get(b, j, _refcounts.Order);
             }
         }
         return rc;
