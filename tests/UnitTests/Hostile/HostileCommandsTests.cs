@@ -52,6 +52,16 @@ public class HostileCommandsTests : HostileFixture
     internal static IEnumerable<(string Row, string Tool, string[] Args)> QemuRuns() =>
         Rows().Where(r => Compared(HostileCatalogue.All[r.Row], r.Args)).Select(r => (r.Row, "qemu-img", r.Args));
 
+    [Test]
+    public void Every_command_a_row_names_is_one_of_these()
+    {
+        var labels = Commands.Select(c => c.Label).ToHashSet();
+        foreach (var (name, h) in HostileCatalogue.All)
+        {
+            Assert.That((h.WholeImageCommands ?? []).Concat(h.QemuLeftOut).Where(l => !labels.Contains(l)), Is.Empty, name);
+        }
+    }
+
     [TestCaseSource(nameof(Cases))]
     public void Hostile_command(string name, string label, string[] args)
     {
