@@ -6,7 +6,7 @@ namespace Qcow2.UnitTests.Support;
 /// <summary>
 /// Runs an external program (qemu-img, qemu-io, cp, bash) through CliWrap: one timeout for every test, both streams
 /// captured, empty standard input unless given, exit code not validated, <see cref="QemuClock"/> preloaded, and on one
-/// CPU (<see cref="OneCpu"/>).
+/// CPU (<see cref="OneCpu"/>); a repeated qemu-img create of a fresh image runs once (<see cref="QemuCreateOnce"/>).
 /// </summary>
 public static class ToolProcess
 {
@@ -20,9 +20,19 @@ public static class ToolProcess
 
     /// <summary>
     /// Runs a program in dir, with <see cref="QemuClock"/> preloaded unless told not to (building it); null when it cannot
-    /// be started (not installed). A timeout fails the test.
+    /// be started (not installed). A timeout fails the test. A repeated qemu-img create of a fresh image is replayed
+    /// (<see cref="QemuCreateOnce"/>).
     /// </summary>
     public static ToolRun? TryRun(string tool, string dir, IEnumerable<string> args, string input = "", bool preload = true)
+    {
+        IReadOnlyList<string> list = [.. args];
+        return QemuCreateOnce.Applies(tool, dir, list, input) ? QemuCreateOnce.Run(dir, list, Start) : Start();
+
+        ToolRun? Start() => Spawn(tool, dir, list, input, preload);
+    }
+
+    /// <summary>Starts the program and waits for it (TryRun without <see cref="QemuCreateOnce"/>).</summary>
+    private static ToolRun? Spawn(string tool, string dir, IReadOnlyList<string> args, string input, bool preload)
     {
         var command = CliWrap.Cli.Wrap(tool)
             .WithArguments(args)

@@ -29,3 +29,57 @@ public partial class ToolProcessTests
     [GeneratedRegex(@"Cpus_allowed_list:\s*(\S+)")]
     private static partial Regex CpusLine();
 }
+
+/// <summary>
+/// The replayed qemu-img create (QemuCreateOnce): only a create that depends on nothing but its arguments is replayed,
+/// and a replay gives what QEMU itself gives, output, bytes and layout on the disk.
+/// </summary>
+[TestFixture]
+public class QemuCreateOnceTests
+{
+    [TestCase("create -q -f qcow2 a.qcow2 64M", true)]
+    [TestCase("create -f qcow2 -o cluster_size=512,refcount_bits=1 a.qcow2 1G", true)]
+    [TestCase("create a.raw 1M", true)]
+    [TestCase("create -q -f qcow2 -b base.qcow2 -F qcow2 a.qcow2 64M", false)]
+    [TestCase("create -q -f qcow2 -o backing_file=base.qcow2 a.qcow2 64M", false)]
+    [TestCase("create -q -f qcow2 -o data_file=d.raw a.qcow2 64M", false)]
+    [TestCase("create -q -f qcow2 -o preallocation=metadata a.qcow2 64M", false)]
+    [TestCase("create -q -f luks a.luks 64M", false)]
+    [TestCase("create -q -f vmdk a.vmdk 64M", false)]
+    [TestCase("create -q -f qcow2 sub/a.qcow2 64M", false)]
+    [TestCase("create -q -f qcow2 a.qcow2", false)]
+    [TestCase("create -q -f qcow2 a.qcow2 -- 64M", false)]
+    [TestCase("create -q -f qcow2 exists.qcow2 64M", false)]
+    [TestCase("info a.qcow2", false)]
+    public void Only_a_create_from_its_arguments_alone_is_replayed(string command, bool replayed)
+    {
+        using var dir = new TempDir("create-once-applies");
+        File.WriteAllText(dir.PathOf("exists.qcow2"), "");
+        Assert.That(QemuCreateOnce.Applies("qemu-img", dir.Path, command.Split(' '), ""), Is.EqualTo(replayed));
+        Assert.That(QemuCreateOnce.Applies("qemu-io", dir.Path, command.Split(' '), ""), Is.False);
+    }
+
+    [TestCase("-q", "-f", "qcow2", "t.qcow2", "64M")]
+    [TestCase("-f", "qcow2", "-o", "cluster_size=2M,compat=0.10", "t.qcow2", "5G")]
+    [TestCase("-f", "raw", "t.raw", "3M")]
+    public void A_replayed_create_gives_what_qemu_img_gives(params string[] options)
+    {
+        ToolProcess.Require("qemu-img");
+        string[] args = ["create", .. options];
+        string name = options[^2];
+        using var a = new TempDir("create-once-a");
+        using var b = new TempDir("create-once-b");
+        using var real = new TempDir("create-once-real");
+        var first = ToolProcess.Run("qemu-img", a.Path, args);
+        var second = ToolProcess.Run("qemu-img", b.Path, args);
+        // Through sh, so that QEMU itself makes this one.
+        var direct = ToolProcess.Run("sh", real.Path, ["-c", "exec qemu-img \"$@\"", "sh", .. args]);
+
+        Assert.That(QemuCreateOnce.Applies("qemu-img", real.Path, args, ""), Is.False, "the name exists now");
+        Assert.That(second, Is.EqualTo(direct));
+        Assert.That(first, Is.EqualTo(direct));
+        Assert.That(Directory.GetFileSystemEntries(b.Path).Select(Path.GetFileName), Is.EqualTo(new[] { name }));
+        Assert.That(FileBytes.FirstDifference(real.PathOf(name), b.PathOf(name)), Is.EqualTo(-1));
+        Assert.That(DiskLayout.Of(b.PathOf(name)), Is.EqualTo(DiskLayout.Of(real.PathOf(name))));
+    }
+}
