@@ -215,18 +215,12 @@ suite_step() {
 }
 
 all_started=$SECONDS
-# The packaging step's Native AOT publish (publish.sh, about 110 s of CPU) starts now, beside the unit tests, at the
-# lowest priority: it takes the CPU time the tests leave idle while QEMU waits for its disk, and the packaging step
-# then waits for what is left (tests/README.md, "Packaging check"). Its output and exit status go to publish_log.
-publish_log=$(mktemp)
-trap 'rm -f "$log" "$publish_log"' EXIT
-(nice -n 19 "$root/publish.sh"; echo "publish.sh exit $?") >"$publish_log" 2>&1 </dev/null &
 step "unit and interop tests" unit_tests "TestCategory!=iotests" "$(junit_for unit-tests)"
 # --- packaging (issue 12): the Native AOT publish of the four tools into dist/<rid>/ and the dotnet tool packages
 # installed from a folder feed, each run outside the clone (tests/packaging/check.sh, one "N passed, N failed"
 # line). Before the suite steps, so that the reference-cli step below runs the fresh native executables.
-packaging_report=(--published "$publish_log")
-[ -n "$junit_dir" ] && packaging_report+=(--junit "$junit_dir/packaging.xml")
+packaging_report=()
+[ -n "$junit_dir" ] && packaging_report=(--junit "$junit_dir/packaging.xml")
 step "packaging: native publish and dotnet tool install" "$root/tests/packaging/check.sh" "${packaging_report[@]}"
 # --- end packaging
 # The suite on QEMU gets the fast clock for QEMU's PBKDF2 benchmark that the unit tests built (QemuClock, tests/README.md):

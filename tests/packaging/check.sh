@@ -5,11 +5,7 @@
 # iotests runner on the suite it carries. run-tests.sh --all runs this as one step and counts its closing line
 # "N passed, N failed, N skipped".
 #
-#   tests/packaging/check.sh [--no-native] [--no-tool] [--tools DIR] [--published LOG] [--junit FILE]
-#
-# With --published LOG the native half does not run publish.sh itself: publish.sh already runs elsewhere (run-tests.sh
-# --all starts it beside the unit tests) with its output going to LOG, whose last line it ends with
-# "publish.sh exit STATUS"; the check waits for that line and judges that output.
+#   tests/packaging/check.sh [--no-native] [--no-tool] [--tools DIR] [--junit FILE]
 #
 # With --tools DIR only the checks of the tools run, on the executables qimg, qio, mkimage and iotests in DIR (an
 # installation made some other way); nothing is built.
@@ -18,18 +14,14 @@
 set -uo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-native=1 tool=1 junit="" installed="" published=""
+native=1 tool=1 junit="" installed=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --no-native) native=0 ;;
         --no-tool) tool=0 ;;
-        --junit|--tools|--published)
+        --junit|--tools)
             [ $# -ge 2 ] && [ -n "$2" ] || { echo "check.sh: option $1 needs a value" >&2; exit 2; }
-            case "$1" in
-                --junit) junit="$2" ;;
-                --published) published="$2" ;;
-                *) installed="$(cd "$2" && pwd)" || exit 2 ;;
-            esac
+            if [ "$1" = --junit ]; then junit="$2"; else installed="$(cd "$2" && pwd)" || exit 2; fi
             shift ;;
         *) echo "check.sh: unknown option $1" >&2; exit 2 ;;
     esac
@@ -77,12 +69,6 @@ check() {
         failed=$((failed + 1))
         record "$name" $((SECONDS - began)) "$log"
     fi
-}
-
-# published_output LOG: what the publish wrote to LOG; succeeds when it ended with "publish.sh exit 0".
-published_output() {
-    grep -Ev '^publish\.sh exit [0-9]+$' "$1"
-    grep -qx 'publish.sh exit 0' "$1"
 }
 
 # Runs the same checks on one set of tools (a folder of executables, or commands on PATH when dir is empty).
@@ -142,19 +128,8 @@ fi
 if [ "$native" = 1 ]; then
     # Into dist/<rid>/, the default, so that the reference-cli target uses these executables from now on. Last, so
     # that what the native checks run is the last thing built.
-    if [ -n "$published" ]; then
-        waited=$SECONDS
-        # An hour at most: a publish that died without its closing line fails the check below.
-        while ! grep -Eq '^publish\.sh exit [0-9]+$' "$published" && [ $((SECONDS - waited)) -lt 3600 ]; do
-            sleep 1
-        done
-        check "publish.sh (Native AOT, four tools)" '^published ' published_output "$published"
-        grep '^published ' "$log" | sed 's/^/        /'
-        echo "        (publish.sh ran beside the unit tests; this step waited $((SECONDS - waited)) s for it)"
-    else
-        check "publish.sh (Native AOT, four tools)" '^published ' "$root/publish.sh"
-        grep '^published ' "$log" | sed 's/^/        /'
-    fi
+    check "publish.sh (Native AOT, four tools)" '^published ' "$root/publish.sh"
+    grep '^published ' "$log" | sed 's/^/        /'
     dist=$(sed -n 's/^published .* to \(.*\) in [0-9]* s$/\1/p' "$log")
     if [ -n "$dist" ] && [ -d "$dist" ]; then
         # A copy outside the clone, so the runner finds the suite beside itself and nothing else.
