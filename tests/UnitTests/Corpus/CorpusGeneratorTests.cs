@@ -15,19 +15,28 @@ public sealed class CorpusGeneratorTests
 
     [Test]
     [Category("slow")]
-    public void Generating_twice_writes_the_same_bytes()
+    public void Generating_again_writes_the_same_bytes()
     {
-        // In a folder of its own, not the one the matrix and sidecar tests share: generating into that one would have to
-        // wait until they are done (cases with absolute backing and data-file paths make the bytes depend on the folder).
+        // In a folder of its own, then compared with the generation the matrix and sidecar tests share (CorpusPaths):
+        // generating into that one would have to wait until they are done. A case whose bytes name its folder (an
+        // absolute backing or data-file path) differs between the two folders by design; the tests below generate those
+        // twice in one folder.
         using var tmp = new TempDir("corpus-determinism");
         string dir = tmp.Sub("cases");
         int n = Generator.Generate(dir, null, TextWriter.Null);
-        var first = Digests(dir);
-        Generator.Generate(dir, null, TextWriter.Null);
         Assert.That(n, Is.EqualTo(Generator.Cases.Count));
         Assert.That(Directory.GetFiles(dir, "*.qcow2"), Has.Length.EqualTo(n));
-        Assert.That(Digests(dir), Is.EqualTo(first));
+        var mine = Digests(dir);
+        var named = mine.Keys.Where(f => NamesFolder(Path.Combine(dir, f), dir)).ToHashSet();
+        Assert.That(named, Has.All.Matches<string>(f => f.StartsWith("y_backing", StringComparison.Ordinal) || f.Contains("_data_file", StringComparison.Ordinal)),
+            "a case that names its folder is left to the tests that generate twice in one folder");
+        var shared = CorpusPaths.Reading(Digests);
+        Assert.That(mine.Where(kv => !named.Contains(kv.Key)), Is.EquivalentTo(shared.Where(kv => !named.Contains(kv.Key))));
     }
+
+    /// <summary>Whether a file's bytes hold the path of the folder it was generated in.</summary>
+    private static bool NamesFolder(string file, string dir) =>
+        File.ReadAllBytes(file).AsSpan().IndexOf(System.Text.Encoding.UTF8.GetBytes(Path.GetFullPath(dir))) >= 0;
 
     [Test]
     public void Generating_the_chains_snapshots_and_compressed_cases_twice_writes_the_same_bytes()
