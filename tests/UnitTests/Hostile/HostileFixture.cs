@@ -73,9 +73,6 @@ public abstract class HostileFixture : InteropFixture
             .GroupBy(r => Key(r.Row, r.Tool, r.Args)).Where(g => g.Count() > 1).Select(g => g.Key),
     ]);
 
-    /// <summary>QEMU's answer to a repeated command and the files of its folder afterwards, by Key.</summary>
-    private static readonly ConcurrentDictionary<string, Lazy<(ToolRun Run, (string Name, byte[] Bytes)[] Files)>> Shared = new();
-
     /// <summary>
     /// Whether QEMU's answer to a command on a row is compared: not on a row our tools refuse by design, nor on one they
     /// probe differently by design unless the command names the format (-f), nor for a qemu-img command the row leaves
@@ -89,8 +86,8 @@ public abstract class HostileFixture : InteropFixture
 
     /// <summary>
     /// Runs qemu-img or qemu-io on a row's image, already written to t.img in an otherwise empty folder. A command that
-    /// another test also runs on this row (Repeated) runs once: the later test gets the same output, and its folder gets
-    /// the files QEMU left.
+    /// another test also runs on this row (Repeated) runs once (<see cref="RunOnce"/>): the later test gets the same
+    /// output, and its folder gets the files QEMU left.
     /// </summary>
     protected ToolRun QemuOn(string row, string tool, string dir, string[] args)
     {
@@ -99,21 +96,8 @@ public abstract class HostileFixture : InteropFixture
         {
             return Qemu(tool, dir, args);
         }
-        bool ranHere = false;
-        var (run, files) = Shared.GetOrAdd(key, _ => new(() =>
-        {
-            ranHere = true;
-            var r = Qemu(tool, dir, args);
-            return (r, [.. Directory.GetFiles(dir).Select(f => (Path.GetFileName(f), File.ReadAllBytes(f)))]);
-        })).Value;
-        if (!ranHere)
-        {
-            foreach (var (name, bytes) in files)
-            {
-                File.WriteAllBytes(Path.Combine(dir, name), bytes);
-            }
-        }
-        return run;
+        // Prefixed, apart from the keys of RunOnce's other users.
+        return RunOnce.Run("hostile\0" + key, dir, () => Qemu(tool, dir, args), _ => Directory.GetFiles(dir).Select(f => Path.GetFileName(f)))!;
     }
 
     /// <summary>The first offset at which a file differs from the given bytes (the shorter length when one is a prefix), or -1.</summary>

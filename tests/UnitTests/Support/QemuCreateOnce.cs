@@ -1,18 +1,14 @@
-using System.Collections.Concurrent;
-
 namespace Qcow2.UnitTests.Support;
 
 /// <summary>
 /// A <c>qemu-img create</c> that makes one new qcow2 or raw image from nothing but its arguments (a name in the
 /// folder, a size, -q, -f and -o options without a backing file, data file, encryption or preallocation) makes the same
 /// bytes and prints the same text every time: the tests run about 1200 creates of about 350 kinds, so each kind runs
-/// once per test run (20 ms of QEMU's CPU each) and later ones get its output and image, holes where QEMU left holes
-/// (<see cref="SparseBytes"/>). Anything else, a name that already exists, or a create that failed, runs as asked.
+/// once per test run (20 ms of QEMU's CPU each) and later ones get its output and image (<see cref="RunOnce"/>).
+/// Anything else, a name that already exists, or a create that failed, runs as asked.
 /// </summary>
 public static class QemuCreateOnce
 {
-    private static readonly ConcurrentDictionary<string, Lazy<(ToolRun? Run, SparseBytes? Image)>> Made = new(StringComparer.Ordinal);
-
     /// <summary>The option words whose presence makes a create depend on more than its arguments, or on chance.</summary>
     private static readonly string[] Unrepeatable = ["backing", "data_file", "encrypt", "preallocation", "key-secret"];
 
@@ -20,31 +16,17 @@ public static class QemuCreateOnce
     public static bool Applies(string tool, string dir, IReadOnlyList<string> args, string input) =>
         tool == "qemu-img" && input.Length == 0 && ImageName(args) is string name && Directory.Exists(dir) && !Path.Exists(Path.Combine(dir, name));
 
-    /// <summary>Runs the create (one that <see cref="Applies"/>) through run the first time its arguments are seen, and replays it afterwards.</summary>
+    /// <summary>Runs the create (one that <see cref="Applies"/>) the first time its arguments are seen, and replays it afterwards (<see cref="RunOnce"/>).</summary>
     public static ToolRun? Run(string dir, IReadOnlyList<string> args, Func<ToolRun?> run)
     {
-        string path = Path.Combine(dir, ImageName(args)!);
+        string name = ImageName(args)!;
         string[] before = Directory.GetFileSystemEntries(dir);
-        ToolRun? first = null;
-        bool ranHere = false;
-        var (kept, image) = Made.GetOrAdd(string.Join('\0', args), _ => new(() =>
-        {
-            ranHere = true;
-            first = run();
-            // Kept only when the create succeeded and made nothing but its image: a failure may come from the folder.
-            bool alone = Directory.GetFileSystemEntries(dir).Except(before).All(e => e == path);
-            return first is { ExitCode: 0 } && alone && File.Exists(path) ? (first, SparseBytes.Read(path)) : (null, null);
-        })).Value;
-        if (ranHere)
-        {
-            return first;
-        }
-        if (kept is null)
-        {
-            return run();
-        }
-        image!.Write(path);
-        return kept;
+        // Kept only when the create succeeded and made nothing but its image: a failure may come from the folder.
+        return RunOnce.Run(string.Join('\0', ["qemu-img", .. args]), dir, run, r =>
+            r is { ExitCode: 0 } && File.Exists(Path.Combine(dir, name))
+            && Directory.GetFileSystemEntries(dir).Except(before).All(e => e == Path.Combine(dir, name))
+                ? [name]
+                : null);
     }
 
     /// <summary>
