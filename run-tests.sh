@@ -39,7 +39,10 @@ while [ $# -gt 0 ]; do
     shift
 done
 
-build_args=(-c "$config" -v quiet -nologo)
+# shellcheck source=tools/compiler-server.sh
+source "$root/tools/compiler-server.sh"
+trap stop_compiler_server EXIT
+build_args=(-c "$config" -v quiet -nologo "${compiler_server_args[@]}")
 if [ -n "${IOTESTS_ARTIFACTS:-}" ]; then
     build_args+=(--artifacts-path "$IOTESTS_ARTIFACTS")
     harness="$IOTESTS_ARTIFACTS/bin/Harness/${config,,}/iotests.dll"
@@ -168,7 +171,7 @@ status=0
 passed=0 failed=0 skipped=0
 timings=()
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+trap 'rm -f "$log"; stop_compiler_server' EXIT
 
 # Adds the counts of a "N passed, N failed, N skipped" line or of dotnet test's "Failed: N, Passed: N, Skipped: N".
 tally() {
