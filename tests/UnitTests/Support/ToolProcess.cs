@@ -47,7 +47,8 @@ public static class ToolProcess
         using var cts = new CancellationTokenSource(Timeout);
         try
         {
-            var r = SpawnGate.Start(() => OneCpu.Start(() => command.ExecuteBufferedAsync(cts.Token))).Task.GetAwaiter().GetResult();
+            using var cpu = OneCpu.Take();
+            var r = SpawnGate.Start(() => cpu.Start(() => command.ExecuteBufferedAsync(cts.Token))).Task.GetAwaiter().GetResult();
             return new ToolRun(r.ExitCode, r.StandardOutput, r.StandardError);
         }
         catch (OperationCanceledException)

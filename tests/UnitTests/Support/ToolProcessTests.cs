@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using CliWrap.Buffered;
 
 namespace Qcow2.UnitTests.Support;
 
@@ -22,6 +23,38 @@ public partial class ToolProcessTests
 
         Assert.That(lists, Has.All.Matches("^[0-9]+$"), "each program's CPU set is one CPU");
         Assert.That(CpusOf("/proc/thread-self/status"), Is.EqualTo(before), "the starting thread has its own CPU set back");
+    }
+
+    [Test]
+    [NonParallelizable]
+    public void Programs_that_run_at_the_same_time_get_different_cpus()
+    {
+        if (!OperatingSystem.IsLinux() || Environment.ProcessorCount < 2)
+        {
+            Assert.Ignore("OneCpu pins only on Linux (sched_setaffinity) with two CPUs or more");
+        }
+        // Alone (NonParallelizable), so that no other test holds a CPU.
+        using var a = OneCpu.Take();
+        string first = CpuOf(a);
+        string second;
+        using (var b = OneCpu.Take())
+        {
+            second = CpuOf(b);
+        }
+        using var c = OneCpu.Take();
+        string third = CpuOf(c);
+
+        Assert.That(first, Does.Match("^[0-9]+$"));
+        Assert.That(second, Is.Not.EqualTo(first), "a program started while another runs goes to another CPU");
+        Assert.That(third, Is.EqualTo(second), "a CPU given back is the one with the fewest programs again");
+    }
+
+    /// <summary>The CPU set of a program started on the lease's CPU (not through ToolProcess, which takes its own).</summary>
+    private static string CpuOf(OneCpu.Lease lease)
+    {
+        var run = lease.Start(() => CliWrap.Cli.Wrap("sh").WithArguments(["-c", "grep Cpus_allowed_list /proc/self/status"])
+            .ExecuteBufferedAsync()).Task.GetAwaiter().GetResult();
+        return CpusLine().Match(run.StandardOutput).Groups[1].Value;
     }
 
     private static string CpusOf(string status) => CpusLine().Match(File.ReadAllText(status)).Groups[1].Value;
