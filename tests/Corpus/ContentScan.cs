@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Security.Cryptography;
 
 namespace Qcow2.Corpus;
@@ -16,12 +17,21 @@ public sealed class ContentScan
     public const string NotZeros = "not zeros";
 
     private static readonly byte[] Magic = [0x51, 0x46, 0x49, 0xfb];
+
+    /// <summary>Zeros to hash from (<see cref="AppendZeros"/>).</summary>
+    private static readonly byte[] ZeroChunk = new byte[1 << 20];
+
+    /// <summary>The SHA-256 of n zero bytes, by n: most of a corpus's guest bytes are zero extents of a few lengths.</summary>
+    private static readonly ConcurrentDictionary<long, string> ZerosSha256 = new();
     private readonly IncrementalHash? _whole;
     private readonly IReadOnlyList<(long Start, long Length, bool Data, bool Zero)> _extents;
     private readonly List<string> _extentSha = [];
     private readonly bool _hashZeros;
     private IncrementalHash? _current;
     private bool _currentNonZero;
+
+    /// <summary>Bytes of the current zero extent, all zeros so far, that are not in <see cref="_current"/> yet.</summary>
+    private long _pendingZeros;
     private int _index;
 
     /// <summary>
@@ -90,17 +100,28 @@ public sealed class ContentScan
             {
                 FindNonZero(part, at);
             }
-            if (_hashZeros || !e.Zero)
+            if (e.Zero && _hashZeros && !_currentNonZero)
             {
-                (_current ??= IncrementalHash.CreateHash(HashAlgorithmName.SHA256)).AppendData(part);
+                // Hashed at the extent's end from ZerosSha256 while it stays zeros; else when a non-zero byte comes.
+                _pendingZeros += take;
+            }
+            else if (_hashZeros || !e.Zero)
+            {
+                _current ??= IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+                AppendZeros(_current, _pendingZeros);
+                _pendingZeros = 0;
+                _current.AppendData(part);
             }
             done += take;
             at += take;
             if (at == e.Start + e.Length)
             {
-                _extentSha.Add(_hashZeros || !e.Zero ? Convert.ToHexStringLower(_current!.GetHashAndReset())
-                    : _currentNonZero ? NotZeros : AllZeros);
+                _extentSha.Add(!e.Zero ? Convert.ToHexStringLower(_current!.GetHashAndReset())
+                    : !_hashZeros ? (_currentNonZero ? NotZeros : AllZeros)
+                    : !_currentNonZero ? ZerosSha256.GetOrAdd(e.Length, Sha256OfZeros)
+                    : Convert.ToHexStringLower(_current!.GetHashAndReset()));
                 _currentNonZero = false;
+                _pendingZeros = 0;
                 _index++;
             }
         }
@@ -114,6 +135,23 @@ public sealed class ContentScan
 
     /// <summary>The SHA-256 of each extent read completely (see the constructor for zero extents).</summary>
     public IReadOnlyList<string> ExtentSha256 => _extentSha;
+
+    /// <summary>Appends count zero bytes to hash.</summary>
+    private static void AppendZeros(IncrementalHash hash, long count)
+    {
+        for (; count > 0; count -= Math.Min(count, ZeroChunk.Length))
+        {
+            hash.AppendData(ZeroChunk, 0, (int)Math.Min(count, ZeroChunk.Length));
+        }
+    }
+
+    /// <summary>The SHA-256 of count zero bytes (computed once per count, through <see cref="ZerosSha256"/>).</summary>
+    private static string Sha256OfZeros(long count)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        AppendZeros(hash, count);
+        return Convert.ToHexStringLower(hash.GetHashAndReset());
+    }
 
     /// <summary>Notes the non-zero sectors of part, bytes of a zero extent at guest offset at (a sector boundary).</summary>
     private void FindNonZero(ReadOnlySpan<byte> part, long at)
