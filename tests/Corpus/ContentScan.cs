@@ -116,9 +116,8 @@ public sealed class ContentScan
             at += take;
             if (at == e.Start + e.Length)
             {
-                _extentSha.Add(!e.Zero ? Convert.ToHexStringLower(_current!.GetHashAndReset())
-                    : !_hashZeros ? (_currentNonZero ? NotZeros : AllZeros)
-                    : !_currentNonZero ? ZerosSha256.GetOrAdd(e.Length, Sha256OfZeros)
+                _extentSha.Add(e.Zero && !_hashZeros ? (_currentNonZero ? NotZeros : AllZeros)
+                    : e.Zero && !_currentNonZero ? ZerosSha256.GetOrAdd(e.Length, Sha256OfZeros)
                     : Convert.ToHexStringLower(_current!.GetHashAndReset()));
                 _currentNonZero = false;
                 _pendingZeros = 0;

@@ -5,7 +5,8 @@ namespace Qcow2.UnitTests.Corpus;
 
 /// <summary>
 /// The scan behind the sidecars and the verdicts: the SHA-256 of each extent and of the whole disk are those of the
-/// bytes read, in whatever whole sectors they arrive, whether a zero extent holds zeros (hashed from a memo by its length) or not.
+/// bytes read, in whatever whole sectors they arrive, whether a zero extent holds zeros (hashed from a memo by its
+/// length) or not.
 /// </summary>
 [TestFixture]
 public sealed class ContentScanTests

@@ -3,12 +3,12 @@ using System.Runtime.InteropServices;
 namespace Qcow2.UnitTests.Support;
 
 /// <summary>
-/// Starts a program on one CPU of this process's set, the one that runs the fewest of the programs started here
-/// (Linux; elsewhere, or with a single CPU, the start is unchanged). QEMU hands every request of an image to a worker
-/// of its thread pool and back: across CPUs each hand-off wakes the other CPU, which in a virtual machine costs more than the request
-/// itself; on one CPU the same commands take 15-40% less CPU here (qemu-img info 16.5 -> 9.2 ms, a qemu-io read
-/// 12.6 -> 7.3 ms, a convert 73 -> 65 ms; 65536 snapshot-table reads 3.6 -> 2.2 s), and with the tests' workers
-/// keeping both CPUs busy nothing is lost in parallelism. What a program prints and writes is the same.
+/// Starts a program on one CPU of this process's set, the one that runs the fewest of the programs started here (Linux;
+/// elsewhere, or with a single CPU, the start is unchanged). QEMU hands every request of an image to a worker of its
+/// thread pool and back: across CPUs each hand-off wakes the other CPU, which in a virtual machine costs more than the
+/// request itself; on one CPU the same commands take 15-40% less CPU here (qemu-img info 16.5 -> 9.2 ms, a qemu-io read
+/// 12.6 -> 7.3 ms, a convert 73 -> 65 ms; 65536 snapshot-table reads 3.6 -> 2.2 s), and with the tests' workers keeping
+/// both CPUs busy nothing is lost in parallelism. What a program prints and writes is the same.
 /// </summary>
 /// <remarks>
 /// A child inherits the CPU set of the thread that forks it, so the starting thread takes the one CPU for the

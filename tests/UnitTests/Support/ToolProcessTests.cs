@@ -31,7 +31,7 @@ public partial class ToolProcessTests
     {
         if (!OperatingSystem.IsLinux() || Environment.ProcessorCount < 2)
         {
-            Assert.Ignore("OneCpu pins only on Linux (sched_setaffinity) with two CPUs or more");
+            Assert.Ignore("OneCpu pins only on Linux (sched_setaffinity) and with two CPUs or more allowed to this process");
         }
         // Alone (NonParallelizable), so that no other test holds a CPU.
         using var a = OneCpu.Take();
