@@ -97,10 +97,14 @@ function Invoke-UnitTests([string] $filter, [string] $junitFile) {
         }
     }
     $env:QCOW2_TEST_PROGRESS = $progress.FullName
+    # No W^X double mapping of JIT'd code in the test host, as run-tests.sh (see there).
+    $wxBefore = $env:DOTNET_EnableWriteXorExecute
+    $env:DOTNET_EnableWriteXorExecute = '0'
     try {
         dotnet test $testProject @buildArgs --no-build -v minimal --filter $filter @logger
     } finally {
         Remove-Item Env:QCOW2_TEST_PROGRESS
+        $env:DOTNET_EnableWriteXorExecute = $wxBefore
         Stop-Job $beat; Remove-Job $beat -Force
         Remove-Item -LiteralPath $progress.FullName -ErrorAction SilentlyContinue
     }
