@@ -52,6 +52,14 @@ public sealed class CommandLineTests : SandboxFixture
     }
 
     [Test]
+    public void Jobs_default_to_one_more_than_the_cores_and_j_sets_them()
+    {
+        // One more job than cores keeps them busy while a scenario's programs wait on the disk and on each other.
+        Assert.That(Qcow2.Harness.Options.Parse([]).Jobs, Is.EqualTo(Environment.ProcessorCount + 1));
+        Assert.That(Qcow2.Harness.Options.Parse(["-j", "1"]).Jobs, Is.EqualTo(1));
+    }
+
+    [Test]
     public void Help_lists_every_option_of_the_scripts_and_exits_0()
     {
         var (code, text) = Execute(null, "--help");
