@@ -22,6 +22,9 @@ public static class OneCpu
     private static readonly int[] Cpus = Allowed();
     private static int _next;
 
+    /// <summary>Whether starts are pinned at all: on Linux, with two CPUs or more allowed to this process.</summary>
+    public static bool Pins => Cpus.Length >= 2;
+
     /// <summary>How many programs started through a <see cref="Lease"/> run on each CPU of <see cref="Cpus"/> now.</summary>
     private static readonly int[] Running = new int[Cpus.Length];
 
@@ -31,7 +34,7 @@ public static class OneCpu
     /// </summary>
     public static Lease Take()
     {
-        if (Cpus.Length < 2)
+        if (!Pins)
         {
             return new Lease(-1);
         }

@@ -29,7 +29,7 @@ public partial class ToolProcessTests
     [NonParallelizable]
     public void Programs_that_run_at_the_same_time_get_different_cpus()
     {
-        if (!OperatingSystem.IsLinux() || Environment.ProcessorCount < 2)
+        if (!OneCpu.Pins)
         {
             Assert.Ignore("OneCpu pins only on Linux (sched_setaffinity) and with two CPUs or more allowed to this process");
         }
