@@ -10,8 +10,8 @@
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-# shellcheck source=tools/compiler-server.sh
-source "$root/tools/compiler-server.sh"
+# shellcheck source=tools/dotnet-build.sh
+source "$root/tools/dotnet-build.sh"
 trap stop_compiler_server EXIT
 rid=""
 out=""
@@ -44,9 +44,9 @@ echo "publishing qimg qio mkimage iotests ($rid, Native AOT)"
 # RunAnalyzers=false: this compile of the same sources for the RID skips the Roslyn analyzers, which the plain build
 # runs (and fails on); the trimming and AOT analysis that matters here is ILC's own, an error with --warnaserror
 # (TreatWarningsAsErrors). It saves a third of the C# compile time (76 s -> 59 s for the four on two cores). The
-# compiler server (tools/compiler-server.sh) saves another 9 s.
+# compiler server (tools/dotnet-build.sh) saves another 9 s.
 rm -rf "${stage:?}/artifacts/publish"
-dotnet publish "$root/tools/Publish.slnx" -c Release -r "$rid" -p:PublishAot=true -p:RunAnalyzers=false "${compiler_server_args[@]}" \
+build_dotnet publish "$root/tools/Publish.slnx" -c Release -r "$rid" -p:PublishAot=true -p:RunAnalyzers=false "${compiler_server_args[@]}" \
     -p:ShouldUnsetParentConfigurationAndPlatform=false --artifacts-path "$stage/artifacts" -v quiet -nologo \
     >"$stage.log" 2>&1 || {
     cat "$stage.log"

@@ -39,8 +39,8 @@ while [ $# -gt 0 ]; do
     shift
 done
 
-# shellcheck source=tools/compiler-server.sh
-source "$root/tools/compiler-server.sh"
+# shellcheck source=tools/dotnet-build.sh
+source "$root/tools/dotnet-build.sh"
 trap stop_compiler_server EXIT
 build_args=(-c "$config" -v quiet -nologo "${compiler_server_args[@]}")
 if [ -n "${IOTESTS_ARTIFACTS:-}" ]; then
@@ -56,8 +56,8 @@ test_project="$root/tests/UnitTests/Qcow2.UnitTests.csproj"
 # Builds a project quietly; when that fails, builds again showing the output (the errors, or a success when the
 # first failure was passing, e.g. a file still locked by another build), and exits 2 if it fails again.
 build() {
-    if ! dotnet build "$1" "${build_args[@]}" >/dev/null 2>&1; then
-        if ! dotnet build "$1" "${build_args[@]}"; then
+    if ! build_dotnet build "$1" "${build_args[@]}" >/dev/null 2>&1; then
+        if ! build_dotnet build "$1" "${build_args[@]}"; then
             echo "run-tests.sh: the build of $(basename "$1") failed"
             exit 2
         fi

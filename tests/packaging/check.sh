@@ -14,6 +14,8 @@
 set -uo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+# shellcheck source=tools/dotnet-build.sh
+source "$root/tools/dotnet-build.sh"
 native=1 tool=1 junit="" installed=""
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -71,6 +73,11 @@ check() {
     fi
 }
 
+# install_tool ID: installs one package from the folder feed into the temporary tool path.
+install_tool() {
+    NUGET_PACKAGES="$work/packages" build_dotnet tool install --tool-path "$work/tools" --configfile "$work/nuget.config" "$1"
+}
+
 # Runs the same checks on one set of tools (a folder of executables, or commands on PATH when dir is empty).
 tools_work() {
     local how="$1" dir="$2"
@@ -113,14 +120,14 @@ XML
     # The four packages in one invocation (tools/Tools.slnx: the engine and Common are evaluated and checked once,
     # not four times), then one check per package on what that pack printed.
     check "dotnet pack tools/Tools.slnx" 'Successfully created package' \
-        dotnet pack "$root/tools/Tools.slnx" -c Release -o "$feed" -nologo -v minimal
+        build_dotnet pack "$root/tools/Tools.slnx" -c Release -o "$feed" -nologo -v minimal
     cp "$log" "$work/pack.log"
     for id in qimg qio mkimage iotests; do
         check "dotnet pack: $id package" "Successfully created package '.*/$id\.[0-9.]+\.nupkg'" cat "$work/pack.log"
     done
     for id in qimg qio mkimage iotests; do
         check "dotnet tool install $id" 'was successfully installed' \
-            env NUGET_PACKAGES="$work/packages" dotnet tool install --tool-path "$work/tools" --configfile "$work/nuget.config" "$id"
+            install_tool "$id"
     done
     tools_work "dotnet tool" "$work/tools/"
 fi
