@@ -53,6 +53,65 @@ public sealed class PackagingCheckTests
         Assert.That(failed[0].Element("failure")!.Value, Does.Contain("Leaked cluster 7 refcount=1 reference=0"));
     }
 
+    /// <summary>
+    /// The native half on a copy of check.sh whose publish.sh is a stand-in that takes 2 s: the publish runs in the
+    /// background from the start, and its check records the publish's own time (not the moment the check waited for
+    /// it); a published folder is checked like an installation, a failed publish is a failed check with its output.
+    /// </summary>
+    [TestCase(true)]
+    [TestCase(false)]
+    public void The_background_publish_is_one_check_with_its_own_time_and_output(bool succeeds)
+    {
+        string root = IotestsCommand.FindRoot(TestContext.CurrentContext.TestDirectory)
+            ?? throw new AssertionException("cannot find the repository root");
+        using var dir = new TempDir("packaging-publish");
+        Directory.CreateDirectory(dir.PathOf("tests/packaging"));
+        dir.Sub("tools");
+        File.Copy(Path.Combine(root, "tests/packaging/check.sh"), dir.PathOf("tests/packaging/check.sh"));
+        File.Copy(Path.Combine(root, "tools/dotnet-build.sh"), dir.PathOf("tools/dotnet-build.sh"));
+        dir.Sub("standins");
+        foreach (var (name, body) in StandIns)
+        {
+            dir.Script(Path.Combine("standins", name), "#!/bin/sh\n" + body + "\n");
+        }
+        dir.Script("publish.sh", succeeds
+            ? """
+              #!/bin/sh
+              sleep 2
+              out="$(cd "$(dirname "$0")" && pwd)/dist/stand-in"
+              mkdir -p "$out" && cp "$(dirname "$0")"/standins/* "$out/"
+              echo "published qimg qio mkimage iotests to $out in 2 s"
+              """
+            : """
+              #!/bin/sh
+              sleep 2
+              echo "ILC: error IL3050: a stand-in failure" >&2
+              exit 1
+              """);
+        string report = dir.PathOf("packaging.xml");
+
+        var run = ToolProcess.Run("bash", dir.Path, dir.PathOf("tests/packaging/check.sh"), "--no-tool", "--junit", report);
+
+        var suite = XDocument.Load(report).Root!.Element("testsuite")!;
+        var publish = suite.Elements("testcase").Single(c => (string)c.Attribute("name")! == "publish.sh (Native AOT, four tools)");
+        Assert.That((int)publish.Attribute("time")!, Is.GreaterThanOrEqualTo(2), run.ToString());
+        Assert.That(run.ExitCode, Is.EqualTo(1), run.ToString());
+        if (succeeds)
+        {
+            // The published folder's checks, the stand-in qimg check failing as above.
+            int checks = ToolProcess.Available("qemu-img") ? 10 : 9;
+            Assert.That(publish.Element("failure"), Is.Null, run.ToString());
+            Assert.That(run.Out, Does.Contain($"{checks} passed, 1 failed, 0 skipped"), run.ToString());
+            Assert.That(run.Out, Does.Contain("  FAIL  native: qimg check"), run.ToString());
+        }
+        else
+        {
+            Assert.That(publish.Element("failure")?.Value, Does.Contain("ILC: error IL3050: a stand-in failure"), run.ToString());
+            Assert.That(run.Out, Does.Contain("  FAIL  publish.sh (Native AOT, four tools)"), run.ToString());
+            Assert.That(run.Out, Does.Contain("0 passed, 1 failed, 0 skipped"), run.ToString());
+        }
+    }
+
     [Test]
     public void A_bad_option_is_one_line_and_exit_2()
     {
