@@ -105,8 +105,12 @@ tools_work() {
 
 start=$SECONDS
 mkdir -p "$work/run"
+if [ -n "$installed" ]; then
+    native=0 tool=0
+    tools_work "$installed" "$installed/"
+fi
 publish_pid=""
-if [ "$native" = 1 ] && [ -z "$installed" ]; then
+if [ "$native" = 1 ]; then
     # The publish starts first and runs in the background while the dotnet tool checks run: those are one process at
     # a time, and the publish (four Native AOT compiles one after another, each only partly parallel, and a
     # single-threaded link after each) leaves one of two cores idle a quarter of its time. Its outputs are its own
@@ -114,10 +118,6 @@ if [ "$native" = 1 ] && [ -z "$installed" ]; then
     publish_began=$SECONDS
     "$root/publish.sh" >"$work/publish.log" 2>&1 &
     publish_pid=$!
-fi
-if [ -n "$installed" ]; then
-    native=0 tool=0
-    tools_work "$installed" "$installed/"
 fi
 if [ "$tool" = 1 ]; then
     feed="$work/feed"
