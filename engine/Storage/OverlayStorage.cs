@@ -22,7 +22,19 @@ internal sealed class OverlayStorage(IStorage inner) : IStorage
     private const int PageBits = 12;
     private const int PageSize = 1 << PageBits;
 
-    private readonly Dictionary<long, byte[]> _pages = new();
+    /// <summary>
+    /// The pages the overlay holds. A page a write covered whole is a view of that held write's data, not a copy, so that
+    /// a write is kept once (a 2 MiB table write was kept twice: the request and 512 page copies); such a view is
+    /// never written through, since the held request must keep the bytes it was issued with: a later write into part
+    /// of it first gives the page bytes of its own (<see cref="Put"/>).
+    /// </summary>
+    private readonly Dictionary<long, Page> _pages = new();
+
+    /// <summary>PageSize bytes of Data from Start; Owned when the overlay may change them in place.</summary>
+    private readonly record struct Page(byte[] Data, int Start, bool Owned)
+    {
+        public Span<byte> Bytes => Data.AsSpan(Start, PageSize);
+    }
 
     /// <summary>
     /// Whole pages a discard left reading as zeros, as runs of page numbers (a page in <see cref="_pages"/> overrides
@@ -56,7 +68,7 @@ internal sealed class OverlayStorage(IStorage inner) : IStorage
             int n = Math.Min(buffer.Length, PageSize - at);
             if (_pages.TryGetValue(page, out var p))
             {
-                p.AsSpan(at, n).CopyTo(buffer);
+                p.Bytes.Slice(at, n).CopyTo(buffer);
             }
             else if (_zeroPages.Contains(page))
             {
@@ -98,12 +110,25 @@ internal sealed class OverlayStorage(IStorage inner) : IStorage
         {
             throw new BlockIOException(Errno.EROFS);
         }
-        Requests.Add(new HeldRequest(HeldRequestKind.Write, offset, data.ToArray(), 0));
-        Put(offset, data);
-        _length = Math.Max(_length, checked(offset + data.Length));
+        Hold(offset, data.ToArray());
     }
 
-    public void WriteZeroes(long offset, long length) => Write(offset, new byte[length]);
+    public void WriteZeroes(long offset, long length)
+    {
+        if (ReadOnly)
+        {
+            throw new BlockIOException(Errno.EROFS);
+        }
+        Hold(offset, new byte[length]);
+    }
+
+    /// <summary>Holds a write of data, which the overlay owns from here on and never changes.</summary>
+    private void Hold(long offset, byte[] data)
+    {
+        Requests.Add(new HeldRequest(HeldRequestKind.Write, offset, data, 0));
+        Put(offset, data, shared: data);
+        _length = Math.Max(_length, checked(offset + data.Length));
+    }
 
     public void SetLength(long length)
     {
@@ -167,26 +192,51 @@ internal sealed class OverlayStorage(IStorage inner) : IStorage
 
     private static long RoundUpToPage(long v) => (v + PageSize - 1) & ~(long)(PageSize - 1);
 
-    private void Put(long offset, ReadOnlySpan<byte> data)
+    /// <summary>
+    /// Puts data at offset into the pages. With shared (the held write's array that data spans), a page data covers
+    /// whole becomes a view of shared instead of a copy.
+    /// </summary>
+    private void Put(long offset, ReadOnlySpan<byte> data, byte[]? shared = null)
     {
-        while (data.Length > 0)
+        int from = 0;
+        while (from < data.Length)
         {
-            long page = offset >> PageBits;
-            int at = (int)(offset & (PageSize - 1));
-            int n = Math.Min(data.Length, PageSize - at);
-            if (!_pages.TryGetValue(page, out var p))
+            long page = (offset + from) >> PageBits;
+            int at = (int)((offset + from) & (PageSize - 1));
+            int n = Math.Min(data.Length - from, PageSize - at);
+            if (n == PageSize && shared is not null)
             {
-                bool zeros = _zeroPages.Contains(page);
-                p = new byte[PageSize];
-                if (n < PageSize && !zeros)
-                {
-                    ReadInner(page << PageBits, p);
-                }
-                _pages[page] = p;
+                _pages[page] = new Page(shared, from, Owned: false);
             }
-            data[..n].CopyTo(p.AsSpan(at));
-            data = data[n..];
-            offset += n;
+            else
+            {
+                data.Slice(from, n).CopyTo(OwnedPage(page, whole: n == PageSize).Bytes[at..]);
+            }
+            from += n;
         }
+    }
+
+    /// <summary>
+    /// The page as bytes of its own: a new page (with its old bytes from the inner store or zeros, unless the caller
+    /// writes it whole) or a copy of a view.
+    /// </summary>
+    private Page OwnedPage(long page, bool whole)
+    {
+        if (_pages.TryGetValue(page, out var p) && p.Owned)
+        {
+            return p;
+        }
+        var bytes = new byte[PageSize];
+        if (!whole && _pages.ContainsKey(page))
+        {
+            p.Bytes.CopyTo(bytes);
+        }
+        else if (!whole && !_zeroPages.Contains(page))
+        {
+            ReadInner(page << PageBits, bytes);
+        }
+        p = new Page(bytes, 0, Owned: true);
+        _pages[page] = p;
+        return p;
     }
 }

@@ -41,7 +41,11 @@ public class OverlayDiscardTests
         });
     }
 
-    /// <summary>Random writes, discards and truncations through the overlay read back as on a plain array.</summary>
+    /// <summary>
+    /// Random writes, discards and truncations through the overlay read back as on a plain array, and every held write
+    /// keeps the bytes it was issued with, whatever the later requests did to the pages it covered (a page a write covers
+    /// whole is a view of the held write's bytes).
+    /// </summary>
     [TestCase(1)]
     [TestCase(2)]
     [TestCase(3)]
@@ -53,6 +57,7 @@ public class OverlayDiscardTests
         var inner = new MemoryStorage((byte[])model.Clone());
         var o = new OverlayStorage(inner);
         long length = model.Length;
+        var issued = new List<byte[]>();
         for (int step = 0; step < 400; step++)
         {
             long at = rng.Next(model.Length - 70000), n = rng.Next(1, 70000);
@@ -63,6 +68,7 @@ public class OverlayDiscardTests
                     var data = new byte[n];
                     rng.NextBytes(data);
                     o.Write(at, data);
+                    issued.Add((byte[])data.Clone());
                     data.CopyTo(model, at);
                     length = Math.Max(length, at + n);
                     break;
@@ -87,6 +93,12 @@ public class OverlayDiscardTests
         var all = new byte[model.Length];
         o.Read(0, all);
         Assert.That(InteropFixture.FirstDifference(all, model), Is.EqualTo(-1), $"seed {seed}, whole store");
+        var held = o.Requests.Where(r => r.Kind == HeldRequestKind.Write).Select(r => r.Data).ToList();
+        Assert.That(held, Has.Count.EqualTo(issued.Count));
+        for (int i = 0; i < held.Count; i++)
+        {
+            Assert.That(InteropFixture.FirstDifference(held[i], issued[i]), Is.EqualTo(-1), $"seed {seed}, held write {i}");
+        }
     }
 }
 
