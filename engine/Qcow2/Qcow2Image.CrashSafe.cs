@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using System.Runtime.ExceptionServices;
 using Qcow2.Block;
@@ -114,25 +115,36 @@ public sealed partial class Qcow2Image
             }
             _file.Write(p.NewL1Offset, TableBytes(l1, l1.Length));
         }
-        foreach (var (from, to) in p.MovedL2)
+        // One cluster buffer for every L2 copy and refcount block (2 MiB with large clusters).
+        byte[] rented = ArrayPool<byte>.Shared.Rent(_clusterSize);
+        try
         {
-            _file.Write(to, ReadFile(from, _clusterSize));
-        }
-        long blocksAt = p.BlocksOffset(_clusterBits);
-        var table = new ulong[p.NewReftableClusters * _clusterSize / 8];
-        for (long k = 0; k < p.NewBlocks; k++)
-        {
-            table[k] = (ulong)(blocksAt + k) << _clusterBits;
-            var block = new byte[_clusterSize];
-            // Past the end of p.Refcounts every refcount is zero.
-            long first = k * _refcounts.BlockSize;
-            for (long j = 0; j < _refcounts.BlockSize && first + j < p.Refcounts.Length; j++)
+            var cluster = rented.AsSpan(0, _clusterSize);
+            foreach (var (from, to) in p.MovedL2)
             {
-                RefcountBlock.Set(block, j, _refcounts.Order, p.Refcounts[first + j]);
+                _file.Read(from, cluster);
+                _file.Write(to, cluster);
             }
-            _file.Write((blocksAt + k) << _clusterBits, block);
+            long blocksAt = p.BlocksOffset(_clusterBits);
+            var table = new ulong[p.NewReftableClusters * _clusterSize / 8];
+            for (long k = 0; k < p.NewBlocks; k++)
+            {
+                table[k] = (ulong)(blocksAt + k) << _clusterBits;
+                cluster.Clear();
+                // Past the end of p.Refcounts every refcount is zero.
+                long first = k * _refcounts.BlockSize;
+                for (long j = 0; j < _refcounts.BlockSize && first + j < p.Refcounts.Length; j++)
+                {
+                    RefcountBlock.Set(cluster, j, _refcounts.Order, p.Refcounts[first + j]);
+                }
+                _file.Write((blocksAt + k) << _clusterBits, cluster);
+            }
+            _file.Write(p.NewReftableOffset, TableBytes(table, table.Length));
         }
-        _file.Write(p.NewReftableOffset, TableBytes(table, table.Length));
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+        }
     }
 
     /// <summary>

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using Qcow2.Format;
 using Qcow2.Storage;
@@ -247,16 +248,30 @@ public sealed partial class Qcow2Image
     /// </summary>
     private bool CheckRewrites(CrashSafePlan p, OverlayStorage overlay, HashSet<long> changed)
     {
+        // Two clusters to compare, before and after, reused for every comparison (2 MiB each with large clusters).
+        byte[] wasBuffer = ArrayPool<byte>.Shared.Rent(_clusterSize), nowBuffer = ArrayPool<byte>.Shared.Rent(_clusterSize);
+        try
+        {
+            return CheckRewrites(p, overlay, changed, wasBuffer.AsSpan(0, _clusterSize), nowBuffer.AsSpan(0, _clusterSize));
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(wasBuffer);
+            ArrayPool<byte>.Shared.Return(nowBuffer);
+        }
+    }
+
+    private bool CheckRewrites(CrashSafePlan p, OverlayStorage overlay, HashSet<long> changed, Span<byte> was, Span<byte> now)
+    {
         var copies = p.MovedL2.Values.Select(v => v >> _clusterBits).ToHashSet();
         foreach (long c in changed)
         {
-            if (c >= p.Base || copies.Contains(c) || (p.Refcounts[c] != 0 && !CopiedFlagsOnly(overlay, c)))
+            if (c >= p.Base || copies.Contains(c) || (p.Refcounts[c] != 0 && !CopiedFlagsOnly(overlay, c, was, now)))
             {
                 return false;
             }
         }
-        var was = ReadFile(0, _clusterSize);
-        var now = new byte[_clusterSize];
+        _file.Read(0, was);
         overlay.Read(0, now);
         int first = Header.L1SizeOffset, last = Header.NbSnapshotsOffset;
         for (int i = 0; i < _clusterSize; i++)
@@ -271,7 +286,7 @@ public sealed partial class Qcow2Image
         {
             return false;
         }
-        (p.HeaderFrom, p.FinalHeader) = (first, now.AsSpan(first, last - first).ToArray());
+        (p.HeaderFrom, p.FinalHeader) = (first, now[first..last].ToArray());
         var requests = overlay.Requests;
         for (int i = 0; i < requests.Count; i++)
         {
@@ -301,17 +316,16 @@ public sealed partial class Qcow2Image
         return true;
     }
 
-    /// <summary>Whether the overlay changes cluster c only in the COPIED bit of L2 entries.</summary>
-    private bool CopiedFlagsOnly(OverlayStorage overlay, long c)
+    /// <summary>Whether the overlay changes cluster c only in the COPIED bit of L2 entries (was and now: a cluster each to use).</summary>
+    private bool CopiedFlagsOnly(OverlayStorage overlay, long c, Span<byte> was, Span<byte> now)
     {
-        var was = ReadFile(c << _clusterBits, _clusterSize);
-        var now = new byte[_clusterSize];
+        _file.Read(c << _clusterBits, was);
         overlay.Read(c << _clusterBits, now);
         int stride = ExtendedL2 ? 16 : 8;
         for (int i = 0; i < _clusterSize; i += 8)
         {
-            ulong a = BinaryPrimitives.ReadUInt64BigEndian(was.AsSpan(i));
-            ulong b = BinaryPrimitives.ReadUInt64BigEndian(now.AsSpan(i));
+            ulong a = BinaryPrimitives.ReadUInt64BigEndian(was[i..]);
+            ulong b = BinaryPrimitives.ReadUInt64BigEndian(now[i..]);
             ulong allowed = i % stride == 0 ? L2Entry.Copied : 0;
             if (((a ^ b) & ~allowed) != 0)
             {

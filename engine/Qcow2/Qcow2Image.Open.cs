@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.InteropServices;
 using System.Text;
 using Qcow2.Block;
 using Qcow2.Format;
@@ -263,13 +264,15 @@ public sealed partial class Qcow2Image
         }
     }
 
+    /// <summary>A table of big-endian entries, read straight into the array that holds it (no second buffer of its size).</summary>
     private ulong[] ReadTable(long offset, int entries)
     {
-        var raw = ReadFile(offset, checked(entries * 8));
+        _ = checked(entries * 8); // a table of 2 GiB or more throws before anything is allocated
         var t = new ulong[entries];
-        for (int i = 0; i < entries; i++)
+        _file.Read(offset, MemoryMarshal.AsBytes(t.AsSpan()));
+        if (BitConverter.IsLittleEndian)
         {
-            t[i] = BinaryPrimitives.ReadUInt64BigEndian(raw.AsSpan(i * 8));
+            BinaryPrimitives.ReverseEndianness(t, t);
         }
         return t;
     }
