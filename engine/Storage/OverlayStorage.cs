@@ -193,8 +193,8 @@ internal sealed class OverlayStorage(IStorage inner) : IStorage
     private static long RoundUpToPage(long v) => (v + PageSize - 1) & ~(long)(PageSize - 1);
 
     /// <summary>
-    /// Puts data at offset into the pages. With shared (the held write's array that data spans), a page data covers
-    /// whole becomes a view of shared instead of a copy.
+    /// Puts data at offset into the pages. With shared, data is that array (a held write's bytes, never changed): a page
+    /// data covers whole becomes a view into it instead of a copy.
     /// </summary>
     private void Put(long offset, ReadOnlySpan<byte> data, byte[]? shared = null)
     {
