@@ -115,6 +115,8 @@ public sealed partial class Qcow2Image
             }
             _file.Write(p.NewL1Offset, TableBytes(l1, l1.Length));
         }
+        long blocksAt = p.BlocksOffset(_clusterBits);
+        var table = new ulong[p.NewReftableClusters * _clusterSize / 8];
         // One cluster buffer for every L2 copy and refcount block (2 MiB with large clusters).
         byte[] rented = ArrayPool<byte>.Shared.Rent(_clusterSize);
         try
@@ -125,8 +127,6 @@ public sealed partial class Qcow2Image
                 _file.Read(from, cluster);
                 _file.Write(to, cluster);
             }
-            long blocksAt = p.BlocksOffset(_clusterBits);
-            var table = new ulong[p.NewReftableClusters * _clusterSize / 8];
             for (long k = 0; k < p.NewBlocks; k++)
             {
                 table[k] = (ulong)(blocksAt + k) << _clusterBits;
@@ -139,12 +139,12 @@ public sealed partial class Qcow2Image
                 }
                 _file.Write((blocksAt + k) << _clusterBits, cluster);
             }
-            _file.Write(p.NewReftableOffset, TableBytes(table, table.Length));
         }
         finally
         {
             ArrayPool<byte>.Shared.Return(rented);
         }
+        _file.Write(p.NewReftableOffset, TableBytes(table, table.Length));
     }
 
     /// <summary>

@@ -106,25 +106,18 @@ internal sealed class OverlayStorage(IStorage inner) : IStorage
 
     public void Write(long offset, ReadOnlySpan<byte> data)
     {
-        if (ReadOnly)
-        {
-            throw new BlockIOException(Errno.EROFS);
-        }
         Hold(offset, data.ToArray());
     }
 
-    public void WriteZeroes(long offset, long length)
-    {
-        if (ReadOnly)
-        {
-            throw new BlockIOException(Errno.EROFS);
-        }
-        Hold(offset, new byte[length]);
-    }
+    public void WriteZeroes(long offset, long length) => Hold(offset, new byte[length]);
 
     /// <summary>Holds a write of data, which the overlay owns from here on and never changes.</summary>
     private void Hold(long offset, byte[] data)
     {
+        if (ReadOnly)
+        {
+            throw new BlockIOException(Errno.EROFS);
+        }
         Requests.Add(new HeldRequest(HeldRequestKind.Write, offset, data, 0));
         Put(offset, data, shared: data);
         _length = Math.Max(_length, checked(offset + data.Length));
